@@ -1,0 +1,134 @@
+// The TypeScript side of core.c: compiles it with Bun's built-in TinyCC on
+// first use and forks children into new user namespaces.
+import { cc, ptr, CString, FFIType } from "bun:ffi";
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import coreSource from "./core.c" with { type: "text" };
+import { waitChild, killPid, type WaitResult } from "./libc.ts";
+import { SpawnFlag } from "./protocol.ts";
+
+type Core = {
+  pod_spawn_userns: (...a: unknown[]) => number;
+};
+
+let core: Core | undefined;
+
+/**
+ * cc() cannot read a source embedded at /$bunfs, and it leaves TinyCC's headers
+ * in $TMPDIR/bun-cc-<uid>: both go to a private directory of pod's own.
+ */
+function compile(workDir: string): Core {
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(workDir, "cc-"));
+  const src = join(dir, "core.c");
+  writeFileSync(src, coreSource as unknown as string, { mode: 0o600 });
+  const oldTmp = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    const lib = cc({
+      source: src,
+      library: ["c"],
+      symbols: {
+        pod_spawn_userns: {
+          args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
+          returns: FFIType.i32,
+        },
+      },
+    });
+    return lib.symbols as unknown as Core;
+  } finally {
+    if (oldTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = oldTmp;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A NULL-terminated char*[] whose backing buffers stay alive with the returned holder. */
+function cArray(items: string[] | undefined): { ptr: number | null; keep: unknown[] } {
+  if (!items) return { ptr: null, keep: [] };
+  const bufs = items.map((s) => Buffer.from(s + "\0"));
+  const arr = new BigUint64Array(items.length + 1);
+  bufs.forEach((b, i) => (arr[i] = BigInt(ptr(b))));
+  arr[items.length] = 0n;
+  return { ptr: ptr(arr), keep: [bufs, arr] };
+}
+
+export type IdMapArgs = {
+  /** newuidmap-style triples "inside outside count", flattened; undefined = single-id fallback */
+  uid?: number[];
+  gid?: number[];
+};
+
+export type UsernsSpawnOptions = {
+  path: string;
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  maps: IdMapArgs;
+  newMountNs?: boolean;
+  newSession?: boolean;
+  /** where cc() may write its scratch files (pod's runtime dir) */
+  scratchDir: string;
+};
+
+export class UsernsChild {
+  constructor(readonly pid: number) {}
+
+  /** Resolves with the exit code (128+N for signal N); polls, since Bun cannot wait for a pid it did not spawn. */
+  wait(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let delay = 1;
+      const poll = () => {
+        let r: WaitResult;
+        try {
+          r = waitChild(this.pid, true);
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        if (r.exited) resolve(r.code);
+        else {
+          delay = Math.min(delay * 2, 20);
+          setTimeout(poll, delay);
+        }
+      };
+      poll();
+    });
+  }
+
+  kill(signal: number): void {
+    killPid(this.pid, signal);
+  }
+}
+
+export class NativeSpawnError extends Error {}
+
+export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
+  core ??= compile(o.scratchDir);
+  const envList = Object.entries(o.env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const argv = cArray(o.argv);
+  const envp = cArray(envList);
+  const mapArgv = (helper: string, triples?: number[]) =>
+    cArray(triples ? [helper, "", ...triples.map(String)] : undefined);
+  const uidArgv = mapArgv("newuidmap", o.maps.uid);
+  const gidArgv = mapArgv("newgidmap", o.maps.gid);
+  const path = Buffer.from(o.path + "\0");
+  const cwd = o.cwd ? Buffer.from(o.cwd + "\0") : null;
+  const errbuf = Buffer.alloc(512);
+  const flags = (o.newMountNs ? SpawnFlag.NewMountNs : 0) | (o.newSession ? SpawnFlag.NewSession : 0);
+  const pid = core.pod_spawn_userns(
+    flags,
+    ptr(path),
+    argv.ptr,
+    envp.ptr,
+    uidArgv.ptr,
+    gidArgv.ptr,
+    cwd ? ptr(cwd) : null,
+    ptr(errbuf),
+    errbuf.length,
+  );
+  if (pid < 0) throw new NativeSpawnError(new CString(ptr(errbuf)).toString());
+  return new UsernsChild(pid);
+}
