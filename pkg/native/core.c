@@ -63,6 +63,14 @@ extern int snprintf(char *buf, size_t n, const char *fmt, ...);
 #define SYNC_USERMAP_ACK 0x41 /* parent -> child: maps written, go on */
 #define SYNC_USERMAP_FAIL 0x4e /* parent -> child: maps failed, exit 125 */
 
+/* Stages the child reports on the status pipe when it fails; mirrored in protocol.ts. */
+#define STAGE_UNSHARE 1
+#define STAGE_SINGLE_MAP 2
+#define STAGE_SYNC 3
+#define STAGE_SETID 4
+#define STAGE_CHDIR 5
+#define STAGE_EXEC 6
+
 /* Flags for pod_spawn_userns, mirrored in protocol.ts. */
 #define SPAWN_NEWNS 1       /* also a new mount namespace */
 #define SPAWN_SETSID 2      /* new session: no controlling terminal */
@@ -148,33 +156,44 @@ static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf
  * With a single-id mapping (no subuid range) the child writes its own maps,
  * which the kernel allows for exactly the caller's own uid and gid.
  */
-static void child_stage(int flags, int to_parent, int from_parent, int single_uid, int single_gid,
+/* Reports the failed stage and errno on the close-on-exec status pipe, then exits. */
+static void die_stage(int status_fd, int stage) {
+  unsigned char msg[2];
+  msg[0] = (unsigned char)stage;
+  msg[1] = (unsigned char)err_no();
+  write(status_fd, msg, 2);
+  _exit(125);
+}
+
+static void child_stage(int flags, int to_parent, int from_parent, int status_fd, int single_uid, int single_gid,
                         const char *cwd, const char *path, char *const argv[], char *const envp[]) {
   char sync = SYNC_USERMAP_PLS;
   char buf[64];
   int n;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (flags & SPAWN_SETSID) setsid();
-  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) _exit(120);
+  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) die_stage(status_fd, STAGE_UNSHARE);
   if (single_uid >= 0) {
-    if (write_file("/proc/self/setgroups", "deny", 4) < 0) _exit(121);
+    if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
-    if (write_file("/proc/self/uid_map", buf, n) < 0) _exit(121);
+    if (write_file("/proc/self/uid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_gid);
-    if (write_file("/proc/self/gid_map", buf, n) < 0) _exit(121);
+    if (write_file("/proc/self/gid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
   } else {
-    if (write(to_parent, &sync, 1) != 1) _exit(122);
-    if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(123);
+    if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
+    if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
   }
   close(to_parent);
   close(from_parent);
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) _exit(124);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SETID);
   if (single_uid < 0) setgroups(0, 0);
-  if (cwd && cwd[0] && chdir(cwd) < 0) _exit(126);
+  if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
-  syscall(SYS_close_range, 3, ~0U, 0);
+  /* No fd of ours survives exec but stdio; the status pipe closes on exec. */
+  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
   execve(path, argv, envp);
-  _exit(err_no() == 2 ? 127 : 126);
+  die_stage(status_fd, STAGE_EXEC);
 }
 
 /*
@@ -183,22 +202,27 @@ static void child_stage(int flags, int to_parent, int from_parent, int single_ui
  * range through newuidmap/newgidmap, becomes uid 0 there and execs path.
  *
  * uidmap_argv / gidmap_argv: {"newuidmap", <pid slot>, "0", "1000", "1", ...}
- * or NULL for the single-id fallback. Returns the child's pid, or -1 with a
- * message in errbuf. The caller reaps the child with pod_wait.
+ * or NULL for the single-id fallback. Returns the child's pid once it has
+ * exec'd, or a negative value with a message in errbuf: -1 for the parent's own
+ * failures, -(STAGE+1) when the child failed at STAGE. The caller reaps the child.
  */
 int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
                      char **uidmap_argv, char **gidmap_argv, const char *cwd,
                      char *errbuf, int errlen) {
   int to_parent[2];
   int from_parent[2];
+  int status_pipe[2];
+  unsigned char report[2];
   int pid;
   int status;
   char sync = 0;
   int single = uidmap_argv == 0 || gidmap_argv == 0;
   int uid = (int)geteuid();
   int gid = (int)getegid();
+  report[0] = 0;
+  report[1] = 0;
 
-  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0) {
+  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
     fail_msg(errbuf, errlen, "creating sync pipes", err_no());
     return -1;
   }
@@ -208,18 +232,24 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
     return -1;
   }
   if (pid == 0) {
-    child_stage(flags, to_parent[1], from_parent[0], single ? uid : -1, single ? gid : -1,
+    close(status_pipe[0]);
+    child_stage(flags, to_parent[1], from_parent[0], status_pipe[1], single ? uid : -1, single ? gid : -1,
                 cwd, path, argv, envp);
   }
   close(to_parent[1]);
   close(from_parent[0]);
+  close(status_pipe[1]);
   if (!single) {
     if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
       waitpid(pid, &status, 0);
-      snprintf(errbuf, (size_t)errlen, "creating user namespace failed (child wait status %d)", status);
+      if (read(status_pipe[0], report, 2) == 2)
+        snprintf(errbuf, (size_t)errlen, "%d:%d:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+      else
+        snprintf(errbuf, (size_t)errlen, "creating user namespace failed (child wait status %d)", status);
       close(to_parent[0]);
       close(from_parent[1]);
-      return -1;
+      close(status_pipe[0]);
+      return report[0] ? -(int)report[0] - 1 : -1;
     }
     if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 ||
         run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
@@ -228,6 +258,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
       waitpid(pid, &status, 0);
       close(to_parent[0]);
       close(from_parent[1]);
+      close(status_pipe[0]);
       return -1;
     }
     sync = SYNC_USERMAP_ACK;
@@ -235,6 +266,14 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   }
   close(to_parent[0]);
   close(from_parent[1]);
+  /* EOF means the exec succeeded; two bytes mean a stage failed. */
+  if (read(status_pipe[0], report, 2) == 2) {
+    close(status_pipe[0]);
+    waitpid(pid, &status, 0);
+    snprintf(errbuf, (size_t)errlen, "%d:%d:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+    return -(int)report[0] - 1;
+  }
+  close(status_pipe[0]);
   return pid;
 }
 

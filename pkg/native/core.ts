@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
 import { waitChild, killPid, type WaitResult } from "./libc.ts";
-import { SpawnFlag } from "./protocol.ts";
+import { SpawnFlag, stageText } from "./protocol.ts";
 
 type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
@@ -101,7 +101,16 @@ export class UsernsChild {
   }
 }
 
-export class NativeSpawnError extends Error {}
+export class NativeSpawnError extends Error {
+  constructor(
+    message: string,
+    /** the Stage the child failed at, or 0 for the parent's own failure */
+    readonly stage: number,
+    readonly errno: number,
+  ) {
+    super(message);
+  }
+}
 
 export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
   core ??= compile(o.scratchDir);
@@ -129,6 +138,13 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
     ptr(errbuf),
     errbuf.length,
   );
-  if (pid < 0) throw new NativeSpawnError(new CString(ptr(errbuf)).toString());
+  if (pid < 0) {
+    const stage = pid === -1 ? 0 : -pid - 1;
+    const msg = new CString(ptr(errbuf)).toString();
+    // Child failures come as "STAGE:ERRNO:strerror", the parent's own as plain text.
+    const m = /^(\d+):(\d+):(.*)$/.exec(msg);
+    if (!m) throw new NativeSpawnError(msg, 0, 0);
+    throw new NativeSpawnError(`${stageText[stage] ?? `stage ${stage}`}: ${m[3]}`, stage, Number(m[2]));
+  }
   return new UsernsChild(pid);
 }

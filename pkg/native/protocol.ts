@@ -10,11 +10,21 @@ export const SpawnFlag = {
   NewSession: 2,
 } as const;
 
-/** Exit codes the child uses before exec, so the caller can say which stage failed. */
-export const ChildStageExit: Record<number, string> = {
-  120: "unshare(CLONE_NEWUSER) failed: user namespaces may be disabled",
-  121: "writing the single-id map failed",
-  122: "signalling the parent failed",
-  123: "the id maps were not written",
-  124: "becoming root in the user namespace failed",
+/** Stages the child reports on its close-on-exec status pipe when it fails before exec. */
+export const Stage = {
+  Unshare: 1,
+  SingleMap: 2,
+  Sync: 3,
+  SetId: 4,
+  Chdir: 5,
+  Exec: 6,
+} as const;
+
+export const stageText: Record<number, string> = {
+  [Stage.Unshare]: "creating the user namespace",
+  [Stage.SingleMap]: "writing the single-id map",
+  [Stage.Sync]: "signalling the parent",
+  [Stage.SetId]: "becoming root in the user namespace",
+  [Stage.Chdir]: "changing to the working directory",
+  [Stage.Exec]: "executing the command",
 };

@@ -1,0 +1,90 @@
+// Local image operations people ask for by name: look up, list, inspect, tag,
+// remove. Names are parsed with pkg/image and resolved against the store.
+import { formatReference, isShortName, parseReference } from "../image/index.ts";
+import { InvalidReference, PodError } from "../errors.ts";
+import { Store, findImage, noSuchImage, type ImageRecord, type ImageQuery } from "../store/index.ts";
+
+export { imageSummary, imageInspect, type ImageSummary } from "./views.ts";
+
+/** Parses user input into a store query; undefined when it is not a valid reference (it may still be an ID). */
+export function toQuery(input: string): ImageQuery | undefined {
+  let ref;
+  try {
+    ref = parseReference(input);
+  } catch (e) {
+    if (e instanceof InvalidReference) return undefined;
+    throw e;
+  }
+  const short = isShortName(input);
+  const repo = formatReference({ registry: ref.registry, repository: ref.repository });
+  const tail = input.replace(/@.*$/, "");
+  return {
+    full: formatReference(ref),
+    repo,
+    digest: ref.digest,
+    shortTail: short ? (/:[^/]*$/.test(tail) || ref.digest ? tail : `${tail}:latest`) : undefined,
+  };
+}
+
+export function lookupImage(store: Store, input: string, images = store.images()): ImageRecord {
+  const hit = findImage(images, input, toQuery(input));
+  if (!hit) throw noSuchImage(input);
+  return hit.image;
+}
+
+export async function tagImage(store: Store, source: string, targets: string[]): Promise<void> {
+  const names = targets.map((t) => formatReference(parseReference(t)));
+  for (const [i, n] of names.entries())
+    if (n.includes("@")) throw new InvalidReference(`invalid tag "${targets[i]}": a tag cannot contain a digest`, { hint: "use NAME:TAG" });
+  await store.updateImages((images) => {
+    const img = lookupImage(store, source, images);
+    const updated = images.map((i) =>
+      i.id === img.id ? { ...i, names: [...new Set([...i.names, ...names])] } : { ...i, names: i.names.filter((n) => !names.includes(n)) },
+    );
+    return { images: updated, result: undefined };
+  });
+}
+
+export type RemoveReport = { untagged: string[]; deleted: string[]; errors: PodError[] };
+
+/**
+ * podman rmi semantics: removing by name untags it, and the image is deleted
+ * once no name is left; removing by ID deletes the image with all its names,
+ * which needs -f when it has several names. Layers no image uses are deleted.
+ */
+export async function removeImages(store: Store, inputs: string[], o: { force: boolean; all: boolean }): Promise<RemoveReport> {
+  const report: RemoveReport = { untagged: [], deleted: [], errors: [] };
+  const orphans = await store.updateImages((images) => {
+    let left = images;
+    const targets = o.all ? images.map((i) => i.id) : inputs;
+    for (const input of targets) {
+      const q = toQuery(input);
+      const hit = findImage(left, input, q);
+      if (!hit) {
+        report.errors.push(noSuchImage(input));
+        continue;
+      }
+      const img = hit.image;
+      const byName = hit.matchedName !== undefined && img.names.length > 1;
+      if (byName) {
+        left = left.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => n !== hit.matchedName) } : i));
+        report.untagged.push(hit.matchedName!);
+        continue;
+      }
+      if (!o.all && !o.force && hit.matchedName === undefined && img.names.length > 1) {
+        report.errors.push(
+          new PodError(`unable to delete image ${img.id.slice(0, 12)}: it is referenced in multiple names (${img.names.join(", ")})`, {
+            hint: "remove the names one by one, or use -f to remove the image and all its names",
+          }),
+        );
+        continue;
+      }
+      report.untagged.push(...img.names);
+      report.deleted.push(img.id);
+      left = left.filter((i) => i.id !== img.id);
+    }
+    return { images: left, result: store.orphanLayers(left) };
+  });
+  await store.removeLayers(orphans);
+  return report;
+}

@@ -1,0 +1,194 @@
+// pod's content-addressed store:
+//   <root>/images.json            the image index (atomic rewrite under store.lock)
+//   <root>/blobs/sha256/<hex>     manifests and configs, verified before rename
+//   <root>/layers/<hex>/diff      one extracted layer per diffID (overlay lowerdir)
+//   <root>/layers/<hex>/layer.json  written before the directory is renamed in
+//   <root>/locks/<hex>.lock       per-layer locks so concurrent pulls fetch once
+//   <root>/tmp/<pid>-…            work in progress; a dead pid's leftovers are swept
+// Something under its final name is always complete: kill -9 at any moment
+// leaves at most garbage in tmp/, which the next writer removes.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { DigestMismatch, PodError } from "../errors.ts";
+import { ensurePrivateDir, type Paths } from "../config/index.ts";
+import { log } from "../output/index.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import { withLock } from "./lock.ts";
+import { readIndex, writeIndex, type ImageRecord } from "./images.ts";
+import { runStorageJob, type ExtractResult } from "./worker.ts";
+
+export type LayerInfo = { diffID: string; size: number; compressedDigest?: string; created: string };
+
+const hexOf = (digest: string) => {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!m) throw new PodError(`unsupported digest "${digest}": only sha256 is supported`);
+  return m[1]!;
+};
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export class Store {
+  readonly root: string;
+  readonly runroot: string;
+
+  constructor(paths: Paths) {
+    this.root = paths.root;
+    this.runroot = paths.runroot;
+  }
+
+  get indexFile() {
+    return join(this.root, "images.json");
+  }
+
+  /** Creates the layout; cheap when it exists. */
+  init(): this {
+    if (!existsSync(join(this.root, "tmp"))) {
+      ensurePrivateDir(this.root);
+      for (const d of ["blobs/sha256", "layers", "locks", "tmp"]) mkdirSync(join(this.root, d), { recursive: true, mode: 0o700 });
+    }
+    ensurePrivateDir(this.runroot);
+    return this;
+  }
+
+  images(): ImageRecord[] {
+    return readIndex(this.indexFile);
+  }
+
+  /** Runs fn with the store's write lock held; fn gets the current index and returns the new one. */
+  async updateImages<T>(fn: (images: ImageRecord[]) => { images: ImageRecord[]; result: T }): Promise<T> {
+    return withLock(join(this.root, "store.lock"), "write", () => {
+      const { images, result } = fn(this.images());
+      writeIndex(this.indexFile, images);
+      return result;
+    });
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, "blobs", "sha256", hexOf(digest));
+  }
+
+  readBlob(digest: string): Uint8Array {
+    return readFileSync(this.blobPath(digest));
+  }
+
+  /** Stores bytes under their digest after checking them. */
+  putBlob(digest: string, bytes: Uint8Array): void {
+    const actual = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    if (actual !== digest) throw new DigestMismatch(`blob digest mismatch: expected ${digest}, got ${actual}`);
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) writeFileAtomic(path, bytes);
+  }
+
+  layerDir(diffID: string): string {
+    return join(this.root, "layers", hexOf(diffID));
+  }
+
+  layerInfo(diffID: string): LayerInfo | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.layerDir(diffID), "layer.json"), "utf8")) as LayerInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  hasLayer(diffID: string): boolean {
+    return existsSync(join(this.layerDir(diffID), "layer.json"));
+  }
+
+  withLayerLock<T>(diffID: string, fn: () => Promise<T>): Promise<T> {
+    return withLock(join(this.root, "locks", `${hexOf(diffID)}.lock`), "write", fn);
+  }
+
+  /** A fresh directory under tmp/ named after this process, so a sweep can tell live work from leftovers. */
+  tempDir(label: string): string {
+    const dir = join(this.root, "tmp", `${process.pid}-${Math.random().toString(36).slice(2, 10)}-${label}`);
+    mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  /**
+   * Extracts downloaded layer blobs in the storage namespace and moves each
+   * verified layer into place. expected[i] is the diffID the image config names.
+   */
+  async extractLayers(jobs: { blob: string; workDir: string; diffID: string; compressedDigest: string }[]): Promise<void> {
+    if (!jobs.length) return;
+    const res = await runStorageJob(
+      this.runroot,
+      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff") })) },
+    );
+    const failures: PodError[] = [];
+    jobs.forEach((j, i) => {
+      const r = res.extracted[i] as ExtractResult | undefined;
+      if (!r) failures.push(new PodError(`extracting layer ${j.compressedDigest}: no result from the storage worker`));
+      else if ("error" in r) failures.push(new PodError(`extracting layer ${j.compressedDigest}: ${r.error}`, { hint: r.hint }));
+      else if (r.diffID !== j.diffID)
+        failures.push(new DigestMismatch(`layer ${j.compressedDigest}: uncompressed digest mismatch: expected ${j.diffID}, got ${r.diffID}`, {
+          hint: "the image is corrupt or was tampered with; it was not stored",
+        }));
+      else {
+        const info: LayerInfo = { diffID: j.diffID, size: r.size, compressedDigest: j.compressedDigest, created: new Date().toISOString() };
+        writeFileAtomic(join(j.workDir, "layer.json"), JSON.stringify(info));
+        rmSync(j.blob, { force: true });
+        renameSync(j.workDir, this.layerDir(j.diffID));
+      }
+    });
+    if (failures.length) throw failures[0]!;
+  }
+
+  /** Deletes paths that may hold files owned by subordinate ids (after moving them into tmp/). */
+  async removeTrees(paths: string[]): Promise<void> {
+    if (!paths.length) return;
+    const res = await runStorageJob(this.runroot, { remove: paths });
+    if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "`pod unshare rm -rf PATH` removes it by hand" });
+  }
+
+  /** Removes the given layers: renamed into tmp/ first (atomic), then deleted in the namespace. */
+  async removeLayers(diffIDs: string[]): Promise<void> {
+    const doomed: string[] = [];
+    for (const d of diffIDs) {
+      const dir = this.layerDir(d);
+      if (!existsSync(dir)) continue;
+      const to = join(this.root, "tmp", `${process.pid}-rm-${hexOf(d)}`);
+      renameSync(dir, to);
+      doomed.push(to);
+    }
+    await this.removeTrees(doomed);
+  }
+
+  /** Removes what killed pods left in tmp/. Caller holds no locks; entries of live pids are kept. */
+  async sweepTemp(): Promise<void> {
+    const tmp = join(this.root, "tmp");
+    let names: string[];
+    try {
+      names = readdirSync(tmp);
+    } catch {
+      return;
+    }
+    const stale = names.filter((n) => {
+      const pid = Number(n.split("-")[0]);
+      return !Number.isInteger(pid) || !pidAlive(pid) || (pid === process.pid && n.includes("-rm-"));
+    });
+    if (!stale.length) return;
+    log.debug(`removing ${stale.length} leftover temporary entries`);
+    await this.removeTrees(stale.map((n) => join(tmp, n)));
+  }
+
+  /** Layers no image references any more. */
+  orphanLayers(images: ImageRecord[]): string[] {
+    const used = new Set(images.flatMap((i) => i.layers.map(hexOf)));
+    let all: string[];
+    try {
+      all = readdirSync(join(this.root, "layers"));
+    } catch {
+      return [];
+    }
+    return all.filter((h) => /^[0-9a-f]{64}$/.test(h) && !used.has(h)).map((h) => `sha256:${h}`);
+  }
+}

@@ -1,0 +1,70 @@
+// Work that must happen as root of the storage user namespace, so that file
+// owners land on the subordinate ids: extracting layers and deleting them.
+// The parent writes a job file; `pod _storage-worker JOB` (a re-exec of pod in
+// the namespace) runs it and writes the result next to it.
+import { readFileSync, rmSync, mkdirSync } from "node:fs";
+import { writeFileAtomic } from "./atomic.ts";
+import { runInStorageNamespace, selfCommand } from "../userns/index.ts";
+import { PodError } from "../errors.ts";
+import { ensurePrivateDir } from "../config/index.ts";
+import { err } from "../output/index.ts";
+
+export type ExtractJob = { blob: string; dest: string };
+export type StorageJob = { extract?: ExtractJob[]; remove?: string[]; result: string };
+export type ExtractResult = { diffID: string; size: number; entries: number } | { error: string; hint?: string };
+export type JobResult = { extracted: ExtractResult[]; removeErrors: string[] };
+
+/** Runs in the namespace (as the hidden command). Never throws: failures go into the result. */
+export async function executeStorageJob(jobFile: string): Promise<number> {
+  const job = JSON.parse(readFileSync(jobFile, "utf8")) as StorageJob;
+  const result: JobResult = { extracted: [], removeErrors: [] };
+  const removeErrors: string[] = [];
+  for (const p of job.remove ?? []) {
+    try {
+      rmSync(p, { recursive: true, force: true, maxRetries: 2 });
+    } catch (e) {
+      removeErrors.push(`removing ${p}: ${(e as Error).message}`);
+    }
+  }
+  result.removeErrors = removeErrors;
+  if (job.extract?.length) {
+    const { extractLayer } = await import("../layer/index.ts");
+    result.extracted = await Promise.all(
+      job.extract.map(async (x): Promise<ExtractResult> => {
+        try {
+          mkdirSync(x.dest, { recursive: true, mode: 0o755 });
+          return await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`) });
+        } catch (e) {
+          rmSync(x.dest, { recursive: true, force: true });
+          return { error: (e as Error).message, hint: e instanceof PodError ? e.hint : undefined };
+        }
+      }),
+    );
+  }
+  writeFileAtomic(job.result, JSON.stringify(result));
+  return 0;
+}
+
+/** Runs a job in the storage namespace from the live process and returns its result. */
+export async function runStorageJob(runroot: string, job: Omit<StorageJob, "result">): Promise<JobResult> {
+  ensurePrivateDir(runroot);
+  const file = `${runroot}/job-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`;
+  const full: StorageJob = { ...job, result: `${file}.result` };
+  writeFileAtomic(file, JSON.stringify(full), 0o600);
+  try {
+    const argv = [...selfCommand(), "_storage-worker", file];
+    const code = await runInStorageNamespace(argv, { runroot, newMountNs: false });
+    let text: string;
+    try {
+      text = readFileSync(full.result, "utf8");
+    } catch {
+      throw new PodError(`storage worker exited with status ${code} and no result`, {
+        hint: "run again with --log-level debug; `pod unshare` shows whether the user namespace works",
+      });
+    }
+    return JSON.parse(text) as JobResult;
+  } finally {
+    rmSync(file, { force: true });
+    rmSync(full.result, { force: true });
+  }
+}

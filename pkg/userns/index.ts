@@ -1,0 +1,105 @@
+// The storage user namespace: how pod becomes "root" over files owned by the
+// user's subordinate ids. Layer extraction and removal run in a child re-exec
+// of pod inside it (`pod unshare` is the same thing for people).
+import { userInfo } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnInUserNamespace, NativeSpawnError } from "../native/core.ts";
+import { Stage } from "../native/protocol.ts";
+import { PodError } from "../errors.ts";
+import { log } from "../output/index.ts";
+import { buildIdMap, readSubIds, type IdMap } from "./idmap.ts";
+
+export { buildIdMap, parseSubIdFile, toHostId, mappedCount, type IdMap, type IdRange } from "./idmap.ts";
+
+export type StorageMaps = { uid: IdMap; gid: IdMap; single: boolean; reason?: string };
+
+let cached: StorageMaps | undefined;
+
+function findOnPath(name: string, env = process.env): string | undefined {
+  for (const dir of (env.PATH || "/usr/local/bin:/usr/bin:/bin").split(":")) {
+    const p = join(dir || ".", name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function storageMaps(): StorageMaps {
+  if (cached) return cached;
+  const uid = process.getuid!();
+  const gid = process.getgid!();
+  const user = userInfo().username;
+  const subuid = readSubIds("/etc/subuid", user, uid);
+  const subgid = readSubIds("/etc/subgid", user, uid);
+  let reason: string | undefined;
+  if (!subuid.length || !subgid.length)
+    reason = `no subordinate id range for user ${user} in /etc/subuid or /etc/subgid; fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`;
+  else if (!findOnPath("newuidmap") || !findOnPath("newgidmap"))
+    reason = "newuidmap/newgidmap not found in PATH; fix: sudo apt-get install uidmap";
+  cached = reason
+    ? { uid: [0, uid, 1], gid: [0, gid, 1], single: true, reason }
+    : { uid: buildIdMap(uid, subuid), gid: buildIdMap(gid, subgid), single: false };
+  return cached;
+}
+
+/** Warns about the single-id fallback once per boot (a marker in the runtime dir). */
+function warnSingleOnce(maps: StorageMaps, runroot: string): void {
+  if (!maps.single) return;
+  const marker = join(runroot, "single-id-warned");
+  if (existsSync(marker)) {
+    log.debug(`single-id mapping: ${maps.reason}`);
+    return;
+  }
+  log.warn(`using a single-id user namespace: files owned by other users in images become yours (${maps.reason})`);
+  try {
+    writeFileSync(marker, "");
+  } catch (e) {
+    log.debug(`could not write ${marker}: ${(e as Error).message}`);
+  }
+}
+
+/** How to run this very program again: the compiled binary, or bun + the entry script in development. */
+export function selfCommand(): string[] {
+  const main = Bun.main;
+  return main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, main];
+}
+
+export type NsRunOptions = { runroot: string; env?: Record<string, string | undefined>; cwd?: string; newMountNs?: boolean };
+
+/**
+ * Runs argv (argv[0] an absolute path) as uid 0 of the storage user namespace
+ * and resolves with its exit status. As real root no namespace is needed.
+ */
+export async function runInStorageNamespace(argv: string[], o: NsRunOptions): Promise<number> {
+  const env = o.env ?? process.env;
+  if (process.getuid!() === 0) {
+    const p = Bun.spawn(argv, { env: env as Record<string, string>, cwd: o.cwd, stdio: ["inherit", "inherit", "inherit"] });
+    return await p.exited;
+  }
+  const maps = storageMaps();
+  warnSingleOnce(maps, o.runroot);
+  let child;
+  try {
+    child = spawnInUserNamespace({
+      path: argv[0]!,
+      argv,
+      env,
+      cwd: o.cwd,
+      maps: maps.single ? {} : { uid: maps.uid, gid: maps.gid },
+      newMountNs: o.newMountNs ?? true,
+      scratchDir: o.runroot,
+    });
+  } catch (e) {
+    if (!(e instanceof NativeSpawnError)) throw e;
+    if (e.stage === Stage.Exec)
+      throw new PodError(`running ${argv[0]}: ${e.message}`, { exit: e.errno === 2 ? 127 : 126 });
+    if (e.stage === Stage.Unshare)
+      throw new PodError(`entering the user namespace: ${e.message}`, {
+        hint: "user namespaces may be disabled: check `sysctl user.max_user_namespaces` (and kernel.unprivileged_userns_clone on older kernels)",
+      });
+    throw new PodError(`entering the user namespace: ${e.message}`, {
+      hint: "check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root (sudo apt-get install uidmap)",
+    });
+  }
+  return await child.wait();
+}
