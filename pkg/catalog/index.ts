@@ -32,8 +32,15 @@ export function lookupImage(store: Store, input: string, images = store.images()
   return hit.image;
 }
 
+/** podman names local tags without a registry under localhost/ (`pod tag alpine web` → localhost/web:latest). */
+export function localName(input: string): string {
+  const ref = parseReference(input);
+  if (!isShortName(input)) return formatReference(ref);
+  return formatReference({ ...ref, registry: "localhost", repository: ref.repository.replace(/^library\//, input.startsWith("library/") ? "library/" : "") });
+}
+
 export async function tagImage(store: Store, source: string, targets: string[]): Promise<void> {
-  const names = targets.map((t) => formatReference(parseReference(t)));
+  const names = targets.map(localName);
   for (const [i, n] of names.entries())
     if (n.includes("@")) throw new InvalidReference(`invalid tag "${targets[i]}": a tag cannot contain a digest`, { hint: "use NAME:TAG" });
   await store.updateImages((images) => {
