@@ -94,7 +94,7 @@ async function fetchManifest(
       log: (m: string) => log.debug(m),
     });
     try {
-      const wanted = ref.digest ?? ref.tag ?? "latest";
+      const wanted = src.digest ?? src.tag ?? ref.digest ?? ref.tag ?? "latest";
       let m = await client.getManifest(src.repository, wanted);
       let indexDigest: string | undefined;
       let parsed = parseManifest(m.bytes, m.mediaType);

@@ -162,8 +162,20 @@ export class Store {
     await this.removeTrees(doomed);
   }
 
-  /** Removes what killed pods left in tmp/. Caller holds no locks; entries of live pids are kept. */
+  /** Removes what killed pods left behind: tmp/ entries and atomic-write temp files of dead pids. */
   async sweepTemp(): Promise<void> {
+    for (const dir of [this.root, join(this.root, "blobs", "sha256")]) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const m = /^\..*\.(\d+)\.[a-z0-9]+\.tmp$/.exec(n);
+        if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, n), { force: true });
+      }
+    }
     const tmp = join(this.root, "tmp");
     let names: string[];
     try {
