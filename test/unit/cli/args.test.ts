@@ -7,7 +7,7 @@ const defs: PodArgs = {
   all: { type: "boolean", alias: "a" },
   format: { type: "string" },
   volume: { type: "string", alias: "v", multiple: true },
-  pull: { type: "string", options: ["always", "missing", "never"] },
+  pull: { type: "enum", options: ["always", "missing", "never"] },
   "tls-verify": { type: "boolean", default: true },
   image: { type: "positional" },
 };
