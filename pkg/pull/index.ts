@@ -59,6 +59,7 @@ export async function pullImage(store: Store, input: string, o: PullOptions): Pr
       try {
         const fetched = await fetchManifest(cfg, ref, o, env);
         const id = await storeImage(store, fetched, progress);
+        progress.stop();
         progress.line("Writing manifest to image destination");
         return { id, name };
       } catch (e) {
