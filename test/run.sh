@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The one test command: unit tests, then the e2e suite against the compiled
+# binary as an unprivileged user.
+#
+#   bash test/run.sh
+#
+# As root (CI): installs what is missing, creates the test user `podtest`
+# with subordinate id ranges, builds dist/pod, runs the unit tests as root and
+# the e2e tests as podtest from a private copy under /tmp.
+# As a normal user: installs nothing; says what is missing; runs both as you.
+#
+# Ends with one line "N passed, N failed[, N skipped]" and exits non-zero if
+# anything failed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+TEST_USER=podtest
+SUBID_RANGE=100000:65536
+# package → a file it installs, to tell whether it is there
+PKGS=(
+  "uidmap:/usr/bin/newuidmap"
+  "docker-registry:/usr/bin/docker-registry"
+  "skopeo:/usr/bin/skopeo"
+  "busybox-static:/bin/busybox"
+  "passt:/usr/bin/pasta"
+  "slirp4netns:/usr/bin/slirp4netns"
+  "fuse-overlayfs:/usr/bin/fuse-overlayfs"
+  "zstd:/usr/bin/zstd"
+  "apache2-utils:/usr/bin/htpasswd"
+  "openssl:/usr/bin/openssl"
+  "tmux:/usr/bin/tmux"
+  "attr:/usr/bin/getfattr"
+  "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+missing_packages() {
+  local entry pkg file
+  for entry in "${PKGS[@]}"; do
+    pkg=${entry%%:*}
+    file=${entry#*:}
+    if command -v dpkg-query >/dev/null 2>&1; then
+      dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || { echo "$pkg"; continue; }
+    fi
+    [ -e "$file" ] || echo "$pkg"
+  done | sort -u
+}
+
+has_subids() { # user file
+  grep -qE "^($1|$(id -u "$1")):[0-9]+:[0-9]+$" "$2" 2>/dev/null
+}
+
+bun_bin="$repo/node_modules/bun/bin/bun.exe"
+
+ensure_node_modules() {
+  if [ ! -x "$bun_bin" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "node_modules is missing or older than package-lock.json: npm ci"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+# ---- prerequisites -----------------------------------------------------------
+
+if [ "$(id -u)" -eq 0 ]; then
+  mapfile -t missing < <(missing_packages)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  if ! id "$TEST_USER" >/dev/null 2>&1; then
+    say "creating the test user $TEST_USER"
+    useradd -m -s /bin/bash "$TEST_USER"
+  fi
+  for f in /etc/subuid /etc/subgid; do
+    if ! has_subids "$TEST_USER" "$f"; then
+      say "adding $TEST_USER:$SUBID_RANGE to $f"
+      echo "$TEST_USER:$SUBID_RANGE" >>"$f"
+    fi
+  done
+  if [ -e /dev/net/tun ]; then
+    if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+      say "chmod 666 /dev/net/tun (pasta and slirp4netns need it; it is 0600 on this machine)"
+      chmod 666 /dev/net/tun
+    fi
+  else
+    say "warning: /dev/net/tun does not exist: network tests will fail"
+  fi
+else
+  mapfile -t missing < <(missing_packages)
+  problems=0
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "missing packages: ${missing[*]}" >&2
+    echo "  install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    problems=1
+  fi
+  me=$(id -un)
+  for f in /etc/subuid /etc/subgid; do
+    if ! has_subids "$me" "$f"; then
+      echo "$me has no range in $f" >&2
+      echo "  add one with: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $me" >&2
+      problems=1
+    fi
+  done
+  if [ ! -w /dev/net/tun ]; then
+    echo "/dev/net/tun is not writable by $me (network tests need it)" >&2
+    echo "  fix with: sudo chmod 666 /dev/net/tun" >&2
+  fi
+  if [ "$problems" -ne 0 ]; then
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
+ensure_node_modules
+say "building dist/pod"
+"$bun_bin" run build
+
+# ---- running the suites ---------------------------------------------------------
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/pod-test-logs.XXXXXX")
+work=""
+cleanup() {
+  if [ -n "$work" ] && [ -d "$work" ]; then
+    rm -rf "$work" 2>/dev/null || echo "warning: could not remove all of $work (files owned by subordinate ids? try: dist/pod unshare rm -rf $work)" >&2
+  fi
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+
+unit_rc=0
+say "unit tests: bun test test/unit"
+if find test/unit -name '*.test.ts' 2>/dev/null | grep -q .; then
+  set +e
+  "$bun_bin" test test/unit 2>&1 | tee "$logs/unit.log"
+  unit_rc=${PIPESTATUS[0]}
+  set -e
+else
+  say "no unit tests under test/unit"
+  : >"$logs/unit.log"
+fi
+
+e2e_rc=0
+not_run=""
+fixtures=${POD_TEST_FIXTURES:-$(cd "$repo/.." && pwd)/shared/fixtures}
+alpine="alpine-minirootfs-3.20.3-x86_64.tar.gz"
+# In name order; the 000-* smoke set runs first, and the rest only if it passes.
+mapfile -t smoke < <(find test/e2e -maxdepth 1 -name '000-*.test.ts' | sort)
+mapfile -t rest < <(find test/e2e -maxdepth 1 -name '*.test.ts' ! -name '000-*' | sort)
+
+# One bun test run over the given e2e files from dir: as the test user when
+# root (a clean environment, nothing of root's), else as the caller.
+e2e_in() { # dir files...
+  local dir=$1
+  shift
+  if [ "$(id -u)" -eq 0 ]; then
+    (
+      cd "$dir"
+      runuser -u "$TEST_USER" -- env -i \
+        HOME="$work/home" \
+        USER="$TEST_USER" LOGNAME="$TEST_USER" \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        LANG=C.UTF-8 \
+        TMPDIR="$work/tmp" \
+        POD_TEST_TMP="$work/tmp" \
+        POD_TEST_FIXTURES="$fixtures" \
+        POD_BIN="$work/repo/dist/pod" \
+        CI="${CI:-}" \
+        "$work/bin/bun" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}"
+    )
+  else
+    (cd "$dir" && POD_TEST_TMP="$work" POD_TEST_FIXTURES="$fixtures" "$bun_bin" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}")
+  fi
+}
+
+run_e2e() { # dir
+  local rc
+  say "e2e smoke set: ${smoke[*]}"
+  set +e
+  e2e_in "$1" "${smoke[@]}" 2>&1 | tee "$logs/e2e-smoke.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    e2e_rc=$rc
+    not_run=" (the smoke set failed, so ${#rest[@]} e2e files did not run)"
+    say "the e2e smoke set failed: not running the other ${#rest[@]} e2e files"
+    return
+  fi
+  say "e2e: ${rest[*]}"
+  set +e
+  e2e_in "$1" "${rest[@]}" 2>&1 | tee "$logs/e2e.log"
+  e2e_rc=${PIPESTATUS[0]}
+  set -e
+}
+
+if [ "$(id -u)" -eq 0 ]; then
+  # A private copy the test user owns: the repo may live under a root-only path.
+  work=$(mktemp -d /tmp/pod-e2e.XXXXXX)
+  mkdir -p "$work/repo/dist" "$work/bin" "$work/home" "$work/tmp" "$work/fixtures"
+  cp dist/pod "$work/repo/dist/pod"
+  cp -r test "$work/repo/test"
+  cp package.json bunfig.toml tsconfig.json "$work/repo/"
+  cp "$bun_bin" "$work/bin/bun"
+  if [ -f "$fixtures/$alpine" ] && ! runuser -u "$TEST_USER" -- test -r "$fixtures/$alpine"; then
+    say "copying $alpine where $TEST_USER can read it"
+    cp "$fixtures/$alpine" "$work/fixtures/"
+    fixtures="$work/fixtures"
+  fi
+  chown -R "$TEST_USER:" "$work"
+  chmod 700 "$work"
+  say "e2e tests run as $TEST_USER in $work"
+  run_e2e "$work/repo"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/pod-e2e.XXXXXX")
+  say "e2e tests run as $(id -un), temp files in $work"
+  run_e2e "$repo"
+fi
+
+# ---- the summary -------------------------------------------------------------------
+
+count() { # word log...: sums bun's " N word" summary lines
+  local word=$1
+  shift
+  sed -E 's/\x1b\[[0-9;]*m//g' "$@" | sed -nE "s/^ *([0-9]+) $word\$/\1/p" | awk '{s += $1} END {print s + 0}'
+}
+touch "$logs/e2e-smoke.log" "$logs/e2e.log"
+passed=$(count pass "$logs"/*.log)
+failed=$(count fail "$logs"/*.log)
+skipped=$(count skip "$logs"/*.log)
+
+# a bun run that failed without reporting a failed test (a crash, a file that
+# does not load) still counts as one failure
+if [ "$failed" -eq 0 ] && { [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; }; then failed=1; fi
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+[ "$unit_rc" -ne 0 ] && say "bun test test/unit exited $unit_rc"
+[ "$e2e_rc" -ne 0 ] && say "bun test test/e2e exited $e2e_rc$not_run"
+echo "$summary"
+if [ "$failed" -ne 0 ] || [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; then
+  exit 1
+fi
