@@ -97,7 +97,7 @@ export async function loginRegistry(key: string, o: LoginOptions): Promise<strin
     await client.ping();
   } catch (e) {
     if (e instanceof Unauthorized)
-      throw new Unauthorized(`logging in to ${key}: invalid username or password`, { hint: "check them and try again; nothing was saved" });
+      throw new Unauthorized(`logging in to ${key}: invalid username/password`, { hint: "check them and try again; nothing was saved" });
     throw e;
   }
   const file = saveCredentials(key, username, password, env);

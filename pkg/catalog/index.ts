@@ -90,6 +90,8 @@ export async function removeImages(store: Store, inputs: string[], o: { force: b
       report.deleted.push(img.id);
       left = left.filter((i) => i.id !== img.id);
     }
+    const deleted = images.filter((i) => !left.some((l) => l.id === i.id));
+    store.removeBlobs(deleted.flatMap((i) => [`sha256:${i.id}`, i.manifestDigest]), left);
     return { images: left, result: store.orphanLayers(left) };
   });
   await store.removeLayers(orphans);

@@ -1,10 +1,11 @@
 // The TypeScript side of core.c: compiles it with Bun's built-in TinyCC on
 // first use and forks children into new user namespaces.
 import { cc, ptr, CString, FFIType } from "bun:ffi";
-import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
-import { waitChild, killPid, type WaitResult } from "./libc.ts";
+import { waitChild, killPid, flock, LOCK_EX, LOCK_UN, type WaitResult } from "./libc.ts";
 import { SpawnFlag, stageText } from "./protocol.ts";
 
 type Core = {
@@ -14,17 +15,22 @@ type Core = {
 let core: Core | undefined;
 
 /**
- * cc() cannot read a source embedded at /$bunfs, and it leaves TinyCC's headers
- * in $TMPDIR/bun-cc-<uid>: both go to a private directory of pod's own.
+ * cc() cannot read a source embedded at /$bunfs, so the source goes to a
+ * private file first. cc() also unpacks TinyCC's headers into
+ * $TMPDIR/bun-cc-<uid>, with the TMPDIR Bun saw at start-up, and keeps them;
+ * pod removes that directory again when it was not there before. A lock in
+ * the runtime dir keeps a concurrent pod from losing the headers mid-compile.
  */
 function compile(workDir: string): Core {
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const lockFd = openSync(join(workDir, "cc.lock"), "a", 0o600);
+  flock(lockFd, LOCK_EX);
+  const headers = join(tmpdir(), `bun-cc-${process.getuid?.() ?? 0}`);
+  const hadHeaders = existsSync(headers);
   const dir = mkdtempSync(join(workDir, "cc-"));
-  const src = join(dir, "core.c");
-  writeFileSync(src, coreSource as unknown as string, { mode: 0o600 });
-  const oldTmp = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
   try {
+    const src = join(dir, "core.c");
+    writeFileSync(src, coreSource as unknown as string, { mode: 0o600 });
     const lib = cc({
       source: src,
       library: ["c"],
@@ -37,9 +43,10 @@ function compile(workDir: string): Core {
     });
     return lib.symbols as unknown as Core;
   } finally {
-    if (oldTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = oldTmp;
     rmSync(dir, { recursive: true, force: true });
+    if (!hadHeaders) rmSync(headers, { recursive: true, force: true });
+    flock(lockFd, LOCK_UN);
+    closeSync(lockFd);
   }
 }
 

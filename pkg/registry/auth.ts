@@ -92,7 +92,7 @@ export class Authenticator {
         hint: `check that your account may pull ${repository}, or ${login} again`,
       });
     }
-    return new Unauthorized(`authenticating to ${this.name}: invalid username or password`, { hint: login });
+    return new Unauthorized(`authenticating to ${this.name}: invalid username/password`, { hint: login });
   }
 
   private basic(): string | undefined {

@@ -13,7 +13,7 @@
 import { rootCertificates } from "node:tls";
 import { FetchError, type FetchOptions, ofetch } from "ofetch";
 import { PodError } from "../errors.ts";
-import { TransportError, isPermanent, toTransportError } from "./errors.ts";
+import { TransportError, isCertificateError, isPermanent, toTransportError } from "./errors.ts";
 
 declare const POD_VERSION: string | undefined;
 const USER_AGENT = `pod/${typeof POD_VERSION === "string" ? POD_VERSION : "dev"}`;
@@ -200,6 +200,9 @@ export class Transport {
       return ex;
     } catch (httpsError) {
       if (!(httpsError instanceof TransportError)) throw httpsError;
+      // A server that speaks TLS with a certificate we do not trust is not a plain HTTP server:
+      // say so instead of retrying over HTTP and reporting a confusing 400.
+      if (isCertificateError(httpsError)) throw httpsError;
       this.log(`https://${this.o.host}: ${httpsError.message}; trying http`);
       try {
         const ex = await this.once(`http://${this.o.host}${path}`, init);

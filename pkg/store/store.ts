@@ -192,6 +192,12 @@ export class Store {
     await this.removeTrees(stale.map((n) => join(tmp, n)));
   }
 
+  /** Deletes config and manifest blobs, keeping those an image in `keep` still uses. Call under the store lock. */
+  removeBlobs(digests: string[], keep: ImageRecord[]): void {
+    const used = new Set(keep.flatMap((i) => [`sha256:${i.id}`, i.manifestDigest]));
+    for (const d of digests) if (!used.has(d)) rmSync(this.blobPath(d), { force: true });
+  }
+
   /** Layers no image references any more. */
   orphanLayers(images: ImageRecord[]): string[] {
     const used = new Set(images.flatMap((i) => i.layers.map(hexOf)));

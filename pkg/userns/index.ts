@@ -1,8 +1,7 @@
 // The storage user namespace: how pod becomes "root" over files owned by the
 // user's subordinate ids. Layer extraction and removal run in a child re-exec
 // of pod inside it (`pod unshare` is the same thing for people).
-import { userInfo } from "node:os";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnInUserNamespace, NativeSpawnError } from "../native/core.ts";
 import { Stage } from "../native/protocol.ts";
@@ -24,11 +23,24 @@ function findOnPath(name: string, env = process.env): string | undefined {
   return undefined;
 }
 
+/** The passwd name of uid (not $USER, which may be unset or wrong); the uid itself when it has none. */
+function userNameOf(uid: number): string {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid) && f[0]) return f[0];
+    }
+  } catch (e) {
+    log.debug(`reading /etc/passwd: ${(e as Error).message}`);
+  }
+  return String(uid);
+}
+
 export function storageMaps(): StorageMaps {
   if (cached) return cached;
   const uid = process.getuid!();
   const gid = process.getgid!();
-  const user = userInfo().username;
+  const user = userNameOf(uid);
   const subuid = readSubIds("/etc/subuid", user, uid);
   const subgid = readSubIds("/etc/subgid", user, uid);
   let reason: string | undefined;

@@ -73,12 +73,12 @@ describe("a registry with a private CA", () => {
 });
 
 describe("plain HTTP", () => {
-  it("is not used for a registry that is not marked insecure", async () => {
-    const r = await runPod(["pull", `${plainReg.host}/library/busybox:latest`]);
-    expectPodError(r, plainReg.host);
-    const q = await runPod(["images", "--format", "{{.Repository}}"]);
-    expectExit(q, 0);
-    expect(q.stdout).not.toContain(plainReg.host);
+  // The issue asks for plain HTTP only where configured insecure or on loopback (as docker treats
+  // localhost); a non-loopback plain registry is covered by the registry client's unit tests.
+  it("is used for a loopback registry after HTTPS fails", async () => {
+    const r = await runPod(["pull", "-q", `${plainReg.host}/library/busybox:latest`]);
+    expectExit(r, 0);
+    expect(r.stdout.trim()).toBe(bb.image.id);
   });
 
   it("is used with --tls-verify=false", async () => {

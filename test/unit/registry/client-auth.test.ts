@@ -65,7 +65,7 @@ describe("bearer tokens", () => {
     const c = setup({ kind: "bearer", username: "u", password: "p" }, { username: "u", password: "wrong" });
     const e = await c.getManifest("team/app", "1").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Unauthorized);
-    expect((e as Unauthorized).message).toBe(`authenticating to ${reg.host}: invalid username or password`);
+    expect((e as Unauthorized).message).toBe(`authenticating to ${reg.host}: invalid username/password`);
     expect((e as Unauthorized).hint).toBe(`run \`pod login ${reg.host}\``);
   });
 
@@ -100,7 +100,7 @@ describe("basic auth", () => {
     const c = setup({ kind: "basic", username: "alice", password: "s3cret" }, { username: "alice", password: "guess" });
     const e = await c.ping().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Unauthorized);
-    expect((e as Error).message).toBe(`authenticating to ${reg.host}: invalid username or password`);
+    expect((e as Error).message).toBe(`authenticating to ${reg.host}: invalid username/password`);
   });
 
   test("no credentials is Unauthorized with a login hint", async () => {
