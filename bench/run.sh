@@ -10,7 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-ALL=(pull)
+ALL=(startup pull)
 benches=("$@")
 [ "${#benches[@]}" -gt 0 ] || benches=("${ALL[@]}")
 for b in "${benches[@]}"; do
