@@ -8,7 +8,7 @@
 //
 // Env: POD_BIN (default dist/pod), POD_BENCH_RUNS (default 5),
 //      POD_BENCH_MB (compressed target, default 100).
-import { createWriteStream, existsSync, mkdirSync, readdirSync, lstatSync, readFileSync, writeFileSync, accessSync, constants } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, mkdirSync, readdirSync, lstatSync, readFileSync, writeFileSync, accessSync, constants } from "node:fs";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { createGzip } from "node:zlib";
@@ -273,10 +273,12 @@ try {
 
     if (podman) {
       const pmRoot = join(work, `podman-root-${i}`);
-      const pmRun = join(work, `podman-run-${i}`);
+      // podman refuses a runroot longer than 50 characters
+      const pmRun = mkdtempSync("/tmp/pmr-");
       const pm = [podman, "--root", pmRoot, "--runroot", pmRun, "--storage-driver", "overlay"];
       samples.podman!.push(await timed([...pm, "pull", "-q", "--tls-verify=false", ref], env, "podman pull"));
-      await run([...pm, "unshare", "rm", "-rf", pmRoot, pmRun], env);
+      await run([...pm, "system", "reset", "-f"], env);
+      removeDir(pmRun);
     }
 
     samples.floor!.push(await floor(layers));
