@@ -43,15 +43,43 @@ extern long syscall(long number, ...);
 extern int *__errno_location(void);
 extern char *strerror(int errnum);
 extern int snprintf(char *buf, size_t n, const char *fmt, ...);
+extern int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data);
+extern int umount2(const char *target, int flags);
+extern int mkdirat(int dirfd, const char *path, unsigned int mode);
+extern int openat(int dirfd, const char *path, int flags, ...);
+extern int symlinkat(const char *target, int dirfd, const char *linkpath);
+extern int sethostname(const char *name, size_t len);
+extern int ioctl(int fd, unsigned long req, ...);
+extern int kill(pid_t pid, int sig);
+extern int fchdir(int fd);
 
 #define CLONE_NEWNS   0x00020000
 #define CLONE_NEWUSER 0x10000000
 #define O_WRONLY 01
 #define O_CLOEXEC 02000000
 #define PR_SET_PDEATHSIG 1
-#define SYS_rt_sigprocmask 14
+
+/* Syscall numbers differ between architectures; the new ones (>= 424) do not. */
+#if defined(__aarch64__)
+#define SYS_rt_sigaction 134
+#define SYS_rt_sigprocmask 135
+#define SYS_rt_sigtimedwait 137
+#define SYS_clone 220
+#define SYS_pivot_root 41
+#define SYS_capset 91
+#define SYS_sethostname 161
+#else
 #define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#define SYS_rt_sigtimedwait 128
+#define SYS_clone 56
+#define SYS_pivot_root 155
+#define SYS_capset 126
+#define SYS_sethostname 170
+#endif
 #define SYS_close_range 436
+#define SYS_openat2 437
+#define SYS_mount_setattr 442
 #define SIG_SETMASK 2
 #define NSIG 65
 
@@ -67,7 +95,7 @@ extern int snprintf(char *buf, size_t n, const char *fmt, ...);
 #define STAGE_UNSHARE 1
 #define STAGE_SINGLE_MAP 2
 #define STAGE_SYNC 3
-#define STAGE_SETID 4
+#define STAGE_SET_ID 4
 #define STAGE_CHDIR 5
 #define STAGE_EXEC 6
 
@@ -122,7 +150,7 @@ static int str_len(const char *s) {
   return n;
 }
 
-/* Runs newuidmap/newgidmap (argv already complete but for the pid slot). */
+/* Runs newuidmap/newgidmap (argv[0] an absolute path; argv complete but for the pid slot) with an empty environment. */
 static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf, int errlen) {
   char pidbuf[16];
   int status = 0;
@@ -135,9 +163,11 @@ static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf
     return -1;
   }
   if (child == 0) {
+    char *no_env[1];
     int devnull = open("/dev/null", O_WRONLY);
+    no_env[0] = 0;
     if (devnull >= 0) dup2(devnull, 1);
-    execvpe(argv[0], argv, envp);
+    execve(argv[0], argv, no_env);
     _exit(127);
   }
   if (waitpid(child, &status, 0) < 0) {
@@ -185,7 +215,7 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
   }
   close(to_parent);
   close(from_parent);
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SETID);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
   if (single_uid < 0) setgroups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
@@ -243,7 +273,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
     if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
       waitpid(pid, &status, 0);
       if (read(status_pipe[0], report, 2) == 2)
-        snprintf(errbuf, (size_t)errlen, "%d:%d:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+        snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
       else
         snprintf(errbuf, (size_t)errlen, "creating user namespace failed (child wait status %d)", status);
       close(to_parent[0]);
@@ -270,12 +300,618 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   if (read(status_pipe[0], report, 2) == 2) {
     close(status_pipe[0]);
     waitpid(pid, &status, 0);
-    snprintf(errbuf, (size_t)errlen, "%d:%d:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
     return -(int)report[0] - 1;
   }
   close(status_pipe[0]);
   return pid;
 }
 
-/* Length helper so TS can size buffers without a libc import. */
-int pod_strlen(const char *s) { return str_len(s); }
+
+/* ------------------------------------------------------------------------
+ * Containers
+ *
+ * pod_spawn_container clone()s the container's first process straight into
+ * new user, mount, PID, UTS, IPC and cgroup namespaces (and a network
+ * namespace for --network none), so it is PID 1 there. clone() with
+ * CLONE_NEWUSER is allowed from a multi-threaded process, unlike unshare().
+ * The child then applies the plan TypeScript built (pkg/native/plan.ts):
+ * rootfs mount, mount ops, pivot_root, hostname, credentials, capabilities,
+ * stdio, and execs. It reports a failed stage on the close-on-exec status
+ * pipe, so the parent knows exec happened when that pipe reaches EOF.
+ * ------------------------------------------------------------------------ */
+
+#define CLONE_NEWCGROUP 0x02000000
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWNET 0x40000000
+#define SIGCHLD 17
+#define MS_RDONLY 1
+#define MS_NOSUID 2
+#define MS_NODEV 4
+#define MS_NOEXEC 8
+#define MS_BIND 4096
+#define MS_REC 16384
+#define MS_PRIVATE (1 << 18)
+#define MNT_DETACH 2
+#define O_RDONLY 0
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_NOCTTY 0400
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#define O_PATH 010000000
+#define AT_FDCWD (-100)
+#define AT_EMPTY_PATH 0x1000
+#define AT_RECURSIVE 0x8000
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#define MOUNT_ATTR_RDONLY 0x1
+#define ENOENT 2
+#define EACCES 13
+#define EEXIST 17
+#define ENOTDIR 20
+#define TIOCSCTTY 0x540E
+#define PR_SET_DUMPABLE 4
+#define PR_SET_KEEPCAPS 8
+#define PR_CAPBSET_DROP 24
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define CAP_LAST 40
+#define WNOHANG 1
+
+#define STAGE_ROOTFS 7
+#define STAGE_MOUNT 8
+#define STAGE_PIVOT 9
+#define STAGE_HOSTNAME 10
+#define STAGE_CREDS 11
+#define STAGE_CAPS 12
+#define STAGE_TTY 13
+#define STAGE_HELPER 14
+#define STAGE_INIT 15
+
+/* Indexes of the plan's header strings; mirrored in core.ts (planHeader). */
+#define P_ROOTFS 0
+#define P_ROOT_KIND 1
+#define P_OVERLAY_CWD 2
+#define P_OVERLAY_DATA 3
+#define P_READONLY_ROOT 4
+#define P_HOSTNAME 5
+#define P_NEW_NET 6
+#define P_CWD 7
+#define P_UID 8
+#define P_GID 9
+#define P_GROUPS 10
+#define P_CAP_BOUNDING 11
+#define P_CAP_EFFECTIVE 12
+#define P_CAP_PERMITTED 13
+#define P_CAP_INHERITABLE 14
+#define P_CAP_AMBIENT 15
+#define P_NO_NEW_PRIVS 16
+#define P_INIT 17
+#define P_HEADER_LEN 18
+
+struct open_how {
+  unsigned long flags;
+  unsigned long mode;
+  unsigned long resolve;
+};
+
+struct mount_attr {
+  unsigned long attr_set;
+  unsigned long attr_clr;
+  unsigned long propagation;
+  unsigned long userns_fd;
+};
+
+struct cap_header {
+  unsigned int version;
+  int pid;
+};
+
+struct cap_data {
+  unsigned int effective;
+  unsigned int permitted;
+  unsigned int inheritable;
+};
+
+static unsigned long parse_u64(const char *s) {
+  unsigned long v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (unsigned long)(*s++ - '0');
+  return v;
+}
+
+static int streq(const char *a, const char *b) {
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+
+static void str_copy(char *dst, const char *src, int cap) {
+  int i = 0;
+  while (src[i] && i < cap - 1) {
+    dst[i] = src[i];
+    i++;
+  }
+  dst[i] = 0;
+}
+
+/* Opens path inside the root (symlinks resolve within it, never above). */
+static int open_in_root(int rootfd, const char *path, unsigned long flags) {
+  struct open_how how;
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  how.flags = flags | O_CLOEXEC;
+  how.mode = 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+static void fd_path(char *buf, int n, int fd) { snprintf(buf, (size_t)n, "/proc/self/fd/%d", fd); }
+
+/* mkdir -p inside the root; each component resolved in the root, so a symlink cannot lead out. */
+static int mkdir_in_root(int rootfd, const char *path, unsigned int mode) {
+  char part[4096];
+  int i = 0;
+  int fd;
+  while (*path == '/') path++;
+  while (1) {
+    if (path[i] == '/' || path[i] == 0) {
+      int j;
+      int last = path[i] == 0;
+      if (i >= (int)sizeof part) return -1;
+      for (j = 0; j < i; j++) part[j] = path[j];
+      part[i] = 0;
+      if (i > 0) {
+        fd = open_in_root(rootfd, part, O_PATH | O_DIRECTORY);
+        if (fd >= 0) close(fd);
+        else {
+          int parent;
+          int k = i - 1;
+          while (k > 0 && part[k] != '/') k--;
+          if (k > 0) {
+            part[k] = 0;
+            parent = open_in_root(rootfd, part, O_PATH | O_DIRECTORY);
+            part[k] = '/';
+          } else {
+            parent = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+          }
+          if (parent < 0) return -1;
+          if (mkdirat(parent, part + (k > 0 ? k + 1 : 0), mode) < 0 && err_no() != EEXIST) {
+            close(parent);
+            return -1;
+          }
+          close(parent);
+        }
+      }
+      if (last) return 0;
+    }
+    i++;
+  }
+}
+
+/* Splits "a/b/c" into the parent's fd (created if needed) and the last name. */
+static int parent_in_root(int rootfd, const char *path, const char **name) {
+  char parent[4096];
+  int i = 0;
+  int slash = -1;
+  while (*path == '/') path++;
+  while (path[i]) {
+    if (path[i] == '/') slash = i;
+    i++;
+  }
+  if (i >= (int)sizeof parent) return -1;
+  *name = path + slash + 1;
+  if (slash < 0) return open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+  for (i = 0; i < slash; i++) parent[i] = path[i];
+  parent[slash] = 0;
+  if (mkdir_in_root(rootfd, parent, 0755) < 0) return -1;
+  return open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+}
+
+static int touch_in_root(int rootfd, const char *path, unsigned int mode) {
+  const char *name;
+  int fd;
+  int parent = parent_in_root(rootfd, path, &name);
+  if (parent < 0) return -1;
+  fd = openat(parent, name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+  close(parent);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
+}
+
+static int set_readonly(int fd, int recursive) {
+  struct mount_attr attr;
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  attr.attr_clr = 0;
+  attr.propagation = 0;
+  attr.userns_fd = 0;
+  return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+}
+
+/* Binds source onto target (inside the root), then optionally makes it read-only. */
+static int bind_in_root(int rootfd, const char *source, const char *target, int recursive, int readonly) {
+  char path[64];
+  int fd = open_in_root(rootfd, target, O_PATH);
+  int rc;
+  if (fd < 0) return -1;
+  fd_path(path, sizeof path, fd);
+  rc = mount(source, path, 0, MS_BIND | (recursive ? MS_REC : 0), 0);
+  close(fd);
+  if (rc < 0 || !readonly) return rc;
+  fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) return -1;
+  rc = set_readonly(fd, recursive);
+  close(fd);
+  return rc;
+}
+
+static int mask_in_root(int rootfd, const char *target) {
+  char path[64];
+  int rc;
+  int fd = open_in_root(rootfd, target, O_PATH | O_DIRECTORY);
+  if (fd >= 0) {
+    fd_path(path, sizeof path, fd);
+    rc = mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
+    close(fd);
+    return rc;
+  }
+  if (err_no() == ENOENT) return 0;
+  fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) return err_no() == ENOENT ? 0 : -1;
+  fd_path(path, sizeof path, fd);
+  rc = mount("/dev/null", path, 0, MS_BIND, 0);
+  close(fd);
+  return rc;
+}
+
+/* A path made read-only is bound onto itself through its fd (the path string would name the host's). */
+static int readonly_in_root(int rootfd, const char *target) {
+  char path[64];
+  int rc;
+  int fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) return err_no() == ENOENT ? 0 : -1;
+  fd_path(path, sizeof path, fd);
+  rc = mount(path, path, 0, MS_BIND | MS_REC, 0);
+  close(fd);
+  if (rc < 0) return rc;
+  fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) return -1;
+  rc = set_readonly(fd, 1);
+  close(fd);
+  return rc;
+}
+
+static int apply_ops(int rootfd, char **ops, int status_fd) {
+  char path[64];
+  int i = 0;
+  while (ops[i]) {
+    const char *op = ops[i];
+    int rc = 0;
+    if (streq(op, "mount")) {
+      int fd;
+      if (mkdir_in_root(rootfd, ops[i + 3], 0755) < 0) die_stage(status_fd, STAGE_MOUNT);
+      fd = open_in_root(rootfd, ops[i + 3], O_PATH | O_DIRECTORY);
+      if (fd < 0) die_stage(status_fd, STAGE_MOUNT);
+      fd_path(path, sizeof path, fd);
+      rc = mount(ops[i + 2], path, ops[i + 1], parse_u64(ops[i + 4]), ops[i + 5]);
+      close(fd);
+      i += 6;
+    } else if (streq(op, "bind")) {
+      rc = bind_in_root(rootfd, ops[i + 1], ops[i + 2], ops[i + 3][0] == '1', ops[i + 4][0] == '1');
+      i += 5;
+    } else if (streq(op, "mkdir")) {
+      rc = mkdir_in_root(rootfd, ops[i + 1], (unsigned int)parse_u64(ops[i + 2]));
+      i += 3;
+    } else if (streq(op, "touch")) {
+      rc = touch_in_root(rootfd, ops[i + 1], (unsigned int)parse_u64(ops[i + 2]));
+      i += 3;
+    } else if (streq(op, "symlink")) {
+      const char *name;
+      int parent = parent_in_root(rootfd, ops[i + 2], &name);
+      if (parent < 0) rc = -1;
+      else {
+        rc = symlinkat(ops[i + 1], parent, name);
+        if (rc < 0 && err_no() == EEXIST) rc = 0;
+        close(parent);
+      }
+      i += 3;
+    } else if (streq(op, "mask")) {
+      rc = mask_in_root(rootfd, ops[i + 1]);
+      i += 2;
+    } else if (streq(op, "readonly")) {
+      rc = readonly_in_root(rootfd, ops[i + 1]);
+      i += 2;
+    } else {
+      *__errno_location() = 22;
+      rc = -1;
+    }
+    if (rc < 0) {
+      /* Tell the parent which op failed: its index travels in the errno slot's neighbour. */
+      unsigned char msg[4];
+      msg[0] = STAGE_MOUNT;
+      msg[1] = (unsigned char)err_no();
+      msg[2] = (unsigned char)(i & 0xff);
+      msg[3] = (unsigned char)((i >> 8) & 0xff);
+      write(status_fd, msg, 4);
+      _exit(125);
+    }
+  }
+  return 0;
+}
+
+static int run_helper(char **argv, char **envp) {
+  int status = 0;
+  int pid = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    execvpe(argv[0], argv, envp);
+    _exit(127);
+  }
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return status == 0 ? 0 : -1;
+}
+
+static void setup_rootfs(char **plan, char **ops, char **helper, char **envp, int status_fd) {
+  const char *rootfs = plan[P_ROOTFS];
+  int rootfd;
+  if (mount(0, "/", 0, MS_REC | MS_PRIVATE, 0) < 0) die_stage(status_fd, STAGE_ROOTFS);
+  if (helper && helper[0] && run_helper(helper, envp) < 0) die_stage(status_fd, STAGE_HELPER);
+  if (streq(plan[P_ROOT_KIND], "overlay")) {
+    if (chdir(plan[P_OVERLAY_CWD]) < 0) die_stage(status_fd, STAGE_ROOTFS);
+    if (mount("overlay", rootfs, "overlay", 0, plan[P_OVERLAY_DATA]) < 0) die_stage(status_fd, STAGE_ROOTFS);
+  } else if (mount(rootfs, rootfs, 0, MS_BIND | MS_REC, 0) < 0) {
+    die_stage(status_fd, STAGE_ROOTFS);
+  }
+  rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die_stage(status_fd, STAGE_ROOTFS);
+  apply_ops(rootfd, ops, status_fd);
+  close(rootfd);
+  /* pivot_root(".", "."): the old root ends up stacked on the new one, then detached. */
+  if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+    die_stage(status_fd, STAGE_PIVOT);
+  if (plan[P_READONLY_ROOT][0] == '1') {
+    int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || set_readonly(fd, 0) < 0) die_stage(status_fd, STAGE_PIVOT);
+    close(fd);
+  }
+}
+
+static void parse_groups(const char *s, gid_t *out, int *n) {
+  *n = 0;
+  while (*s && *n < 64) {
+    out[(*n)++] = (gid_t)parse_u64(s);
+    while (*s && *s != ',') s++;
+    if (*s == ',') s++;
+  }
+}
+
+static void set_credentials(char **plan, int status_fd) {
+  gid_t groups[64];
+  int ngroups;
+  unsigned long bounding = parse_u64(plan[P_CAP_BOUNDING]);
+  unsigned long ambient = parse_u64(plan[P_CAP_AMBIENT]);
+  unsigned long eff = parse_u64(plan[P_CAP_EFFECTIVE]);
+  unsigned long perm = parse_u64(plan[P_CAP_PERMITTED]);
+  unsigned long inh = parse_u64(plan[P_CAP_INHERITABLE]);
+  struct cap_header hdr;
+  struct cap_data data[2];
+  int cap;
+  for (cap = 0; cap <= CAP_LAST; cap++)
+    if (!(bounding & (1UL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && err_no() != 22)
+      die_stage(status_fd, STAGE_CAPS);
+  parse_groups(plan[P_GROUPS], groups, &ngroups);
+  if (setgroups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+  if (setresgid((gid_t)parse_u64(plan[P_GID]), (gid_t)parse_u64(plan[P_GID]), (gid_t)parse_u64(plan[P_GID])) < 0 ||
+      setresuid((uid_t)parse_u64(plan[P_UID]), (uid_t)parse_u64(plan[P_UID]), (uid_t)parse_u64(plan[P_UID])) < 0)
+    die_stage(status_fd, STAGE_CREDS);
+  hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */
+  hdr.pid = 0;
+  data[0].effective = (unsigned int)(eff & 0xffffffff);
+  data[1].effective = (unsigned int)(eff >> 32);
+  data[0].permitted = (unsigned int)(perm & 0xffffffff);
+  data[1].permitted = (unsigned int)(perm >> 32);
+  data[0].inheritable = (unsigned int)(inh & 0xffffffff);
+  data[1].inheritable = (unsigned int)(inh >> 32);
+  if (syscall(SYS_capset, &hdr, data) < 0) die_stage(status_fd, STAGE_CAPS);
+  for (cap = 0; cap <= CAP_LAST; cap++)
+    if ((ambient & (1UL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
+      die_stage(status_fd, STAGE_CAPS);
+  if (plan[P_NO_NEW_PRIVS][0] == '1' && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+}
+
+/* The container's PATH (from its env), not pod's, decides where argv[0] is found. */
+static void exec_command(char **argv, char **envp, int status_fd) {
+  char buf[4096];
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int saw_eacces = 0;
+  int i;
+  for (i = 0; envp[i]; i++)
+    if (envp[i][0] == 'P' && envp[i][1] == 'A' && envp[i][2] == 'T' && envp[i][3] == 'H' && envp[i][4] == '=')
+      path = envp[i] + 5;
+  for (i = 0; argv[0][i]; i++)
+    if (argv[0][i] == '/') {
+      execve(argv[0], argv, envp);
+      die_stage(status_fd, STAGE_EXEC);
+    }
+  while (*path) {
+    int n = 0;
+    while (path[n] && path[n] != ':') n++;
+    if (n > 0 && n + str_len(argv[0]) + 2 < (int)sizeof buf) {
+      int k;
+      for (k = 0; k < n; k++) buf[k] = path[k];
+      buf[n] = '/';
+      str_copy(buf + n + 1, argv[0], (int)sizeof buf - n - 1);
+      execve(buf, argv, envp);
+      if (err_no() == EACCES) saw_eacces = 1;
+    }
+    path += n;
+    if (*path == ':') path++;
+  }
+  *__errno_location() = saw_eacces ? EACCES : ENOENT;
+  die_stage(status_fd, STAGE_EXEC);
+}
+
+/*
+ * --init: PID 1 stays behind as a minimal init (the PID 1 problem tini
+ * solves): it forwards every signal it gets to the command and reaps every
+ * child, exiting with the command's status. It is not dumpable, so the
+ * container cannot reach pod's binary through /proc/1/exe.
+ */
+static void run_init(int child, int status_fd) {
+  unsigned long all = ~0UL;
+  unsigned char info[128];
+  int status;
+  int code = 0;
+  close(status_fd);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  syscall(SYS_close_range, 3, ~0U, 0);
+  for (;;) {
+    int sig = (int)syscall(SYS_rt_sigtimedwait, &all, info, 0, 8);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      kill(child, sig);
+      continue;
+    }
+    for (;;) {
+      int pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      if (pid == child) {
+        code = (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+        _exit(code);
+      }
+    }
+  }
+}
+
+static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
+                            int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
+                            int stdout_fd, int stderr_fd, int tty) {
+  char sync = SYNC_USERMAP_PLS;
+  char buf[64];
+  const char *hostname = plan[P_HOSTNAME];
+  int n;
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (single_uid >= 0) {
+    if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
+    n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
+    if (write_file("/proc/self/uid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
+    n = snprintf(buf, sizeof buf, "0 %d 1\n", single_gid);
+    if (write_file("/proc/self/gid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
+  } else {
+    if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
+    if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
+  }
+  close(to_parent);
+  close(from_parent);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  setup_rootfs(plan, ops, helper, envp, status_fd);
+  if (sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
+  if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
+  /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
+  setsid();
+  if (tty && ioctl(stdin_fd, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
+  if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
+      (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
+    die_stage(status_fd, STAGE_TTY);
+  if (plan[P_INIT][0] == '1') {
+    unsigned long all = ~0UL;
+    int child;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
+    child = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) die_stage(status_fd, STAGE_INIT);
+    if (child > 0) run_init(child, status_fd);
+  }
+  set_credentials(plan, status_fd);
+  reset_signals();
+  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+  exec_command(argv, envp, status_fd);
+}
+
+/*
+ * Starts a container from a plan (see the P_* indexes and plan.ts). stdio
+ * fds are dup'ed onto 0, 1, 2 (-1 keeps pod's own); with tty, stdin_fd is
+ * the pseudo-terminal's slave and becomes the controlling terminal.
+ * Returns the container's PID 1 as the host sees it once the command has
+ * exec'd, or a negative value like pod_spawn_userns; op_index receives the
+ * failing mount op's index for STAGE_MOUNT.
+ */
+int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
+                        char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int tty, char *errbuf,
+                        int errlen) {
+  int to_parent[2];
+  int from_parent[2];
+  int status_pipe[2];
+  unsigned char report[4];
+  int pid;
+  int status;
+  int nread;
+  char sync = 0;
+  int single = uidmap_argv == 0 || gidmap_argv == 0;
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
+  if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
+  report[0] = 0;
+  report[1] = 0;
+  report[2] = 0;
+  report[3] = 0;
+  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
+    fail_msg(errbuf, errlen, "creating sync pipes", err_no());
+    return -1;
+  }
+  pid = (int)syscall(SYS_clone, flags, 0, 0, 0, 0);
+  if (pid < 0) {
+    fail_msg(errbuf, errlen, "clone", err_no());
+    return -1;
+  }
+  if (pid == 0) {
+    close(status_pipe[0]);
+    container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
+                    single ? (int)geteuid() : -1, single ? (int)getegid() : -1, stdin_fd, stdout_fd, stderr_fd, tty);
+  }
+  close(to_parent[1]);
+  close(from_parent[0]);
+  close(status_pipe[1]);
+  if (!single) {
+    if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
+      waitpid(pid, &status, 0);
+      if (read(status_pipe[0], report, 4) >= 2)
+        snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+      else
+        snprintf(errbuf, (size_t)errlen, "creating the container's namespaces failed (wait status %d)", status);
+      close(to_parent[0]);
+      close(from_parent[1]);
+      close(status_pipe[0]);
+      return report[0] ? -(int)report[0] - 1 : -1;
+    }
+    if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 ||
+        run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
+      sync = SYNC_USERMAP_FAIL;
+      write(from_parent[1], &sync, 1);
+      waitpid(pid, &status, 0);
+      close(to_parent[0]);
+      close(from_parent[1]);
+      close(status_pipe[0]);
+      return -1;
+    }
+    sync = SYNC_USERMAP_ACK;
+    write(from_parent[1], &sync, 1);
+  }
+  close(to_parent[0]);
+  close(from_parent[1]);
+  nread = (int)read(status_pipe[0], report, 4);
+  close(status_pipe[0]);
+  if (nread >= 2) {
+    waitpid(pid, &status, 0);
+    snprintf(errbuf, (size_t)errlen, "%d:%d:%d:%s", (int)report[0], (int)report[1],
+             (int)report[2] | ((int)report[3] << 8), strerror((int)report[1]));
+    return -(int)report[0] - 1;
+  }
+  return pid;
+}

@@ -6,10 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
 import { waitChild, killPid, flock, LOCK_EX, LOCK_UN, type WaitResult } from "./libc.ts";
-import { SpawnFlag, stageText } from "./protocol.ts";
+import { PlanField, SpawnFlag, Stage, stageText } from "./protocol.ts";
+import type { LaunchPlan, MountOp } from "./plan.ts";
 
 type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
+  pod_spawn_container: (...a: unknown[]) => number;
 };
 
 let core: Core | undefined;
@@ -37,6 +39,18 @@ function compile(workDir: string): Core {
       symbols: {
         pod_spawn_userns: {
           args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
+          returns: FFIType.i32,
+        },
+        pod_spawn_container: {
+          args: [
+            ...Array(7).fill(FFIType.ptr),
+            FFIType.i32,
+            FFIType.i32,
+            FFIType.i32,
+            FFIType.i32,
+            FFIType.ptr,
+            FFIType.i32,
+          ],
           returns: FFIType.i32,
         },
       },
@@ -114,9 +128,32 @@ export class NativeSpawnError extends Error {
     /** the Stage the child failed at, or 0 for the parent's own failure */
     readonly stage: number,
     readonly errno: number,
+    /** for Stage.Mount: index of the failing op in the flattened op list */
+    readonly opIndex = 0,
   ) {
     super(message);
   }
+}
+
+/** Child failures come as "STAGE:ERRNO:OPINDEX:strerror", the parent's own as plain text. */
+function spawnFailure(rc: number, errbuf: Buffer): NativeSpawnError {
+  const stage = rc === -1 ? 0 : -rc - 1;
+  const msg = new CString(ptr(errbuf)).toString();
+  const m = /^(\d+):(\d+):(\d+):(.*)$/.exec(msg);
+  if (!m) return new NativeSpawnError(msg, 0, 0);
+  return new NativeSpawnError(`${stageText[stage] ?? `stage ${stage}`}: ${m[4]}`, stage, Number(m[2]), Number(m[3]));
+}
+
+/** newuidmap/newgidmap are run by absolute path with an empty environment. */
+function mapHelperArgv(helper: string, triples: number[] | undefined, env: Record<string, string | undefined>) {
+  if (!triples) return cArray(undefined);
+  const path = whichOnPath(helper, env.PATH) ?? `/usr/bin/${helper}`;
+  return cArray([path, "", ...triples.map(String)]);
+}
+
+function whichOnPath(name: string, pathVar = "/usr/local/bin:/usr/bin:/bin"): string | undefined {
+  for (const dir of pathVar.split(":")) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  return undefined;
 }
 
 export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
@@ -126,10 +163,8 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
     .map(([k, v]) => `${k}=${v}`);
   const argv = cArray(o.argv);
   const envp = cArray(envList);
-  const mapArgv = (helper: string, triples?: number[]) =>
-    cArray(triples ? [helper, "", ...triples.map(String)] : undefined);
-  const uidArgv = mapArgv("newuidmap", o.maps.uid);
-  const gidArgv = mapArgv("newgidmap", o.maps.gid);
+  const uidArgv = mapHelperArgv("newuidmap", o.maps.uid, process.env);
+  const gidArgv = mapHelperArgv("newgidmap", o.maps.gid, process.env);
   const path = Buffer.from(o.path + "\0");
   const cwd = o.cwd ? Buffer.from(o.cwd + "\0") : null;
   const errbuf = Buffer.alloc(512);
@@ -145,13 +180,110 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
     ptr(errbuf),
     errbuf.length,
   );
+  if (pid < 0) throw spawnFailure(pid, errbuf);
+  return new UsernsChild(pid);
+}
+
+export type ContainerStdio = {
+  /** fds dup'ed onto the container's 0, 1, 2; -1 keeps pod's own */
+  stdin: number;
+  stdout: number;
+  stderr: number;
+  /** stdin is a pseudo-terminal slave that becomes the controlling terminal */
+  tty: boolean;
+};
+
+const bit = (b: bigint) => b.toString();
+
+/** The plan as core.c reads it: header strings at fixed indexes, then the ops flattened. */
+export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]; opStarts: number[] } {
+  const h: string[] = [];
+  h[PlanField.Rootfs] = plan.rootfs;
+  h[PlanField.RootKind] = plan.rootfsMount.kind;
+  h[PlanField.OverlayCwd] = plan.rootfsMount.kind === "overlay" ? plan.rootfsMount.cwd : "";
+  h[PlanField.OverlayData] = plan.rootfsMount.kind === "overlay" ? plan.rootfsMount.data : "";
+  h[PlanField.ReadonlyRoot] = plan.readonlyRoot ? "1" : "0";
+  h[PlanField.Hostname] = plan.hostname;
+  h[PlanField.NewNet] = plan.newNetwork ? "1" : "0";
+  h[PlanField.Cwd] = plan.cwd;
+  h[PlanField.Uid] = String(plan.uid);
+  h[PlanField.Gid] = String(plan.gid);
+  h[PlanField.Groups] = plan.groups.join(",");
+  h[PlanField.CapBounding] = bit(plan.caps.bounding);
+  h[PlanField.CapEffective] = bit(plan.caps.effective);
+  h[PlanField.CapPermitted] = bit(plan.caps.permitted);
+  h[PlanField.CapInheritable] = bit(plan.caps.inheritable);
+  h[PlanField.CapAmbient] = bit(plan.caps.ambient);
+  h[PlanField.NoNewPrivs] = plan.noNewPrivileges ? "1" : "0";
+  h[PlanField.Init] = plan.init ? "1" : "0";
+  const ops: string[] = [];
+  const opStarts: number[] = [];
+  for (const op of plan.ops) {
+    opStarts.push(ops.length);
+    switch (op.op) {
+      case "mount":
+        ops.push("mount", op.fstype, op.source, op.target, String(op.flags), op.data);
+        break;
+      case "bind":
+        ops.push("bind", op.source, op.target, op.recursive ? "1" : "0", op.readonly ? "1" : "0");
+        break;
+      case "mkdir":
+      case "touch":
+        ops.push(op.op, op.target, String(op.mode));
+        break;
+      case "symlink":
+        ops.push("symlink", op.linkTarget, op.target);
+        break;
+      case "mask":
+      case "readonly":
+        ops.push(op.op, op.target);
+        break;
+    }
+  }
+  return { header: h, ops, opStarts };
+}
+
+export class ContainerSpawnError extends NativeSpawnError {
+  constructor(
+    base: NativeSpawnError,
+    /** the MountOp that failed, for Stage.Mount */
+    readonly op?: MountOp,
+  ) {
+    super(base.message, base.stage, base.errno, base.opIndex);
+  }
+}
+
+/**
+ * Starts a container's first process from a plan. Resolves once the command
+ * has exec'd (or throws a ContainerSpawnError naming the failed stage).
+ */
+export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string): UsernsChild {
+  core ??= compile(scratchDir);
+  const { header, ops, opStarts } = flattenPlan(plan);
+  const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
+  const arrays = [
+    cArray(header),
+    cArray(ops),
+    cArray(plan.rootfsHelper),
+    cArray(plan.argv),
+    cArray(plan.env),
+    mapHelperArgv("newuidmap", single ? undefined : plan.uidMap, process.env),
+    mapHelperArgv("newgidmap", single ? undefined : plan.gidMap, process.env),
+  ];
+  const errbuf = Buffer.alloc(512);
+  const pid = core.pod_spawn_container(
+    ...arrays.map((a) => a.ptr),
+    stdio.stdin,
+    stdio.stdout,
+    stdio.stderr,
+    stdio.tty ? 1 : 0,
+    ptr(errbuf),
+    errbuf.length,
+  );
   if (pid < 0) {
-    const stage = pid === -1 ? 0 : -pid - 1;
-    const msg = new CString(ptr(errbuf)).toString();
-    // Child failures come as "STAGE:ERRNO:strerror", the parent's own as plain text.
-    const m = /^(\d+):(\d+):(.*)$/.exec(msg);
-    if (!m) throw new NativeSpawnError(msg, 0, 0);
-    throw new NativeSpawnError(`${stageText[stage] ?? `stage ${stage}`}: ${m[3]}`, stage, Number(m[2]));
+    const e = spawnFailure(pid, errbuf);
+    const opNo = opStarts.indexOf(e.opIndex);
+    throw new ContainerSpawnError(e, e.stage === Stage.Mount && opNo >= 0 ? plan.ops[opNo] : undefined);
   }
   return new UsernsChild(pid);
 }

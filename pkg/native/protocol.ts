@@ -18,6 +18,15 @@ export const Stage = {
   SetId: 4,
   Chdir: 5,
   Exec: 6,
+  Rootfs: 7,
+  Mount: 8,
+  Pivot: 9,
+  Hostname: 10,
+  Creds: 11,
+  Caps: 12,
+  Tty: 13,
+  Helper: 14,
+  Init: 15,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -27,4 +36,36 @@ export const stageText: Record<number, string> = {
   [Stage.SetId]: "becoming root in the user namespace",
   [Stage.Chdir]: "changing to the working directory",
   [Stage.Exec]: "executing the command",
+  [Stage.Rootfs]: "mounting the root filesystem",
+  [Stage.Mount]: "setting up a mount",
+  [Stage.Pivot]: "switching to the container's root (pivot_root)",
+  [Stage.Hostname]: "setting the hostname",
+  [Stage.Creds]: "switching to the container's user",
+  [Stage.Caps]: "setting capabilities",
+  [Stage.Tty]: "setting up the terminal and standard streams",
+  [Stage.Helper]: "running the root filesystem helper",
+  [Stage.Init]: "starting the init process",
 };
+
+/** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */
+export const PlanField = {
+  Rootfs: 0,
+  RootKind: 1,
+  OverlayCwd: 2,
+  OverlayData: 3,
+  ReadonlyRoot: 4,
+  Hostname: 5,
+  NewNet: 6,
+  Cwd: 7,
+  Uid: 8,
+  Gid: 9,
+  Groups: 10,
+  CapBounding: 11,
+  CapEffective: 12,
+  CapPermitted: 13,
+  CapInheritable: 14,
+  CapAmbient: 15,
+  NoNewPrivs: 16,
+  Init: 17,
+  HeaderLen: 18,
+} as const;

@@ -149,6 +149,12 @@ export class Store {
     if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "`pod unshare rm -rf PATH` removes it by hand" });
   }
 
+  /** Copies layers (bottom first) into dest, applying whiteouts: the "vfs" root filesystem. */
+  async copyLayers(layerDirs: string[], dest: string): Promise<void> {
+    const res = await runStorageJob(this.runroot, { copy: { layers: layerDirs, dest } });
+    if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "check free disk space" });
+  }
+
   /** Removes the given layers: renamed into tmp/ first (atomic), then deleted in the namespace. */
   async removeLayers(diffIDs: string[]): Promise<void> {
     const doomed: string[] = [];

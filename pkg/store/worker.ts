@@ -10,7 +10,7 @@ import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
 
 export type ExtractJob = { blob: string; dest: string };
-export type StorageJob = { extract?: ExtractJob[]; remove?: string[]; result: string };
+export type StorageJob = { extract?: ExtractJob[]; remove?: string[]; copy?: { layers: string[]; dest: string }; result: string };
 export type ExtractResult = { diffID: string; size: number; entries: number } | { error: string; hint?: string };
 export type JobResult = { extracted: ExtractResult[]; removeErrors: string[] };
 
@@ -27,6 +27,14 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
     }
   }
   result.removeErrors = removeErrors;
+  if (job.copy) {
+    try {
+      const { copyLayers } = await import("./copy.ts");
+      copyLayers(job.copy.layers, job.copy.dest);
+    } catch (e) {
+      result.removeErrors.push(`copying layers into ${job.copy.dest}: ${(e as Error).message}`);
+    }
+  }
   if (job.extract?.length) {
     const { extractLayer } = await import("../layer/index.ts");
     result.extracted = await Promise.all(

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Sync, SpawnFlag, Stage } from "../../../pkg/native/protocol.ts";
+import { Sync, SpawnFlag, Stage, PlanField } from "../../../pkg/native/protocol.ts";
 
 const c = readFileSync(join(import.meta.dir, "../../../pkg/native/core.c"), "utf8");
 const define = (name: string) => {
@@ -16,13 +16,16 @@ test("sync bytes match core.c", () => {
   expect(define("SYNC_USERMAP_ACK")).toBe(Sync.UsermapAck);
   expect(define("SYNC_USERMAP_FAIL")).toBe(Sync.UsermapFail);
 });
+const snake = (k: string) => k.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+
 test("stages match core.c", () => {
-  expect(define("STAGE_UNSHARE")).toBe(Stage.Unshare);
-  expect(define("STAGE_SINGLE_MAP")).toBe(Stage.SingleMap);
-  expect(define("STAGE_SYNC")).toBe(Stage.Sync);
-  expect(define("STAGE_SETID")).toBe(Stage.SetId);
-  expect(define("STAGE_CHDIR")).toBe(Stage.Chdir);
-  expect(define("STAGE_EXEC")).toBe(Stage.Exec);
+  for (const [k, v] of Object.entries(Stage)) expect([k, define(`STAGE_${snake(k)}`)]).toEqual([k, v]);
+});
+test("plan header indexes match core.c", () => {
+  for (const [k, v] of Object.entries(PlanField)) {
+    const name = k === "RootKind" ? "ROOT_KIND" : k === "NewNet" ? "NEW_NET" : k === "NoNewPrivs" ? "NO_NEW_PRIVS" : snake(k);
+    expect([k, define(`P_${name}`)]).toEqual([k, v]);
+  }
 });
 test("spawn flags match core.c", () => {
   expect(define("SPAWN_NEWNS")).toBe(SpawnFlag.NewMountNs);
