@@ -56,7 +56,8 @@ export async function dispatch(argv: string[], version: string): Promise<number>
       return 0;
     }
     const { path, cmd, rest } = await resolve(argv);
-    const defs = { ...(cmd.args as PodArgs), ...globalArgs } as PodArgs;
+    // Command flags come last so that a command alias (run -h = --hostname, as in podman) wins over the global one.
+    const defs = { ...globalArgs, ...(cmd.args as PodArgs) } as PodArgs;
     const parsed: Parsed = parseArgv(rest, defs, path.slice(1).join(" "), cmd.interspersed !== false);
     if (parsed["log-level"]) setLogLevel(String(parsed["log-level"]));
     if (parsed.help) {

@@ -6,8 +6,10 @@ const from = <M>(load: () => Promise<M>, pick: (m: M) => PodCommand): Loader => 
 const image = () => import("./image.ts");
 const auth = () => import("./auth.ts");
 const system = () => import("./system.ts");
+const container = () => import("./run.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
+  run: from(container, (m) => m.run),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),
   tag: from(image, (m) => m.tag),

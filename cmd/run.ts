@@ -1,0 +1,83 @@
+// `pod run`: podman's flags, parsed here, handed to pkg/container as one request.
+import type { PodArgs, PodCommand } from "./_args.ts";
+import { commaList } from "./_args.ts";
+import { openContext } from "./_context.ts";
+import { platformFrom } from "./image.ts";
+import { runContainer, type PullPolicy } from "../pkg/container/index.ts";
+import { UsageError } from "../pkg/errors.ts";
+
+const runArgs = {
+  rm: { type: "boolean", description: "Remove the container when it exits" },
+  interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
+  tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
+  env: { type: "string", alias: "e", multiple: true, description: "Set environment variables (KEY=VALUE, or KEY to copy it)", valueHint: "env" },
+  "env-file": { type: "string", multiple: true, description: "Read environment variables from a file", valueHint: "file" },
+  workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "dir" },
+  user: { type: "string", alias: "u", description: "Username or UID (format: <name|uid>[:<group|gid>])", valueHint: "user" },
+  hostname: { type: "string", alias: "h", description: "Set the container's hostname", valueHint: "name" },
+  name: { type: "string", description: "Assign a name to the container", valueHint: "name" },
+  entrypoint: { type: "string", description: "Overwrite the image's ENTRYPOINT (string or JSON array)", valueHint: "cmd" },
+  init: { type: "boolean", description: "Run an init inside the container that forwards signals and reaps processes" },
+  "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
+  "read-only-tmpfs": { type: "boolean", default: true, description: "With --read-only, mount tmpfs on /run, /tmp and /var/tmp" },
+  tmpfs: { type: "string", multiple: true, description: "Mount a tmpfs (/path[:options])", valueHint: "path" },
+  volume: { type: "string", alias: "v", multiple: true, description: "Bind mount a volume (HOST:CONTAINER[:ro])", valueHint: "volume" },
+  "cap-add": { type: "string", multiple: true, description: "Add capabilities (NAME, ALL)", valueHint: "cap" },
+  "cap-drop": { type: "string", multiple: true, description: "Drop capabilities (NAME, ALL)", valueHint: "cap" },
+  "security-opt": { type: "string", multiple: true, description: "Security options (no-new-privileges, label=disable, seccomp=unconfined)", valueHint: "opt" },
+  privileged: { type: "boolean", description: "Give extended privileges to the container (rootless: all capabilities of the user namespace)" },
+  pull: { type: "enum", options: ["always", "missing", "never", "newer"], default: "missing", description: "Pull image policy", valueHint: "policy" },
+  platform: { type: "string", description: "Use this platform's image (os/arch[/variant])", valueHint: "os/arch" },
+  arch: { type: "string", description: "Use ARCH instead of the host's architecture", valueHint: "arch" },
+  os: { type: "string", description: "Use OS instead of the running OS", valueHint: "os" },
+  variant: { type: "string", description: "Use VARIANT instead of the default variant", valueHint: "variant" },
+  userns: { type: "string", description: "User namespace mode: keep-id (default: map root to you)", valueHint: "mode" },
+  network: { type: "enum", options: ["none", "host"], default: "none", alias: "net", description: "Network mode (none or host)", valueHint: "mode" },
+  image: { type: "positional", description: "Image to run" },
+  command: { type: "positional", description: "Command and arguments", required: false },
+} satisfies PodArgs;
+
+export const run: PodCommand = {
+  meta: { name: "run", description: "Run a command in a new container" },
+  examples: ["pod run --rm -it alpine sh", "pod run --rm -v $PWD:/src:ro -w /src alpine ls", "pod run --rm --userns=keep-id -v $PWD:/w alpine id"],
+  interspersed: false,
+  args: runArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const [image, ...command] = args._ as string[];
+    const list = (k: string) => (args[k] as string[] | undefined) ?? [];
+    const platformSet = args.platform || args.arch || args.os || args.variant;
+    const userns = (args.userns as string | undefined) ?? "";
+    if (userns !== "" && userns !== "keep-id")
+      throw new UsageError(`unsupported --userns "${userns}"`, { hint: "pod supports --userns=keep-id (or no --userns)" });
+    return runContainer(ctx.paths, {
+      image: image!,
+      pull: String(args.pull) as PullPolicy,
+      platform: platformSet ? platformFrom(args) : undefined,
+      rm: Boolean(args.rm),
+      name: args.name as string | undefined,
+      interactive: Boolean(args.interactive),
+      opts: {
+        command,
+        entrypoint: args.entrypoint as string | undefined,
+        env: list("env"),
+        envFiles: list("env-file"),
+        workdir: args.workdir as string | undefined,
+        user: args.user as string | undefined,
+        hostname: args.hostname as string | undefined,
+        init: Boolean(args.init),
+        readOnly: Boolean(args["read-only"]),
+        readOnlyTmpfs: args["read-only-tmpfs"] !== false,
+        tmpfs: list("tmpfs"),
+        volumes: list("volume"),
+        capAdd: commaList(list("cap-add")),
+        capDrop: commaList(list("cap-drop")),
+        securityOpt: list("security-opt"),
+        privileged: Boolean(args.privileged),
+        network: String(args.network) as "none" | "host",
+        userns,
+        tty: Boolean(args.tty),
+      },
+    });
+  },
+};

@@ -1,0 +1,91 @@
+// Container records on disk: <root>/containers/<id>/container.json plus the
+// container's upper/work/merged dirs and its hosts, hostname and resolv.conf.
+// Names are unique: they are claimed under the containers lock.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { PodError } from "../errors.ts";
+import { withLock, writeFileAtomic } from "../store/index.ts";
+
+export type ContainerRecord = {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string[];
+  created: string;
+  state: "created" | "running" | "exited";
+  pid?: number;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+};
+
+export const containersDir = (root: string) => join(root, "containers");
+export const containerDir = (root: string, id: string) => join(containersDir(root), id);
+
+export function newContainerId(): string {
+  return new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
+}
+
+const adjectives = ["brave", "calm", "eager", "fervent", "gifted", "happy", "jolly", "keen", "lucid", "merry", "nifty", "quirky", "serene", "vibrant", "witty", "zealous"];
+const nouns = ["turing", "hopper", "lovelace", "knuth", "ritchie", "thompson", "torvalds", "hamilton", "liskov", "dijkstra", "babbage", "curie", "noether", "shannon", "wozniak", "cerf"];
+
+function randomName(): string {
+  const r = crypto.getRandomValues(new Uint8Array(2));
+  return `${adjectives[r[0]! % adjectives.length]}_${nouns[r[1]! % nouns.length]}`;
+}
+
+export function readRecord(root: string, id: string): ContainerRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(containerDir(root, id), "container.json"), "utf8")) as ContainerRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function listRecords(root: string): ContainerRecord[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(containersDir(root));
+  } catch {
+    return [];
+  }
+  return ids.map((id) => readRecord(root, id)).filter((r): r is ContainerRecord => r !== undefined);
+}
+
+export function writeRecord(root: string, rec: ContainerRecord): void {
+  writeFileAtomic(join(containerDir(root, rec.id), "container.json"), JSON.stringify(rec, null, 2));
+}
+
+/** Creates the container's directory and record, claiming a unique name. */
+export async function createRecord(root: string, rec: Omit<ContainerRecord, "name" | "id"> & { name?: string }): Promise<ContainerRecord> {
+  mkdirSync(containersDir(root), { recursive: true, mode: 0o700 });
+  if (rec.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(rec.name))
+    throw new PodError(`invalid container name "${rec.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: "pick another --name" });
+  return withLock(join(containersDir(root), "containers.lock"), "write", () => {
+    const taken = new Set(listRecords(root).map((r) => r.name));
+    if (rec.name !== undefined && taken.has(rec.name))
+      throw new PodError(`the container name "${rec.name}" is already in use`, { hint: "remove that container, or choose another --name" });
+    let name = rec.name ?? randomName();
+    for (let i = 0; taken.has(name); i++) name = `${randomName()}${i > 5 ? i : ""}`;
+    const full: ContainerRecord = { ...rec, id: newContainerId(), name };
+    const dir = containerDir(root, full.id);
+    // The upper dir's mode becomes the container's "/": 0755 like the images' roots, or non-root users cannot traverse it.
+    mkdirSync(join(dir, "upper"), { recursive: true, mode: 0o755 });
+    chmodSync(join(dir, "upper"), 0o755);
+    for (const d of ["work", "merged"]) mkdirSync(join(dir, d), { mode: 0o700 });
+    writeRecord(root, full);
+    return full;
+  });
+}
+
+/** Removes a container's directory; files owned by subordinate ids need the storage namespace. */
+export async function removeContainerDir(root: string, id: string, removeTrees: (p: string[]) => Promise<void>): Promise<void> {
+  const dir = containerDir(root, id);
+  if (!existsSync(dir)) return;
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    await removeTrees([dir]);
+  }
+}

@@ -1,0 +1,16 @@
+// pkg/runtime owns turning an image config plus `pod run` options into a
+// LaunchPlan (pkg/native/plan.ts): the argv, environment, user, capabilities,
+// id maps and the ordered mount steps. It decides; the native core applies.
+// It must not spawn processes, mount anything or write files: it only reads
+// the image's layer directories (without mounting them), host paths named by
+// -v, and --env-file files. The caller writes the returned files into the
+// container directory.
+export { buildLaunchPlan, type ContainerFile, type RunInput, type RunOptions } from "./spec.ts";
+export { imagePathIsDir, readImageFile, resolveImagePath, type ResolvedImagePath } from "./imagefs.ts";
+export { resolveUser, type ResolvedUser } from "./user.ts";
+export { CAPABILITIES, DEFAULT_CAPABILITIES, capabilityNames, capabilityNumber, computeCaps, type CapsInput } from "./caps.ts";
+export { buildMountOps, MASKED_PATHS, READONLY_PATHS, type MountInput } from "./mounts.ts";
+export { parseTmpfs, parseVolume, type BindVolume, type TmpfsVolume, type UserMount } from "./volumes.ts";
+export { buildEnv, DEFAULT_PATH, parseEnvFile, type EnvInput } from "./env.ts";
+export { resolveArgv, resolveWorkdir, type CommandInput } from "./command.ts";
+export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } from "./idmap.ts";

@@ -1,0 +1,199 @@
+// The ordered mount steps of a rootless container, as podman sets them up:
+// runc's default spec mounts (runtime-tools generate.go), podman's rootless
+// changes (pkg/specgen/generate/oci_linux.go: host devices bound rather than
+// created, devpts without gid=5, /sys bound from the host when the network
+// namespace is the host's, since sysfs can only be mounted by the owner of the
+// network namespace), the container's /etc files, the user's mounts, and
+// containers.conf's masked and read-only paths last so nothing re-exposes them.
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import { MS, type MountOp } from "../native/plan.ts";
+import { imagePathIsDir, resolveImagePath } from "./imagefs.ts";
+import { parseTmpfs, parseVolume, type UserMount } from "./volumes.ts";
+
+/** containers.conf DefaultMaskedPaths (containers/common pkg/config), plus /proc/interrupts as newer releases mask it. */
+export const MASKED_PATHS = [
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/interrupts",
+  "/sys/dev/block",
+  "/sys/devices/virtual/powercap",
+  "/sys/firmware",
+  "/sys/fs/selinux",
+] as const;
+
+/** containers.conf DefaultReadOnlyPaths. */
+export const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"] as const;
+
+/** Host device nodes bound into /dev: a user namespace cannot mknod them. */
+const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+const DEV_SYMLINKS: [target: string, linkTarget: string][] = [
+  ["/dev/fd", "/proc/self/fd"],
+  ["/dev/stdin", "/proc/self/fd/0"],
+  ["/dev/stdout", "/proc/self/fd/1"],
+  ["/dev/stderr", "/proc/self/fd/2"],
+  ["/dev/ptmx", "pts/ptmx"],
+  ["/dev/core", "/proc/kcore"],
+];
+
+/** The files pod writes into the container directory and binds over the image's. */
+const ETC_FILES = [
+  ["hosts", "/etc/hosts"],
+  ["hostname", "/etc/hostname"],
+  ["resolv.conf", "/etc/resolv.conf"],
+] as const;
+
+/** podman's --read-only-tmpfs mounts (libpod container_internal_common.go); tmpcopyup is not done. */
+const READ_ONLY_TMPFS: [target: string, flags: number, data: string][] = [
+  ["/tmp", MS.NOSUID | MS.NODEV, ""],
+  ["/var/tmp", MS.NOSUID | MS.NODEV, ""],
+  ["/run", MS.NOSUID | MS.NODEV | MS.NOEXEC, "size=65536k"],
+];
+
+export type MountInput = {
+  /** host directory holding the files of ETC_FILES */
+  containerDir: string;
+  layerDirs: string[];
+  /** a new network namespace: sysfs can be mounted; otherwise the host's /sys is bound */
+  newNetwork: boolean;
+  privileged: boolean;
+  readOnly: boolean;
+  readOnlyTmpfs: boolean;
+  volumes: string[];
+  tmpfs: string[];
+  /** the process's working directory, created when the image lacks it */
+  workdir: string;
+};
+
+function fsMount(fstype: string, target: string, flags: number, data = "", source = fstype): MountOp {
+  return { op: "mount", fstype, source, target, flags, data };
+}
+
+function devOps(): MountOp[] {
+  const ops: MountOp[] = [fsMount("tmpfs", "/dev", MS.NOSUID | MS.STRICTATIME, "mode=755,size=65536k")];
+  for (const d of DEVICES) {
+    ops.push({ op: "touch", target: `/dev/${d}`, mode: 0o644 });
+    ops.push({ op: "bind", source: `/dev/${d}`, target: `/dev/${d}`, recursive: false, readonly: false });
+  }
+  for (const [target, linkTarget] of DEV_SYMLINKS) ops.push({ op: "symlink", linkTarget, target });
+  ops.push(fsMount("devpts", "/dev/pts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
+  ops.push(fsMount("tmpfs", "/dev/shm", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=1777,size=65536k", "shm"));
+  ops.push(fsMount("mqueue", "/dev/mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC));
+  return ops;
+}
+
+function sysOp(newNetwork: boolean, privileged: boolean): MountOp {
+  if (!newNetwork) return { op: "bind", source: "/sys", target: "/sys", recursive: true, readonly: !privileged };
+  return fsMount("sysfs", "/sys", MS.NOSUID | MS.NOEXEC | MS.NODEV | (privileged ? 0 : MS.RDONLY));
+}
+
+/**
+ * A file bind target: when the image has a symlink there (/etc/resolv.conf ->
+ * ../run/…), the file is created where the link points, inside the image, as
+ * runc does; the core's touch does not follow a symlink in the last component.
+ */
+function fileTarget(layerDirs: string[], target: string): string {
+  return resolveImagePath(layerDirs, target)?.path ?? target;
+}
+
+function etcOps(m: MountInput, taken: Set<string>): MountOp[] {
+  return ETC_FILES.filter(([, path]) => !taken.has(path)).flatMap(([file, path]): MountOp[] => {
+    const target = fileTarget(m.layerDirs, path);
+    return [
+      { op: "touch", target, mode: 0o644 },
+      { op: "bind", source: join(m.containerDir, file), target, recursive: false, readonly: false },
+    ];
+  });
+}
+
+function depth(path: string): number {
+  return path.split("/").filter(Boolean).length;
+}
+
+/** Parses -v and --tmpfs values; parents before children, so /a does not cover /a/b. */
+function userMounts(m: MountInput): UserMount[] {
+  const all: UserMount[] = [...m.volumes.map(parseVolume), ...m.tmpfs.map(parseTmpfs)];
+  const seen = new Set<string>();
+  for (const u of all) {
+    if (seen.has(u.target)) {
+      throw new UsageError(`duplicate mount destination ${u.target}`, { hint: "give each container path to one -v or --tmpfs only" });
+    }
+    seen.add(u.target);
+  }
+  return all.map((u, i) => ({ u, i })).sort((a, b) => depth(a.u.target) - depth(b.u.target) || a.i - b.i).map((x) => x.u);
+}
+
+function userMountOps(m: MountInput, mounts: UserMount[]): MountOp[] {
+  return mounts.flatMap((u): MountOp[] => {
+    if (u.kind === "tmpfs") return [{ op: "mkdir", target: u.target, mode: 0o755 }, fsMount("tmpfs", u.target, u.flags, u.data)];
+    if (u.sourceIsDir) {
+      return [
+        { op: "mkdir", target: u.target, mode: 0o755 },
+        { op: "bind", source: u.source, target: u.target, recursive: u.recursive, readonly: u.readonly },
+      ];
+    }
+    const target = fileTarget(m.layerDirs, u.target);
+    return [
+      { op: "touch", target, mode: 0o644 },
+      { op: "bind", source: u.source, target, recursive: u.recursive, readonly: u.readonly },
+    ];
+  });
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+}
+
+function readOnlyTmpfsOps(m: MountInput, taken: Set<string>): MountOp[] {
+  if (!m.readOnly || !m.readOnlyTmpfs) return [];
+  return READ_ONLY_TMPFS.filter(([t]) => !taken.has(t)).map(([t, flags, data]) => fsMount("tmpfs", t, flags, data));
+}
+
+/**
+ * Podman creates a missing working directory. Not when it lies in one of the
+ * user's mounts: that would create it on the host (or in a throw-away tmpfs
+ * before it is mounted).
+ */
+function workdirOps(m: MountInput, mounts: UserMount[]): MountOp[] {
+  if (m.workdir === "/" || mounts.some((u) => isUnder(m.workdir, u.target))) return [];
+  if (imagePathIsDir(m.layerDirs, m.workdir)) return [];
+  return [{ op: "mkdir", target: m.workdir, mode: 0o755 }];
+}
+
+function securityOps(privileged: boolean): MountOp[] {
+  if (privileged) return [];
+  return [
+    ...MASKED_PATHS.map((target): MountOp => ({ op: "mask", target })),
+    ...READONLY_PATHS.map((target): MountOp => ({ op: "readonly", target })),
+  ];
+}
+
+/**
+ * Every mount step of the container, in the order the core applies them. A
+ * user mount on a path pod would otherwise mount itself (/dev/shm,
+ * /etc/resolv.conf, …) replaces pod's mount there, as in podman.
+ */
+export function buildMountOps(m: MountInput): MountOp[] {
+  const mounts = userMounts(m);
+  const taken = new Set(mounts.map((u) => u.target));
+  const base: MountOp[] = [
+    fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
+    ...devOps(),
+    sysOp(m.newNetwork, m.privileged),
+  ].filter((op) => op.op === "symlink" || !taken.has(op.target));
+  return [
+    ...base,
+    ...etcOps(m, taken),
+    ...userMountOps(m, mounts),
+    ...readOnlyTmpfsOps(m, taken),
+    ...workdirOps(m, mounts),
+    ...securityOps(m.privileged),
+  ];
+}

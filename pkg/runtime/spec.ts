@@ -1,0 +1,186 @@
+// `pod run` options plus an image config become one LaunchPlan and the small
+// files the plan binds into the container (/etc/hosts, /etc/hostname,
+// /etc/resolv.conf). Pure apart from reading the image's layers, host paths
+// named by -v, and --env-file files; the caller writes the files into the
+// container directory before handing the plan to the native core.
+import { PodError, UsageError } from "../errors.ts";
+import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
+import { computeCaps } from "./caps.ts";
+import { resolveArgv, resolveWorkdir } from "./command.ts";
+import { buildEnv } from "./env.ts";
+import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
+import { buildMountOps } from "./mounts.ts";
+import { resolveUser, type ResolvedUser } from "./user.ts";
+
+export type RunOptions = {
+  command: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  init: boolean;
+  readOnly: boolean;
+  readOnlyTmpfs: boolean;
+  tmpfs: string[];
+  volumes: string[];
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  privileged: boolean;
+  network: "none" | "host";
+  userns: string;
+  tty: boolean;
+};
+
+export type RunInput = {
+  /** container id, 64 hex */
+  id: string;
+  /** OCI image config JSON: .config.{Env,Cmd,Entrypoint,WorkingDir,User} */
+  imageConfig: any;
+  /** host paths of the layers' diff directories, bottom first */
+  layerDirs: string[];
+  rootfs: string;
+  rootfsMount: RootfsMount;
+  containerDir: string;
+  storageMaps: IdMaps;
+  hostUid: number;
+  hostGid: number;
+  hostEnv: Record<string, string | undefined>;
+  /** the host's /etc/hosts text */
+  hostHosts: string;
+  /** the host's /etc/resolv.conf text */
+  hostResolv: string;
+  opts: RunOptions;
+};
+
+/** A file for the container directory; `path` is relative to it. */
+export type ContainerFile = { path: string; content: string };
+
+type ImageRuntimeConfig = { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string };
+
+/**
+ * --security-opt values. label=… is accepted and has no effect: these hosts
+ * run without SELinux, so there is no label to apply. seccomp=unconfined is
+ * accepted because pod installs no seccomp filter yet, so every container
+ * already runs unconfined; a profile file is refused rather than ignored.
+ */
+function parseSecurityOpts(values: string[]): { noNewPrivileges: boolean } {
+  let noNewPrivileges = false;
+  for (const v of values) {
+    const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(v);
+    const [key, val] = m ? [m[1], m[2]] : [undefined, undefined];
+    if (key === "no-new-privileges" && (val === undefined || val === "true" || val === "false")) {
+      noNewPrivileges = val !== "false";
+    } else if (key === "label" && val) {
+      continue;
+    } else if (key === "seccomp" && val === "unconfined") {
+      continue;
+    } else {
+      throw new UsageError(`unsupported --security-opt ${JSON.stringify(v)}`, {
+        hint: "pod supports no-new-privileges[=true|false], label=…, and seccomp=unconfined",
+      });
+    }
+  }
+  return { noNewPrivileges };
+}
+
+/** A hostname sethostname(2) takes and /etc/hosts can hold: 1-64 bytes, no whitespace or slash. */
+function checkHostname(name: string): string {
+  if (name.length === 0 || Buffer.byteLength(name) > 64 || /[\s/]/.test(name)) {
+    throw new UsageError(`invalid hostname ${JSON.stringify(name)}`, { hint: "a hostname is 1-64 characters without spaces or slashes" });
+  }
+  return name;
+}
+
+function hostsFile(hostname: string, network: RunOptions["network"], hostHosts: string): string {
+  const own = `127.0.1.1\t${hostname}\n`;
+  if (network === "host") return (hostHosts === "" || hostHosts.endsWith("\n") ? hostHosts : `${hostHosts}\n`) + own;
+  return (
+    "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n" +
+    "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n" +
+    own
+  );
+}
+
+/**
+ * resolv.conf is the host's as is, even when it names only a loopback resolver
+ * (127.0.0.53) that a new network namespace cannot reach: with --network none
+ * nothing is reachable anyway, and pointing it at a reachable resolver belongs
+ * to the network set-up (pasta), as in podman.
+ */
+function containerFiles(hostname: string, input: RunInput): ContainerFile[] {
+  return [
+    { path: "hosts", content: hostsFile(hostname, input.opts.network, input.hostHosts) },
+    { path: "hostname", content: `${hostname}\n` },
+    { path: "resolv.conf", content: input.hostResolv },
+  ];
+}
+
+/** Fails early, with the fix, when the user's ids have no host id (setresuid would fail with EINVAL). */
+function checkMapped(user: ResolvedUser, maps: IdMaps): number[] {
+  for (const [kind, id, map] of [["uid", user.uid, maps.uid], ["gid", user.gid, maps.gid]] as const) {
+    if (idIsMapped(map, id)) continue;
+    throw new PodError(`running as ${kind} ${id}: it is not mapped in the container's user namespace`, {
+      hint: isSingleIdMap(map)
+        ? `only root can run without subordinate ids: add a range with sudo usermod --add-sub${kind}s 100000-165535 $USER`
+        : `pick a ${kind} inside the range your /etc/sub${kind} entry gives pod`,
+    });
+  }
+  // Supplementary groups without a host gid cannot be set; they are left out as they would be unusable.
+  return user.groups.filter((g) => idIsMapped(maps.gid, g));
+}
+
+/** The user spec in effect: --user, else the image's USER, else the keep-id user, else root. */
+function userSpec(input: RunInput, image: ImageRuntimeConfig): string {
+  if (input.opts.user) return input.opts.user;
+  if (image.User) return image.User;
+  return input.opts.userns === "keep-id" ? `${input.hostUid}:${input.hostGid}` : "";
+}
+
+/** Builds the launch plan for `pod run` and the files to write into the container directory. */
+export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: ContainerFile[] } {
+  const o = input.opts;
+  const image: ImageRuntimeConfig = input.imageConfig?.config ?? {};
+  const hostname = checkHostname(o.hostname || input.id.slice(0, 12));
+  const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
+  const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid);
+  const user = resolveUser(userSpec(input, image), input.layerDirs);
+  const groups = checkMapped(user, maps);
+  const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
+  const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
+  const env = buildEnv({ imageEnv: image.Env ?? [], envFiles: o.envFiles, env: o.env, hostEnv: input.hostEnv, home: user.home, hostname });
+  const newNetwork = o.network === "none";
+  const ops = buildMountOps({
+    containerDir: input.containerDir,
+    layerDirs: input.layerDirs,
+    newNetwork,
+    privileged: o.privileged,
+    readOnly: o.readOnly,
+    readOnlyTmpfs: o.readOnlyTmpfs,
+    volumes: o.volumes,
+    tmpfs: o.tmpfs,
+    workdir: cwd,
+  });
+  const plan: LaunchPlan = {
+    rootfs: input.rootfs,
+    rootfsMount: input.rootfsMount,
+    ops,
+    readonlyRoot: o.readOnly,
+    hostname,
+    newNetwork,
+    argv,
+    env,
+    cwd,
+    uid: user.uid,
+    gid: user.gid,
+    groups,
+    caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
+    noNewPrivileges,
+    init: o.init,
+    uidMap: maps.uid,
+    gidMap: maps.gid,
+  };
+  return { plan, files: containerFiles(hostname, input) };
+}
