@@ -2,7 +2,7 @@
 // let pkg/runtime decide the launch plan, start it through the native core,
 // then stay in the foreground: forward signals, copy the terminal, and return
 // the container's exit status. --rm removes everything afterwards.
-import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
@@ -17,7 +17,7 @@ import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsD
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { containerDir, createRecord, removeContainerDir, writeRecord, type ContainerRecord } from "./records.ts";
-import { ContainerTerminal } from "./tty.ts";
+import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { copyLayersForVfs } from "./vfs.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
@@ -90,11 +90,9 @@ async function startAndWait(
   layerDirs: string[],
 ): Promise<number> {
   const maps = storageMaps();
-  const term = req.opts.tty ? new ContainerTerminal() : undefined;
-  const devNull = req.interactive || term ? -1 : openSync("/dev/null", "r");
-  const stdio = term
-    ? { stdin: term.slave, stdout: term.slave, stderr: term.slave, tty: true }
-    : { stdin: devNull, stdout: -1, stderr: -1, tty: false };
+  const devNull = req.interactive || req.opts.tty ? -1 : openSync("/dev/null", "r");
+  const stdio = req.opts.tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
+  let term: ContainerTerminal | undefined;
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   let child: UsernsChild | undefined;
   while (!child) {
@@ -118,7 +116,9 @@ async function startAndWait(
     plan.rootfsHelper = layout.rootfsHelper;
     for (const f of files) writeFileSync(join(dir, f.path), f.content);
     try {
-      child = spawnContainer(plan, stdio, paths.runroot);
+      const started = spawnContainer(plan, stdio, paths.runroot);
+      child = started.child;
+      if (started.ttyMaster !== undefined) term = new ContainerTerminal(started.ttyMaster);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
       const next: RootfsDriver | undefined = e.stage === Stage.Rootfs || e.stage === Stage.Helper ? nextDriver(driver) : undefined;
@@ -131,6 +131,7 @@ async function startAndWait(
   rec.pid = child.pid;
   rec.startedAt = new Date().toISOString();
   writeRecord(paths.root, rec);
+  if (devNull >= 0) closeSync(devNull);
   const handlers = forwarded.map((s) => [s, () => child!.kill(signalNumber[s])] as const);
   for (const [s, h] of handlers) process.on(s, h);
   term?.start(req.interactive);

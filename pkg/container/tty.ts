@@ -1,36 +1,32 @@
-// `-t`: the container gets a pseudo-terminal of its own. pod keeps the
-// master, copies the user's keystrokes in and the output out, puts the
+// `-t`: the container gets a pseudo-terminal of its own, made from its own
+// devpts (so `tty` works inside). pod holds the master end, copies the user's keystrokes in and the output out, puts the
 // user's terminal in raw mode (restored on every way out), and passes window
 // size changes on (SIGWINCH).
-import { openSync, writeSync, closeSync } from "node:fs";
-import { read } from "node:fs";
-import { openPty, setWindowSize } from "../native/libc.ts";
+import { writeSync, closeSync, read } from "node:fs";
+import { getWindowSize, setWindowSize } from "../native/libc.ts";
 import { outBytes } from "../output/index.ts";
 
+/** The user's terminal size now, read from the kernel (Bun's stdout.rows is not refreshed); 80x24 without one. */
+export function hostWindowSize(): { rows: number; cols: number } {
+  return getWindowSize(1) ?? getWindowSize(0) ?? { rows: 24, cols: 80 };
+}
+
 export class ContainerTerminal {
-  readonly master: number;
-  readonly slave: number;
   private rawSet = false;
   private done?: Promise<void>;
   private readonly onWinch = () => this.resize();
   private readonly onData = (chunk: Buffer) => writeAll(this.master, chunk);
 
-  constructor() {
-    const { master, slavePath } = openPty();
-    this.master = master;
-    this.slave = openSync(slavePath, "r+");
-    this.resize();
-  }
+  /** master: the terminal's master end, which the container made and handed over */
+  constructor(readonly master: number) {}
 
   private resize(): void {
-    const rows = process.stdout.isTTY ? process.stdout.rows : 24;
-    const cols = process.stdout.isTTY ? process.stdout.columns : 80;
-    setWindowSize(this.master, rows || 24, cols || 80);
+    const { rows, cols } = hostWindowSize();
+    setWindowSize(this.master, rows, cols);
   }
 
-  /** Starts copying; call after the container holds the slave (pod closes its own copy). */
+  /** Starts copying between the user's terminal and the container's. */
   start(interactive: boolean): void {
-    closeSync(this.slave);
     process.on("SIGWINCH", this.onWinch);
     if (interactive) {
       if (process.stdin.isTTY) {

@@ -52,6 +52,9 @@ extern int sethostname(const char *name, size_t len);
 extern int ioctl(int fd, unsigned long req, ...);
 extern int kill(pid_t pid, int sig);
 extern int fchdir(int fd);
+extern int socketpair(int domain, int type, int protocol, int sv[2]);
+extern ssize_t sendmsg(int fd, const void *msg, int flags);
+extern ssize_t recvmsg(int fd, void *msg, int flags);
 
 #define CLONE_NEWNS   0x00020000
 #define CLONE_NEWUSER 0x10000000
@@ -353,6 +356,13 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define EEXIST 17
 #define ENOTDIR 20
 #define TIOCSCTTY 0x540E
+#define TIOCSWINSZ 0x5414
+#define TIOCSPTLCK 0x40045431
+#define TIOCGPTPEER 0x5441
+#define AF_UNIX 1
+#define SOCK_STREAM 1
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
 #define PR_SET_DUMPABLE 4
 #define PR_SET_KEEPCAPS 8
 #define PR_CAPBSET_DROP 24
@@ -790,9 +800,100 @@ static void run_init(int child, int status_fd) {
   }
 }
 
+struct iovec_s {
+  void *base;
+  size_t len;
+};
+
+struct msghdr_s {
+  void *name;
+  unsigned int namelen;
+  struct iovec_s *iov;
+  size_t iovlen;
+  void *control;
+  size_t controllen;
+  int flags;
+};
+
+/* cmsghdr (len, level, type) followed by one int: CMSG_SPACE(sizeof(int)) is 24 on LP64. */
+struct fd_cmsg {
+  size_t len;
+  int level;
+  int type;
+  int fd;
+  int pad;
+};
+
+static int send_fd(int sock, int fd) {
+  struct msghdr_s msg;
+  struct iovec_s iov;
+  struct fd_cmsg cm;
+  char byte = 'T';
+  iov.base = &byte;
+  iov.len = 1;
+  cm.len = 20;
+  cm.level = SOL_SOCKET;
+  cm.type = SCM_RIGHTS;
+  cm.fd = fd;
+  cm.pad = 0;
+  msg.name = 0;
+  msg.namelen = 0;
+  msg.iov = &iov;
+  msg.iovlen = 1;
+  msg.control = &cm;
+  msg.controllen = sizeof cm;
+  msg.flags = 0;
+  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock) {
+  struct msghdr_s msg;
+  struct iovec_s iov;
+  struct fd_cmsg cm;
+  char byte = 0;
+  iov.base = &byte;
+  iov.len = 1;
+  cm.len = 0;
+  cm.fd = -1;
+  msg.name = 0;
+  msg.namelen = 0;
+  msg.iov = &iov;
+  msg.iovlen = 1;
+  msg.control = &cm;
+  msg.controllen = sizeof cm;
+  msg.flags = 0;
+  if (recvmsg(sock, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */) != 1) return -1;
+  if (cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS) return -1;
+  return cm.fd;
+}
+
+/*
+ * The terminal is created inside the container, from its own devpts, so that
+ * ttyname() works there (/dev/pts/0 exists in the container); the master end
+ * travels back to pod over a socket, as runc's console socket does.
+ */
+static int make_container_tty(int sock, int winsize, int status_fd) {
+  int zero = 0;
+  unsigned short ws[4];
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int slave;
+  if (master < 0 || ioctl(master, TIOCSPTLCK, &zero) < 0) die_stage(status_fd, STAGE_TTY);
+  slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) die_stage(status_fd, STAGE_TTY);
+  ws[0] = (unsigned short)((winsize >> 16) & 0xffff);
+  ws[1] = (unsigned short)(winsize & 0xffff);
+  ws[2] = 0;
+  ws[3] = 0;
+  ioctl(slave, TIOCSWINSZ, ws);
+  if (send_fd(sock, master) < 0) die_stage(status_fd, STAGE_TTY);
+  close(master);
+  close(sock);
+  return slave;
+}
+
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
-                            int stdout_fd, int stderr_fd, int tty) {
+                            int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
   char sync = SYNC_USERMAP_PLS;
   char buf[64];
   const char *hostname = plan[P_HOSTNAME];
@@ -816,7 +917,13 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
   setsid();
-  if (tty && ioctl(stdin_fd, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
+  if (tty_sock >= 0) {
+    int slave = make_container_tty(tty_sock, winsize, status_fd);
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
+    stdin_fd = slave;
+    stdout_fd = slave;
+    stderr_fd = slave;
+  }
   if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
       (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
     die_stage(status_fd, STAGE_TTY);
@@ -837,18 +944,20 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
 
 /*
  * Starts a container from a plan (see the P_* indexes and plan.ts). stdio
- * fds are dup'ed onto 0, 1, 2 (-1 keeps pod's own); with tty, stdin_fd is
- * the pseudo-terminal's slave and becomes the controlling terminal.
+ * fds are dup'ed onto 0, 1, 2 (-1 keeps pod's own). winsize (rows << 16 |
+ * cols) non-zero asks for a terminal made inside the container; its master
+ * end is returned in *tty_master.
  * Returns the container's PID 1 as the host sees it once the command has
  * exec'd, or a negative value like pod_spawn_userns; op_index receives the
  * failing mount op's index for STAGE_MOUNT.
  */
 int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
-                        char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int tty, char *errbuf,
-                        int errlen) {
+                        char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
+                        int *tty_master, char *errbuf, int errlen) {
   int to_parent[2];
   int from_parent[2];
   int status_pipe[2];
+  int tty_socks[2];
   unsigned char report[4];
   int pid;
   int status;
@@ -861,7 +970,11 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   report[1] = 0;
   report[2] = 0;
   report[3] = 0;
-  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
+  tty_socks[0] = -1;
+  tty_socks[1] = -1;
+  *tty_master = -1;
+  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
+      (winsize && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, tty_socks) < 0)) {
     fail_msg(errbuf, errlen, "creating sync pipes", err_no());
     return -1;
   }
@@ -872,12 +985,15 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   }
   if (pid == 0) {
     close(status_pipe[0]);
+    if (winsize) close(tty_socks[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
-                    single ? (int)geteuid() : -1, single ? (int)getegid() : -1, stdin_fd, stdout_fd, stderr_fd, tty);
+                    single ? (int)geteuid() : -1, single ? (int)getegid() : -1, stdin_fd, stdout_fd, stderr_fd,
+                    winsize ? tty_socks[1] : -1, winsize);
   }
   close(to_parent[1]);
   close(from_parent[0]);
   close(status_pipe[1]);
+  if (winsize) close(tty_socks[1]);
   if (!single) {
     if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
       waitpid(pid, &status, 0);
@@ -905,9 +1021,16 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   }
   close(to_parent[0]);
   close(from_parent[1]);
+  /* With a terminal, the master arrives before exec; EOF on the socket means the child failed first. */
+  if (winsize) {
+    *tty_master = recv_fd(tty_socks[0]);
+    close(tty_socks[0]);
+  }
   nread = (int)read(status_pipe[0], report, 4);
   close(status_pipe[0]);
   if (nread >= 2) {
+    if (*tty_master >= 0) close(*tty_master);
+    *tty_master = -1;
     waitpid(pid, &status, 0);
     snprintf(errbuf, (size_t)errlen, "%d:%d:%d:%s", (int)report[0], (int)report[1],
              (int)report[2] | ((int)report[3] << 8), strerror((int)report[1]));

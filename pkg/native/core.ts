@@ -49,6 +49,7 @@ function compile(workDir: string): Core {
             FFIType.i32,
             FFIType.i32,
             FFIType.ptr,
+            FFIType.ptr,
             FFIType.i32,
           ],
           returns: FFIType.i32,
@@ -189,8 +190,8 @@ export type ContainerStdio = {
   stdin: number;
   stdout: number;
   stderr: number;
-  /** stdin is a pseudo-terminal slave that becomes the controlling terminal */
-  tty: boolean;
+  /** a terminal made inside the container (its 0, 1, 2 and controlling terminal), of this size */
+  tty?: { rows: number; cols: number };
 };
 
 const bit = (b: bigint) => b.toString();
@@ -254,10 +255,11 @@ export class ContainerSpawnError extends NativeSpawnError {
 }
 
 /**
- * Starts a container's first process from a plan. Resolves once the command
- * has exec'd (or throws a ContainerSpawnError naming the failed stage).
+ * Starts a container's first process from a plan. Returns once the command
+ * has exec'd (or throws a ContainerSpawnError naming the failed stage), with
+ * the terminal's master fd when stdio.tty asked for one.
  */
-export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string): UsernsChild {
+export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string): { child: UsernsChild; ttyMaster?: number } {
   core ??= compile(scratchDir);
   const { header, ops, opStarts } = flattenPlan(plan);
   const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
@@ -271,12 +273,15 @@ export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchD
     mapHelperArgv("newgidmap", single ? undefined : plan.gidMap, process.env),
   ];
   const errbuf = Buffer.alloc(512);
+  const master = new Int32Array([-1]);
+  const winsize = stdio.tty ? ((Math.max(1, stdio.tty.rows) & 0xffff) << 16) | (Math.max(1, stdio.tty.cols) & 0xffff) : 0;
   const pid = core.pod_spawn_container(
     ...arrays.map((a) => a.ptr),
     stdio.stdin,
     stdio.stdout,
     stdio.stderr,
-    stdio.tty ? 1 : 0,
+    winsize,
+    ptr(master),
     ptr(errbuf),
     errbuf.length,
   );
@@ -285,5 +290,5 @@ export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchD
     const opNo = opStarts.indexOf(e.opIndex);
     throw new ContainerSpawnError(e, e.stage === Stage.Mount && opNo >= 0 ? plan.ops[opNo] : undefined);
   }
-  return new UsernsChild(pid);
+  return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
 }

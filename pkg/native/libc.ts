@@ -19,12 +19,7 @@ function open() {
     strerror: { args: [i32], returns: cstring },
     geteuid: { args: [], returns: u32 },
     getegid: { args: [], returns: u32 },
-    posix_openpt: { args: [i32], returns: i32 },
-    grantpt: { args: [i32], returns: i32 },
-    unlockpt: { args: [i32], returns: i32 },
-    ptsname_r: { args: [i32, p, u64], returns: i32 },
     ioctl: { args: [i32, u64, p], returns: i32 },
-    close: { args: [i32], returns: i32 },
   });
 }
 
@@ -116,28 +111,18 @@ export function effectiveIds(): { uid: number; gid: number } {
   return { uid: libc().geteuid(), gid: libc().getegid() };
 }
 
-const O_RDWR = 2;
-const O_NOCTTY = 0o400;
-const O_CLOEXEC = 0o2000000;
+const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
-/** A new pseudo-terminal pair: the master stays with pod, the slave becomes the container's terminal. */
-export function openPty(): { master: number; slavePath: string } {
-  const c = libc();
-  const master = check("posix_openpt", c.posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  check("grantpt", c.grantpt(master));
-  check("unlockpt", c.unlockpt(master));
-  const buf = new Uint8Array(128);
-  const rc = c.ptsname_r(master, ptr(buf), buf.length);
-  if (rc !== 0) throw new SysError("ptsname_r", rc);
-  return { master, slavePath: new TextDecoder().decode(buf.subarray(0, buf.indexOf(0))) };
+/** A terminal's window size, or undefined when fd is not a terminal. */
+export function getWindowSize(fd: number): { rows: number; cols: number } | undefined {
+  const ws = new Uint16Array(4);
+  if (libc().ioctl(fd, TIOCGWINSZ, ptr(ws)) < 0 || !ws[0] || !ws[1]) return undefined;
+  return { rows: ws[0], cols: ws[1] };
 }
 
+/** Sets a terminal's window size (the container sees SIGWINCH). */
 export function setWindowSize(fd: number, rows: number, cols: number): void {
   const ws = new Uint16Array([rows, cols, 0, 0]);
   libc().ioctl(fd, TIOCSWINSZ, ptr(ws));
-}
-
-export function closeFd(fd: number): void {
-  libc().close(fd);
 }
