@@ -10,7 +10,7 @@ import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { storageMaps } from "../userns/index.ts";
-import { spawnContainer, ContainerSpawnError, type UsernsChild } from "../native/core.ts";
+import { spawnContainer, ContainerSpawnError, compileMs, type UsernsChild } from "../native/core.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan, type RunOptions } from "../runtime/index.ts";
 import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
@@ -62,6 +62,7 @@ function readHostFile(path: string): string {
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
   const store = new Store(paths).init();
   const img = await ensureImage(store, req.image, req.pull, req.platform);
+  log.debug(`image ${img.id.slice(0, 12)} ready`);
   const imageConfig = JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`)));
   const layerDirs = img.layers.map((d) => join(store.layerDir(d), "diff"));
   const rec = await createRecord(paths.root, {
@@ -73,10 +74,14 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
     name: req.name,
   });
   const dir = containerDir(paths.root, rec.id);
+  log.debug(`container ${rec.id.slice(0, 12)} (${rec.name}) created`);
   try {
     return await startAndWait(store, paths, req, rec, dir, imageConfig, layerDirs);
   } finally {
-    if (req.rm) await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+    if (req.rm) {
+      await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+      log.debug(`container ${rec.id.slice(0, 12)} removed`);
+    }
   }
 }
 
@@ -114,6 +119,7 @@ async function startAndWait(
       opts: req.opts,
     });
     plan.rootfsHelper = layout.rootfsHelper;
+    log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps`);
     for (const f of files) writeFileSync(join(dir, f.path), f.content);
     try {
       const started = spawnContainer(plan, stdio, paths.runroot);
@@ -127,6 +133,7 @@ async function startAndWait(
       driver = next;
     }
   }
+  log.debug(`container process ${child.pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
   rec.state = "running";
   rec.pid = child.pid;
   rec.startedAt = new Date().toISOString();

@@ -15,6 +15,8 @@ type Core = {
 };
 
 let core: Core | undefined;
+/** how long the last spawn spent compiling core.c (for --log-level debug) */
+export let compileMs = 0;
 
 /**
  * cc() cannot read a source embedded at /$bunfs, so the source goes to a
@@ -260,7 +262,9 @@ export class ContainerSpawnError extends NativeSpawnError {
  * the terminal's master fd when stdio.tty asked for one.
  */
 export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string): { child: UsernsChild; ttyMaster?: number } {
+  const t0 = performance.now();
   core ??= compile(scratchDir);
+  compileMs = performance.now() - t0;
   const { header, ops, opStarts } = flattenPlan(plan);
   const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
   const arrays = [

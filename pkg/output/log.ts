@@ -20,7 +20,8 @@ function emit(l: LogLevel, tag: string, colour: string, msg: string) {
 }
 
 export const log = {
-  debug: (msg: string) => emit("debug", "DEBU", "90", msg),
+  /** debug lines carry the time since pod started, so --log-level debug shows where time goes */
+  debug: (msg: string) => emit("debug", "DEBU", "90", `[${performance.now().toFixed(1)} ms] ${msg}`),
   info: (msg: string) => emit("info", "INFO", "36", msg),
   warn: (msg: string) => emit("warn", "WARN", "33", msg),
   error: (msg: string) => emit("error", "ERRO", "31", msg),
