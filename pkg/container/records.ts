@@ -83,15 +83,10 @@ export async function createRecord(root: string, rec: Omit<ContainerRecord, "nam
 export async function removeContainerDir(root: string, id: string, removeTrees: (p: string[]) => Promise<void>): Promise<void> {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
-  // Overlay makes work/work with mode 000; it is ours, so open it up rather than needing the namespace.
-  for (const d of ["work/work", "work/index"]) {
-    try {
-      chmodSync(join(dir, d), 0o700);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    }
-  }
+  // Overlay makes work/work with mode 000. When it is ours (the usual mapping) opening it up saves
+  // starting the storage namespace; anything we may not touch goes to the namespace instead.
   try {
+    for (const d of ["work/work", "work/index"]) if (existsSync(join(dir, d))) chmodSync(join(dir, d), 0o700);
     rmSync(dir, { recursive: true, force: true });
   } catch {
     await removeTrees([dir]);

@@ -364,6 +364,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 #define PR_SET_DUMPABLE 4
+#define PR_SET_NAME 15
 #define PR_SET_KEEPCAPS 8
 #define PR_CAPBSET_DROP 24
 #define PR_SET_NO_NEW_PRIVS 38
@@ -781,6 +782,7 @@ static void run_init(int child, int status_fd) {
   int code = 0;
   close(status_fd);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, (unsigned long)"pod-init", 0, 0, 0);
   syscall(SYS_close_range, 3, ~0U, 0);
   for (;;) {
     int sig = (int)syscall(SYS_rt_sigtimedwait, &all, info, 0, 8);
