@@ -9,7 +9,7 @@ import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
-import { storageMaps } from "../userns/index.ts";
+import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { spawnContainer, ContainerSpawnError, compileMs, type UsernsChild } from "../native/core.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan, type RunOptions } from "../runtime/index.ts";
@@ -95,6 +95,7 @@ async function startAndWait(
   layerDirs: string[],
 ): Promise<number> {
   const maps = storageMaps();
+  warnSingleOnce(maps, paths.runroot);
   const devNull = req.interactive || req.opts.tty ? -1 : openSync("/dev/null", "r");
   const stdio = req.opts.tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
   let term: ContainerTerminal | undefined;

@@ -39,9 +39,15 @@ export function rootfsLayout(driver: RootfsDriver, storageRoot: string, layerDir
 
 const cacheFile = (runroot: string) => join(runroot, "rootfs-driver");
 
-export function preferredDriver(runroot: string, env = process.env): RootfsDriver {
+/** POD_ROOTFS_DRIVER forces a driver (for tests and for hosts where the probe guesses wrong). */
+export function forcedDriver(env = process.env): RootfsDriver | undefined {
   const forced = env.POD_ROOTFS_DRIVER as RootfsDriver | undefined;
-  if (forced && driverOrder.includes(forced)) return forced;
+  return forced && driverOrder.includes(forced) ? forced : undefined;
+}
+
+export function preferredDriver(runroot: string, env = process.env): RootfsDriver {
+  const forced = forcedDriver(env);
+  if (forced) return forced;
   try {
     const d = readFileSync(cacheFile(runroot), "utf8").trim() as RootfsDriver;
     if (driverOrder.includes(d)) return d;
@@ -53,7 +59,7 @@ export function preferredDriver(runroot: string, env = process.env): RootfsDrive
 
 export function rememberDriver(runroot: string, driver: RootfsDriver, why?: string): void {
   if (why) log.warn(`${why}; using ${driver} for container root filesystems`);
-  writeFileSync(cacheFile(runroot), driver + "\n");
+  if (!forcedDriver()) writeFileSync(cacheFile(runroot), driver + "\n");
 }
 
 export function nextDriver(d: RootfsDriver): RootfsDriver | undefined {

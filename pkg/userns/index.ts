@@ -55,7 +55,7 @@ export function storageMaps(): StorageMaps {
 }
 
 /** Warns about the single-id fallback once per boot (a marker in the runtime dir). */
-function warnSingleOnce(maps: StorageMaps, runroot: string): void {
+export function warnSingleOnce(maps: StorageMaps, runroot: string): void {
   if (!maps.single) return;
   const marker = join(runroot, "single-id-warned");
   if (existsSync(marker)) {
