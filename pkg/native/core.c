@@ -52,6 +52,7 @@ extern int sethostname(const char *name, size_t len);
 extern int ioctl(int fd, unsigned long req, ...);
 extern int kill(pid_t pid, int sig);
 extern int fchdir(int fd);
+extern int setns(int fd, int nstype);
 extern int socketpair(int domain, int type, int protocol, int sv[2]);
 extern ssize_t sendmsg(int fd, const void *msg, int flags);
 extern ssize_t recvmsg(int fd, void *msg, int flags);
@@ -1039,4 +1040,127 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
     return -(int)report[0] - 1;
   }
   return pid;
+}
+
+/* ------------------------------------------------------------------------
+ * exec into a running container
+ *
+ * setns() into a user namespace is refused to a multi-threaded process, so
+ * a forked child of pod joins every namespace of the container's PID 1 (user
+ * first, which grants the rights for the others; mount last, since it
+ * changes what /proc means), then clone()s the process to exec with
+ * CLONE_PARENT: that process is pod's own child (pod can wait for it) and
+ * lives in the container's PID namespace. The joining child exits at once.
+ * ------------------------------------------------------------------------ */
+
+#define CLONE_PARENT 0x00008000
+#define STAGE_JOIN 16
+
+static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
+
+static void exec_stage(int target, char **plan, char **argv, char **envp, int status_fd, int pid_fd,
+                       int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
+  int fds[7];
+  char path[64];
+  int i;
+  int child;
+  for (i = 0; i < 7; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die_stage(status_fd, STAGE_JOIN);
+  }
+  for (i = 0; i < 7; i++) {
+    if (setns(fds[i], 0) < 0) die_stage(status_fd, STAGE_JOIN);
+    close(fds[i]);
+  }
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) die_stage(status_fd, STAGE_JOIN);
+  if (child > 0) {
+    write(pid_fd, &child, sizeof child);
+    _exit(0);
+  }
+  close(pid_fd);
+  if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
+  setsid();
+  if (tty_sock >= 0) {
+    int slave = make_container_tty(tty_sock, winsize, status_fd);
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
+    stdin_fd = slave;
+    stdout_fd = slave;
+    stderr_fd = slave;
+  }
+  if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
+      (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
+    die_stage(status_fd, STAGE_TTY);
+  set_credentials(plan, status_fd);
+  reset_signals();
+  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+  exec_command(argv, envp, status_fd);
+}
+
+/*
+ * Runs argv inside the running container whose PID 1 is target (a host pid),
+ * with the credentials, capabilities and working directory of the plan header
+ * (P_CWD, P_UID, P_GID, P_GROUPS, P_CAP_*, P_NO_NEW_PRIVS). Returns the new
+ * process's host pid once it has exec'd, or a negative value like
+ * pod_spawn_container; *tty_master receives the terminal's master end.
+ */
+int pod_exec_container(int target, char **plan, char **argv, char **envp, int stdin_fd, int stdout_fd,
+                       int stderr_fd, int winsize, int *tty_master, char *errbuf, int errlen) {
+  int status_pipe[2];
+  int pid_pipe[2];
+  int tty_socks[2];
+  unsigned char report[4];
+  int joiner;
+  int child = -1;
+  int status;
+  int nread;
+  report[0] = 0;
+  report[1] = 0;
+  tty_socks[0] = -1;
+  tty_socks[1] = -1;
+  *tty_master = -1;
+  if (pipe2(status_pipe, O_CLOEXEC) < 0 || pipe2(pid_pipe, O_CLOEXEC) < 0 ||
+      (winsize && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, tty_socks) < 0)) {
+    fail_msg(errbuf, errlen, "creating sync pipes", err_no());
+    return -1;
+  }
+  joiner = fork();
+  if (joiner < 0) {
+    fail_msg(errbuf, errlen, "fork", err_no());
+    return -1;
+  }
+  if (joiner == 0) {
+    close(status_pipe[0]);
+    close(pid_pipe[0]);
+    if (winsize) close(tty_socks[0]);
+    exec_stage(target, plan, argv, envp, status_pipe[1], pid_pipe[1], stdin_fd, stdout_fd, stderr_fd,
+               winsize ? tty_socks[1] : -1, winsize);
+  }
+  close(status_pipe[1]);
+  close(pid_pipe[1]);
+  if (winsize) close(tty_socks[1]);
+  if (read(pid_pipe[0], &child, sizeof child) != sizeof child) child = -1;
+  close(pid_pipe[0]);
+  waitpid(joiner, &status, 0);
+  if (winsize) {
+    if (child > 0) *tty_master = recv_fd(tty_socks[0]);
+    close(tty_socks[0]);
+  }
+  nread = (int)read(status_pipe[0], report, 4);
+  close(status_pipe[0]);
+  if (nread >= 2) {
+    if (*tty_master >= 0) close(*tty_master);
+    *tty_master = -1;
+    if (child > 0) waitpid(child, &status, 0);
+    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+    return -(int)report[0] - 1;
+  }
+  if (child < 0) {
+    snprintf(errbuf, (size_t)errlen, "joining the container failed (wait status %d)", status);
+    return -1;
+  }
+  return child;
 }

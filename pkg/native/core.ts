@@ -12,6 +12,7 @@ import type { LaunchPlan, MountOp } from "./plan.ts";
 type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
   pod_spawn_container: (...a: unknown[]) => number;
+  pod_exec_container: (...a: unknown[]) => number;
 };
 
 let core: Core | undefined;
@@ -54,6 +55,10 @@ function compile(workDir: string): Core {
             FFIType.ptr,
             FFIType.i32,
           ],
+          returns: FFIType.i32,
+        },
+        pod_exec_container: {
+          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(4).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
         },
       },
@@ -294,5 +299,45 @@ export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchD
     const opNo = opStarts.indexOf(e.opIndex);
     throw new ContainerSpawnError(e, e.stage === Stage.Mount && opNo >= 0 ? plan.ops[opNo] : undefined);
   }
+  return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
+}
+
+/** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
+export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "caps" | "noNewPrivileges">;
+
+/**
+ * Starts a process in the namespaces of the running container whose PID 1 is
+ * `target` (host pid). Returns once it has exec'd; the process is pod's child.
+ */
+export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string): { child: UsernsChild; ttyMaster?: number } {
+  core ??= compile(scratchDir);
+  const { header } = flattenPlan({
+    ...spec,
+    rootfs: "",
+    rootfsMount: { kind: "bind" },
+    ops: [],
+    readonlyRoot: false,
+    hostname: "",
+    newNetwork: false,
+    init: false,
+    uidMap: [],
+    gidMap: [],
+  });
+  const arrays = [cArray(header), cArray(spec.argv), cArray(spec.env)];
+  const errbuf = Buffer.alloc(512);
+  const master = new Int32Array([-1]);
+  const winsize = stdio.tty ? ((Math.max(1, stdio.tty.rows) & 0xffff) << 16) | (Math.max(1, stdio.tty.cols) & 0xffff) : 0;
+  const pid = core.pod_exec_container(
+    target,
+    ...arrays.map((a) => a.ptr),
+    stdio.stdin,
+    stdio.stdout,
+    stdio.stderr,
+    winsize,
+    ptr(master),
+    ptr(errbuf),
+    errbuf.length,
+  );
+  if (pid < 0) throw spawnFailure(pid, errbuf);
   return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
 }

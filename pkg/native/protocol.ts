@@ -27,6 +27,7 @@ export const Stage = {
   Tty: 13,
   Helper: 14,
   Init: 15,
+  Join: 16,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -45,6 +46,7 @@ export const stageText: Record<number, string> = {
   [Stage.Tty]: "setting up the terminal and standard streams",
   [Stage.Helper]: "running the root filesystem helper",
   [Stage.Init]: "starting the init process",
+  [Stage.Join]: "joining the container's namespaces",
 };
 
 /** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */
