@@ -10,7 +10,7 @@ import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
-import { spawnContainer, ContainerSpawnError, compileMs, type UsernsChild } from "../native/core.ts";
+import { spawnContainer, signalContainer, ContainerSpawnError, compileMs, type UsernsChild } from "../native/core.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan, type RunOptions } from "../runtime/index.ts";
 import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
@@ -140,7 +140,8 @@ async function startAndWait(
   rec.startedAt = new Date().toISOString();
   writeRecord(paths.root, rec);
   if (devNull >= 0) closeSync(devNull);
-  const handlers = forwarded.map((s) => [s, () => child!.kill(signalNumber[s])] as const);
+  const pid1 = child.pid;
+  const handlers = forwarded.map((s) => [s, () => signalContainer(pid1, pid1, signalNumber[s], paths.runroot)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   term?.start(req.interactive);
   let code: number;

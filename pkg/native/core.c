@@ -1164,3 +1164,27 @@ int pod_exec_container(int target, char **plan, char **argv, char **envp, int st
   }
   return child;
 }
+
+/*
+ * Sends sig to a process of a container (host pid) from inside the
+ * container's user namespace: a process running as a subordinate id cannot
+ * be signalled by the user directly, but root of its user namespace can.
+ * Returns 0, or -errno.
+ */
+int pod_signal_container(int userns_of, int target, int sig) {
+  char path[64];
+  int status = 0;
+  int pid = fork();
+  if (pid < 0) return -err_no();
+  if (pid == 0) {
+    int fd;
+    snprintf(path, sizeof path, "/proc/%d/ns/user", userns_of);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) _exit(err_no());
+    if (setns(fd, 0) < 0) _exit(err_no());
+    if (kill(target, sig) < 0) _exit(err_no());
+    _exit(0);
+  }
+  if (waitpid(pid, &status, 0) < 0) return -err_no();
+  return (status & 0x7f) ? -1 : -((status >> 8) & 0xff);
+}

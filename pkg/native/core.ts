@@ -13,6 +13,7 @@ type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
   pod_spawn_container: (...a: unknown[]) => number;
   pod_exec_container: (...a: unknown[]) => number;
+  pod_signal_container: (userns: number, target: number, sig: number) => number;
 };
 
 let core: Core | undefined;
@@ -57,6 +58,7 @@ function compile(workDir: string): Core {
           ],
           returns: FFIType.i32,
         },
+        pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
           args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(4).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
@@ -340,4 +342,26 @@ export function execInContainer(target: number, spec: ExecSpec, stdio: Container
   );
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
+}
+
+/**
+ * Signals a container process: directly when pod may (it runs as the user),
+ * else from inside the container's user namespace (processes running as
+ * subordinate ids). `pid1` is the container's first process, whose user
+ * namespace is joined. Returns false when the process is gone.
+ */
+export function signalContainer(pid1: number, target: number, signal: number, scratchDir: string): boolean {
+  try {
+    process.kill(target, signal);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return false;
+    if (code !== "EPERM") throw e;
+  }
+  core ??= compile(scratchDir);
+  const rc = core.pod_signal_container(pid1, target, signal);
+  if (rc === -3 /* ESRCH */) return false;
+  if (rc < 0) throw new NativeSpawnError(`signalling process ${target}: errno ${-rc}`, 0, -rc);
+  return true;
 }
