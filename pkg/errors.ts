@@ -36,3 +36,7 @@ export function wrap(what: string, e: unknown): PodError {
   const msg = e instanceof Error ? e.message : String(e);
   return new PodError(`${what}: ${msg}`, { cause: e });
 }
+/** No container has that name or ID. */
+export class NoSuchContainer extends PodError {}
+/** The container is not in a state that allows the operation. */
+export class ContainerStateInvalid extends PodError {}

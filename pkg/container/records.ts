@@ -3,8 +3,16 @@
 // Names are unique: they are claimed under the containers lock.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PodError } from "../errors.ts";
+import { NoSuchContainer, PodError } from "../errors.ts";
 import { withLock, writeFileAtomic } from "../store/index.ts";
+import type { RunOptions } from "../runtime/index.ts";
+
+/** What `create`/`run` asked for, kept so that `start` can launch the container again. */
+export type ContainerConfig = {
+  rm: boolean;
+  interactive: boolean;
+  opts: RunOptions;
+};
 
 export type ContainerRecord = {
   id: string;
@@ -14,7 +22,12 @@ export type ContainerRecord = {
   command: string[];
   created: string;
   state: "created" | "running" | "exited";
+  config?: ContainerConfig;
+  /** host pid of the container's first process, and its start time (against pid reuse) */
   pid?: number;
+  pidStartTime?: number;
+  /** host pid of the monitor (detached containers) */
+  monitorPid?: number;
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;
@@ -91,4 +104,27 @@ export async function removeContainerDir(root: string, id: string, removeTrees: 
   } catch {
     await removeTrees([dir]);
   }
+}
+
+/** Finds a container by name, full ID or unique ID prefix. */
+export function findContainer(root: string, input: string, all = listRecords(root)): ContainerRecord {
+  const byName = all.find((r) => r.name === input);
+  if (byName) return byName;
+  const hits = all.filter((r) => r.id.startsWith(input));
+  if (hits.length === 1 && input.length >= 1) return hits[0]!;
+  if (hits.length > 1) throw new PodError(`container ID prefix "${input}" is ambiguous: ${hits.length} containers match`, { hint: "give more characters of the ID, or the name" });
+  throw new NoSuchContainer(`no container with name or ID "${input}" found: no such container`, {
+    hint: "`pod ps -a` lists containers",
+  });
+}
+
+/** Updates a record under the containers lock, re-reading it first (another pod may have changed it). */
+export async function updateRecord(root: string, id: string, fn: (r: ContainerRecord) => ContainerRecord | undefined): Promise<ContainerRecord | undefined> {
+  return withLock(join(containersDir(root), "containers.lock"), "write", () => {
+    const cur = readRecord(root, id);
+    if (!cur) return undefined;
+    const next = fn(cur);
+    if (next) writeRecord(root, next);
+    return next;
+  });
 }

@@ -1,0 +1,131 @@
+// Starting a container's first process: the launch plan (pkg/runtime), the
+// root filesystem driver with its fallbacks, the native core, and the record.
+// Shared by the foreground `run` and the monitor of detached containers.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PodError } from "../errors.ts";
+import type { Store } from "../store/index.ts";
+import type { Paths } from "../config/index.ts";
+import { storageMaps, warnSingleOnce } from "../userns/index.ts";
+import { spawnContainer, ContainerSpawnError, compileMs, type ContainerStdio, type ExecSpec, type UsernsChild } from "../native/core.ts";
+import { Stage } from "../native/protocol.ts";
+import { buildLaunchPlan } from "../runtime/index.ts";
+import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
+import { log } from "../output/index.ts";
+import { containerDir, updateRecord, type ContainerRecord } from "./records.ts";
+import { processStartTime } from "./state.ts";
+import { copyLayersForVfs } from "./vfs.ts";
+
+export type Launched = { child: UsernsChild; ttyMaster?: number; rec: ContainerRecord };
+
+/** Where live state goes: gone after a reboot, like the processes it describes. */
+export const runtimeDir = (paths: Paths, id: string) => join(paths.runroot, "containers", id);
+
+function readHostFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export function layerDirsOf(store: Store, layers: string[]): string[] {
+  return layers.map((d) => join(store.layerDir(d), "diff"));
+}
+
+const serialCaps = (c: ExecSpec["caps"]) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.toString()]));
+
+/** The exec spec of a running container: what `pod exec` starts processes as by default. */
+export function readExecSpec(paths: Paths, id: string): ExecSpec | undefined {
+  try {
+    const j = JSON.parse(readFileSync(join(runtimeDir(paths, id), "exec.json"), "utf8"));
+    return { ...j, caps: Object.fromEntries(Object.entries(j.caps as Record<string, string>).map(([k, v]) => [k, BigInt(v)])) } as ExecSpec;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function launchContainer(store: Store, paths: Paths, rec: ContainerRecord, stdio: ContainerStdio): Promise<Launched> {
+  if (!rec.config) throw new PodError(`container ${rec.name} has no launch configuration`, { hint: "remove it and create it again" });
+  const img = store.images().find((i) => i.id === rec.imageId);
+  if (!img) throw new PodError(`container ${rec.name}: its image ${rec.imageId.slice(0, 12)} is no longer in storage`, { hint: `pull ${rec.image} again` });
+  const imageConfig = JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`)));
+  const layerDirs = layerDirsOf(store, img.layers);
+  const dir = containerDir(paths.root, rec.id);
+  const maps = storageMaps();
+  warnSingleOnce(maps, paths.runroot);
+  let driver: RootfsDriver = preferredDriver(paths.runroot);
+  for (;;) {
+    const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
+    if (driver === "vfs") await copyLayersForVfs(store, layerDirs, layout.rootfs);
+    const { plan, files } = buildLaunchPlan({
+      id: rec.id,
+      imageConfig,
+      layerDirs,
+      rootfs: layout.rootfs,
+      rootfsMount: layout.rootfsMount,
+      containerDir: dir,
+      storageMaps: { uid: maps.uid, gid: maps.gid },
+      hostUid: process.getuid!(),
+      hostGid: process.getgid!(),
+      hostEnv: process.env,
+      hostHosts: readHostFile("/etc/hosts"),
+      hostResolv: readHostFile("/etc/resolv.conf"),
+      opts: rec.config.opts,
+    });
+    plan.rootfsHelper = layout.rootfsHelper;
+    for (const f of files) writeFileSync(join(dir, f.path), f.content);
+    log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps`);
+    let started: { child: UsernsChild; ttyMaster?: number };
+    try {
+      started = spawnContainer(plan, stdio, paths.runroot);
+    } catch (e) {
+      if (!(e instanceof ContainerSpawnError)) throw e;
+      const next: RootfsDriver | undefined = e.stage === Stage.Rootfs || e.stage === Stage.Helper ? nextDriver(driver) : undefined;
+      if (!next) throw spawnError(e, plan.argv[0] ?? "");
+      rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);
+      driver = next;
+      continue;
+    }
+    const pid = started.child.pid;
+    log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
+    const rt = runtimeDir(paths, rec.id);
+    mkdirSync(rt, { recursive: true, mode: 0o700 });
+    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
+    writeFileSync(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
+    const running = await updateRecord(paths.root, rec.id, (r) => ({
+      ...r,
+      state: "running",
+      pid,
+      pidStartTime: processStartTime(pid),
+      startedAt: new Date().toISOString(),
+      exitCode: undefined,
+      finishedAt: undefined,
+    }));
+    return { ...started, rec: running ?? rec };
+  }
+}
+
+/** Records the end of a container's process. */
+export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
+  await updateRecord(paths.root, id, (r) => ({ ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString() }));
+}
+
+function spawnError(e: ContainerSpawnError, command: string): PodError {
+  if (e.stage === Stage.Exec) {
+    if (e.errno === 2)
+      return new PodError(`${command}: executable file not found in $PATH: no such file or directory`, {
+        exit: 127,
+        hint: "check the command name, or that the image contains it",
+      });
+    return new PodError(`${command}: cannot be executed: ${e.message.replace(/^[^:]*: /, "")}`, {
+      exit: 126,
+      hint: "the file must be an executable the container can run (mode, format, interpreter)",
+    });
+  }
+  if (e.stage === Stage.Mount && e.op)
+    return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {
+      hint: e.op.op === "bind" ? `check that ${e.op.source} exists and that you may read it` : undefined,
+    });
+  return new PodError(`starting the container: ${e.message}`, { hint: "run again with --log-level debug; `pod unshare` checks the user namespace" });
+}

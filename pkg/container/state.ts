@@ -1,0 +1,47 @@
+// A container's status, derived from its record and the live system: a record
+// that says "running" whose process is gone (monitor killed -9, reboot) is
+// exited, never running forever. Status strings read like podman's.
+import { readFileSync } from "node:fs";
+import { humanDuration } from "../output/index.ts";
+import type { ContainerRecord } from "./records.ts";
+
+export type Status = "created" | "running" | "exited";
+
+/** Field 22 of /proc/PID/stat: the process's start time, so a reused pid is not mistaken for ours. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(rec: ContainerRecord): boolean {
+  if (rec.pid === undefined) return false;
+  const t = processStartTime(rec.pid);
+  return t !== undefined && (rec.pidStartTime === undefined || t === rec.pidStartTime);
+}
+
+export function statusOf(rec: ContainerRecord): Status {
+  if (rec.state === "running") return isAlive(rec) ? "running" : "exited";
+  return rec.state;
+}
+
+/** The exit code, with -1 for a container whose end nobody saw (its monitor was killed). */
+export function exitCodeOf(rec: ContainerRecord): number {
+  return rec.exitCode ?? -1;
+}
+
+export const canStart = (s: Status) => s !== "running";
+export const canSignal = (s: Status) => s === "running";
+export const canRemove = (s: Status) => s !== "running";
+
+export function statusText(rec: ContainerRecord, now = Date.now()): string {
+  const s = statusOf(rec);
+  if (s === "running") return `Up ${humanDuration(now - Date.parse(rec.startedAt ?? rec.created)).replace(/^Less than a second$/, "Less than a second")}`;
+  if (s === "created") return "Created";
+  const ended = rec.finishedAt ?? rec.startedAt ?? rec.created;
+  return `Exited (${exitCodeOf(rec)}) ${humanDuration(now - Date.parse(ended))} ago`;
+}
