@@ -7,19 +7,40 @@ const image = () => import("./image.ts");
 const auth = () => import("./auth.ts");
 const system = () => import("./system.ts");
 const container = () => import("./run.ts");
+const lifecycle = () => import("./container.ts");
+const session = () => import("./session.ts");
+const completion = () => import("./completion.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
+  create: from(container, (m) => m.create),
+  start: from(lifecycle, (m) => m.start),
+  stop: from(lifecycle, (m) => m.stop),
+  kill: from(lifecycle, (m) => m.kill),
+  restart: from(lifecycle, (m) => m.restart),
+  rm: from(lifecycle, (m) => m.rm),
+  wait: from(lifecycle, (m) => m.wait),
+  pause: from(lifecycle, (m) => m.pause),
+  unpause: from(lifecycle, (m) => m.unpause),
+  rename: from(lifecycle, (m) => m.rename),
+  ps: from(lifecycle, (m) => m.ps),
+  logs: from(session, (m) => m.logs),
+  attach: from(session, (m) => m.attach),
+  exec: from(session, (m) => m.exec),
+  container: from(session, (m) => m.container),
+  "_monitor": from(session, (m) => m.monitor),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),
   tag: from(image, (m) => m.tag),
   rmi: from(image, (m) => m.rmi),
   image: from(image, (m) => m.image),
-  inspect: from(image, (m) => ({ ...m.imageInspectCmd, meta: { name: "inspect", description: "Display the configuration of an image" } })),
+  inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),
   logout: from(auth, (m) => m.logout),
   unshare: from(system, (m) => m.unshare),
   system: from(system, (m) => m.system),
   version: from(system, (m) => m.version),
+  completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),
+  __complete: from(completion, (m) => m.complete),
 });

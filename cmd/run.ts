@@ -3,10 +3,11 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { commaList } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
-import { runContainer, type PullPolicy } from "../pkg/container/index.ts";
-import { UsageError } from "../pkg/errors.ts";
+import { createContainer, runContainer, startContainer, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
+import { out } from "../pkg/output/index.ts";
 
-const runArgs = {
+export const runArgs = {
+  detach: { type: "boolean", alias: "d", description: "Run the container in the background and print its ID" },
   rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
   tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
@@ -37,20 +38,13 @@ const runArgs = {
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
 
-export const run: PodCommand = {
-  meta: { name: "run", description: "Run a command in a new container" },
-  examples: ["pod run --rm -it alpine sh", "pod run --rm -v $PWD:/src:ro -w /src alpine ls", "pod run --rm --userns=keep-id -v $PWD:/w alpine id"],
-  interspersed: false,
-  args: runArgs,
-  async run({ args }) {
-    const ctx = openContext(args);
+/** The request `run` and `create` build from their flags. */
+export function runRequest(args: Record<string, unknown>): RunRequest {
     const [image, ...command] = args._ as string[];
     const list = (k: string) => (args[k] as string[] | undefined) ?? [];
     const platformSet = args.platform || args.arch || args.os || args.variant;
     const userns = (args.userns as string | undefined) ?? "";
-    if (userns !== "" && userns !== "keep-id")
-      throw new UsageError(`unsupported --userns "${userns}"`, { hint: "pod supports --userns=keep-id (or no --userns)" });
-    return runContainer(ctx.paths, {
+    return {
       image: image!,
       pull: String(args.pull) as PullPolicy,
       platform: platformSet ? platformFrom(args) : undefined,
@@ -78,6 +72,32 @@ export const run: PodCommand = {
         userns,
         tty: Boolean(args.tty),
       },
-    });
+    };
+}
+
+export const run: PodCommand = {
+  meta: { name: "run", description: "Run a command in a new container" },
+  examples: ["pod run --rm -it alpine sh", "pod run -d --name web alpine sleep 1000", "pod run --rm -v $PWD:/src:ro -w /src alpine ls"],
+  interspersed: false,
+  args: runArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const req = runRequest(args);
+    if (!args.detach) return runContainer(ctx.paths, req);
+    const rec = await createContainer(ctx.paths, req);
+    await startContainer(ctx.paths, rec);
+    out(`${rec.id}\n`);
+  },
+};
+
+export const create: PodCommand = {
+  meta: { name: "create", description: "Create but do not start a container" },
+  examples: ["pod create --name web alpine sleep 1000", "pod start web"],
+  interspersed: false,
+  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => k !== "detach")) as PodArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const rec = await createContainer(ctx.paths, runRequest(args));
+    out(`${rec.id}\n`);
   },
 };

@@ -41,7 +41,7 @@ export async function completeLine(words: string[], ctx: CompleteContext): Promi
   let prefix = "";
   if (t.kind === "flags")
     a = { items: w.cmd.flags.flatMap((f) => f.names.map((name) => ({ name, description: f.description }))), directive: Directive.NoFileComp };
-  else if (t.kind === "subs") a = { items: w.cmd.subs, directive: Directive.NoFileComp };
+  else if (t.kind === "subs") a = { items: (await ctx.lookup(w.cmd.path, true))?.subs ?? [], directive: Directive.NoFileComp };
   else if (t.kind === "value") {
     a = valueAnswer(t.flag.value!, t, ctx, w.seen);
     prefix = t.prefix;

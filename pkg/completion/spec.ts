@@ -70,6 +70,7 @@ const hintKinds: Record<string, ValueKind> = {
   file: FILES,
   path: FILES,
   dir: DIRS,
+  volume: FILES,
   image: dynamic("images"),
   container: dynamic("containers"),
   "running-container": dynamic("running-containers"),
@@ -160,14 +161,11 @@ export function commandSpec(
   };
 }
 
-/** `pod help CMD`: dispatch handles it outside the tree, so completion adds it by hand. */
-export function helpSpec(root: CommandSpec, global: FlagSpec[]): CommandSpec {
-  return {
-    path: ["help"],
-    description: "Show help for a command",
-    subs: root.subs,
-    flags: global,
-    positionals: [],
-    interspersed: true,
-  };
+/**
+ * `pod help CMD` is handled by dispatch outside the tree, so completion adds
+ * it by hand: a `help` subcommand of the root whose subcommands are the root's.
+ */
+export function addHelp(root: CommandSpec, global: FlagSpec[]): { root: CommandSpec; help: CommandSpec } {
+  const help: CommandSpec = { path: ["help"], description: "Show help for a command", subs: root.subs, flags: global.map((g) => ({ ...g, inherited: true })), positionals: [], interspersed: true };
+  return { root: { ...root, subs: [...root.subs, { name: "help", description: help.description }] }, help };
 }

@@ -17,8 +17,11 @@ export type Walked = {
   seen: Record<string, string>;
 };
 
-/** lookup(path) gives the command at path, or undefined when there is none. */
-export type Lookup = (path: string[]) => Promise<CommandSpec | undefined>;
+/**
+ * lookup(path) gives the command at path, or undefined when there is none.
+ * Its subcommands' descriptions may be left empty unless `described` is set.
+ */
+export type Lookup = (path: string[], described?: boolean) => Promise<CommandSpec | undefined>;
 
 export function findFlag(cmd: CommandSpec, word: string): FlagSpec | undefined {
   return cmd.flags.find((f) => f.names.includes(word));
@@ -32,8 +35,9 @@ function positionalTarget(cmd: CommandSpec, npos: number, cur: string): Target {
 /** words: what follows `pod`, the last one being the word under the cursor (maybe ""). */
 export async function walkLine(words: string[], lookup: Lookup): Promise<Walked | undefined> {
   const path: string[] = [];
-  let cmd = await lookup(path);
-  if (!cmd || !words.length) return undefined;
+  const top = await lookup(path);
+  if (!top || !words.length) return undefined;
+  let cmd: CommandSpec = top;
   const seen: Record<string, string> = {};
   const cur = words.at(-1)!;
   let npos = 0;
@@ -57,7 +61,7 @@ export async function walkLine(words: string[], lookup: Lookup): Promise<Walked 
       else seen[flag.names[0]!] = words[++i]!;
       continue;
     }
-    const sub = npos === 0 && cmd.subs.some((s) => s.name === w) ? await lookup([...path, w]) : undefined;
+    const sub: CommandSpec | undefined = npos === 0 && cmd.subs.some((s) => s.name === w) ? await lookup([...path, w]) : undefined;
     if (sub) {
       path.push(w);
       cmd = sub;

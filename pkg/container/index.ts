@@ -1,4 +1,22 @@
-// Containers: records on disk, `run` in the foreground, the terminal. Uses
+// Containers: records on disk, `run` in the foreground, the monitor of
+// detached containers, lifecycle verbs, logs, attach and exec. Uses
 // pkg/runtime for decisions and pkg/native to start processes.
-export { runContainer, ensureImage, type RunRequest, type PullPolicy } from "./run.ts";
-export { listRecords, readRecord, type ContainerRecord } from "./records.ts";
+export { runContainer, createContainer, ensureImage, runForeground, type RunRequest, type PullPolicy } from "./run.ts";
+export { listRecords, readRecord, findContainer, type ContainerRecord } from "./records.ts";
+export { statusOf, statusText, isAlive, type Status } from "./state.ts";
+export {
+  startContainer,
+  stopContainer,
+  killContainer,
+  removeContainer,
+  waitContainer,
+  renameContainer,
+  pruneContainers,
+  parseSignal,
+} from "./lifecycle.ts";
+export { runMonitor } from "./monitor.ts";
+export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
+export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
+export { logPath, readLogFrom, selectLines, renderLine, parseSince } from "./logs.ts";
+export { containerDir } from "./records.ts";
+export { stopSignalOf } from "./stop-signal.ts";

@@ -111,7 +111,7 @@ export async function recordExit(paths: Paths, id: string, code: number): Promis
   await updateRecord(paths.root, id, (r) => ({ ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString() }));
 }
 
-function spawnError(e: ContainerSpawnError, command: string): PodError {
+export function spawnError(e: ContainerSpawnError, command: string): PodError {
   if (e.stage === Stage.Exec) {
     if (e.errno === 2)
       return new PodError(`${command}: executable file not found in $PATH: no such file or directory`, {

@@ -20,6 +20,8 @@ function open() {
     geteuid: { args: [], returns: u32 },
     getegid: { args: [], returns: u32 },
     ioctl: { args: [i32, u64, p], returns: i32 },
+    pipe2: { args: [p, i32], returns: i32 },
+    dup2: { args: [i32, i32], returns: i32 },
   });
 }
 
@@ -125,4 +127,15 @@ export function getWindowSize(fd: number): { rows: number; cols: number } | unde
 export function setWindowSize(fd: number, rows: number, cols: number): void {
   const ws = new Uint16Array([rows, cols, 0, 0]);
   libc().ioctl(fd, TIOCSWINSZ, ptr(ws));
+}
+
+/** A close-on-exec pipe: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", libc().pipe2(ptr(fds), 0o2000000));
+  return [fds[0]!, fds[1]!];
+}
+
+export function dup2(from: number, to: number): void {
+  check("dup2", libc().dup2(from, to));
 }

@@ -1,0 +1,206 @@
+// Commands that talk to one container: logs, attach, exec, inspect; the
+// `container` group; and the hidden monitor entry point.
+import type { PodArgs, PodCommand } from "./_args.ts";
+import { formatArg } from "./_args.ts";
+import { openContext } from "./_context.ts";
+import * as lifecycle from "./container.ts";
+import { create, run } from "./run.ts";
+import {
+  attachContainer,
+  containerDir,
+  containerInspect,
+  execContainer,
+  findContainer,
+  isAlive,
+  logPath,
+  parseDetachKeys,
+  parseSince,
+  pruneContainers,
+  readLogFrom,
+  readRecord,
+  renderLine,
+  runMonitor,
+  selectLines,
+} from "../pkg/container/index.ts";
+import { imageInspect, lookupImage } from "../pkg/catalog/index.ts";
+import { Store } from "../pkg/store/index.ts";
+import { PodError, UsageError, NoSuchContainer } from "../pkg/errors.ts";
+import { err, formatValue, out } from "../pkg/output/index.ts";
+
+export const logs: PodCommand = {
+  meta: { name: "logs", description: "Fetch the logs of a container" },
+  examples: ["pod logs web", "pod logs -f --tail 10 web", "pod logs --since 10m -t web"],
+  args: {
+    follow: { type: "boolean", alias: "f", description: "Follow log output" },
+    timestamps: { type: "boolean", alias: "t", description: "Show timestamps" },
+    tail: { type: "string", default: "-1", description: "Output the last N lines (-1: all)", valueHint: "n" },
+    since: { type: "string", description: "Show logs since TIMESTAMP (RFC 3339, Unix seconds, or a duration like 10m)", valueHint: "time" },
+    latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
+    container: { type: "positional", description: "Container" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const [name] = args._ as string[];
+    const rec = findContainer(ctx.paths.root, name!);
+    const since = args.since !== undefined ? parseSince(String(args.since)) : undefined;
+    if (args.since !== undefined && since === undefined)
+      throw new UsageError(`invalid --since "${args.since}"`, { hint: "use RFC 3339 (2026-11-23T10:00:00Z), Unix seconds, or a duration like 10m" });
+    const tail = Number(args.tail);
+    const file = logPath(containerDir(ctx.paths.root, rec.id));
+    const ts = Boolean(args.timestamps);
+    let { lines, next } = readLogFrom(file, 0);
+    for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, timestamps: ts })) (l.stream === "stderr" ? err : out)(renderLine(l, ts));
+    if (!args.follow) return;
+    for (;;) {
+      const cur = readRecord(ctx.paths.root, rec.id);
+      const running = cur !== undefined && isAlive(cur);
+      ({ lines, next } = readLogFrom(file, next));
+      for (const l of lines) (l.stream === "stderr" ? err : out)(renderLine(l, ts));
+      if (!running && !lines.length) return;
+      await Bun.sleep(100);
+    }
+  },
+};
+
+export const attach: PodCommand = {
+  meta: { name: "attach", description: "Attach to a running container" },
+  examples: ["pod attach web", "pod attach --detach-keys ctrl-x web"],
+  args: {
+    "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
+    "no-stdin": { type: "boolean", description: "Do not attach STDIN" },
+    latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
+    container: { type: "positional", description: "Container" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const rec = findContainer(ctx.paths.root, (args._ as string[])[0]!);
+    const r = await attachContainer(ctx.paths, rec, { stdin: !args["no-stdin"], detachKeys: parseDetachKeys(String(args["detach-keys"])) });
+    return r.detached ? 0 : r.code;
+  },
+};
+
+const execArgs = {
+  interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
+  tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
+  detach: { type: "boolean", alias: "d", description: "Run the command in the background" },
+  env: { type: "string", alias: "e", multiple: true, description: "Set environment variables", valueHint: "env" },
+  user: { type: "string", alias: "u", description: "Username or UID (format: <name|uid>[:<group|gid>])", valueHint: "user" },
+  workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "dir" },
+  privileged: { type: "boolean", description: "Give the process all capabilities of the user namespace" },
+  container: { type: "positional", description: "Container" },
+  command: { type: "positional", description: "Command and arguments" },
+} satisfies PodArgs;
+
+export const exec: PodCommand = {
+  meta: { name: "exec", description: "Run a process in a running container" },
+  examples: ["pod exec web ls /", "pod exec -it web sh", "pod exec -u nobody -w /tmp web id"],
+  interspersed: false,
+  args: execArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const [name, ...argv] = args._ as string[];
+    if (!argv.length) throw new UsageError("`pod exec` needs a command to run", { hint: "pod exec CONTAINER CMD [ARG...]" });
+    const rec = findContainer(ctx.paths.root, name!);
+    return execContainer(ctx.paths, rec, argv, {
+      interactive: Boolean(args.interactive),
+      tty: Boolean(args.tty),
+      detach: Boolean(args.detach),
+      env: (args.env as unknown as string[]) ?? [],
+      user: args.user as string | undefined,
+      workdir: args.workdir as string | undefined,
+      privileged: Boolean(args.privileged),
+    });
+  },
+};
+
+export const inspect: PodCommand = {
+  meta: { name: "inspect", description: "Display the configuration of containers or images" },
+  examples: ["pod inspect web", "pod inspect --format '{{.State.Pid}}' web", "pod inspect alpine"],
+  args: {
+    ...formatArg,
+    type: { type: "enum", options: ["all", "container", "image"], default: "all", description: "What to inspect", valueHint: "type" },
+    latest: { type: "boolean", alias: "l", description: "Inspect the latest container" },
+    name: { type: "positional", description: "Containers or images" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const store = new Store(ctx.paths);
+    const found: unknown[] = [];
+    const missing: PodError[] = [];
+    for (const n of args._ as string[]) {
+      try {
+        if (args.type !== "image") {
+          try {
+            found.push(containerInspect(findContainer(ctx.paths.root, n)));
+            continue;
+          } catch (e) {
+            if (!(e instanceof NoSuchContainer) || args.type === "container") throw e;
+          }
+        }
+        found.push(imageInspect(store, lookupImage(store, n)));
+      } catch (e) {
+        if (!(e instanceof PodError)) throw e;
+        missing.push(new PodError(`no such object: "${n}"`, { hint: "`pod ps -a` and `pod images` list what exists" }));
+      }
+    }
+    if (found.length || !args.format) out(formatValue(args.format as string | undefined, found));
+    if (missing.length) throw missing.at(-1)!;
+  },
+};
+
+export const containerInspectCmd: PodCommand = { ...inspect, meta: { name: "inspect", description: "Display the configuration of containers" }, args: { ...inspect.args, type: { type: "enum", options: ["container"], default: "container", description: "What to inspect", valueHint: "type" } } };
+
+export const prune: PodCommand = {
+  meta: { name: "prune", description: "Remove all stopped containers" },
+  examples: ["pod container prune -f"],
+  args: { force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" } },
+  async run({ args }) {
+    const ctx = openContext(args);
+    if (!args.force) {
+      err("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
+      let answer = "";
+      for await (const line of console) {
+        answer = line;
+        break;
+      }
+      if (!/^y(es)?$/i.test(answer.trim())) return 0;
+    }
+    for (const id of await pruneContainers(ctx.paths)) out(`${id}\n`);
+  },
+};
+
+export const container: PodCommand = {
+  meta: { name: "container", description: "Manage containers" },
+  subCommands: {
+    attach,
+    create,
+    exec,
+    inspect: containerInspectCmd,
+    kill: lifecycle.kill,
+    list: lifecycle.ps,
+    logs,
+    ls: lifecycle.ps,
+    pause: lifecycle.pause,
+    prune,
+    ps: lifecycle.ps,
+    rename: lifecycle.rename,
+    restart: lifecycle.restart,
+    rm: lifecycle.rm,
+    run,
+    start: lifecycle.start,
+    stop: lifecycle.stop,
+    unpause: lifecycle.unpause,
+    wait: lifecycle.wait,
+  } as never,
+};
+
+export const monitor: PodCommand = {
+  meta: { name: "_monitor", description: "internal: supervises a detached container", hidden: true },
+  args: { id: { type: "positional", description: "container ID" } },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const id = (args._ as string[])[0];
+    if (!id) throw new PodError("_monitor needs a container ID");
+    return runMonitor(ctx.paths, id);
+  },
+};

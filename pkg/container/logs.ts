@@ -1,0 +1,71 @@
+// Container logs in podman's k8s-file format, one line per record:
+//   2026-11-23T06:00:44.380Z stdout F hello
+// F marks a full line, P a partial one (no newline yet when it was written).
+// The log lives in the container's storage dir, so it outlives the monitor.
+import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export const logPath = (containerDir: string) => join(containerDir, "ctr.log");
+
+export class LogWriter {
+  private partial: Record<string, string> = {};
+  constructor(private readonly file: string) {}
+
+  write(stream: "stdout" | "stderr", data: Uint8Array): void {
+    const text = (this.partial[stream] ?? "") + new TextDecoder().decode(data);
+    const lines = text.split("\n");
+    this.partial[stream] = lines.pop()!;
+    if (!lines.length) return;
+    const ts = new Date().toISOString();
+    appendFileSync(this.file, lines.map((l) => `${ts} ${stream} F ${l.replace(/\r$/, "")}\n`).join(""));
+  }
+
+  flush(): void {
+    const ts = new Date().toISOString();
+    for (const [stream, rest] of Object.entries(this.partial)) if (rest) appendFileSync(this.file, `${ts} ${stream} P ${rest}\n`);
+    this.partial = {};
+  }
+}
+
+export type LogLine = { time: string; stream: "stdout" | "stderr"; text: string; partial: boolean };
+
+export function parseLogLines(text: string): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/.exec(line);
+    if (m) out.push({ time: m[1]!, stream: m[2] as "stdout" | "stderr", partial: m[3] === "P", text: m[4]! });
+  }
+  return out;
+}
+
+export type LogQuery = { tail?: number; since?: number; timestamps: boolean };
+
+export function selectLines(lines: LogLine[], q: LogQuery): LogLine[] {
+  let sel = q.since !== undefined ? lines.filter((l) => Date.parse(l.time) >= q.since!) : lines;
+  if (q.tail !== undefined && q.tail >= 0) sel = q.tail === 0 ? [] : sel.slice(-q.tail);
+  return sel;
+}
+
+export function renderLine(l: LogLine, timestamps: boolean): string {
+  return `${timestamps ? l.time + " " : ""}${l.text}${l.partial ? "" : "\n"}`;
+}
+
+/** Reads the log from byte offset `from`; returns the whole lines and the offset after them. */
+export function readLogFrom(file: string, from: number): { lines: LogLine[]; next: number } {
+  if (!existsSync(file)) return { lines: [], next: from };
+  const size = statSync(file).size;
+  if (size <= from) return { lines: [], next: from };
+  const buf = readFileSync(file).subarray(from);
+  const end = buf.lastIndexOf(10);
+  if (end < 0) return { lines: [], next: from };
+  return { lines: parseLogLines(new TextDecoder().decode(buf.subarray(0, end + 1))), next: from + end + 1 };
+}
+
+/** `--since`: RFC 3339 time, Unix seconds, or a Go-style duration ago (10m, 1h30m, 45s). */
+export function parseSince(v: string, now = Date.now()): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^((\d+)h)?((\d+)m)?((\d+)s)?$/.exec(v);
+  if (d && v) return now - ((Number(d[2] ?? 0) * 60 + Number(d[4] ?? 0)) * 60 + Number(d[6] ?? 0)) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}

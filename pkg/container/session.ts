@@ -1,0 +1,147 @@
+// Sessions with a running container from the user's terminal: `attach`
+// (through the monitor's socket, detach with ctrl-p ctrl-q) and `exec`
+// (a new process joining the container's namespaces).
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { ContainerStateInvalid, PodError } from "../errors.ts";
+import type { Paths } from "../config/index.ts";
+import { Store } from "../store/index.ts";
+import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError, type ExecSpec } from "../native/core.ts";
+import { resolveUser } from "../runtime/index.ts";
+import { err, outBytes } from "../output/index.ts";
+import { containerDir, type ContainerRecord } from "./records.ts";
+import { isAlive } from "./state.ts";
+import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
+import { attachSocket } from "./monitor.ts";
+import { ContainerTerminal, hostWindowSize } from "./tty.ts";
+import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
+
+/** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
+export function parseDetachKeys(spec: string): number[] {
+  if (spec === "") return [];
+  return spec.split(",").map((k) => {
+    const m = /^ctrl-([a-z@\[\\\]^_])$/.exec(k);
+    if (m) return m[1]!.charCodeAt(0) & 0x1f;
+    if (k.length === 1) return k.charCodeAt(0);
+    throw new PodError(`invalid detach key "${k}"`, { hint: 'use a list like "ctrl-p,ctrl-q"' });
+  });
+}
+
+export type AttachResult = { detached: true } | { detached: false; code: number };
+
+export async function attachContainer(paths: Paths, rec: ContainerRecord, o: { stdin: boolean; detachKeys: number[] }): Promise<AttachResult> {
+  if (!isAlive(rec)) throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is not running`, { hint: `pod start -a ${rec.name}` });
+  const tty = rec.config?.opts.tty ?? false;
+  const reader = new FrameReader();
+  let resolveDone: (r: AttachResult) => void;
+  const done = new Promise<AttachResult>((r) => (resolveDone = r));
+  const socket = await Bun.connect({
+    unix: attachSocket(paths, rec.id),
+    socket: {
+      data(_s, data) {
+        for (const f of reader.push(data)) {
+          if (f.type === Frame.Stdout) outBytes(f.payload);
+          else if (f.type === Frame.Stderr) err(new TextDecoder().decode(f.payload));
+          else if (f.type === Frame.Exit) resolveDone({ detached: false, code: Number(new TextDecoder().decode(f.payload)) });
+        }
+      },
+      close() {
+        resolveDone({ detached: false, code: 0 });
+      },
+    },
+  }).catch((e: Error) => {
+    throw new PodError(`attaching to ${rec.name}: ${e.message}`, { hint: "the container may have just exited; `pod logs` shows its output" });
+  });
+  const sendResize = () => {
+    const { rows, cols } = hostWindowSize();
+    socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
+  };
+  let matched = 0;
+  const onData = (chunk: Buffer) => {
+    for (let i = 0; i < chunk.length && o.detachKeys.length; i++) {
+      matched = chunk[i] === o.detachKeys[matched] ? matched + 1 : chunk[i] === o.detachKeys[0] ? 1 : 0;
+      if (matched === o.detachKeys.length) {
+        resolveDone({ detached: true });
+        return;
+      }
+    }
+    socket.write(frame(Frame.Stdin, chunk));
+  };
+  const raw = tty && o.stdin && process.stdin.isTTY;
+  if (tty) {
+    sendResize();
+    process.on("SIGWINCH", sendResize);
+  }
+  if (o.stdin) {
+    if (raw) process.stdin.setRawMode(true);
+    process.stdin.on("data", onData);
+    process.stdin.on("end", () => socket.write(frame(Frame.StdinEnd)));
+    process.stdin.resume();
+  }
+  try {
+    return await done;
+  } finally {
+    process.off("SIGWINCH", sendResize);
+    process.stdin.off("data", onData);
+    process.stdin.pause();
+    if (raw) process.stdin.setRawMode(false);
+    socket.end();
+  }
+}
+
+export type ExecOptions = { interactive: boolean; tty: boolean; detach: boolean; env: string[]; user?: string; workdir?: string; privileged: boolean };
+
+export async function execContainer(paths: Paths, rec: ContainerRecord, argv: string[], o: ExecOptions): Promise<number> {
+  const base = isAlive(rec) ? readExecSpec(paths, rec.id) : undefined;
+  if (!base) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is not running`, { hint: `pod start ${rec.name}` });
+  const spec: ExecSpec = { ...base, argv, env: mergeEnv(base.env, o.env), cwd: o.workdir ?? base.cwd };
+  if (o.user !== undefined) {
+    const store = new Store(paths);
+    const img = store.images().find((i) => i.id === rec.imageId);
+    const layers = [...(img ? layerDirsOf(store, img.layers) : []), join(containerDir(paths.root, rec.id), "upper")];
+    const u = resolveUser(o.user, layers);
+    Object.assign(spec, { uid: u.uid, gid: u.gid, groups: u.groups });
+    if (u.uid !== 0) spec.caps = { ...spec.caps, effective: 0n, permitted: 0n, ambient: 0n, inheritable: 0n };
+  }
+  if (o.privileged) {
+    const all = (1n << 41n) - 1n;
+    spec.caps = { bounding: all, effective: spec.uid === 0 ? all : 0n, permitted: spec.uid === 0 ? all : 0n, inheritable: 0n, ambient: 0n };
+  }
+  const devNull = o.interactive && !o.detach ? -1 : openSync("/dev/null", "r+");
+  const stdio = o.tty && !o.detach
+    ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() }
+    : { stdin: devNull, stdout: o.detach ? devNull : -1, stderr: o.detach ? devNull : -1 };
+  let started;
+  try {
+    started = execInContainer(rec.pid!, spec, stdio, paths.runroot);
+  } catch (e) {
+    if (e instanceof NativeSpawnError) throw spawnError(e as ContainerSpawnError, argv[0] ?? "");
+    throw e;
+  } finally {
+    if (devNull >= 0) closeSync(devNull);
+  }
+  if (o.detach) return 0;
+  const { child, ttyMaster } = started;
+  const term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
+  const forward = () => signalContainer(rec.pid!, child.pid, 15, paths.runroot);
+  process.on("SIGTERM", forward);
+  term?.start(o.interactive);
+  try {
+    const code = await child.wait();
+    await term?.finish();
+    return code;
+  } finally {
+    term?.restore();
+    process.off("SIGTERM", forward);
+  }
+}
+
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const map = new Map(base.map((e) => [e.split("=")[0]!, e] as const));
+  for (const e of extra) {
+    const k = e.split("=")[0]!;
+    if (e.includes("=")) map.set(k, e);
+    else if (process.env[k] !== undefined) map.set(k, `${k}=${process.env[k]}`);
+  }
+  return [...map.values()];
+}

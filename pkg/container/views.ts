@@ -1,0 +1,106 @@
+// The shapes podman prints for containers: `ps` rows (JSON and template
+// fields) and `inspect`.
+import { timeAgo } from "../output/index.ts";
+import type { ContainerRecord } from "./records.ts";
+import { exitCodeOf, statusOf, statusText } from "./state.ts";
+
+export function commandLine(rec: ContainerRecord): string {
+  return rec.command.length ? rec.command.join(" ") : "";
+}
+
+export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false) {
+  const status = statusOf(rec);
+  const created = Date.parse(rec.created);
+  const cmd = commandLine(rec);
+  return {
+    Id: rec.id,
+    ID: noTrunc ? rec.id : rec.id.slice(0, 12),
+    Names: [rec.name],
+    Image: rec.image,
+    ImageID: rec.imageId,
+    Command: rec.command,
+    CommandText: noTrunc || cmd.length <= 20 ? cmd : `${cmd.slice(0, 17)}...`,
+    Created: Math.floor(created / 1000),
+    CreatedAt: rec.created,
+    CreatedHuman: timeAgo(created, now),
+    State: status,
+    Status: statusText(rec, now),
+    ExitCode: status === "exited" ? exitCodeOf(rec) : 0,
+    Exited: status === "exited",
+    ExitedAt: rec.finishedAt ? Math.floor(Date.parse(rec.finishedAt) / 1000) : 0,
+    StartedAt: rec.startedAt ? Math.floor(Date.parse(rec.startedAt) / 1000) : 0,
+    Pid: status === "running" ? (rec.pid ?? 0) : 0,
+    Ports: [] as string[],
+    Labels: null,
+    Mounts: (rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v),
+    AutoRemove: rec.config?.rm ?? false,
+  };
+}
+
+export type PsRow = ReturnType<typeof psRow>;
+
+/** The template view: `{{.Names}}` is a plain name, `{{.Command}}` the (truncated) command text, as podman prints them. */
+export function psTemplateRow(r: PsRow) {
+  return { ...r, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman };
+}
+
+export function psJsonRow(r: PsRow) {
+  const { ID: _i, CommandText: _c, CreatedHuman: _h, ...json } = r;
+  return json;
+}
+
+export function containerInspect(rec: ContainerRecord) {
+  const status = statusOf(rec);
+  const o = rec.config?.opts;
+  const argv = rec.command;
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: argv[0] ?? "",
+    Args: argv.slice(1),
+    State: {
+      Status: status,
+      Running: status === "running",
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: status === "running" ? (rec.pid ?? 0) : 0,
+      ExitCode: status === "exited" ? exitCodeOf(rec) : 0,
+      Error: "",
+      StartedAt: rec.startedAt ?? "0001-01-01T00:00:00Z",
+      FinishedAt: rec.finishedAt ?? "0001-01-01T00:00:00Z",
+    },
+    Image: rec.imageId,
+    ImageName: rec.image,
+    Name: rec.name,
+    Config: {
+      Hostname: o?.hostname ?? rec.id.slice(0, 12),
+      User: o?.user ?? "",
+      Env: o?.env ?? [],
+      Cmd: o?.command.length ? o.command : null,
+      Entrypoint: o?.entrypoint ?? null,
+      WorkingDir: o?.workdir ?? "",
+      Labels: null,
+      Image: rec.image,
+      Tty: o?.tty ?? false,
+      OpenStdin: rec.config?.interactive ?? false,
+    },
+    HostConfig: {
+      AutoRemove: rec.config?.rm ?? false,
+      Privileged: o?.privileged ?? false,
+      ReadonlyRootfs: o?.readOnly ?? false,
+      CapAdd: o?.capAdd ?? [],
+      CapDrop: o?.capDrop ?? [],
+      Binds: o?.volumes ?? [],
+      Tmpfs: Object.fromEntries((o?.tmpfs ?? []).map((t) => [t.split(":")[0]!, t.split(":")[1] ?? ""])),
+      NetworkMode: o?.network ?? "none",
+      SecurityOpt: o?.securityOpt ?? [],
+    },
+    Mounts: (o?.volumes ?? []).map((v) => {
+      const [src, dst, opts] = v.split(":");
+      return { Type: "bind", Source: src, Destination: dst, RW: !(opts ?? "").split(",").includes("ro") };
+    }),
+    NetworkSettings: { Ports: {} },
+  };
+}
