@@ -10,6 +10,7 @@ const container = () => import("./run.ts");
 const lifecycle = () => import("./container.ts");
 const session = () => import("./session.ts");
 const completion = () => import("./completion.ts");
+const doctor = () => import("./doctor.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -40,6 +41,8 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   unshare: from(system, (m) => m.unshare),
   system: from(system, (m) => m.system),
   version: from(system, (m) => m.version),
+  info: from(system, (m) => m.info),
+  doctor: from(doctor, (m) => m.doctor),
   completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),
   __complete: from(completion, (m) => m.complete),

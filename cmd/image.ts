@@ -175,6 +175,7 @@ export const imageInspectCmd: PodCommand = {
 
 export const image: PodCommand = {
   meta: { name: "image", description: "Manage images" },
+  examples: ["pod image ls", "pod image pull alpine", "pod image inspect --format '{{.Id}}' alpine"],
   subCommands: {
     pull,
     ls: images,

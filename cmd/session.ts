@@ -171,6 +171,7 @@ export const prune: PodCommand = {
 
 export const container: PodCommand = {
   meta: { name: "container", description: "Manage containers" },
+  examples: ["pod container ls -a", "pod container run --rm alpine true", "pod container prune -f"],
   subCommands: {
     attach,
     create,

@@ -1,10 +1,15 @@
-// System-level commands: `system reset`, `unshare`, and the hidden storage worker.
+// System-level commands: `info`, `version`, `system df|prune|reset`,
+// `unshare`, and the hidden storage worker.
 import type { PodCommand } from "./_args.ts";
+import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { resetStorage, runUnshare } from "../pkg/system/index.ts";
+import { compactSize, diskUsage, pruneSystem, resetStorage, runUnshare, systemInfo, toYaml, versionInfo } from "../pkg/system/index.ts";
 import { executeStorageJob } from "../pkg/store/index.ts";
-import { err, out } from "../pkg/output/index.ts";
+import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { PodError } from "../pkg/errors.ts";
+
+declare const POD_VERSION: string;
+const podVersion = typeof POD_VERSION === "string" ? POD_VERSION : "0.0.0-dev";
 
 export const reset: PodCommand = {
   meta: { name: "reset", description: "Remove all images, layers and state pod has made" },
@@ -12,11 +17,7 @@ export const reset: PodCommand = {
   args: { force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" } },
   async run({ args }) {
     const ctx = openContext(args);
-    if (!args.force) {
-      err(`WARNING! This will remove all of pod's images, layers and state in\n  ${ctx.paths.root}\n  ${ctx.paths.runroot}\nAre you sure you want to continue? [y/N] `);
-      const answer = await readLine();
-      if (!/^y(es)?$/i.test(answer.trim())) return 0;
-    }
+    if (!args.force && !(await confirm(`WARNING! This will remove all of pod's images, layers and state in\n  ${ctx.paths.root}\n  ${ctx.paths.runroot}`))) return 0;
     await resetStorage(ctx.paths);
   },
 };
@@ -26,9 +27,63 @@ async function readLine(): Promise<string> {
   return "";
 }
 
+/** Asks on stderr; true for y or yes. */
+async function confirm(question: string): Promise<boolean> {
+  err(`${question}\nAre you sure you want to continue? [y/N] `);
+  return /^y(es)?$/i.test((await readLine()).trim());
+}
+
+export const info: PodCommand = {
+  meta: { name: "info", description: "Display pod, host and storage information" },
+  examples: ["pod info", "pod info --format json", "pod info --format '{{.Store.GraphRoot}} {{.Store.GraphDriverName}}'"],
+  args: { ...formatArg },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const data = systemInfo(ctx.paths, podVersion);
+    const format = args.format as string | undefined;
+    if (format === "json") return out(JSON.stringify(data, null, 4) + "\n");
+    out(format ? formatValue(format, [data]) : toYaml(data));
+  },
+};
+
+const dfTable = {
+  table: "{{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+  headers: { Type: "TYPE", Total: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" },
+};
+
+export const df: PodCommand = {
+  meta: { name: "df", description: "Show pod disk usage" },
+  examples: ["pod system df", "pod system df --format json", "pod system df --format '{{.Type}}: {{.Size}}'"],
+  args: { ...formatArg },
+  async run({ args }) {
+    const ctx = openContext(args);
+    out(formatItems(args.format as string | undefined, diskUsage(ctx.paths), dfTable));
+  },
+};
+
+export const prune: PodCommand = {
+  meta: { name: "prune", description: "Remove unused containers and images" },
+  examples: ["pod system prune -f", "pod system prune -a -f"],
+  args: {
+    all: { type: "boolean", alias: "a", description: "Remove all images no container uses, not only those without a name" },
+    force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
+    volumes: { type: "boolean", description: "Prune volumes too (pod has no volumes yet: nothing to remove)" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const what = ["all stopped containers", args.all ? "all images without at least one container associated with them" : "all dangling images"];
+    if (args.volumes) what.push("all volumes not used by at least one container");
+    if (!args.force && !(await confirm(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}\n`).join("")}`))) return 0;
+    const r = await pruneSystem(ctx.paths, { all: Boolean(args.all) });
+    const section = (title: string, ids: string[]) => (ids.length ? `${title}\n${ids.map((i) => `${i}\n`).join("")}` : "");
+    out(`${section("Deleted Containers", r.containers)}${section("Deleted Images", r.images)}Total reclaimed space: ${compactSize(r.reclaimed)}\n`);
+  },
+};
+
 export const system: PodCommand = {
   meta: { name: "system", description: "Manage pod" },
-  subCommands: { reset } as never,
+  examples: ["pod system df", "pod system prune -f", "pod system info", "pod system reset -f"],
+  subCommands: { df, info, prune, reset } as never,
 };
 
 export const unshare: PodCommand = {
@@ -53,11 +108,22 @@ export const storageWorker: PodCommand = {
 };
 
 export const version: PodCommand = {
-  meta: { name: "version", description: "Display the pod version" },
-  args: {},
-  async run() {
-    out(`pod version ${typeof POD_VERSION === "string" ? POD_VERSION : "0.0.0-dev"}\n`);
+  meta: { name: "version", description: "Display the pod version information" },
+  examples: ["pod version", "pod version --format json", "pod version --format '{{.Client.Version}}'"],
+  args: { ...formatArg },
+  async run({ args }) {
+    const v = versionInfo(podVersion);
+    const format = args.format as string | undefined;
+    if (format === "json") return out(JSON.stringify({ Client: v }) + "\n");
+    if (format) return out(formatValue(format, [{ Client: v }]));
+    const rows: [string, string][] = [
+      ["Client:", "pod"],
+      ["Version:", v.Version],
+      ["API Version:", v.APIVersion],
+      ["Bun Version:", v.BunVersion],
+      ["Built:", v.BuiltTime],
+      ["OS/Arch:", v.OsArch],
+    ];
+    out(rows.map(([k, x]) => `${k.padEnd(14)}${x}\n`).join(""));
   },
 };
-
-declare const POD_VERSION: string;

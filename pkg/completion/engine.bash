@@ -48,6 +48,8 @@ __pod_reply() { # KIND WORD: fills COMPREPLY from a word list, files or dirs
 # value<TAB>description lines, then :DIRECTIVE (1 error, 2 no space, 4 no files).
 __pod_dynamic() { # WORD
 	local pod=${words[0]} line value directive=4
+	# a typed ~/bin/pod arrives unexpanded
+	# shellcheck disable=SC2088
 	[[ $pod == "~/"* ]] && pod=$HOME/${pod#"~/"}
 	COMPREPLY=()
 	while IFS= read -r line; do
@@ -71,7 +73,7 @@ __pod_trim() {
 	[[ $COMP_WORDBREAKS == *=* ]] && b+='='
 	[[ $COMP_WORDBREAKS == *:* ]] && b+=':'
 	[[ -n $b && $cur == *[$b]* ]] || return 0
-	keep=${cur%"${cur##*[$b]}"}
+	keep=${cur%"${cur##*["$b"]}"}
 	COMPREPLY=("${COMPREPLY[@]#"$keep"}")
 }
 
@@ -92,7 +94,7 @@ _pod() {
 			continue
 		fi
 		if [[ $w == -?* ]]; then
-			[[ $w != *=* ]] && __pod_in "$w" "$vflags" || continue
+			if [[ $w == *=* ]] || ! __pod_in "$w" "$vflags"; then continue; fi
 			if ((i + 1 == cword)); then
 				want=$w
 				break
@@ -121,7 +123,7 @@ _pod() {
 	elif ((posn == 0)); then
 		kind=@none
 	else
-		((npos >= posn)) && npos=posn-1
+		((npos >= posn)) && npos=$((posn - 1))
 		__pod_kind "$cmdpath|#$npos"
 	fi
 	if [[ $kind == @dynamic ]]; then

@@ -48,7 +48,7 @@ _pod() {
 			continue
 		fi
 		if [[ $w == -?* ]]; then
-			[[ $w != *=* ]] && (( ${pod_vflags[(Ie)$w]} )) || continue
+			if [[ $w == *=* ]] || (( ! ${pod_vflags[(Ie)$w]} )); then continue; fi
 			if (( i + 1 == CURRENT )); then
 				want=$w
 				break
@@ -80,7 +80,7 @@ _pod() {
 	elif (( posn == 0 )); then
 		return 1
 	else
-		(( npos >= posn )) && npos=posn-1
+		(( npos >= posn )) && npos=$(( posn - 1 ))
 		__pod_kind "$cmdpath|#$npos"
 	fi
 	case $kind in

@@ -10,6 +10,7 @@ export {
   addHelp,
   isVisible,
   positionalValue,
+  positionalValues,
   LOG_LEVELS,
   SIGNALS,
   type ArgLike,

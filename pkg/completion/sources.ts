@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
-// records.ts, not the folder's index: the index pulls in `run` and the native core, which a TAB must not pay for
+// records.ts and state.ts, not the folder's index: the index pulls in `run` and the native core, which a TAB must not pay for
 import { listRecords } from "../container/records.ts";
+import { statusOf } from "../container/state.ts";
 import { authFilePaths, loadRegistriesConfig } from "../image/index.ts";
 import type { Item, Source } from "./spec.ts";
 
@@ -31,23 +32,15 @@ export function imageItems(paths: Paths, cur: string): Item[] {
   return items;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Names and short IDs of containers; `running` keeps those whose process is alive. */
-export function containerItems(paths: Paths, running: boolean): Item[] {
+/** Names of containers, and short IDs once the word looks like one; `running` keeps those whose process is alive. */
+export function containerItems(paths: Paths, running: boolean, cur: string): Item[] {
+  const wantIds = /^[0-9a-f]+$/.test(cur);
   return listRecords(paths.root)
-    .filter((r) => !running || (r.state === "running" && alive(r.pid)))
-    .flatMap((r) => [
-      { name: r.name, description: `${r.state}, ${r.image}` },
-      { name: r.id.slice(0, 12), description: `${r.name}, ${r.image}` },
+    .map((r) => ({ r, status: statusOf(r) }))
+    .filter(({ status }) => !running || status === "running")
+    .flatMap(({ r, status }) => [
+      { name: r.name, description: `${status}, ${r.image}` },
+      ...(wantIds ? [{ name: r.id.slice(0, 12), description: `${r.name}, ${r.image}` }] : []),
     ]);
 }
 
@@ -75,9 +68,11 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
     case "images":
       return imageItems(paths, cur);
     case "containers":
-      return containerItems(paths, false);
+      return containerItems(paths, false, cur);
     case "running-containers":
-      return containerItems(paths, true);
+      return containerItems(paths, true, cur);
+    case "objects":
+      return [...containerItems(paths, false, cur), ...imageItems(paths, cur)];
     case "registries":
       return registryItems(env);
   }

@@ -9,8 +9,8 @@
 // free text. A positional that resolves to nothing is a bug the unit test
 // catches.
 
-/** Candidates only pod itself can list: answered by `pod __complete`. */
-export type Source = "images" | "containers" | "running-containers" | "registries";
+/** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
+export type Source = "images" | "containers" | "running-containers" | "objects" | "registries";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -77,8 +77,9 @@ const hintKinds: Record<string, ValueKind> = {
   registry: dynamic("registries"),
 };
 
-/** Positional name → kind, when its valueHint says nothing. */
+/** Positional name → kind, when its valueHint says nothing. A `name` is one being made up. */
 const positionalKinds: Record<string, ValueKind> = {
+  name: NONE,
   image: dynamic("images"),
   target: dynamic("images"),
   container: dynamic("containers"),
@@ -91,6 +92,8 @@ const positionalKinds: Record<string, ValueKind> = {
 
 /** podman completes these commands' containers with running ones only. */
 const RUNNING_ONLY = new Set(["attach", "exec", "kill", "pause", "stop", "top"]);
+/** Commands whose first positional is not what its name says: `inspect NAME` takes containers and images. */
+const firstPositional: Record<string, ValueKind> = { inspect: dynamic("objects") };
 
 function hintKind(hint: string | undefined, extra: Record<string, string[]>): ValueKind | undefined {
   if (!hint) return undefined;
@@ -111,6 +114,14 @@ export function positionalValue(name: string, d: ArgLike, command: string, extra
   const k = hintKind(d.valueHint, extra) ?? positionalKinds[name];
   if (k?.kind === "dynamic" && k.source === "containers" && RUNNING_ONLY.has(command)) return dynamic("running-containers");
   return k;
+}
+
+/** Each positional's kind, in order; undefined where nothing says (the unit test reports those). */
+export function positionalValues(path: string[], args: Record<string, ArgLike>, extra: Record<string, string[]> = {}): (ValueKind | undefined)[] {
+  const command = path.at(-1) ?? "";
+  return Object.entries(args)
+    .filter(([, d]) => d.type === "positional")
+    .map(([n, d], i) => (i === 0 && path.length === 1 ? firstPositional[command] : undefined) ?? positionalValue(n, d, command, extra));
 }
 
 function aliases(d: ArgLike): string[] {
@@ -148,15 +159,12 @@ export function commandSpec(
   const inherited = global
     .map((g) => ({ ...g, names: g.names.filter((n) => !taken.has(n)), inherited: true }))
     .filter((g) => g.names.length > 0);
-  const command = path.at(-1) ?? "";
   return {
     path,
     description: metaOf(cmd).description ?? "",
     subs: subs.filter(([n, c]) => isVisible(n, c)).map(([n, c]) => ({ name: n, description: metaOf(c).description ?? "" })),
     flags: [...own, ...inherited],
-    positionals: Object.entries(args)
-      .filter(([, d]) => d.type === "positional")
-      .map(([n, d]) => positionalValue(n, d, command, extra) ?? NONE),
+    positionals: positionalValues(path, args, extra).map((v) => v ?? NONE),
     interspersed: cmd.interspersed !== false,
   };
 }

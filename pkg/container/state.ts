@@ -7,11 +7,16 @@ import type { ContainerRecord } from "./records.ts";
 
 export type Status = "created" | "running" | "exited";
 
-/** Field 22 of /proc/PID/stat: the process's start time, so a reused pid is not mistaken for ours. */
+/**
+ * Field 22 of /proc/PID/stat: the process's start time, so a reused pid is
+ * not mistaken for ours. A zombie (state Z, dead but not yet reaped) counts
+ * as gone.
+ */
 export function processStartTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
     return Number(fields[19]);
   } catch {
     return undefined;

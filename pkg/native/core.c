@@ -27,15 +27,11 @@ extern int close(int fd);
 extern int dup2(int oldfd, int newfd);
 extern int open(const char *path, int flags, ...);
 extern int execve(const char *path, char *const argv[], char *const envp[]);
-extern int execvpe(const char *file, char *const argv[], char *const envp[]);
 extern void _exit(int status);
 extern pid_t waitpid(pid_t pid, int *status, int options);
 extern pid_t getpid(void);
 extern uid_t geteuid(void);
 extern gid_t getegid(void);
-extern int setresuid(uid_t r, uid_t e, uid_t s);
-extern int setresgid(gid_t r, gid_t e, gid_t s);
-extern int setgroups(size_t n, const gid_t *list);
 extern int chdir(const char *path);
 extern int setsid(void);
 extern int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
@@ -72,6 +68,9 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_pivot_root 41
 #define SYS_capset 91
 #define SYS_sethostname 161
+#define SYS_setresuid 147
+#define SYS_setresgid 149
+#define SYS_setgroups 159
 #else
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
@@ -80,6 +79,9 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_pivot_root 155
 #define SYS_capset 126
 #define SYS_sethostname 170
+#define SYS_setresuid 117
+#define SYS_setresgid 119
+#define SYS_setgroups 116
 #endif
 #define SYS_close_range 436
 #define SYS_openat2 437
@@ -115,6 +117,20 @@ struct kernel_sigaction {
 };
 
 static int err_no(void) { return *__errno_location(); }
+
+/*
+ * Credentials are changed with raw syscalls. glibc's setresuid() and friends
+ * broadcast the change to every thread glibc knows of, and a child made by a
+ * raw clone() still carries the parent's thread list: it would wait forever
+ * for threads that do not exist in it (or on a lock another thread held).
+ * The raw syscall changes exactly the calling thread, the only one here.
+ */
+static int set_ids(unsigned int uid, unsigned int gid) {
+  if (syscall(SYS_setresgid, gid, gid, gid) < 0) return -1;
+  return (int)syscall(SYS_setresuid, uid, uid, uid);
+}
+
+static int set_groups(size_t n, const unsigned int *groups) { return (int)syscall(SYS_setgroups, n, groups); }
 
 static void fail_msg(char *errbuf, int errlen, const char *what, int e) {
   snprintf(errbuf, (size_t)errlen, "%s: %s", what, strerror(e));
@@ -219,8 +235,9 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
   }
   close(to_parent);
   close(from_parent);
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
-  if (single_uid < 0) setgroups(0, 0);
+  if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (single_uid < 0) set_groups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
   /* No fd of ours survives exec but stdio; the status pipe closes on exec. */
@@ -662,7 +679,7 @@ static int run_helper(char **argv, char **envp) {
   int pid = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) return -1;
   if (pid == 0) {
-    execvpe(argv[0], argv, envp);
+    execve(argv[0], argv, envp);
     _exit(127);
   }
   if (waitpid(pid, &status, 0) < 0) return -1;
@@ -718,11 +735,9 @@ static void set_credentials(char **plan, int status_fd) {
     if (!(bounding & (1UL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && err_no() != 22)
       die_stage(status_fd, STAGE_CAPS);
   parse_groups(plan[P_GROUPS], groups, &ngroups);
-  if (setgroups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
-  if (setresgid((gid_t)parse_u64(plan[P_GID]), (gid_t)parse_u64(plan[P_GID]), (gid_t)parse_u64(plan[P_GID])) < 0 ||
-      setresuid((uid_t)parse_u64(plan[P_UID]), (uid_t)parse_u64(plan[P_UID]), (uid_t)parse_u64(plan[P_UID])) < 0)
-    die_stage(status_fd, STAGE_CREDS);
+  if (set_ids((unsigned int)parse_u64(plan[P_UID]), (unsigned int)parse_u64(plan[P_GID])) < 0) die_stage(status_fd, STAGE_CREDS);
   hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */
   hdr.pid = 0;
   data[0].effective = (unsigned int)(eff & 0xffffffff);
@@ -914,7 +929,9 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   }
   close(to_parent);
   close(from_parent);
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   setup_rootfs(plan, ops, helper, envp, status_fd);
   if (sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
@@ -939,6 +956,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
     if (child > 0) run_init(child, status_fd);
   }
   set_credentials(plan, status_fd);
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
   if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
   syscall(SYS_close_range, status_fd + 1, ~0U, 0);
@@ -1073,7 +1091,7 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
     if (setns(fds[i], 0) < 0) die_stage(status_fd, STAGE_JOIN);
     close(fds[i]);
   }
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
   child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
   if (child < 0) die_stage(status_fd, STAGE_JOIN);
   if (child > 0) {

@@ -1,4 +1,6 @@
-// Whole-installation operations: `pod unshare` and `pod system reset`.
+// Whole-installation operations: `pod unshare`, `pod system reset`, and the
+// reports and clean-up of `pod info`, `pod version`, `pod system df` and
+// `pod system prune`. Nothing here prints: cmd/system.ts does.
 import { existsSync, statSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
 import { PodError } from "../errors.ts";
@@ -6,6 +8,12 @@ import type { Paths } from "../config/index.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { runInStorageNamespace } from "../userns/index.ts";
 import { Store } from "../store/index.ts";
+
+export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
+export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
+export { pruneSystem, type PruneReport } from "./prune.ts";
+export { isRunning } from "./containers.ts";
+export { toYaml } from "./yaml.ts";
 
 function resolveExecutable(cmd: string, env = process.env): string {
   if (cmd.includes("/")) return isAbsolute(cmd) ? cmd : join(process.cwd(), cmd);

@@ -1,0 +1,43 @@
+// `pod system prune`: removes the containers that are not running, then
+// images no container uses (only those without a name, unless `all`), and
+// reports what it freed.
+import { existsSync } from "node:fs";
+import type { Paths } from "../config/index.ts";
+import { Store } from "../store/index.ts";
+import { removeImages } from "../catalog/index.ts";
+import { listRecords, pruneContainers } from "../container/index.ts";
+import { containerSize, isRunning } from "./containers.ts";
+import { layersSize } from "./df.ts";
+
+export type PruneReport = { containers: string[]; images: string[]; reclaimed: number };
+
+/** `pod container prune`'s rule (everything not running), with the sizes measured before. */
+async function removeContainers(paths: Paths, report: PruneReport): Promise<void> {
+  const sizes = new Map(listRecords(paths.root).filter((c) => !isRunning(c)).map((c) => [c.id, containerSize(paths.root, c.id)]));
+  for (const id of await pruneContainers(paths)) {
+    report.containers.push(id);
+    report.reclaimed += sizes.get(id) ?? 0;
+  }
+}
+
+async function pruneImages(paths: Paths, store: Store, all: boolean, report: PruneReport): Promise<void> {
+  const used = new Set(listRecords(paths.root).map((c) => c.imageId));
+  const before = store.images();
+  const targets = before.filter((i) => !used.has(i.id) && (all || i.names.length === 0)).map((i) => i.id);
+  if (!targets.length) return;
+  const sizeBefore = layersSize(store, before);
+  const r = await removeImages(store, targets, { force: true, all: false });
+  if (r.errors.length) throw r.errors[0]!;
+  report.images.push(...r.deleted);
+  report.reclaimed += sizeBefore - layersSize(store, store.images());
+}
+
+export async function pruneSystem(paths: Paths, o: { all: boolean }): Promise<PruneReport> {
+  const report: PruneReport = { containers: [], images: [], reclaimed: 0 };
+  if (!existsSync(paths.root)) return report;
+  const store = new Store(paths).init();
+  await removeContainers(paths, report);
+  await pruneImages(paths, store, o.all, report);
+  await store.sweepTemp();
+  return report;
+}
