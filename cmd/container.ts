@@ -22,6 +22,12 @@ import {
   stopContainer,
   waitContainer,
   stopSignalOf,
+  containerDir,
+  followLog,
+  isAlive,
+  logPath,
+  logSize,
+  renderLine,
   type ContainerRecord,
 } from "../pkg/container/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
@@ -85,7 +91,8 @@ export const start: PodCommand = {
     attach: { type: "boolean", alias: "a", description: "Attach to the container's output (one container)" },
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open and attach it" },
     "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
-    ...allArg,
+    // podman's start has -a for --attach, so --all has no short form here
+    all: { type: "boolean", description: "Start all containers" },
     ...latestArg,
     ...ctrArg,
   },
@@ -95,14 +102,22 @@ export const start: PodCommand = {
       const [t, ...more] = targets(ctx.paths, args);
       if (!t || more.length) throw new UsageError("you cannot start and attach multiple containers at once", { hint: "name one container" });
       if (t.error) throw t.error;
-      await startContainer(ctx.paths, t.rec!);
-      const r = await attachContainer(ctx.paths, findContainer(ctx.paths.root, t.rec!.id), {
-        stdin: Boolean(args.interactive),
-        detachKeys: parseDetachKeys(String(args["detach-keys"])),
-      });
-      return r.detached ? 0 : r.code;
+      const rec = t.rec!;
+      const file = logPath(containerDir(ctx.paths.root, rec.id));
+      const from = logSize(file);
+      await startContainer(ctx.paths, rec);
+      if (rec.config?.opts.tty || args.interactive) {
+        const r = await attachContainer(ctx.paths, findContainer(ctx.paths.root, rec.id), {
+          stdin: Boolean(args.interactive),
+          detachKeys: parseDetachKeys(String(args["detach-keys"])),
+        });
+        return r.detached ? 0 : r.code;
+      }
+      // Without a terminal, the log from this start on is the output: nothing is lost to a late attach.
+      await followLog(file, from, () => isAlive(findContainer(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
+      return (await waitContainer(ctx.paths, rec.id)) ?? 0;
     }
-    await eachTarget(ctx.paths, args, async (rec) => (await startContainer(ctx.paths, rec), args.all ? rec.id : String((args._ as string[]).find((n) => rec.name === n || rec.id.startsWith(n)) ?? rec.id)));
+    await eachTarget(ctx.paths, args, async (rec) => (await startContainer(ctx.paths, rec), args.all ? rec.id : inputFor(args, rec)));
   },
 };
 
@@ -145,7 +160,7 @@ export const kill: PodCommand = {
     await eachTarget(
       ctx.paths,
       args,
-      (rec) => (killContainer(ctx.paths, rec, sig), args.all ? rec.id : String((args._ as string[])[0] !== undefined ? inputFor(args, rec) : rec.id)),
+      (rec) => (killContainer(ctx.paths, rec, sig), args.all ? rec.id : inputFor(args, rec)),
       args.all ? (r) => statusOf(r) === "running" : undefined,
     );
   },

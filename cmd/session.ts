@@ -10,6 +10,7 @@ import {
   containerDir,
   containerInspect,
   execContainer,
+  followLog,
   findContainer,
   isAlive,
   logPath,
@@ -21,6 +22,7 @@ import {
   renderLine,
   runMonitor,
   selectLines,
+  type LogLine,
 } from "../pkg/container/index.ts";
 import { imageInspect, lookupImage } from "../pkg/catalog/index.ts";
 import { Store } from "../pkg/store/index.ts";
@@ -48,17 +50,14 @@ export const logs: PodCommand = {
     const tail = Number(args.tail);
     const file = logPath(containerDir(ctx.paths.root, rec.id));
     const ts = Boolean(args.timestamps);
-    let { lines, next } = readLogFrom(file, 0);
-    for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, timestamps: ts })) (l.stream === "stderr" ? err : out)(renderLine(l, ts));
+    const print = (l: LogLine) => (l.stream === "stderr" ? err : out)(renderLine(l, ts));
+    const { lines, next } = readLogFrom(file, 0);
+    for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, timestamps: ts })) print(l);
     if (!args.follow) return;
-    for (;;) {
+    await followLog(file, next, () => {
       const cur = readRecord(ctx.paths.root, rec.id);
-      const running = cur !== undefined && isAlive(cur);
-      ({ lines, next } = readLogFrom(file, next));
-      for (const l of lines) (l.stream === "stderr" ? err : out)(renderLine(l, ts));
-      if (!running && !lines.length) return;
-      await Bun.sleep(100);
-    }
+      return cur !== undefined && isAlive(cur);
+    }, print);
   },
 };
 

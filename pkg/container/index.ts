@@ -17,6 +17,6 @@ export {
 export { runMonitor } from "./monitor.ts";
 export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
 export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
-export { logPath, readLogFrom, selectLines, renderLine, parseSince } from "./logs.ts";
+export { logPath, readLogFrom, selectLines, renderLine, parseSince, followLog, logSize, type LogLine } from "./logs.ts";
 export { containerDir } from "./records.ts";
 export { stopSignalOf } from "./stop-signal.ts";

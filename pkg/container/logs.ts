@@ -69,3 +69,20 @@ export function parseSince(v: string, now = Date.now()): number | undefined {
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t;
 }
+
+/** Prints new log lines from `from` until `running()` turns false and nothing is left. */
+export async function followLog(file: string, from: number, running: () => boolean, print: (l: LogLine) => void): Promise<void> {
+  let next = from;
+  for (;;) {
+    const alive = running();
+    const r = readLogFrom(file, next);
+    next = r.next;
+    for (const l of r.lines) print(l);
+    if (!alive && !r.lines.length) return;
+    await Bun.sleep(50);
+  }
+}
+
+export function logSize(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
+}
