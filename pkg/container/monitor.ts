@@ -103,6 +103,8 @@ export async function runMonitor(paths: Paths, id: string): Promise<number> {
   process.on("SIGTERM", () => signalContainer(pid1, pid1, 15, paths.runroot));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
   detachFromStarter(devNull, `ready ${pid1}\n`);
+  // The monitor idles for the container's lifetime: give back what start-up used.
+  Bun.gc(true);
   const code = await child.wait();
   await Promise.all(pumps);
   log.flush();
