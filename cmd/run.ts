@@ -40,39 +40,39 @@ export const runArgs = {
 
 /** The request `run` and `create` build from their flags. */
 export function runRequest(args: Record<string, unknown>): RunRequest {
-    const [image, ...command] = args._ as string[];
-    const list = (k: string) => (args[k] as string[] | undefined) ?? [];
-    const platformSet = args.platform || args.arch || args.os || args.variant;
-    const userns = (args.userns as string | undefined) ?? "";
-    return {
-      image: image!,
-      pull: String(args.pull) as PullPolicy,
-      platform: platformSet ? platformFrom(args) : undefined,
-      rm: Boolean(args.rm),
-      name: args.name as string | undefined,
-      interactive: Boolean(args.interactive),
-      opts: {
-        command,
-        entrypoint: args.entrypoint as string | undefined,
-        env: list("env"),
-        envFiles: list("env-file"),
-        workdir: args.workdir as string | undefined,
-        user: args.user as string | undefined,
-        hostname: args.hostname as string | undefined,
-        init: Boolean(args.init),
-        readOnly: Boolean(args["read-only"]),
-        readOnlyTmpfs: args["read-only-tmpfs"] !== false,
-        tmpfs: list("tmpfs"),
-        volumes: list("volume"),
-        capAdd: commaList(list("cap-add")),
-        capDrop: commaList(list("cap-drop")),
-        securityOpt: list("security-opt"),
-        privileged: Boolean(args.privileged),
-        network: String(args.network) as "none" | "host",
-        userns,
-        tty: Boolean(args.tty),
-      },
-    };
+  const [image, ...command] = args._ as string[];
+  const list = (k: string) => (args[k] as string[] | undefined) ?? [];
+  const platformSet = args.platform || args.arch || args.os || args.variant;
+  const userns = (args.userns as string | undefined) ?? "";
+  return {
+    image: image!,
+    pull: String(args.pull) as PullPolicy,
+    platform: platformSet ? platformFrom(args) : undefined,
+    rm: Boolean(args.rm),
+    name: args.name as string | undefined,
+    interactive: Boolean(args.interactive),
+    opts: {
+      command,
+      entrypoint: args.entrypoint as string | undefined,
+      env: list("env"),
+      envFiles: list("env-file"),
+      workdir: args.workdir as string | undefined,
+      user: args.user as string | undefined,
+      hostname: args.hostname as string | undefined,
+      init: Boolean(args.init),
+      readOnly: Boolean(args["read-only"]),
+      readOnlyTmpfs: args["read-only-tmpfs"] !== false,
+      tmpfs: list("tmpfs"),
+      volumes: list("volume"),
+      capAdd: commaList(list("cap-add")),
+      capDrop: commaList(list("cap-drop")),
+      securityOpt: list("security-opt"),
+      privileged: Boolean(args.privileged),
+      network: String(args.network) as "none" | "host",
+      userns,
+      tty: Boolean(args.tty),
+    },
+  };
 }
 
 export const run: PodCommand = {

@@ -14,7 +14,6 @@ import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsD
 import { log } from "../output/index.ts";
 import { containerDir, updateRecord, type ContainerRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
-import { copyLayersForVfs } from "./vfs.ts";
 
 export type Launched = { child: UsernsChild; ttyMaster?: number; rec: ContainerRecord };
 
@@ -57,7 +56,7 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   for (;;) {
     const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
-    if (driver === "vfs") await copyLayersForVfs(store, layerDirs, layout.rootfs);
+    if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
       imageConfig,
