@@ -75,13 +75,30 @@ else
   bad "kernel overlay is not usable in a user namespace and fuse-overlayfs is missing" "sudo apt-get install fuse-overlayfs"
 fi
 
-completions=$here/completions
-if [ -d "$completions" ]; then
-  data=${XDG_DATA_HOME:-$HOME/.local/share}
-  [ -f "$completions/pod.bash" ] && install -D -m 0644 "$completions/pod.bash" "$data/bash-completion/completions/pod"
-  [ -f "$completions/_pod" ] && install -D -m 0644 "$completions/_pod" "$data/zsh/site-functions/_pod"
-  [ -f "$completions/pod.fish" ] && install -D -m 0644 "$completions/pod.fish" "${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/pod.fish"
+# Shell completion, where each shell looks for it; rc files are never edited.
+install_completion() { # shell file
+  local tmp
+  tmp=$(mktemp)
+  "$bindir/pod" completion "$1" >"$tmp"
+  install -D -m 0644 "$tmp" "$2"
+  rm -f "$tmp"
+  say "installed $1 completion: $2"
+}
+say ""
+data=${XDG_DATA_HOME:-$HOME/.local/share}
+# bash-completion 2 loads completions/<command> from this directory on first use
+install_completion bash "${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/pod"
+if [ ! -f /usr/share/bash-completion/bash_completion ] && [ ! -f /etc/bash_completion ]; then
+  say "note: bash loads it through bash-completion, which is not installed: sudo apt-get install bash-completion"
 fi
+# zsh searches no per-user directory by default; /usr/local/share/zsh/site-functions is in its default fpath
+zshdir=$data/zsh/site-functions
+case "$prefix" in /usr/local) zshdir=/usr/local/share/zsh/site-functions ;; esac
+install_completion zsh "$zshdir/_pod"
+if command -v zsh >/dev/null && [ "$zshdir" != /usr/local/share/zsh/site-functions ] && ! grep -qsF "$zshdir" "${ZDOTDIR:-$HOME}/.zshrc"; then
+  say "note: for zsh, add this line to ~/.zshrc before compinit: fpath=(\"$zshdir\" \$fpath)"
+fi
+install_completion fish "${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/pod.fish"
 
 say ""
 if [ "$problems" -eq 0 ]; then say "all set: try \`pod pull alpine\`"; else say "$problems thing(s) to fix, listed above"; fi

@@ -10,7 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-ALL=(startup pull)
+ALL=(startup pull run-container lifecycle)
 benches=("$@")
 [ "${#benches[@]}" -gt 0 ] || benches=("${ALL[@]}")
 for b in "${benches[@]}"; do
@@ -18,6 +18,9 @@ for b in "${benches[@]}"; do
 done
 
 bun_bin="$repo/node_modules/bun/bin/bun.exe"
+# the real Alpine minirootfs (run-container needs it)
+fixtures=${POD_TEST_FIXTURES:-$(cd "$repo/.." && pwd)/shared/fixtures}
+alpine="alpine-minirootfs-3.20.3-x86_64.tar.gz"
 [ -x "$bun_bin" ] || { echo "node_modules is missing: run npm ci" >&2; exit 2; }
 for cmd in docker-registry skopeo tar gzip gunzip sha256sum setpriv; do
   command -v "$cmd" >/dev/null || { echo "$cmd is missing (apt-get install docker-registry skopeo; see test/run.sh)" >&2; exit 2; }
@@ -37,6 +40,11 @@ if [ "$(id -u)" -eq 0 ]; then
   cp -r test/fixtures "$work/repo/test/fixtures"
   cp package.json tsconfig.json "$work/repo/"
   cp "$bun_bin" "$work/bin/bun"
+  if [ -f "$fixtures/$alpine" ] && ! runuser -u "$user" -- test -r "$fixtures/$alpine"; then
+    mkdir -p "$work/fixtures"
+    cp "$fixtures/$alpine" "$work/fixtures/"
+    fixtures="$work/fixtures"
+  fi
   chown -R "$user:" "$work"
   chmod 700 "$work"
   for b in "${benches[@]}"; do
@@ -49,12 +57,13 @@ if [ "$(id -u)" -eq 0 ]; then
         LANG=C.UTF-8 TMPDIR="$work/tmp" \
         POD_BIN="$work/repo/dist/pod" \
         POD_BENCH_RUNS="${POD_BENCH_RUNS:-}" POD_BENCH_MB="${POD_BENCH_MB:-}" \
+        POD_TEST_FIXTURES="$fixtures" \
         "$work/bin/bun" "bench/$b.ts"
     )
   done
 else
   for b in "${benches[@]}"; do
     echo "==> bench/$b.ts" >&2
-    "$bun_bin" "bench/$b.ts"
+    POD_TEST_FIXTURES="$fixtures" "$bun_bin" "bench/$b.ts"
   done
 fi

@@ -11,6 +11,7 @@ const lifecycle = () => import("./container.ts");
 const session = () => import("./session.ts");
 const completion = () => import("./completion.ts");
 const doctor = () => import("./doctor.ts");
+const volume = () => import("./volume.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -29,6 +30,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   attach: from(session, (m) => m.attach),
   exec: from(session, (m) => m.exec),
   container: from(session, (m) => m.container),
+  volume: from(volume, (m) => m.volume),
   "_monitor": from(session, (m) => m.monitor),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),

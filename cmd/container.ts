@@ -203,7 +203,7 @@ export const rm: PodCommand = {
   async run({ args }) {
     const ctx = openContext(args);
     await eachTarget(ctx.paths, args, async (rec) => {
-      await removeContainer(ctx.paths, rec, Boolean(args.force));
+      await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
       return rec.id;
     }).catch((e) => {
       if (!(args.ignore && /no such container/.test((e as Error).message))) throw e;

@@ -3,10 +3,13 @@
 import type { PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { compactSize, diskUsage, pruneSystem, resetStorage, runUnshare, systemInfo, toYaml, versionInfo } from "../pkg/system/index.ts";
 import { executeStorageJob } from "../pkg/store/index.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { PodError } from "../pkg/errors.ts";
+
+// Loaded on use: this file also holds `_storage-worker`, which runs for every layer
+// extraction and must not evaluate the info/prune code (and the container engine it reaches).
+const sys = () => import("../pkg/system/index.ts");
 
 declare const POD_VERSION: string;
 const podVersion = typeof POD_VERSION === "string" ? POD_VERSION : "0.0.0-dev";
@@ -18,7 +21,7 @@ export const reset: PodCommand = {
   async run({ args }) {
     const ctx = openContext(args);
     if (!args.force && !(await confirm(`WARNING! This will remove all of pod's images, layers and state in\n  ${ctx.paths.root}\n  ${ctx.paths.runroot}`))) return 0;
-    await resetStorage(ctx.paths);
+    await (await sys()).resetStorage(ctx.paths);
   },
 };
 
@@ -39,6 +42,7 @@ export const info: PodCommand = {
   args: { ...formatArg },
   async run({ args }) {
     const ctx = openContext(args);
+    const { systemInfo, toYaml } = await sys();
     const data = systemInfo(ctx.paths, podVersion);
     const format = args.format as string | undefined;
     if (format === "json") return out(JSON.stringify(data, null, 4) + "\n");
@@ -57,7 +61,7 @@ export const df: PodCommand = {
   args: { ...formatArg },
   async run({ args }) {
     const ctx = openContext(args);
-    out(formatItems(args.format as string | undefined, diskUsage(ctx.paths), dfTable));
+    out(formatItems(args.format as string | undefined, (await sys()).diskUsage(ctx.paths), dfTable));
   },
 };
 
@@ -67,16 +71,17 @@ export const prune: PodCommand = {
   args: {
     all: { type: "boolean", alias: "a", description: "Remove all images no container uses, not only those without a name" },
     force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
-    volumes: { type: "boolean", description: "Prune volumes too (pod has no volumes yet: nothing to remove)" },
+    volumes: { type: "boolean", description: "Prune volumes no container uses too" },
   },
   async run({ args }) {
     const ctx = openContext(args);
     const what = ["all stopped containers", args.all ? "all images without at least one container associated with them" : "all dangling images"];
     if (args.volumes) what.push("all volumes not used by at least one container");
     if (!args.force && !(await confirm(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}\n`).join("")}`))) return 0;
-    const r = await pruneSystem(ctx.paths, { all: Boolean(args.all) });
+    const { pruneSystem, compactSize } = await sys();
+    const r = await pruneSystem(ctx.paths, { all: Boolean(args.all), volumes: Boolean(args.volumes) });
     const section = (title: string, ids: string[]) => (ids.length ? `${title}\n${ids.map((i) => `${i}\n`).join("")}` : "");
-    out(`${section("Deleted Containers", r.containers)}${section("Deleted Images", r.images)}Total reclaimed space: ${compactSize(r.reclaimed)}\n`);
+    out(`${section("Deleted Containers", r.containers)}${section("Deleted Volumes", r.volumes)}${section("Deleted Images", r.images)}Total reclaimed space: ${compactSize(r.reclaimed)}\n`);
   },
 };
 
@@ -93,7 +98,7 @@ export const unshare: PodCommand = {
   args: { command: { type: "positional", description: "Command and arguments (default: $SHELL)", required: false } },
   async run({ args }) {
     const ctx = openContext(args);
-    return runUnshare(ctx.paths, args._ as string[]);
+    return (await sys()).runUnshare(ctx.paths, args._ as string[]);
   },
 };
 
@@ -112,7 +117,7 @@ export const version: PodCommand = {
   examples: ["pod version", "pod version --format json", "pod version --format '{{.Client.Version}}'"],
   args: { ...formatArg },
   async run({ args }) {
-    const v = versionInfo(podVersion);
+    const v = (await sys()).versionInfo(podVersion);
     const format = args.format as string | undefined;
     if (format === "json") return out(JSON.stringify({ Client: v }) + "\n");
     if (format) return out(formatValue(format, [{ Client: v }]));

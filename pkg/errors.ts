@@ -40,3 +40,5 @@ export function wrap(what: string, e: unknown): PodError {
 export class NoSuchContainer extends PodError {}
 /** The container is not in a state that allows the operation. */
 export class ContainerStateInvalid extends PodError {}
+/** No volume has that name. */
+export class NoSuchVolume extends PodError {}

@@ -6,7 +6,8 @@
 #
 # As root (CI): installs what is missing, creates the test user `podtest`
 # with subordinate id ranges, builds dist/pod, runs the unit tests as root and
-# the e2e tests as podtest from a private copy under /tmp.
+# the e2e tests as podtest from a private copy under /tmp; then the
+# *.nosubid.test.ts files as a second user with no subordinate ids (podtest2).
 # As a normal user: installs nothing; says what is missing; runs both as you.
 #
 # Ends with one line "N passed, N failed[, N skipped]" and exits non-zero if
@@ -18,6 +19,8 @@ cd "$repo"
 
 TEST_USER=podtest
 SUBID_RANGE=100000:65536
+# a user with no /etc/subuid or /etc/subgid lines, for pod's single-id fallback
+NOSUBID_USER=podtest2
 # package → a file it installs, to tell whether it is there
 PKGS=(
   "uidmap:/usr/bin/newuidmap"
@@ -33,6 +36,8 @@ PKGS=(
   "tmux:/usr/bin/tmux"
   "attr:/usr/bin/getfattr"
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+  "zsh:/usr/bin/zsh"
+  "fish:/usr/bin/fish"
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -82,6 +87,17 @@ if [ "$(id -u)" -eq 0 ]; then
       echo "$TEST_USER:$SUBID_RANGE" >>"$f"
     fi
   done
+  if ! id "$NOSUBID_USER" >/dev/null 2>&1; then
+    say "creating the test user $NOSUBID_USER (no subordinate ids)"
+    # useradd would otherwise allocate ranges by itself (login.defs SUB_UID_COUNT)
+    useradd -m -s /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$NOSUBID_USER"
+  fi
+  for f in /etc/subuid /etc/subgid; do
+    if grep -qE "^($NOSUBID_USER|$(id -u "$NOSUBID_USER")):" "$f" 2>/dev/null; then
+      say "removing $NOSUBID_USER's ranges from $f (it must have none)"
+      sed -i -E "/^($NOSUBID_USER|$(id -u "$NOSUBID_USER")):/d" "$f"
+    fi
+  done
   if [ -e /dev/net/tun ]; then
     if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
       say "chmod 666 /dev/net/tun (pasta and slirp4netns need it; it is 0600 on this machine)"
@@ -124,10 +140,14 @@ say "building dist/pod"
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/pod-test-logs.XXXXXX")
 work=""
+work2=""
 cleanup() {
-  if [ -n "$work" ] && [ -d "$work" ]; then
-    rm -rf "$work" 2>/dev/null || echo "warning: could not remove all of $work (files owned by subordinate ids? try: dist/pod unshare rm -rf $work)" >&2
-  fi
+  local w
+  for w in "$work" "$work2"; do
+    if [ -n "$w" ] && [ -d "$w" ]; then
+      rm -rf "$w" 2>/dev/null || echo "warning: could not remove all of $w (files owned by subordinate ids? try: dist/pod unshare rm -rf $w)" >&2
+    fi
+  done
   rm -rf "$logs"
 }
 trap cleanup EXIT
@@ -150,27 +170,37 @@ fixtures=${POD_TEST_FIXTURES:-$(cd "$repo/.." && pwd)/shared/fixtures}
 alpine="alpine-minirootfs-3.20.3-x86_64.tar.gz"
 # In name order; the 000-* smoke set runs first, and the rest only if it passes.
 mapfile -t smoke < <(find test/e2e -maxdepth 1 -name '000-*.test.ts' | sort)
-mapfile -t rest < <(find test/e2e -maxdepth 1 -name '*.test.ts' ! -name '000-*' | sort)
+# *.nosubid.test.ts: as root, run in a pass of their own as $NOSUBID_USER
+mapfile -t rest < <(find test/e2e -maxdepth 1 -name '*.test.ts' ! -name '000-*' ! -name '*.nosubid.test.ts' | sort)
+mapfile -t nosubid < <(find test/e2e -maxdepth 1 -name '*.nosubid.test.ts' | sort)
+if [ "$(id -u)" -ne 0 ]; then
+  rest+=("${nosubid[@]}") # as the caller they skip, saying why
+  nosubid=()
+fi
 
 # One bun test run over the given e2e files from dir: as the test user when
 # root (a clean environment, nothing of root's), else as the caller.
+# E2E_USER/E2E_WORK/E2E_EXTRA pick another user, its work dir and extra env.
 e2e_in() { # dir files...
   local dir=$1
   shift
   if [ "$(id -u)" -eq 0 ]; then
+    local user=${E2E_USER:-$TEST_USER} w=${E2E_WORK:-$work}
     (
       cd "$dir"
-      runuser -u "$TEST_USER" -- env -i \
-        HOME="$work/home" \
-        USER="$TEST_USER" LOGNAME="$TEST_USER" \
+      # shellcheck disable=SC2086 # E2E_EXTRA is a list of NAME=VALUE words
+      runuser -u "$user" -- env -i \
+        HOME="$w/home" \
+        USER="$user" LOGNAME="$user" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         LANG=C.UTF-8 \
-        TMPDIR="$work/tmp" \
-        POD_TEST_TMP="$work/tmp" \
+        TMPDIR="$w/tmp" \
+        POD_TEST_TMP="$w/tmp" \
         POD_TEST_FIXTURES="$fixtures" \
-        POD_BIN="$work/repo/dist/pod" \
+        POD_BIN="$w/repo/dist/pod" \
         CI="${CI:-}" \
-        "$work/bin/bun" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}"
+        ${E2E_EXTRA:-} \
+        "$w/bin/bun" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}"
     )
   else
     (cd "$dir" && POD_TEST_TMP="$work" POD_TEST_FIXTURES="$fixtures" "$bun_bin" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}")
@@ -197,6 +227,27 @@ run_e2e() { # dir
   set -e
 }
 
+# The *.nosubid.test.ts files as $NOSUBID_USER, from a private copy of its own.
+run_e2e_nosubid() {
+  local rc
+  [ "${#nosubid[@]}" -gt 0 ] || return 0
+  work2=$(mktemp -d /tmp/pod-e2e-nosubid.XXXXXX)
+  mkdir -p "$work2/repo/dist" "$work2/bin" "$work2/home" "$work2/tmp"
+  cp dist/pod "$work2/repo/dist/pod"
+  cp -r test "$work2/repo/test"
+  cp package.json bunfig.toml tsconfig.json "$work2/repo/"
+  cp "$bun_bin" "$work2/bin/bun"
+  chown -R "$NOSUBID_USER:" "$work2"
+  chmod 700 "$work2"
+  say "e2e as $NOSUBID_USER (no subordinate ids) in $work2: ${nosubid[*]}"
+  set +e
+  E2E_USER=$NOSUBID_USER E2E_WORK=$work2 E2E_EXTRA="POD_TEST_NOSUBID_USER=$NOSUBID_USER" \
+    e2e_in "$work2/repo" "${nosubid[@]}" 2>&1 | tee "$logs/e2e-nosubid.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" -eq 0 ] || e2e_rc=$rc
+}
+
 if [ "$(id -u)" -eq 0 ]; then
   # A private copy the test user owns: the repo may live under a root-only path.
   work=$(mktemp -d /tmp/pod-e2e.XXXXXX)
@@ -214,6 +265,7 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod 700 "$work"
   say "e2e tests run as $TEST_USER in $work"
   run_e2e "$work/repo"
+  if [ -z "$not_run" ]; then run_e2e_nosubid; fi
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/pod-e2e.XXXXXX")
   say "e2e tests run as $(id -un), temp files in $work"
@@ -227,7 +279,7 @@ count() { # word log...: sums bun's " N word" summary lines
   shift
   sed -E 's/\x1b\[[0-9;]*m//g' "$@" | sed -nE "s/^ *([0-9]+) $word\$/\1/p" | awk '{s += $1} END {print s + 0}'
 }
-touch "$logs/e2e-smoke.log" "$logs/e2e.log"
+touch "$logs/e2e-smoke.log" "$logs/e2e.log" "$logs/e2e-nosubid.log"
 passed=$(count pass "$logs"/*.log)
 failed=$(count fail "$logs"/*.log)
 skipped=$(count skip "$logs"/*.log)

@@ -12,7 +12,7 @@ function __pod_dynamic --argument-names pod cur
         set pod $HOME/(string sub -s 3 -- $pod)
     end
     set -l words (commandline -opc)
-    for line in ($pod __complete -- $words[2..] $cur 2>/dev/null)
+    for line in ($pod __complete -- $words[2..] "$cur" 2>/dev/null)
         if string match -q -- ':*' $line
             set directive (string sub -s 2 -- $line)
         else if test -n "$line"
@@ -101,7 +101,7 @@ function __pod_complete
         case @none
             return
         case @dynamic
-            __pod_dynamic $words[1] $cur
+            __pod_dynamic $words[1] "$cur"
         case '*'
             printf '%s\n' $prefix$kind
     end

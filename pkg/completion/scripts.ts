@@ -46,6 +46,13 @@ export function kindGroups(tree: CommandSpec[]): Group[] {
   return [...specific.values(), ...wildcard.values()];
 }
 
+/** Entries with the same body share one `case` branch (aliases such as `image ls` and `image list`). */
+function grouped(entries: [string, string][]): [string[], string][] {
+  const m = new Map<string, string[]>();
+  for (const [key, body] of entries) m.set(body, [...(m.get(body) ?? []), key]);
+  return [...m].map(([body, keys]) => [keys, body]);
+}
+
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const fq = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 // bash and zsh: quote all but the wildcard; fish's `case` keeps wildcards live inside quotes
@@ -54,7 +61,7 @@ const valueNames = (c: CommandSpec) => c.flags.filter((f) => f.value).flatMap((f
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
 
 function bashTables(tree: CommandSpec[]): string {
-  const spec = tree.map((c) => {
+  const entries = tree.map((c): [string, string] => {
     const sets = [
       c.subs.length ? `subs=${sq(c.subs.map((s) => s.name).join(" "))}` : "",
       `flags=${sq(c.flags.flatMap((f) => f.names).join(" "))}`,
@@ -62,8 +69,9 @@ function bashTables(tree: CommandSpec[]): string {
       c.interspersed ? "" : "inter=0",
       c.positionals.length ? `posn=${c.positionals.length}` : "",
     ].filter(Boolean);
-    return `\t${sq(pathKey(c))}) ${sets.join(" ")} ;;`;
+    return [pathKey(c), sets.join(" ")];
   });
+  const spec = grouped(entries).map(([keys, sets]) => `\t${keys.map(sq).join("|")}) ${sets} ;;`);
   const kinds = kindGroups(tree).map((g) => `\t${g.patterns.map((p) => casePattern(p, sq)).join("|")}) kind=${sq(g.words.join(" "))} ;;`);
   return [
     "# __pod_spec PATH: subcommands, flags, flags that take a value, whether flags",
@@ -87,7 +95,7 @@ function bashTables(tree: CommandSpec[]): string {
 
 function zshTables(tree: CommandSpec[]): string {
   const described = (items: [string, string][]) => items.map(([n, d]) => sq(d ? `${n}:${oneLine(d)}` : n)).join(" ");
-  const spec = tree.map((c) => {
+  const entries = tree.map((c): [string, string] => {
     const sets = [
       c.subs.length ? `pod_subs=(${described(c.subs.map((s) => [s.name, s.description]))})` : "",
       `pod_flags=(${described(c.flags.flatMap((f) => f.names.map((n): [string, string] => [n, f.description])))})`,
@@ -95,8 +103,9 @@ function zshTables(tree: CommandSpec[]): string {
       c.interspersed ? "" : "inter=0",
       c.positionals.length ? `posn=${c.positionals.length}` : "",
     ].filter(Boolean);
-    return `\t(${sq(pathKey(c))}) ${sets.join(" ")} ;;`;
+    return [pathKey(c), sets.join(" ")];
   });
+  const spec = grouped(entries).map(([keys, sets]) => `\t(${keys.map(sq).join("|")}) ${sets} ;;`);
   const kinds = kindGroups(tree).map((g) => `\t(${g.patterns.map((p) => casePattern(p, sq)).join("|")}) kind=${sq(g.words.join(" "))} ;;`);
   return [
     "# __pod_spec PATH: subcommands and flags (name:description), flags that take a",
@@ -119,7 +128,9 @@ function zshTables(tree: CommandSpec[]): string {
 }
 
 function fishSwitch(name: string, comment: string, cases: [string[], string][], fallback?: string): string {
-  const body = cases.filter(([, out]) => out).flatMap(([patterns, out]) => [`        case ${patterns.join(" ")}`, `            ${out}`]);
+  const body = grouped(cases.filter(([, out]) => out).flatMap(([patterns, out]) => patterns.map((p): [string, string] => [p, out]))).flatMap(
+    ([patterns, out]) => [`        case ${patterns.join(" ")}`, `            ${out}`],
+  );
   if (fallback) body.push("        case '*'", `            ${fallback}`);
   return [`# ${comment}`, `function ${name}`, "    switch $argv[1]", ...body, "    end", "end"].join("\n");
 }

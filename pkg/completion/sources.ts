@@ -8,6 +8,8 @@ import { Store } from "../store/index.ts";
 import { listRecords } from "../container/records.ts";
 import { statusOf } from "../container/state.ts";
 import { authFilePaths, loadRegistriesConfig } from "../image/index.ts";
+// records.ts, not the folder's index, for the same reason
+import { listVolumes } from "../volume/records.ts";
 import type { Item, Source } from "./spec.ts";
 
 /** docker.io/library/alpine:3 → alpine:3; what people type and pod resolves back. */
@@ -19,7 +21,7 @@ export function shortImageName(name: string): string {
 /** repo:tag names (full and short) of every image; IDs too once the word looks like one. */
 export function imageItems(paths: Paths, cur: string): Item[] {
   const items: Item[] = [];
-  const wantIds = /^(sha256:)?[0-9a-f]+$/.test(cur);
+  const wantIds = /^[0-9a-f]+$/.test(cur);
   for (const img of new Store(paths).images()) {
     const id = img.id.slice(0, 12);
     for (const n of img.names) {
@@ -75,5 +77,7 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
       return [...containerItems(paths, false, cur), ...imageItems(paths, cur)];
     case "registries":
       return registryItems(env);
+    case "volumes":
+      return listVolumes(paths.root).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
   }
 }

@@ -10,7 +10,7 @@
 // catches.
 
 /** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
-export type Source = "images" | "containers" | "running-containers" | "objects" | "registries";
+export type Source = "images" | "containers" | "running-containers" | "objects" | "registries" | "volumes";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -84,6 +84,7 @@ const positionalKinds: Record<string, ValueKind> = {
   target: dynamic("images"),
   container: dynamic("containers"),
   registry: dynamic("registries"),
+  volume: dynamic("volumes"),
   command: FILES,
   path: FILES,
   file: FILES,
@@ -92,8 +93,8 @@ const positionalKinds: Record<string, ValueKind> = {
 
 /** podman completes these commands' containers with running ones only. */
 const RUNNING_ONLY = new Set(["attach", "exec", "kill", "pause", "stop", "top"]);
-/** Commands whose first positional is not what its name says: `inspect NAME` takes containers and images. */
-const firstPositional: Record<string, ValueKind> = { inspect: dynamic("objects") };
+/** Commands (by path) whose first positional is not what its name says: `inspect NAME` takes containers and images. */
+const firstPositional: Record<string, ValueKind> = { inspect: dynamic("objects"), "container inspect": dynamic("containers") };
 
 function hintKind(hint: string | undefined, extra: Record<string, string[]>): ValueKind | undefined {
   if (!hint) return undefined;
@@ -121,7 +122,7 @@ export function positionalValues(path: string[], args: Record<string, ArgLike>, 
   const command = path.at(-1) ?? "";
   return Object.entries(args)
     .filter(([, d]) => d.type === "positional")
-    .map(([n, d], i) => (i === 0 && path.length === 1 ? firstPositional[command] : undefined) ?? positionalValue(n, d, command, extra));
+    .map(([n, d], i) => (i === 0 ? firstPositional[path.join(" ")] : undefined) ?? positionalValue(n, d, command, extra));
 }
 
 function aliases(d: ArgLike): string[] {

@@ -10,6 +10,7 @@ import { listRecords, findContainer, removeContainerDir, updateRecord, readRecor
 import { canRemove, canStart, exitCodeOf, isAlive, statusOf } from "./state.ts";
 import { startMonitor } from "./monitor.ts";
 import { runtimeDir } from "./launch.ts";
+import { removeAnonymousVolumes } from "../volume/index.ts";
 
 export const signals: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
@@ -86,7 +87,8 @@ export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutS
   await waitContainer(paths, rec.id, 10_000);
 }
 
-export async function removeContainer(paths: Paths, rec: ContainerRecord, force: boolean): Promise<void> {
+/** Removes a stopped container (`force`: stops it first); `o.volumes` removes its anonymous volumes too (`rm -v`). */
+export async function removeContainer(paths: Paths, rec: ContainerRecord, force: boolean, o: { volumes?: boolean } = {}): Promise<void> {
   if (!canRemove(statusOf(rec))) {
     if (!force)
       throw new ContainerStateInvalid(`cannot remove container ${rec.id.slice(0, 12)} as it is running`, {
@@ -97,6 +99,7 @@ export async function removeContainer(paths: Paths, rec: ContainerRecord, force:
   const store = new Store(paths);
   await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
   rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+  if (o.volumes) await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
 }
 
 export async function renameContainer(paths: Paths, input: string, name: string): Promise<void> {

@@ -15,6 +15,7 @@ import { selfCommand } from "../userns/index.ts";
 import { containerDir, readRecord, removeContainerDir, updateRecord } from "./records.ts";
 import { launchContainer, recordExit, runtimeDir } from "./launch.ts";
 import { LogWriter, logPath } from "./logs.ts";
+import { removeAnonymousVolumes } from "../volume/index.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
 
 export const attachSocket = (paths: Paths, id: string) => join(runtimeDir(paths, id), "attach.sock");
@@ -112,7 +113,10 @@ export async function runMonitor(paths: Paths, id: string): Promise<number> {
   server.stop(true);
   await recordExit(paths, id, code);
   rmSync(runtimeDir(paths, id), { recursive: true, force: true });
-  if (rec.config?.rm) await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
+  if (rec.config?.rm) {
+    await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
+    await removeAnonymousVolumes(store, rec.config.opts.volumeMounts);
+  }
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // container, then either stay in the foreground (forward signals, copy the
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { PodError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
@@ -14,7 +14,8 @@ import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { createRecord, removeContainerDir, type ContainerRecord } from "./records.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
-import { launchContainer, recordExit } from "./launch.ts";
+import { launchContainer, layerDirsOf, recordExit, runtimeDir } from "./launch.ts";
+import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -67,17 +68,26 @@ function freezeEnv(opts: RunOptions): RunOptions {
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const store = new Store(paths).init();
+  const opts = freezeEnv(req.opts);
+  const plan = planVolumes(opts);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
   log.debug(`image ${img.id.slice(0, 12)} ready`);
-  const rec = await createRecord(paths.root, {
-    image: img.names[0] ?? img.id,
-    imageId: img.id,
-    command: req.opts.command,
-    created: new Date().toISOString(),
-    state: "created",
-    name: req.name,
-    config: { rm: req.rm, interactive: req.interactive, opts: freezeEnv(req.opts) },
-  });
+  const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
+  let rec: ContainerRecord;
+  try {
+    rec = await createRecord(paths.root, {
+      image: img.names[0] ?? img.id,
+      imageId: img.id,
+      command: req.opts.command,
+      created: new Date().toISOString(),
+      state: "created",
+      name: req.name,
+      config: { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached } },
+    });
+  } catch (e) {
+    await removeAnonymousVolumes(store, attached.volumeMounts);
+    throw e;
+  }
   log.debug(`container ${rec.id.slice(0, 12)} (${rec.name}) created`);
   return rec;
 }
@@ -91,6 +101,7 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
   } finally {
     if (req.rm) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+      await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
     }
   }
@@ -121,6 +132,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     for (const [s, h] of handlers) process.off(s, h);
   }
   await recordExit(paths, rec.id, code);
+  rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
   log.debug(`container ${rec.id.slice(0, 12)} exited with ${code}`);
   return code;
 }

@@ -2,6 +2,7 @@
 // fields) and `inspect`.
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
+import type { VolumeMount } from "../runtime/index.ts";
 import { exitCodeOf, statusOf, statusText } from "./state.ts";
 
 export function commandLine(rec: ContainerRecord): string {
@@ -32,7 +33,7 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false) {
     Pid: status === "running" ? (rec.pid ?? 0) : 0,
     Ports: [] as string[],
     Labels: null,
-    Mounts: (rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v),
+    Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
   };
 }
@@ -47,6 +48,11 @@ export function psTemplateRow(r: PsRow) {
 export function psJsonRow(r: PsRow) {
   const { ID: _i, CommandText: _c, CreatedHuman: _h, ...json } = r;
   return json;
+}
+
+/** Named and anonymous volumes as podman's inspect lists them among Mounts. */
+function volumeMountViews(mounts: VolumeMount[] = []) {
+  return mounts.map((v) => ({ Type: "volume", Name: v.name, Source: v.source, Destination: v.target, Driver: "local", RW: !v.readonly }));
 }
 
 export function containerInspect(rec: ContainerRecord) {
@@ -92,7 +98,7 @@ export function containerInspect(rec: ContainerRecord) {
       ReadonlyRootfs: o?.readOnly ?? false,
       CapAdd: o?.capAdd ?? [],
       CapDrop: o?.capDrop ?? [],
-      Binds: o?.volumes ?? [],
+      Binds: [...(o?.volumes ?? []), ...(o?.volumeMounts ?? []).map((v) => `${v.name}:${v.target}:${v.readonly ? "ro" : "rw"}`)],
       Tmpfs: Object.fromEntries((o?.tmpfs ?? []).map((t) => [t.split(":")[0]!, t.split(":")[1] ?? ""])),
       NetworkMode: o?.network ?? "none",
       SecurityOpt: o?.securityOpt ?? [],
@@ -100,7 +106,7 @@ export function containerInspect(rec: ContainerRecord) {
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");
       return { Type: "bind", Source: src, Destination: dst, RW: !(opts ?? "").split(",").includes("ro") };
-    }),
+    }).concat(volumeMountViews(o?.volumeMounts)),
     NetworkSettings: { Ports: {} },
   };
 }

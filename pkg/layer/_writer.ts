@@ -70,7 +70,12 @@ export class LayerWriter implements TarSink {
   #full = "";
 
   /** `root` must be an empty directory owned by this process; `warn` gets one line per skipped thing. */
-  constructor(root: string, private readonly warn: (msg: string) => void) {
+  constructor(
+    root: string,
+    private readonly warn: (msg: string) => void,
+    /** single-id user namespace: owners that are not mapped stay root (podman's ignore_chown_errors) */
+    private readonly ignoreUnmapped = false,
+  ) {
     this.#root = root.replace(/\/+$/, "") || "/";
     this.#uid = process.geteuid?.() ?? -1;
     this.#gid = process.getegid?.() ?? -1;
@@ -331,6 +336,7 @@ export class LayerWriter implements TarSink {
       chown();
     } catch (err) {
       if (codeOf(err) !== "EINVAL") throw err;
+      if (this.ignoreUnmapped) return;
       throw new PodError(`setting owner ${e.uid}:${e.gid} on ${q(e.path)}: the id is not mapped in this user namespace`, {
         hint: "give your user a larger range in /etc/subuid and /etc/subgid (65536 ids is the usual size)",
         cause: err,

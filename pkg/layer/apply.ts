@@ -15,6 +15,8 @@ export type ExtractOptions = {
   onWarning?: (msg: string) => void;
   /** The blob's digest, to name the layer in errors; defaults to the blob file's name. */
   digest?: string;
+  /** Keep files whose owner is not mapped (single-id user namespace) owned by root instead of failing. */
+  ignoreUnmappedOwners?: boolean;
 };
 
 export type ExtractResult = {
@@ -43,7 +45,7 @@ export async function extractLayer(blobPath: string, dest: string, opts: Extract
   } catch (e) {
     throw wrap(`${label}: opening ${blobPath}`, e);
   }
-  const writer = new LayerWriter(dest, opts.onWarning ?? (() => undefined));
+  const writer = new LayerWriter(dest, opts.onWarning ?? (() => undefined), opts.ignoreUnmappedOwners);
   const reader = new TarReader(writer);
   const source = openSource(blobPath, blob.compression, blob.size);
   try {

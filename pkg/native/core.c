@@ -986,6 +986,9 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   char sync = 0;
   int single = uidmap_argv == 0 || gidmap_argv == 0;
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
+  /* Read before clone(): inside the new user namespace, unmapped, they read as the overflow id. */
+  int host_uid = (int)geteuid();
+  int host_gid = (int)getegid();
   if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
   report[0] = 0;
   report[1] = 0;
@@ -1008,7 +1011,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
     close(status_pipe[0]);
     if (winsize) close(tty_socks[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
-                    single ? (int)geteuid() : -1, single ? (int)getegid() : -1, stdin_fd, stdout_fd, stderr_fd,
+                    single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
                     winsize ? tty_socks[1] : -1, winsize);
   }
   close(to_parent[1]);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { MS, type MountOp } from "../native/plan.ts";
 import { imagePathIsDir, resolveImagePath } from "./imagefs.ts";
-import { parseTmpfs, parseVolume, type UserMount } from "./volumes.ts";
+import { parseTmpfs, parseVolume, type BindVolume, type UserMount, type VolumeMount } from "./volumes.ts";
 
 /** containers.conf DefaultMaskedPaths (containers/common pkg/config), plus /proc/interrupts as newer releases mask it. */
 export const MASKED_PATHS = [
@@ -68,6 +68,8 @@ export type MountInput = {
   readOnlyTmpfs: boolean;
   volumes: string[];
   tmpfs: string[];
+  /** named and anonymous volumes, already resolved to their host directories */
+  volumeMounts?: VolumeMount[];
   /** the process's working directory, created when the image lacks it */
   workdir: string;
 };
@@ -117,13 +119,15 @@ function depth(path: string): number {
   return path.split("/").filter(Boolean).length;
 }
 
-/** Parses -v and --tmpfs values; parents before children, so /a does not cover /a/b. */
+const volumeBind = (v: VolumeMount): BindVolume => ({ kind: "bind", source: v.source, target: v.target, readonly: v.readonly, recursive: true, sourceIsDir: true });
+
+/** Parses -v and --tmpfs values and adds the volumes; parents before children, so /a does not cover /a/b. */
 function userMounts(m: MountInput): UserMount[] {
-  const all: UserMount[] = [...m.volumes.map(parseVolume), ...m.tmpfs.map(parseTmpfs)];
+  const all: UserMount[] = [...m.volumes.map(parseVolume), ...m.tmpfs.map(parseTmpfs), ...(m.volumeMounts ?? []).map(volumeBind)];
   const seen = new Set<string>();
   for (const u of all) {
     if (seen.has(u.target)) {
-      throw new UsageError(`duplicate mount destination ${u.target}`, { hint: "give each container path to one -v or --tmpfs only" });
+      throw new UsageError(`duplicate mount destination ${u.target}`, { hint: "give each container path to one -v, --mount or --tmpfs only" });
     }
     seen.add(u.target);
   }

@@ -11,6 +11,7 @@ import { buildEnv } from "./env.ts";
 import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
 import { buildMountOps } from "./mounts.ts";
 import { resolveUser, type ResolvedUser } from "./user.ts";
+import type { VolumeMount } from "./volumes.ts";
 
 export type RunOptions = {
   command: string[];
@@ -24,7 +25,12 @@ export type RunOptions = {
   readOnly: boolean;
   readOnlyTmpfs: boolean;
   tmpfs: string[];
+  /** -v values; after create, only bind mounts (volumes move to volumeMounts) */
   volumes: string[];
+  /** --mount values, turned into volumes, tmpfs and volumeMounts when the container is created */
+  mounts?: string[];
+  /** named and anonymous volumes, resolved when the container is created */
+  volumeMounts?: VolumeMount[];
   capAdd: string[];
   capDrop: string[];
   securityOpt: string[];
@@ -161,6 +167,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     readOnlyTmpfs: o.readOnlyTmpfs,
     volumes: o.volumes,
     tmpfs: o.tmpfs,
+    volumeMounts: o.volumeMounts,
     workdir: cwd,
   });
   const plan: LaunchPlan = {

@@ -1,7 +1,8 @@
 // The user's own mounts: `-v HOST:CTR[:OPTS]` bind mounts and `--tmpfs
 // PATH[:OPTS]`, parsed and checked (podman pkg/specgen/volumes.go and
-// pkg/util/mountOpts.go). Syntax errors are UsageErrors naming the value; a
-// host path that does not exist is a PodError.
+// pkg/util/mountOpts.go), and volumes as pkg/volume resolved them. Syntax
+// errors are UsageErrors naming the value; a host path that does not exist is
+// a PodError.
 import { statSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
@@ -21,7 +22,23 @@ export type TmpfsVolume = { kind: "tmpfs"; target: string; flags: number; data: 
 
 export type UserMount = BindVolume | TmpfsVolume;
 
-function containerPath(value: string, path: string): string {
+/**
+ * A named or anonymous volume, resolved when the container is created
+ * (pkg/volume) to the host directory that is bound at `target`.
+ */
+export type VolumeMount = {
+  /** the volume's name; anonymous volumes get a random 64-hex one */
+  name: string;
+  /** host path of the volume's data directory (<root>/volumes/NAME/_data) */
+  source: string;
+  target: string;
+  readonly: boolean;
+  /** made for this container by `-v /path` or `--mount type=volume` without a source */
+  anonymous: boolean;
+};
+
+/** Cleans an absolute container path; `value` is the whole flag value, for the error. */
+export function containerPath(value: string, path: string): string {
   if (!path.startsWith("/")) {
     throw new UsageError(`invalid container path ${JSON.stringify(path)} in ${JSON.stringify(value)}: it must be absolute`, {
       hint: "container paths start with /, e.g. -v /srv/data:/data",
@@ -35,9 +52,9 @@ function hostSource(value: string, source: string): string {
     throw new UsageError(`invalid volume ${JSON.stringify(value)}: empty host path`, { hint: "use -v HOST:CTR[:OPTS]" });
   }
   // podman takes "./x" and "../x" as paths relative to the current directory; other bare words name volumes.
-  if (!source.startsWith("/") && !source.startsWith(".")) {
-    throw new PodError(`mounting volume ${JSON.stringify(source)}: named volumes are not supported yet`, {
-      hint: `bind a host directory instead: -v /some/dir:${value.split(":")[1] ?? "/path"}`,
+  if (!isHostPath(source)) {
+    throw new PodError(`mounting ${JSON.stringify(value)}: the named volume ${JSON.stringify(source)} was not resolved to its directory`, {
+      hint: "named volumes are resolved when the container is created; create the container again",
     });
   }
   return resolve(source);
@@ -63,12 +80,17 @@ function volumeOptions(value: string, opts: string[]): { readonly: boolean; recu
   return { readonly: readonly ?? false, recursive };
 }
 
-/** Parses one -v value and checks its host path. */
+/** The source of a -v value names a host path (podman: absolute, or ./ and ../ relative); anything else names a volume. */
+export function isHostPath(source: string): boolean {
+  return source.startsWith("/") || source.startsWith(".");
+}
+
+/** Parses one -v HOST:CTR[:OPTS] value and checks its host path. Volumes were resolved before (pkg/volume). */
 export function parseVolume(value: string): BindVolume {
   const parts = value.split(":");
   if (parts.length === 1) {
-    throw new PodError(`mounting volume ${JSON.stringify(value)}: anonymous volumes are not supported yet`, {
-      hint: `bind a host directory instead: -v /some/dir:${value}`,
+    throw new PodError(`mounting ${JSON.stringify(value)}: the anonymous volume was not resolved to its directory`, {
+      hint: "anonymous volumes are made when the container is created; create the container again",
     });
   }
   if (parts.length > 3) {

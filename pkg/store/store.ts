@@ -155,6 +155,12 @@ export class Store {
     if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "check free disk space" });
   }
 
+  /** Copies the image directory `path` (symlinks already resolved) out of the layers into dest: a volume's copy-up. */
+  async copySubtree(layerDirs: string[], path: string, dest: string): Promise<void> {
+    const res = await runStorageJob(this.runroot, { copySubtree: { layers: layerDirs, path, dest } });
+    if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "check free disk space; `pod unshare ls -la` shows what was copied" });
+  }
+
   /** Removes the given layers: renamed into tmp/ first (atomic), then deleted in the namespace. */
   async removeLayers(diffIDs: string[]): Promise<void> {
     const doomed: string[] = [];

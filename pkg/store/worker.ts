@@ -4,13 +4,22 @@
 // the namespace) runs it and writes the result next to it.
 import { readFileSync, rmSync, mkdirSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
-import { runInStorageNamespace, selfCommand } from "../userns/index.ts";
+import { runInStorageNamespace, selfCommand, storageMaps } from "../userns/index.ts";
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
 
 export type ExtractJob = { blob: string; dest: string };
-export type StorageJob = { extract?: ExtractJob[]; remove?: string[]; copy?: { layers: string[]; dest: string }; result: string };
+/** copySubtree: the image directory `path` of `layers` into `dest` (filling a new volume). */
+export type StorageJob = {
+  /** the namespace maps only the user (set by the parent, which can read /etc/subuid as itself) */
+  singleId?: boolean;
+  extract?: ExtractJob[];
+  remove?: string[];
+  copy?: { layers: string[]; dest: string };
+  copySubtree?: { layers: string[]; path: string; dest: string };
+  result: string;
+};
 export type ExtractResult = { diffID: string; size: number; entries: number } | { error: string; hint?: string };
 export type JobResult = { extracted: ExtractResult[]; removeErrors: string[] };
 
@@ -35,13 +44,24 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       result.removeErrors.push(`copying layers into ${job.copy.dest}: ${(e as Error).message}`);
     }
   }
+  if (job.copySubtree) {
+    const { layers, path, dest } = job.copySubtree;
+    try {
+      const { copySubtree } = await import("./copy.ts");
+      copySubtree(layers, path, dest);
+    } catch (e) {
+      result.removeErrors.push(`copying ${path} of the image into ${dest}: ${(e as Error).message}`);
+    }
+  }
   if (job.extract?.length) {
     const { extractLayer } = await import("../layer/index.ts");
+    // With a single-id mapping only root exists in the namespace: every file becomes the user's.
+    const single = job.singleId === true;
     result.extracted = await Promise.all(
       job.extract.map(async (x): Promise<ExtractResult> => {
         try {
           mkdirSync(x.dest, { recursive: true, mode: 0o755 });
-          return await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`) });
+          return await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`), ignoreUnmappedOwners: single });
         } catch (e) {
           rmSync(x.dest, { recursive: true, force: true });
           return { error: (e as Error).message, hint: e instanceof PodError ? e.hint : undefined };
@@ -57,7 +77,7 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
 export async function runStorageJob(runroot: string, job: Omit<StorageJob, "result">): Promise<JobResult> {
   ensurePrivateDir(runroot);
   const file = `${runroot}/job-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`;
-  const full: StorageJob = { ...job, result: `${file}.result` };
+  const full: StorageJob = { ...job, singleId: process.getuid!() !== 0 && storageMaps().single, result: `${file}.result` };
   writeFileAtomic(file, JSON.stringify(full), 0o600);
   try {
     const argv = [...selfCommand(), "_storage-worker", file];

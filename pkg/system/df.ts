@@ -4,7 +4,8 @@ import type { Paths } from "../config/index.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 // records.ts, not the folder's index: the index pulls in `run` and the native core
 import { listRecords } from "../container/records.ts";
-import { containerSize, isRunning } from "./containers.ts";
+import { listVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
+import { containerSize, dirSize, isRunning } from "./containers.ts";
 
 export type DfRow = { Type: string; Total: number; Active: number; RawSize: number; RawReclaimable: number; Size: string; Reclaimable: string };
 
@@ -34,6 +35,14 @@ export function layersSize(store: Store, images: ImageRecord[]): number {
   return total;
 }
 
+/** Volumes: active ones are those a container records; the others are what `prune --volumes` frees. */
+function volumesRow(paths: Paths): DfRow {
+  const sizes = new Map(listVolumes(paths.root).map((v) => [v.name, dirSize(volumeDataDir(paths.root, v.name))]));
+  const unused = unusedVolumes(paths);
+  const total = [...sizes.values()].reduce((n, s) => n + s, 0);
+  return dfRow("Local Volumes", sizes.size, sizes.size - unused.length, total, unused.reduce((n, v) => n + (sizes.get(v) ?? 0), 0));
+}
+
 export function diskUsage(paths: Paths): DfRow[] {
   const store = new Store(paths);
   const images = store.images();
@@ -46,6 +55,6 @@ export function diskUsage(paths: Paths): DfRow[] {
   return [
     dfRow("Images", images.length, active.length, imagesSize, imagesSize - layersSize(store, active)),
     dfRow("Containers", containers.length, sizes.filter((s) => s.running).length, containersSize, sizes.filter((s) => !s.running).reduce((n, s) => n + s.size, 0)),
-    dfRow("Local Volumes", 0, 0, 0, 0),
+    volumesRow(paths),
   ];
 }

@@ -6,10 +6,11 @@ import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { removeImages } from "../catalog/index.ts";
 import { listRecords, pruneContainers } from "../container/index.ts";
-import { containerSize, isRunning } from "./containers.ts";
+import { pruneVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
+import { containerSize, dirSize, isRunning } from "./containers.ts";
 import { layersSize } from "./df.ts";
 
-export type PruneReport = { containers: string[]; images: string[]; reclaimed: number };
+export type PruneReport = { containers: string[]; volumes: string[]; images: string[]; reclaimed: number };
 
 /** `pod container prune`'s rule (everything not running), with the sizes measured before. */
 async function removeContainers(paths: Paths, report: PruneReport): Promise<void> {
@@ -32,11 +33,21 @@ async function pruneImages(paths: Paths, store: Store, all: boolean, report: Pru
   report.reclaimed += sizeBefore - layersSize(store, store.images());
 }
 
-export async function pruneSystem(paths: Paths, o: { all: boolean }): Promise<PruneReport> {
-  const report: PruneReport = { containers: [], images: [], reclaimed: 0 };
+/** `--volumes`: after the containers, so volumes only stopped containers used go too. */
+async function removeVolumes(paths: Paths, report: PruneReport): Promise<void> {
+  const sizes = new Map(unusedVolumes(paths).map((n) => [n, dirSize(volumeDataDir(paths.root, n))]));
+  for (const n of await pruneVolumes(paths)) {
+    report.volumes.push(n);
+    report.reclaimed += sizes.get(n) ?? 0;
+  }
+}
+
+export async function pruneSystem(paths: Paths, o: { all: boolean; volumes?: boolean }): Promise<PruneReport> {
+  const report: PruneReport = { containers: [], volumes: [], images: [], reclaimed: 0 };
   if (!existsSync(paths.root)) return report;
   const store = new Store(paths).init();
   await removeContainers(paths, report);
+  if (o.volumes) await removeVolumes(paths, report);
   await pruneImages(paths, store, o.all, report);
   await store.sweepTemp();
   return report;

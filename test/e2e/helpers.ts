@@ -38,6 +38,11 @@ function logCall(r: PodResult): void {
   callLog.push(entry);
 }
 
+/** Adds a pod call the test ran itself (a started process, see fixtures/live.ts) to the log shown on failure. */
+export function recordCall(r: PodResult): void {
+  logCall(r);
+}
+
 // ---- per-suite environment ------------------------------------------------------
 
 export type RegistryConfEntry = { prefix?: string; location: string; insecure?: boolean };

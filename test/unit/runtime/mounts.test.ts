@@ -60,9 +60,9 @@ describe("parseVolume", () => {
     expect(e.message).toBe(`mounting ${missing}: no such file or directory`);
     expect(e.hint).toContain(`mkdir -p ${missing}`);
   });
-  test("named and anonymous volumes are not supported yet", () => {
-    expect(thrown(() => parseVolume("pgdata:/var/lib/postgresql")).message).toContain("named volumes are not supported yet");
-    expect(thrown(() => parseVolume("/var/lib/postgresql")).message).toContain("anonymous volumes are not supported yet");
+  test("named and anonymous volumes must have been resolved to their directories (pkg/volume) before", () => {
+    expect(thrown(() => parseVolume("pgdata:/var/lib/postgresql")).message).toContain('the named volume "pgdata" was not resolved');
+    expect(thrown(() => parseVolume("/var/lib/postgresql")).message).toContain("the anonymous volume was not resolved");
   });
 });
 
@@ -162,6 +162,19 @@ describe("buildMountOps", () => {
     expect(ops.filter((o) => o.op === "bind" && o.target === "/etc/resolv.conf")).toEqual([
       { op: "bind", source: hostFile, target: "/etc/resolv.conf", recursive: true, readonly: true },
     ]);
+  });
+
+  test("volumes are recursive binds of their directories, ordered with the other mounts, and count for duplicates", () => {
+    const vol = { name: "data", source: hostDir, target: "/srv/data", readonly: true, anonymous: false };
+    const ops = buildMountOps({ ...input, volumes: [`${hostDir}:/srv`], volumeMounts: [vol] });
+    const srv = ops.findIndex((o) => o.op === "bind" && o.target === "/srv");
+    expect(ops.slice(srv + 1, srv + 3)).toEqual([
+      { op: "mkdir", target: "/srv/data", mode: 0o755 },
+      { op: "bind", source: hostDir, target: "/srv/data", recursive: true, readonly: true },
+    ]);
+    const e = thrown(() => buildMountOps({ ...input, tmpfs: ["/srv/data"], volumeMounts: [vol] }));
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toBe("duplicate mount destination /srv/data");
   });
 
   test("duplicate destinations are refused", () => {

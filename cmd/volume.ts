@@ -1,0 +1,138 @@
+// `pod volume`: create, ls, inspect, rm, prune, exists.
+import type { PodArgs, PodCommand } from "./_args.ts";
+import { formatArg } from "./_args.ts";
+import { openContext } from "./_context.ts";
+import {
+  createNamedVolume,
+  inspectVolumes,
+  listVolumeViews,
+  pruneVolumes,
+  removeVolumes,
+  unusedVolumes,
+  volumeExists,
+} from "../pkg/volume/index.ts";
+import { PodError, UsageError } from "../pkg/errors.ts";
+import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
+
+const volumesArg = { volume: { type: "positional", description: "Volumes (names)", required: false } } satisfies PodArgs;
+
+/** Prints every error but the last, which is thrown (its exit code is the command's). */
+function reportAll(errors: PodError[]): void {
+  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
+  if (errors.length) throw errors.at(-1)!;
+}
+
+async function readLine(): Promise<string> {
+  for await (const line of console) return line;
+  return "";
+}
+
+const createArgs = {
+  label: { type: "string", alias: "l", multiple: true, description: "Set a label on the volume (KEY=VALUE or KEY)", valueHint: "label" },
+  driver: { type: "enum", alias: "d", options: ["local"], default: "local", description: "Volume driver (pod has only local)", valueHint: "driver" },
+  ignore: { type: "boolean", description: "Do not fail when a volume of that name exists" },
+  name: { type: "positional", description: "Volume name (default: a random one)", required: false },
+} satisfies PodArgs;
+
+export const create: PodCommand = {
+  meta: { name: "create", description: "Create a new volume" },
+  examples: ["pod volume create data", "pod volume create --label app=web web-data", "pod volume create"],
+  args: createArgs,
+  async run({ args }) {
+    const names = args._ as string[];
+    if (names.length > 1) throw new UsageError("too many arguments: `pod volume create` takes at most one NAME", { hint: "pod volume create data" });
+    const ctx = openContext(args);
+    out(`${await createNamedVolume(ctx.paths, { name: names[0], labels: args.label as unknown as string[], ignore: Boolean(args.ignore) })}\n`);
+  },
+};
+
+const lsSpec = { table: "{{.Driver}}\t{{.Name}}", headers: { Driver: "DRIVER", Name: "VOLUME NAME" } };
+
+const lsArgs = {
+  quiet: { type: "boolean", alias: "q", description: "Print only volume names" },
+  filter: { type: "string", alias: "f", multiple: true, description: "Filter: name=, label=, driver=, scope=, dangling=", valueHint: "filter" },
+  noheading: { type: "boolean", alias: "n", description: "Do not print headers" },
+  ...formatArg,
+} satisfies PodArgs;
+
+export const ls: PodCommand = {
+  meta: { name: "ls", description: "List volumes" },
+  examples: ["pod volume ls", "pod volume ls -q --filter dangling=true", "pod volume ls --format '{{.Name}} {{.Mountpoint}}'"],
+  args: lsArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const views = listVolumeViews(ctx.paths, args.filter as unknown as string[]);
+    if (args.quiet) return out(views.map((v) => `${v.Name}\n`).join(""));
+    out(formatItems(args.format as string | undefined, views, lsSpec, { noHeading: Boolean(args.noheading) }));
+  },
+};
+
+export const inspect: PodCommand = {
+  meta: { name: "inspect", description: "Display the configuration of volumes" },
+  examples: ["pod volume inspect data", "pod volume inspect --format '{{.Mountpoint}}' data", "pod volume inspect -a"],
+  args: {
+    all: { type: "boolean", alias: "a", description: "Inspect all volumes" },
+    format: { type: "string", alias: "f", description: "Output format: json or a Go template", valueHint: "format" },
+    ...volumesArg,
+  },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (!names.length && !args.all) throw new UsageError("provide at least one volume name, or --all", { hint: "pod volume inspect data" });
+    const ctx = openContext(args);
+    const { views, errors } = inspectVolumes(ctx.paths, names, Boolean(args.all));
+    if (views.length || !errors.length) out(formatValue(args.format as string | undefined, views));
+    reportAll(errors);
+  },
+};
+
+export const rm: PodCommand = {
+  meta: { name: "rm", description: "Remove one or more volumes" },
+  examples: ["pod volume rm data", "pod volume rm -f data", "pod volume rm -a"],
+  args: {
+    force: { type: "boolean", alias: "f", description: "Remove the containers that use the volume first; no error for missing volumes" },
+    all: { type: "boolean", alias: "a", description: "Remove all volumes" },
+    ...volumesArg,
+  },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (!names.length && !args.all) throw new UsageError("provide at least one volume name, or --all", { hint: "pod volume rm data" });
+    const ctx = openContext(args);
+    const { removed, errors } = await removeVolumes(ctx.paths, names, { force: Boolean(args.force), all: Boolean(args.all) });
+    out(removed.map((n) => `${n}\n`).join(""));
+    reportAll(errors);
+  },
+};
+
+export const prune: PodCommand = {
+  meta: { name: "prune", description: "Remove all volumes no container uses" },
+  examples: ["pod volume prune", "pod volume prune -f"],
+  args: { force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" } },
+  async run({ args }) {
+    const ctx = openContext(args);
+    if (!args.force) {
+      const names = unusedVolumes(ctx.paths);
+      err("WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n");
+      err(names.map((n) => `${n}\n`).join(""));
+      err("Are you sure you want to continue? [y/N] ");
+      if (!/^y(es)?$/i.test((await readLine()).trim())) return 0;
+    }
+    out((await pruneVolumes(ctx.paths)).map((n) => `${n}\n`).join(""));
+  },
+};
+
+export const exists: PodCommand = {
+  meta: { name: "exists", description: "Check whether a volume exists (exit 0) or not (exit 1)" },
+  examples: ["pod volume exists data && echo yes"],
+  args: { volume: { type: "positional", description: "Volume name" } },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (names.length !== 1) throw new UsageError("`pod volume exists` takes exactly one NAME", { hint: "pod volume exists data" });
+    return volumeExists(openContext(args).paths, names[0]!) ? 0 : 1;
+  },
+};
+
+export const volume: PodCommand = {
+  meta: { name: "volume", description: "Manage volumes" },
+  examples: ["pod volume create data", "pod run --rm -v data:/data alpine ls /data", "pod volume ls", "pod volume prune -f"],
+  subCommands: { create, exists, inspect, list: ls, ls, prune, remove: rm, rm } as never,
+};

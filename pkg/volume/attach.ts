@@ -1,0 +1,88 @@
+// Volumes of a container being created: -v and --mount values are sorted
+// (planVolumes, before any pull), then each volume is made if missing (a new
+// random one for an anonymous volume) and, while it is still new and empty,
+// filled with what the image has at the mount point, owners and modes kept
+// (docker's and podman's copy-up). The container record keeps where each
+// volume lives, so `start` binds it without looking anything up.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { withLock, type Store } from "../store/index.ts";
+import { resolveImagePath, type RunOptions, type VolumeMount } from "../runtime/index.ts";
+import { log } from "../output/index.ts";
+import { parseMountFlag, parseVolumeFlag, type VolumeRequest } from "./flags.ts";
+import { newVolumeName } from "./names.ts";
+import { createVolume, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
+
+/** The container's mounts sorted by kind: -v binds and --tmpfs values for pkg/runtime, and the volumes to attach. */
+export type VolumePlan = { volumes: string[]; tmpfs: string[]; requests: VolumeRequest[] };
+
+/** Sorts -v and --mount values; a syntax error fails here, before anything is pulled or made. */
+export function planVolumes(opts: Pick<RunOptions, "volumes" | "tmpfs" | "mounts">): VolumePlan {
+  const plan: VolumePlan = { volumes: [], tmpfs: [...opts.tmpfs], requests: [] };
+  for (const m of [...opts.volumes.map(parseVolumeFlag), ...(opts.mounts ?? []).map(parseMountFlag)]) {
+    if (m.kind === "bind") plan.volumes.push(m.volume);
+    else if (m.kind === "tmpfs") plan.tmpfs.push(m.tmpfs);
+    else plan.requests.push(m);
+  }
+  return plan;
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch (e) {
+    // A container may have made the volume's root private to one of its users: then it is in use, not new.
+    if ((e as NodeJS.ErrnoException).code === "EACCES") return false;
+    throw e;
+  }
+}
+
+/**
+ * Copies the image's directory at `target` into the volume the first time a
+ * container mounts it, under the volume's own lock: of several containers
+ * starting at once with the same new volume, one copies and the others find
+ * it done. A volume that already holds files is left alone.
+ */
+async function copyUp(store: Store, layerDirs: string[], name: string, target: string): Promise<void> {
+  const root = store.root;
+  await withLock(join(volumeDir(root, name), "copyup.lock"), "write", async () => {
+    const vol = readVolume(root, name);
+    if (!vol?.needsCopyUp) return;
+    const data = volumeDataDir(root, name);
+    const at = resolveImagePath(layerDirs, target);
+    if (at?.entry?.st.isDirectory() && isEmptyDir(data)) {
+      log.debug(`volume ${name}: copying ${at.path} of the image into it`);
+      await store.copySubtree(layerDirs, at.path, data);
+    }
+    writeVolume(root, { ...vol, needsCopyUp: false });
+  });
+}
+
+/**
+ * Makes the plan's volumes exist and fills new ones from the image
+ * (`layerDirs`, bottom first). Returns the options to record: binds and tmpfs
+ * as pkg/runtime reads them, and the volumes resolved to their directories.
+ * On failure the anonymous volumes it made are removed again.
+ */
+export async function attachVolumes(store: Store, layerDirs: string[], plan: VolumePlan): Promise<Pick<RunOptions, "volumes" | "tmpfs" | "mounts" | "volumeMounts">> {
+  const mounts: VolumeMount[] = [];
+  try {
+    for (const r of plan.requests) {
+      const anonymous = r.name === undefined;
+      const { volume } = await createVolume(store.root, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
+      mounts.push({ name: volume.name, source: volumeDataDir(store.root, volume.name), target: r.target, readonly: r.readonly, anonymous });
+      if (r.copyUp && volume.needsCopyUp) await copyUp(store, layerDirs, volume.name, r.target);
+    }
+  } catch (e) {
+    await removeAnonymousVolumes(store, mounts);
+    throw e;
+  }
+  return { volumes: plan.volumes, tmpfs: plan.tmpfs, mounts: undefined, volumeMounts: mounts };
+}
+
+/** Removes the anonymous volumes among a container's mounts (`rm -v`, `run --rm`); named ones stay. */
+export async function removeAnonymousVolumes(store: Store, mounts: VolumeMount[] | undefined): Promise<void> {
+  const names = (mounts ?? []).filter((m) => m.anonymous).map((m) => m.name);
+  if (names.length) log.debug(`removing anonymous volumes ${names.join(", ")}`);
+  await removeVolumeDirs(store, names);
+}

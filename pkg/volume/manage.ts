@@ -1,0 +1,174 @@
+// The `pod volume` verbs: create, ls, inspect, rm, prune, exists, and the
+// shapes podman prints for them. A volume is in use while any container
+// (running or not) records it; rm refuses those unless forced, and then
+// removes the containers first, as podman does.
+import { NoSuchVolume, PodError, UsageError } from "../errors.ts";
+import { Store } from "../store/index.ts";
+import type { Paths } from "../config/index.ts";
+// records.ts, not the folder's index: the index reaches back into this folder (run.ts attaches volumes)
+import { listRecords, type ContainerRecord } from "../container/records.ts";
+import { checkVolumeName, newVolumeName } from "./names.ts";
+import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
+
+/** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
+export function volumeInspect(root: string, v: VolumeRecord) {
+  return {
+    Name: v.name,
+    Driver: "local",
+    Mountpoint: volumeDataDir(root, v.name),
+    CreatedAt: v.createdAt,
+    Labels: v.labels,
+    Scope: "local",
+    Options: {} as Record<string, string>,
+    ...(v.anonymous ? { Anonymous: true } : {}),
+    MountCount: 0,
+    ...(v.needsCopyUp ? { NeedsCopyUp: true } : {}),
+  };
+}
+
+export type VolumeView = ReturnType<typeof volumeInspect>;
+
+/** Containers by the volumes they record. */
+function volumeUsers(root: string): Map<string, ContainerRecord[]> {
+  const users = new Map<string, ContainerRecord[]>();
+  for (const rec of listRecords(root))
+    for (const m of rec.config?.opts.volumeMounts ?? []) users.set(m.name, [...(users.get(m.name) ?? []), rec]);
+  return users;
+}
+
+function parseLabels(values: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of values) {
+    const eq = l.indexOf("=");
+    const key = eq < 0 ? l : l.slice(0, eq);
+    if (!key) throw new UsageError(`invalid label ${JSON.stringify(l)}: empty key`, { hint: "use --label KEY=VALUE or --label KEY" });
+    labels[key] = eq < 0 ? "" : l.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** `volume create`: returns the name (a random one when none is given). */
+export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean }): Promise<string> {
+  const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
+  const labels = parseLabels(o.labels);
+  new Store(paths).init();
+  const { volume } = await createVolume(paths.root, { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  return volume.name;
+}
+
+export function volumeExists(paths: Paths, name: string): boolean {
+  return readVolume(paths.root, name) !== undefined;
+}
+
+function noSuchVolume(name: string): NoSuchVolume {
+  return new NoSuchVolume(`no volume with name ${JSON.stringify(name)} found: no such volume`, { exit: 1, hint: "`pod volume ls` lists volumes" });
+}
+
+type Filter = { key: string; value: string };
+const FILTER_KEYS = ["name", "label", "driver", "scope", "dangling"];
+
+function parseFilter(f: string): Filter {
+  const eq = f.indexOf("=");
+  const key = f.slice(0, eq);
+  if (eq <= 0 || !FILTER_KEYS.includes(key)) throw new UsageError(`invalid filter ${JSON.stringify(f)}`, { hint: `supported: ${FILTER_KEYS.map((k) => `${k}=`).join(", ")}` });
+  const value = f.slice(eq + 1);
+  if (key === "dangling" && !["true", "false", "1", "0"].includes(value))
+    throw new UsageError(`invalid filter ${JSON.stringify(f)}: dangling takes true or false`, { hint: "--filter dangling=true lists volumes no container uses" });
+  return { key, value };
+}
+
+function matches(v: VolumeRecord, f: Filter, used: Map<string, ContainerRecord[]>): boolean {
+  switch (f.key) {
+    case "name":
+      return v.name === f.value;
+    case "label": {
+      const eq = f.value.indexOf("=");
+      const key = eq < 0 ? f.value : f.value.slice(0, eq);
+      return key in v.labels && (eq < 0 || v.labels[key] === f.value.slice(eq + 1));
+    }
+    case "driver":
+    case "scope":
+      return f.value === "local";
+    default:
+      return used.has(v.name) !== (f.value === "true" || f.value === "1");
+  }
+}
+
+/**
+ * `volume ls`: filters of one key match any of their values, different keys
+ * must all match, and every label filter must match (podman's rules).
+ */
+export function listVolumeViews(paths: Paths, filterValues: string[]): VolumeView[] {
+  const filters = filterValues.map(parseFilter);
+  const used = filters.some((f) => f.key === "dangling") ? volumeUsers(paths.root) : new Map<string, ContainerRecord[]>();
+  const byKey = new Map<string, Filter[]>();
+  for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
+  return listVolumes(paths.root)
+    .filter((v) => [...byKey].every(([key, fs]) => (key === "label" ? fs.every((f) => matches(v, f, used)) : fs.some((f) => matches(v, f, used)))))
+    .map((v) => volumeInspect(paths.root, v));
+}
+
+/** `volume inspect`: the views of the volumes found, and an error for each name that is not one. */
+export function inspectVolumes(paths: Paths, names: string[], all: boolean): { views: VolumeView[]; errors: PodError[] } {
+  if (all) return { views: listVolumes(paths.root).map((v) => volumeInspect(paths.root, v)), errors: [] };
+  const views: VolumeView[] = [];
+  const errors: PodError[] = [];
+  for (const n of names) {
+    const v = readVolume(paths.root, n);
+    if (v) views.push(volumeInspect(paths.root, v));
+    else errors.push(new NoSuchVolume(`no such volume ${n}`, { hint: "`pod volume ls` lists volumes" }));
+  }
+  return { views, errors };
+}
+
+/**
+ * `volume rm`: removes each named volume (all with `all`); one in use by a
+ * container is refused (exit 2) unless `force`, which removes those
+ * containers first. With `force` a missing volume is no error. Returns what
+ * was removed and an error per volume that was not.
+ */
+export async function removeVolumes(paths: Paths, names: string[], o: { force: boolean; all: boolean }): Promise<{ removed: string[]; errors: PodError[] }> {
+  const store = new Store(paths);
+  const removed: string[] = [];
+  const errors: PodError[] = [];
+  const targets = o.all ? listVolumes(paths.root).map((v) => v.name) : names;
+  for (const name of targets) {
+    if (!readVolume(paths.root, name)) {
+      if (!o.force) errors.push(noSuchVolume(name));
+      continue;
+    }
+    const users = volumeUsers(paths.root).get(name) ?? [];
+    if (users.length && !o.force) {
+      errors.push(
+        new PodError(`volume ${name} is being used by the following container(s): ${users.map((u) => u.id).join(", ")}: volume is being used`, {
+          exit: 2,
+          hint: `remove ${users.length > 1 ? "those containers" : `the container (pod rm ${users[0]!.name})`} first, or use pod volume rm -f, which removes ${users.length > 1 ? "them" : "it"} too`,
+        }),
+      );
+      continue;
+    }
+    if (users.length) {
+      // Loaded here: pkg/container attaches volumes through this folder, so a static import would be a cycle.
+      const { removeContainer } = await import("../container/index.ts");
+      for (const rec of users) await removeContainer(paths, rec, true);
+    }
+    await removeVolumeDirs(store, [name]);
+    removed.push(name);
+  }
+  return { removed, errors };
+}
+
+/** Names of the volumes no container records: what `volume prune` removes. */
+export function unusedVolumes(paths: Paths): string[] {
+  const used = volumeUsers(paths.root);
+  return listVolumes(paths.root)
+    .map((v) => v.name)
+    .filter((n) => !used.has(n));
+}
+
+/** `volume prune`: removes every volume no container records; returns their names. */
+export async function pruneVolumes(paths: Paths): Promise<string[]> {
+  const names = unusedVolumes(paths);
+  await removeVolumeDirs(new Store(paths), names);
+  return names;
+}
