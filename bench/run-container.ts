@@ -64,14 +64,19 @@ function which(cmd: string): string | null {
   return null;
 }
 
-/** Debug lines that carry a duration ("... 12.3ms", "took 4 ms"): the phase text and the ms. */
+/**
+ * pod's debug lines stamped with the time since it started ("DEBU [22.7 ms] image … ready"):
+ * each step's message and the ms it took since the previous stamp (the first: since start).
+ */
 function phases(stderr: string): [string, number][] {
   const out: [string, number][] = [];
+  let last = 0;
   for (const line of stderr.split("\n")) {
-    const m = line.match(/(\d+(?:\.\d+)?)\s*ms\b/);
+    const m = line.match(/DEBU\S*\s+\[(\d+(?:\.\d+)?)\s*ms\]\s*(.*)$/);
     if (!m) continue;
-    const label = line.replace(/^\S*DEBU\S*\s*/, "").replace(m[0], "…").replace(/\s+/g, " ").trim();
-    out.push([label, Number(m[1])]);
+    const at = Number(m[1]);
+    out.push([m[2]!.trim(), at - last]);
+    last = at;
   }
   return out;
 }
@@ -150,13 +155,18 @@ try {
   const timings = debug.map((d) => phases(d.stderr));
   console.log("\nwhere pod's time goes:");
   if (timings[0]!.length > 0) {
-    console.log(`  pod --log-level debug run --rm alpine true, median of ${debug.length} (ms):`);
+    console.log(`  pod --log-level debug run --rm alpine true, median of ${debug.length}; ms each step took until the line shown (from the first run):`);
     const labels = timings[0]!.map(([l]) => l);
+    let sum = 0;
     for (const [i, label] of labels.entries()) {
       const xs = timings.map((t) => t[i]?.[1]).filter((x): x is number => x !== undefined);
+      sum += median(xs);
       console.log(`  ${f1(median(xs)).padStart(8)}  ${label}`);
     }
-    console.log(`  ${f1(median(debug.map((d) => d.ms))).padStart(8)}  whole process (with debug logging)`);
+    const whole = median(debug.map((d) => d.ms));
+    console.log(`  ${f1(Math.max(0, whole - sum)).padStart(8)}  exit (and the parent's spawn/wait)`);
+    console.log(`  ${f1(whole).padStart(8)}  whole process (with debug logging)`);
+    console.log("  pieces measured on their own (medians of the interleaved runs above):");
   } else {
     console.log("  (pod --log-level debug run prints no timings: pieces measured on their own instead, medians in ms)");
   }

@@ -111,20 +111,27 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
   const tty = rec.config?.opts.tty ?? false;
   const devNull = interactive || tty ? -1 : openSync("/dev/null", "r");
   const stdio = tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
-  let launched;
-  try {
-    launched = await launchContainer(store, paths, rec, stdio);
-  } finally {
-    if (devNull >= 0) closeSync(devNull);
-  }
-  const { child, ttyMaster } = launched;
-  const term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
-  const pid1 = child.pid;
-  const handlers = forwarded.map((s) => [s, () => signalContainer(pid1, pid1, signalNumber[s], paths.runroot)] as const);
+  // Forwarding is in place before the container starts: a signal that arrives while it starts is
+  // held and delivered once its pid is known, instead of killing pod (and so the container).
+  let pid1: number | undefined;
+  const pending: number[] = [];
+  const deliver = (sig: number) => (pid1 === undefined ? pending.push(sig) : signalContainer(pid1, pid1, sig, paths.runroot));
+  const handlers = forwarded.map((s) => [s, () => deliver(signalNumber[s])] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  term?.start(interactive);
+  let term: ContainerTerminal | undefined;
   let code: number;
   try {
+    let launched;
+    try {
+      launched = await launchContainer(store, paths, rec, stdio);
+    } finally {
+      if (devNull >= 0) closeSync(devNull);
+    }
+    const { child, ttyMaster } = launched;
+    term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
+    pid1 = child.pid;
+    for (const sig of pending.splice(0)) deliver(sig);
+    term?.start(interactive);
     code = await child.wait();
     await term?.finish();
   } finally {

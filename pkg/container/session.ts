@@ -14,6 +14,7 @@ import { isAlive } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
 import { attachSocket } from "./monitor.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
+import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
 
 /** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
@@ -68,12 +69,13 @@ export async function attachContainer(paths: Paths, rec: ContainerRecord, o: { s
     socket.write(frame(Frame.Stdin, chunk));
   };
   const raw = tty && o.stdin && process.stdin.isTTY;
+  let saved: Uint8Array | undefined;
   if (tty) {
     sendResize();
     process.on("SIGWINCH", sendResize);
   }
   if (o.stdin) {
-    if (raw) process.stdin.setRawMode(true);
+    if (raw) saved = makeRaw(0);
     process.stdin.on("data", onData);
     process.stdin.on("end", () => socket.write(frame(Frame.StdinEnd)));
     process.stdin.resume();
@@ -84,7 +86,7 @@ export async function attachContainer(paths: Paths, rec: ContainerRecord, o: { s
     process.off("SIGWINCH", sendResize);
     process.stdin.off("data", onData);
     process.stdin.pause();
-    if (raw) process.stdin.setRawMode(false);
+    if (saved) restoreTerminal(0, saved);
     socket.end();
   }
 }

@@ -3,7 +3,7 @@
 // user's terminal in raw mode (restored on every way out), and passes window
 // size changes on (SIGWINCH).
 import { writeSync, closeSync, read } from "node:fs";
-import { getWindowSize, setWindowSize } from "../native/libc.ts";
+import { getWindowSize, makeRaw, restoreTerminal, setWindowSize } from "../native/libc.ts";
 import { outBytes } from "../output/index.ts";
 
 /** The user's terminal size now, read from the kernel (Bun's stdout.rows is not refreshed); 80x24 without one. */
@@ -15,7 +15,12 @@ export class ContainerTerminal {
   private rawSet = false;
   private done?: Promise<void>;
   private readonly onWinch = () => this.resize();
-  private readonly onData = (chunk: Buffer) => writeAll(this.master, chunk);
+  private closed = false;
+  private saved?: Uint8Array;
+  private readonly onData = (chunk: Buffer) => {
+    // Keystrokes after the container's side has gone have nowhere to go.
+    if (!this.closed) writeAll(this.master, chunk, () => (this.closed = true));
+  };
 
   /** master: the terminal's master end, which the container made and handed over */
   constructor(readonly master: number) {}
@@ -30,13 +35,15 @@ export class ContainerTerminal {
     process.on("SIGWINCH", this.onWinch);
     if (interactive) {
       if (process.stdin.isTTY) {
-        process.stdin.setRawMode(true);
-        this.rawSet = true;
+        this.saved = makeRaw(0);
+        this.rawSet = this.saved !== undefined;
       }
       process.stdin.on("data", this.onData);
       process.stdin.resume();
     }
-    this.done = pumpOut(this.master);
+    this.done = pumpOut(this.master).then(() => {
+      this.closed = true;
+    });
   }
 
   /** Waits until the container side is closed and all output is written, then restores the terminal. */
@@ -49,16 +56,22 @@ export class ContainerTerminal {
     process.off("SIGWINCH", this.onWinch);
     process.stdin.off("data", this.onData);
     process.stdin.pause();
-    if (this.rawSet) {
-      process.stdin.setRawMode(false);
+    if (this.rawSet && this.saved) {
+      restoreTerminal(0, this.saved);
       this.rawSet = false;
     }
   }
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
+function writeAll(fd: number, data: Uint8Array, onGone: () => void): void {
   let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off);
+  try {
+    while (off < data.length) off += writeSync(fd, data, off);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EBADF" && code !== "EIO") throw e;
+    onGone();
+  }
 }
 
 /** Copies master → stdout until the slave side is gone (read fails with EIO). */

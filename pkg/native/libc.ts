@@ -21,6 +21,9 @@ function open() {
     getegid: { args: [], returns: u32 },
     ioctl: { args: [i32, u64, p], returns: i32 },
     pipe2: { args: [p, i32], returns: i32 },
+    tcgetattr: { args: [i32, p], returns: i32 },
+    tcsetattr: { args: [i32, i32, p], returns: i32 },
+    cfmakeraw: { args: [p], returns: FFIType.void },
     dup2: { args: [i32, i32], returns: i32 },
   });
 }
@@ -138,4 +141,26 @@ export function pipe(): [number, number] {
 
 export function dup2(from: number, to: number): void {
   check("dup2", libc().dup2(from, to));
+}
+
+/** glibc's struct termios is 60 bytes; room to spare. */
+const TERMIOS_SIZE = 128;
+
+/**
+ * Puts a terminal in raw mode as cfmakeraw(3) does, output processing (OPOST)
+ * included, which libuv's raw mode keeps on (the container's own terminal
+ * already turns \n into \r\n). Returns the previous settings, or undefined
+ * when fd is not a terminal.
+ */
+export function makeRaw(fd: number): Uint8Array | undefined {
+  const saved = new Uint8Array(TERMIOS_SIZE);
+  if (libc().tcgetattr(fd, ptr(saved)) < 0) return undefined;
+  const raw = saved.slice();
+  libc().cfmakeraw(ptr(raw));
+  check("tcsetattr", libc().tcsetattr(fd, 0 /* TCSANOW */, ptr(raw)));
+  return saved;
+}
+
+export function restoreTerminal(fd: number, saved: Uint8Array): void {
+  libc().tcsetattr(fd, 0, ptr(saved));
 }

@@ -134,8 +134,9 @@ function checkMapped(user: ResolvedUser, maps: IdMaps): number[] {
         : `pick a ${kind} inside the range your /etc/sub${kind} entry gives pod`,
     });
   }
-  // Supplementary groups without a host gid cannot be set; they are left out as they would be unusable.
-  return user.groups.filter((g) => idIsMapped(maps.gid, g));
+  // The primary gid leads the group list (as podman and `id` show it); groups without a host gid
+  // cannot be set and are left out.
+  return [user.gid, ...user.groups.filter((g) => g !== user.gid)].filter((g) => idIsMapped(maps.gid, g));
 }
 
 /** The user spec in effect: --user, else the image's USER, else the keep-id user, else root. */

@@ -2,6 +2,6 @@
 // It knows nothing of registries or the network.
 export { Store, type LayerInfo } from "./store.ts";
 export { findImage, noSuchImage, upsertImage, type ImageRecord, type ImageQuery } from "./images.ts";
-export { executeStorageJob } from "./worker.ts";
+export { executeStorageJob, runStorageJob } from "./worker.ts";
 export { withLock } from "./lock.ts";
 export { writeFileAtomic } from "./atomic.ts";

@@ -8,6 +8,7 @@ import { runInStorageNamespace, selfCommand, storageMaps } from "../userns/index
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
+import type { FilesJob, FilesResult } from "../container/fs-job.ts";
 
 export type ExtractJob = { blob: string; dest: string };
 /** copySubtree: the image directory `path` of `layers` into `dest` (filling a new volume). */
@@ -18,10 +19,12 @@ export type StorageJob = {
   remove?: string[];
   copy?: { layers: string[]; dest: string };
   copySubtree?: { layers: string[]; path: string; dest: string };
+  /** diff, export and cp of a container's files (pkg/container/fs-job.ts) */
+  files?: FilesJob;
   result: string;
 };
 export type ExtractResult = { diffID: string; size: number; entries: number } | { error: string; hint?: string };
-export type JobResult = { extracted: ExtractResult[]; removeErrors: string[] };
+export type JobResult = { extracted: ExtractResult[]; removeErrors: string[]; files?: FilesResult };
 
 /** Runs in the namespace (as the hidden command). Never throws: failures go into the result. */
 export async function executeStorageJob(jobFile: string): Promise<number> {
@@ -53,6 +56,7 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       result.removeErrors.push(`copying ${path} of the image into ${dest}: ${(e as Error).message}`);
     }
   }
+  if (job.files) result.files = await (await import("../container/fs-job.ts")).runFilesJob(job.files);
   if (job.extract?.length) {
     const { extractLayer } = await import("../layer/index.ts");
     // With a single-id mapping only root exists in the namespace: every file becomes the user's.

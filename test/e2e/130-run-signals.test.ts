@@ -48,6 +48,27 @@ const storageSnapshot = () => new Set([...walk(pod().storage).entries, ...walk(p
 
 describe("signals sent to pod run", () => {
   A("SIGTERM reaches the command: its trap exits 42, and so does pod", async () => {
+    const args = ["alpine", "sh", "-c", TRAP_LOOP("TERM", 42)];
+    const p = start(args);
+    await p.waitForStdout("ready\n");
+    p.signal("SIGTERM");
+    expectCode(await finish(p, args), 42, "after SIGTERM");
+  });
+
+  A("a signal that comes the moment the command has started is forwarded, not fatal to pod (10 tries)", async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const args = ["alpine", "sh", "-c", TRAP_LOOP("USR1", 45)];
+      const p = start(args);
+      await p.waitForStdout("ready\n");
+      p.signal("SIGUSR1");
+      const r = await finish(p, args);
+      outcomes.push(r.signal ? `pod died of ${r.signal}` : `exit ${r.code}`);
+    }
+    expect(outcomes.filter((o) => o !== "exit 45"), `outcomes: ${outcomes.join(", ")}`).toEqual([]);
+  });
+
+  A("--rm still removes the container when it ended through a forwarded signal", async () => {
     expectExit(await runPod(["run", "--rm", "alpine", "true"]), 0);
     const before = storageSnapshot();
     const args = ["alpine", "sh", "-c", TRAP_LOOP("TERM", 42)];
@@ -55,7 +76,6 @@ describe("signals sent to pod run", () => {
     await p.waitForStdout("ready\n");
     p.signal("SIGTERM");
     expectCode(await finish(p, args), 42, "after SIGTERM");
-    // --rm still removed the container
     expect([...storageSnapshot()].filter((x) => !before.has(x)), "paths left behind").toEqual([]);
   });
 

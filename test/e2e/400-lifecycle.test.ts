@@ -16,7 +16,6 @@ import {
   inspectFmt,
   statusOf,
   psStatus,
-  untilStatus,
   monitorOf,
   monitorsOf,
   parentOf,

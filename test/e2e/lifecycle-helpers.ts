@@ -26,6 +26,10 @@ export function useLifecycle(o: { stopSignalImage?: boolean } = {}): void {
   let reg: Registry | undefined;
   beforeAll(async () => {
     onSuiteEnd(() => stopAllLive());
+    onSuiteEnd(async () => {
+      const left = await killUnlistedMonitors();
+      if (left.length) console.error(`warning: killed monitors of containers pod no longer lists: ${left.join("; ")}`);
+    });
     if (missing("alpine-fixture")) return;
     reg = await startRegistry();
     onSuiteEnd(() => reg!.stop());
@@ -194,6 +198,29 @@ export function monitorsOf(id: string): number[] {
 export function suiteMonitors(): Proc[] {
   const rr = pod().runtimeDir;
   return allProcs().filter((p) => p.state !== "Z" && p.argv.includes("_monitor") && p.argv.some((a) => a.startsWith(rr)));
+}
+
+/**
+ * Monitors of this suite whose container pod no longer lists: SIGKILLed (by
+ * pid; their container dies with them) and returned, so a test can fail on them
+ * without leaving processes behind.
+ */
+export async function killUnlistedMonitors(): Promise<string[]> {
+  const r = await runPod(["ps", "-a", "-q", "--no-trunc"]);
+  if (r.code !== 0) return [`pod ps -a exited ${r.code}: not killing anything`];
+  const known = new Set(r.stdout.split("\n").filter(Boolean));
+  const orphans: string[] = [];
+  for (const m of suiteMonitors()) {
+    const id = m.argv[m.argv.length - 1]!;
+    if (known.has(id)) continue;
+    orphans.push(`monitor pid ${m.pid} of ${id.slice(0, 12)} (not listed by ps -a)`);
+    try {
+      process.kill(m.pid, "SIGKILL");
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return orphans;
 }
 
 /** The single monitor of a running container (waits briefly for it to show up). */

@@ -1,0 +1,162 @@
+// `pod cp` inside the storage namespace, with docker cp's rules (which podman
+// follows): a directory copied onto an existing directory goes into it, and
+// with "/." only its contents do; a file copied onto a directory goes into it;
+// a missing destination is created if its parent exists. Container paths are
+// resolved in the container's filesystem like chroot (fs-view.ts), so neither
+// ".." nor a symlink leads out of it; the source's own symlink is followed,
+// as podman does, and symlinks inside copied directories are copied as such.
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { PodError } from "../errors.ts";
+import { FsView, type FsEntry, type FsLayout } from "./fs-view.ts";
+import { TreeWriter, type DirHandle, type SrcNode, type WriterOptions } from "./fs-write.ts";
+
+export type CopyRequest = {
+  layout: FsLayout;
+  /** the container's name, for messages */
+  container: string;
+  /** the container side as typed after "CTR:" */
+  ctrPath: string;
+  /** the host side, absolute */
+  hostPath: string;
+  /** the host side as typed, for messages */
+  hostInput: string;
+  overwrite: boolean;
+};
+
+const notInContainer = (path: string, container: string, cause?: unknown) =>
+  new PodError(`"${path}" could not be found on container ${container}: no such file or directory`, { cause, hint: `\`pod exec ${container} ls -la DIR\` shows what is there (running containers)` });
+const notOnHost = (path: string, cause?: unknown) => new PodError(`"${path}" could not be found on the host: no such file or directory`, { cause });
+const dirOntoFile = () => new PodError("destination must be a directory when copying a directory", { hint: "name a directory, or a path that does not exist yet" });
+
+/** Whether a path asks for a directory's contents ("dir/.") rather than the directory. */
+const wantsContents = (p: string) => /(^|\/)\.\/*$/.test(p);
+
+/** The name a copy gets: the last name of the path as typed, "" for the root or "dir/.". */
+function nameOf(p: string): string {
+  const parts = p.split("/").filter((s) => s !== "" && s !== ".");
+  const last = parts[parts.length - 1];
+  return last === undefined || last === ".." ? "" : last;
+}
+
+function hostNode(path: string, name: string, st: Stats): SrcNode {
+  return {
+    name,
+    st,
+    hostPath: path,
+    children: () => readdirSync(path).sort().map((n) => hostNode(join(path, n), n, lstatSync(join(path, n)))),
+  };
+}
+
+function unionNode(view: FsView, e: FsEntry, name: string): SrcNode {
+  return {
+    name,
+    st: e.st,
+    hostPath: e.hostPath,
+    children: () => view.list(e).map((c) => unionNode(view, c, c.rel.slice(c.rel.lastIndexOf("/") + 1))),
+  };
+}
+
+function resolveIn(view: FsView, req: CopyRequest): { rel: string; entry?: FsEntry } {
+  try {
+    return view.resolve(req.ctrPath);
+  } catch (e) {
+    throw notInContainer(req.ctrPath, req.container, e);
+  }
+}
+
+/** Copies src into the destination directory `dir`: as `name`, or its contents when `contents`. */
+function place(w: TreeWriter, dir: DirHandle, name: string, src: SrcNode, contents: boolean): void {
+  if (contents && src.st.isDirectory()) for (const c of src.children()) w.put(dir, c.name, c);
+  else w.put(dir, name, src);
+}
+
+/** Container → host. */
+export function copyOut(req: CopyRequest): void {
+  const view = FsView.of(req.layout);
+  const r = resolveIn(view, req);
+  if (!r.entry) throw notInContainer(req.ctrPath, req.container);
+  const src = unionNode(view, r.entry, nameOf(req.ctrPath));
+  const contents = wantsContents(req.ctrPath) || src.name === "";
+  const w = new TreeWriter({ overwrite: req.overwrite });
+  let dest: Stats | undefined;
+  try {
+    dest = statSync(req.hostPath);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new PodError(`${req.hostInput}: ${(e as Error).message}`, { cause: e });
+  }
+  if (dest?.isDirectory()) return withDir(w, req.hostPath, (d) => place(w, d, src.name, src, contents));
+  if (dest && src.st.isDirectory()) throw dirOntoFile();
+  if (!dest && /\/$/.test(req.hostInput) && !src.st.isDirectory()) throw notOnHost(req.hostInput);
+  const parent = dirname(req.hostPath);
+  if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) throw notOnHost(req.hostInput);
+  withDir(w, parent, (d) => w.put(d, basename(req.hostPath), src));
+}
+
+function withDir(w: TreeWriter, path: string, fn: (d: DirHandle) => void, entry?: FsEntry): void {
+  const d = w.openTrusted(path, entry);
+  try {
+    fn(d);
+  } finally {
+    w.close(d);
+  }
+}
+
+/** Opens the container directory `rel` (symlink-free) in the upper dir, copying it up as needed. */
+function openContainerDir(w: TreeWriter, view: FsView, upper: string, rel: string): DirHandle {
+  let h = w.openTrusted(upper, view.root());
+  h.path = "/";
+  for (const name of rel.split("/").filter(Boolean)) {
+    try {
+      const next = w.descend(h, name);
+      w.close(h);
+      h = next;
+    } catch (e) {
+      w.close(h);
+      throw e;
+    }
+  }
+  return h;
+}
+
+/** Host → container: writes into the container's upper dir. */
+export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
+  let st: Stats;
+  let real: string;
+  try {
+    st = statSync(req.hostPath);
+    real = realpathSync(req.hostPath);
+  } catch (e) {
+    throw notOnHost(req.hostInput, e);
+  }
+  const src = hostNode(real, nameOf(req.hostInput) || basename(real), st);
+  const contents = wantsContents(req.hostInput);
+  const view = FsView.of(req.layout);
+  const w = new TreeWriter({ view, owner, overwrite: req.overwrite });
+  const r = resolveIn(view, req);
+  let dirRel: string;
+  let name = src.name;
+  if (r.entry?.st.isDirectory()) dirRel = r.rel;
+  else {
+    if (r.entry && st.isDirectory()) throw dirOntoFile();
+    if (!r.entry && /\/$/.test(req.ctrPath)) throw notInContainer(req.ctrPath, req.container);
+    dirRel = r.rel.includes("/") ? r.rel.slice(0, r.rel.lastIndexOf("/")) : "";
+    name = r.rel.slice(r.rel.lastIndexOf("/") + 1);
+    if (!name) throw dirOntoFile();
+  }
+  const d = openContainerDir(w, view, req.layout.upper, dirRel);
+  try {
+    if (r.entry?.st.isDirectory()) place(w, d, name, src, contents);
+    else w.put(d, name, src);
+  } finally {
+    w.close(d);
+  }
+}
+
+/** For `pod cp CTR:PATH -`: the entry to put in the tar, and the name it gets there. */
+export function copySource(req: Pick<CopyRequest, "layout" | "ctrPath" | "container">): { view: FsView; entry: FsEntry; name: string } {
+  const view = FsView.of(req.layout);
+  const r = resolveIn(view, req as CopyRequest);
+  if (!r.entry) throw notInContainer(req.ctrPath, req.container);
+  return { view, entry: r.entry, name: wantsContents(req.ctrPath) ? "" : nameOf(req.ctrPath) };
+}
