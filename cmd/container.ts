@@ -24,7 +24,8 @@ import {
   stopSignalOf,
   containerDir,
   followLog,
-  isAlive,
+  mayStillLog,
+  readRecord,
   logPath,
   logSize,
   renderLine,
@@ -114,7 +115,7 @@ export const start: PodCommand = {
         return r.detached ? 0 : r.code;
       }
       // Without a terminal, the log from this start on is the output: nothing is lost to a late attach.
-      await followLog(file, from, () => isAlive(findContainer(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
+      await followLog(file, from, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
       return (await waitContainer(ctx.paths, rec.id)) ?? 0;
     }
     await eachTarget(ctx.paths, args, async (rec) => (await startContainer(ctx.paths, rec), args.all ? rec.id : inputFor(args, rec)));
@@ -206,7 +207,8 @@ export const rm: PodCommand = {
       await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
       return rec.id;
     }).catch((e) => {
-      if (!(args.ignore && /no such container/.test((e as Error).message))) throw e;
+      // podman: -f (like -i) does not fail on containers that are not there
+      if (!((args.ignore || args.force) && /no such container/.test((e as Error).message))) throw e;
     });
   },
 };
@@ -277,7 +279,9 @@ export const ps: PodCommand = {
       .sort((a, b) => b.created.localeCompare(a.created))
       .map((r) => psRow(r, now, Boolean(args["no-trunc"])));
     const filters = (args.filter as unknown as string[]).map(parseFilter);
-    if (!args.all && !filters.some((f) => f.key === "status")) rows = rows.filter((r) => r.State === "running");
+    // podman: --last/--latest pick among all containers, like -a
+    const everything = args.all || args.last !== undefined || args.latest;
+    if (!everything && !filters.some((f) => f.key === "status")) rows = rows.filter((r) => r.State === "running");
     rows = rows.filter((r) => filters.every((f) => matchFilter(r, f)));
     if (args.last !== undefined) rows = rows.slice(0, Number(args.last));
     if (args.latest) rows = rows.slice(0, 1);
@@ -294,6 +298,8 @@ function parseFilter(f: string): Filter {
   const key = f.slice(0, i);
   if (i <= 0 || !["name", "status", "ancestor", "id"].includes(key))
     throw new UsageError(`invalid filter "${f}"`, { hint: "supported: name=, status=, ancestor=, id=" });
+  if (key === "status" && !["created", "running", "exited", "paused", "stopped", "configured", "stopping", "removing", "unknown"].includes(f.slice(i + 1)))
+    throw new UsageError(`${f.slice(i + 1)} is not a valid status`, { hint: "use created, running or exited" });
   return { key, value: f.slice(i + 1) };
 }
 

@@ -4,6 +4,7 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import * as lifecycle from "./container.ts";
+import * as files from "./files.ts";
 import { create, run } from "./run.ts";
 import {
   attachContainer,
@@ -12,7 +13,7 @@ import {
   execContainer,
   followLog,
   findContainer,
-  isAlive,
+  mayStillLog,
   logPath,
   parseDetachKeys,
   parseSince,
@@ -54,10 +55,7 @@ export const logs: PodCommand = {
     const { lines, next } = readLogFrom(file, 0);
     for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, timestamps: ts })) print(l);
     if (!args.follow) return;
-    await followLog(file, next, () => {
-      const cur = readRecord(ctx.paths.root, rec.id);
-      return cur !== undefined && isAlive(cur);
-    }, print);
+    await followLog(file, next, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), print);
   },
 };
 
@@ -173,14 +171,18 @@ export const container: PodCommand = {
   examples: ["pod container ls -a", "pod container run --rm alpine true", "pod container prune -f"],
   subCommands: {
     attach,
+    cp: files.cp,
     create,
+    diff: files.diff,
     exec,
+    export: files.exportCmd,
     inspect: containerInspectCmd,
     kill: lifecycle.kill,
     list: lifecycle.ps,
     logs,
     ls: lifecycle.ps,
     pause: lifecycle.pause,
+    port: files.port,
     prune,
     ps: lifecycle.ps,
     rename: lifecycle.rename,
@@ -189,6 +191,7 @@ export const container: PodCommand = {
     run,
     start: lifecycle.start,
     stop: lifecycle.stop,
+    top: files.top,
     unpause: lifecycle.unpause,
     wait: lifecycle.wait,
   } as never,

@@ -8,7 +8,7 @@ import { PodError, UsageError } from "../errors.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { Store, runStorageJob } from "../store/index.ts";
-import { findContainer, containerDir, type ContainerRecord } from "./records.ts";
+import { findContainer, containerDir, listRecords, type ContainerRecord } from "./records.ts";
 import { layerDirsOf } from "./launch.ts";
 import type { Change } from "./fs-changes.ts";
 import type { FilesJob, FilesResult, KeepIdSwap } from "./fs-job.ts";
@@ -27,6 +27,17 @@ export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
   const vfsRoot = join(dir, "rootfs");
   if (existsSync(vfsRoot)) return { lowers, upper: vfsRoot, flat: true };
   return { lowers, upper: join(dir, "upper") };
+}
+
+/** The container a one-container command acts on: by name or ID, or the newest one with --latest. */
+export function pickContainer(paths: Paths, input: string | undefined, latest: boolean): ContainerRecord {
+  if (latest) {
+    const newest = listRecords(paths.root).sort((a, b) => b.created.localeCompare(a.created))[0];
+    if (!newest) throw new PodError("no containers to act on", { hint: "`pod ps -a` lists containers" });
+    return newest;
+  }
+  if (!input) throw new UsageError("you must provide a container name or ID", { hint: "or use --latest" });
+  return findContainer(paths.root, input);
 }
 
 function keepIdSwap(rec: ContainerRecord): KeepIdSwap | undefined {

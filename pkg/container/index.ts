@@ -3,7 +3,7 @@
 // pkg/runtime for decisions and pkg/native to start processes.
 export { runContainer, createContainer, ensureImage, runForeground, type RunRequest, type PullPolicy } from "./run.ts";
 export { listRecords, readRecord, findContainer, type ContainerRecord } from "./records.ts";
-export { statusOf, statusText, isAlive, type Status } from "./state.ts";
+export { statusOf, statusText, isAlive, mayStillLog, type Status } from "./state.ts";
 export {
   startContainer,
   stopContainer,
@@ -20,3 +20,6 @@ export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from ".
 export { logPath, readLogFrom, selectLines, renderLine, parseSince, followLog, logSize, type LogLine } from "./logs.ts";
 export { containerDir } from "./records.ts";
 export { stopSignalOf } from "./stop-signal.ts";
+export { copyFiles, diffContainer, exportContainer, parseCopyTarget, pickContainer, type CopyOptions } from "./files.ts";
+export { changesJson, changesText, type Change } from "./fs-changes.ts";
+export { topContainer, DESCRIPTORS } from "./procs.ts";

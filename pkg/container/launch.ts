@@ -80,7 +80,10 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
       started = spawnContainer(plan, stdio, paths.runroot);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
-      const next: RootfsDriver | undefined = e.stage === Stage.Rootfs || e.stage === Stage.Helper ? nextDriver(driver) : undefined;
+      // Only "this kernel/host cannot do it" moves on to the next driver (and is remembered);
+      // anything else (a directory removed under us, say) is this container's problem.
+      const unsupported = e.stage === Stage.Helper || (e.stage === Stage.Rootfs && [1, 19, 22, 95].includes(e.errno));
+      const next: RootfsDriver | undefined = unsupported ? nextDriver(driver) : undefined;
       if (!next) throw spawnError(e, plan.argv[0] ?? "");
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);
       driver = next;
@@ -94,6 +97,7 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
     writeFileSync(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     const running = await updateRecord(paths.root, rec.id, (r) => ({
       ...r,
+      env: plan.env,
       state: "running",
       pid,
       pidStartTime: processStartTime(pid),

@@ -2,11 +2,12 @@
 // rename, prune. Each checks the live status first (status.ts), so a record
 // left "running" by a killed monitor is treated as exited.
 import { rmSync } from "node:fs";
-import { ContainerStateInvalid, PodError } from "../errors.ts";
+import { join } from "node:path";
+import { ContainerStateInvalid, NoSuchContainer, PodError } from "../errors.ts";
 import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
-import { listRecords, findContainer, removeContainerDir, updateRecord, readRecord, type ContainerRecord } from "./records.ts";
+import { listRecords, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
 import { canRemove, canStart, exitCodeOf, isAlive, statusOf } from "./state.ts";
 import { startMonitor } from "./monitor.ts";
 import { runtimeDir } from "./launch.ts";
@@ -27,9 +28,13 @@ export function parseSignal(s: string): number {
 }
 
 export async function startContainer(paths: Paths, rec: ContainerRecord): Promise<void> {
-  if (!canStart(statusOf(rec))) return;
-  rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
-  await startMonitor(paths, rec.id);
+  await withContainerLock(paths.root, rec.id, async () => {
+    const cur = readRecord(paths.root, rec.id);
+    if (!cur) throw new NoSuchContainer(`container ${rec.name} was removed`, { hint: "`pod ps -a` lists containers" });
+    if (!canStart(statusOf(cur))) return;
+    rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+    await startMonitor(paths, rec.id);
+  });
 }
 
 function requireRunning(rec: ContainerRecord): void {
@@ -88,7 +93,15 @@ export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutS
 }
 
 /** Removes a stopped container (`force`: stops it first); `o.volumes` removes its anonymous volumes too (`rm -v`). */
-export async function removeContainer(paths: Paths, rec: ContainerRecord, force: boolean, o: { volumes?: boolean } = {}): Promise<void> {
+export async function removeContainer(paths: Paths, input: ContainerRecord, force: boolean, o: { volumes?: boolean } = {}): Promise<void> {
+  await withContainerLock(paths.root, input.id, async () => {
+    const rec = readRecord(paths.root, input.id);
+    if (rec) await removeLocked(paths, rec, force, o);
+  });
+  rmSync(join(paths.root, "containers", `${input.id}.lock`), { force: true });
+}
+
+async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, o: { volumes?: boolean }): Promise<void> {
   if (!canRemove(statusOf(rec))) {
     if (!force)
       throw new ContainerStateInvalid(`cannot remove container ${rec.id.slice(0, 12)} as it is running`, {
@@ -106,9 +119,12 @@ export async function renameContainer(paths: Paths, input: string, name: string)
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
     throw new PodError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: "pick another name" });
   const rec = findContainer(paths.root, input);
-  if (listRecords(paths.root).some((r) => r.name === name && r.id !== rec.id))
-    throw new PodError(`the container name "${name}" is already in use`, { hint: "remove that container, or choose another name" });
-  await updateRecord(paths.root, rec.id, (r) => ({ ...r, name }));
+  // Checked under the containers lock, as names are claimed at create.
+  await updateRecord(paths.root, rec.id, (r) => {
+    if (listRecords(paths.root).some((o) => o.name === name && o.id !== r.id))
+      throw new PodError(`the container name "${name}" is already in use`, { hint: "remove that container, or choose another name" });
+    return { ...r, name };
+  });
 }
 
 /** Removes every container that is not running; returns their IDs. */

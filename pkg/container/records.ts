@@ -26,6 +26,8 @@ export type ContainerRecord = {
   /** host pid of the container's first process, and its start time (against pid reuse) */
   pid?: number;
   pidStartTime?: number;
+  /** the environment the process got (image, defaults, -e), for inspect */
+  env?: string[];
   /** host pid of the monitor (detached containers) */
   monitorPid?: number;
   exitCode?: number;
@@ -127,4 +129,13 @@ export async function updateRecord(root: string, id: string, fn: (r: ContainerRe
     if (next) writeRecord(root, next);
     return next;
   });
+}
+
+/**
+ * Serialises the verbs that change whether a container runs or exists
+ * (start, rm): a remove waits for a start in progress and then sees the
+ * running container, and two starts do not launch it twice.
+ */
+export function withContainerLock<T>(root: string, id: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(join(containersDir(root), `${id}.lock`), "write", fn);
 }

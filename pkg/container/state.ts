@@ -50,3 +50,20 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const ended = rec.finishedAt ?? rec.startedAt ?? rec.created;
   return `Exited (${exitCodeOf(rec)}) ${humanDuration(now - Date.parse(ended))} ago`;
 }
+
+/**
+ * Whether output may still arrive in the log: the process lives, or its
+ * recorder (the monitor) has not yet written the end. `logs -f` and
+ * `start -a` follow until this turns false, so the last lines are not lost.
+ */
+export function mayStillLog(rec: ContainerRecord | undefined): boolean {
+  if (!rec || rec.state !== "running") return false;
+  if (isAlive(rec)) return true;
+  if (rec.monitorPid === undefined) return false;
+  try {
+    process.kill(rec.monitorPid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

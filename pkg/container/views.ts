@@ -83,7 +83,7 @@ export function containerInspect(rec: ContainerRecord) {
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),
       User: o?.user ?? "",
-      Env: o?.env ?? [],
+      Env: rec.env ?? o?.env ?? [],
       Cmd: o?.command.length ? o.command : null,
       Entrypoint: o?.entrypoint ?? null,
       WorkingDir: o?.workdir ?? "",

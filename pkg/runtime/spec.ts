@@ -3,7 +3,9 @@
 // /etc/resolv.conf). Pure apart from reading the image's layers, host paths
 // named by -v, and --env-file files; the caller writes the files into the
 // container directory before handing the plan to the native core.
+import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
+import { readImageFile } from "./imagefs.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
@@ -171,6 +173,11 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     volumeMounts: o.volumeMounts,
     workdir: cwd,
   });
+  const idFiles = idEntryFiles(user, input.layerDirs);
+  for (const f of idFiles) {
+    ops.push({ op: "touch", target: `/etc/${f.path}`, mode: 0o644 });
+    ops.push({ op: "bind", source: join(input.containerDir, f.path), target: `/etc/${f.path}`, recursive: false, readonly: false });
+  }
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,
@@ -190,5 +197,23 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     uidMap: maps.uid,
     gidMap: maps.gid,
   };
-  return { plan, files: containerFiles(hostname, input) };
+  return { plan, files: [...containerFiles(hostname, input), ...idFiles] };
 }
+
+/**
+ * A numeric user the image does not know gets a passwd (and group) entry, as
+ * podman adds one, so `id` and programs that look the user up see a name:
+ * the image's files plus one line, bound over /etc/passwd and /etc/group.
+ */
+function idEntryFiles(user: ResolvedUser, layerDirs: string[]): ContainerFile[] {
+  if (user.uid === 0 || user.name !== undefined) return [];
+  const files: ContainerFile[] = [];
+  const passwd = readImageFile(layerDirs, "/etc/passwd") ?? "";
+  files.push({ path: "passwd", content: `${withNewline(passwd)}${user.uid}:*:${user.uid}:${user.gid}:container user:${user.home}:/bin/sh\n` });
+  const group = readImageFile(layerDirs, "/etc/group") ?? "";
+  if (!group.split("\n").some((l) => l.split(":")[2] === String(user.gid)))
+    files.push({ path: "group", content: `${withNewline(group)}${user.gid}:x:${user.gid}:\n` });
+  return files;
+}
+
+const withNewline = (t: string) => (t && !t.endsWith("\n") ? `${t}\n` : t);

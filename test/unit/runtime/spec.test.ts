@@ -56,7 +56,7 @@ describe("pod run alpine", () => {
     expect(plan.argv).toEqual(["/bin/sh"]);
     expect(plan.cwd).toBe("/");
     expect(plan.env).toEqual([`PATH=${DEFAULT_PATH}`, "TERM=xterm", "container=podman", "HOSTNAME=0123456789ab", "HOME=/root"]);
-    expect([plan.uid, plan.gid, plan.groups]).toEqual([0, 0, [1, 2, 3, 4, 10]]);
+    expect([plan.uid, plan.gid, plan.groups]).toEqual([0, 0, [0, 1, 2, 3, 4, 10]]);
     expect(capabilityNames(plan.caps.effective)).toEqual([
       "CAP_CHOWN",
       "CAP_DAC_OVERRIDE",
@@ -170,7 +170,7 @@ describe("options", () => {
 
   test("--user guest: non-root caps and HOME", () => {
     const { plan } = buildLaunchPlan(input({ user: "guest", capAdd: ["net_raw"] }));
-    expect([plan.uid, plan.gid, plan.groups]).toEqual([405, 100, []]);
+    expect([plan.uid, plan.gid, plan.groups]).toEqual([405, 100, [100]]);
     expect(plan.env).toContain("HOME=/dev/null");
     expect(capabilityNames(plan.caps.effective)).toEqual(["CAP_NET_RAW"]);
     expect(capabilityNames(plan.caps.bounding)).toContain("CAP_CHOWN");
@@ -198,7 +198,7 @@ describe("options", () => {
     expect(e.message).toBe("running as uid 405: it is not mapped in the container's user namespace");
     expect(e.hint).toContain("usermod");
     const root = buildLaunchPlan(input({}, { storageMaps: single })).plan;
-    expect([root.uid, root.groups]).toEqual([0, []]);
+    expect([root.uid, root.groups]).toEqual([0, [0]]);
   });
 
   test("--privileged", () => {
