@@ -137,12 +137,16 @@ export function parseTemplate(source: string): Template {
 
 function lookup(v: unknown, path: string[]): unknown {
   let cur = v;
-  for (const key of path) {
+  for (const [depth, key] of path.entries()) {
     if (cur == null || typeof cur !== "object") return undefined;
     const o = cur as Record<string, unknown>;
     if (key in o) cur = o[key];
     else {
       const k = Object.keys(o).find((x) => x.toLowerCase() === key.toLowerCase());
+      // The items pod formats are structs in podman: a field they lack is an error there,
+      // not "<no value>" (which Go prints only for missing map keys, deeper down).
+      if (k === undefined && depth === 0 && !Array.isArray(o))
+        throw new PodError(`template: can't evaluate field ${key}`, { hint: "see the command's --help or --format json for the fields" });
       cur = k === undefined ? undefined : o[k];
     }
   }

@@ -10,7 +10,8 @@ test("fields, nested fields and case-insensitive names", () => {
   expect(render("{{.Repository}}:{{.Tag}}", img)).toBe("docker.io/library/alpine:latest");
   expect(render("{{.Config.Cmd}}", img)).toBe("[/bin/sh]");
   expect(render("{{.repository}}", img)).toBe("docker.io/library/alpine");
-  expect(render("{{.Missing}}", img)).toBe("<no value>");
+  expect(() => render("{{.Missing}}", img)).toThrow("can't evaluate field Missing");
+  expect(render("{{.Config.Missing}}", img)).toBe("<no value>");
 });
 test("functions and pipelines", () => {
   expect(render("{{json .Names}}", img)).toBe('["a","b"]');
