@@ -34,8 +34,9 @@ export function statusOf(rec: ContainerRecord): Status {
   return rec.state;
 }
 
-/** The exit code, with -1 for a container whose end nobody saw (its monitor was killed). */
+/** The exit code: 0 for a container never started (as podman), -1 for one whose end nobody saw (its monitor was killed). */
 export function exitCodeOf(rec: ContainerRecord): number {
+  if (rec.state === "created") return 0;
   return rec.exitCode ?? -1;
 }
 
