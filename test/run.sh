@@ -164,6 +164,14 @@ else
   : >"$logs/unit.log"
 fi
 
+# The typecheck counts as one test: it passes or fails like one.
+say "typecheck: tsc --noEmit"
+set +e
+node_modules/.bin/tsc --noEmit -p . 2>&1 | tee "$logs/typecheck.out"
+tsc_rc=${PIPESTATUS[0]}
+set -e
+if [ "$tsc_rc" -eq 0 ]; then echo " 1 pass" >"$logs/typecheck.log"; else echo " 1 fail" >"$logs/typecheck.log"; unit_rc=1; fi
+
 e2e_rc=0
 not_run=""
 fixtures=${POD_TEST_FIXTURES:-$(cd "$repo/.." && pwd)/shared/fixtures}
