@@ -11,6 +11,7 @@ const lifecycle = () => import("./container.ts");
 const session = () => import("./session.ts");
 const completion = () => import("./completion.ts");
 const doctor = () => import("./doctor.ts");
+const files = () => import("./files.ts");
 const volume = () => import("./volume.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
@@ -30,6 +31,11 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   attach: from(session, (m) => m.attach),
   exec: from(session, (m) => m.exec),
   container: from(session, (m) => m.container),
+  port: from(files, (m) => m.port),
+  top: from(files, (m) => m.top),
+  diff: from(files, (m) => m.diff),
+  export: from(files, (m) => m.exportCmd),
+  cp: from(files, (m) => m.cp),
   volume: from(volume, (m) => m.volume),
   "_monitor": from(session, (m) => m.monitor),
   pull: from(image, (m) => m.pull),

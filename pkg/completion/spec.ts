@@ -75,6 +75,7 @@ const hintKinds: Record<string, ValueKind> = {
   container: dynamic("containers"),
   "running-container": dynamic("running-containers"),
   registry: dynamic("registries"),
+  port: NONE,
 };
 
 /** Positional name → kind, when its valueHint says nothing. A `name` is one being made up. */

@@ -1,7 +1,9 @@
 // The use cases behind `pod diff`, `pod export` and `pod cp`: find the
-// container's files (its image's layers and its upper dir, or its vfs copy),
-// then let the storage worker read or write them (fs-job.ts), since they are
-// owned by subordinate ids. They work on running and stopped containers alike.
+// container's files (its image's layers and its upper dir, or its vfs copy;
+// for `cp` into or out of a running container, its mounted root), then let a
+// re-executed pod read or write them (fs-job.ts) as root of the storage user
+// namespace, or of the running container's own, since subordinate ids own
+// them. They work on running and stopped containers alike.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
@@ -13,6 +15,7 @@ import { layerDirsOf } from "./launch.ts";
 import type { Change } from "./fs-changes.ts";
 import type { FilesJob, FilesResult, KeepIdSwap } from "./fs-job.ts";
 import type { FsLayout } from "./fs-view.ts";
+import { isAlive } from "./state.ts";
 
 /** Where a container's files are. A vfs container's root is one plain copy: `flat`, with the image's layers to diff against. */
 export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
@@ -57,12 +60,23 @@ function userSpecOf(paths: Paths, rec: ContainerRecord): string {
   return rec.config?.opts.userns === "keep-id" ? `${process.getuid!()}:${process.getgid!()}` : "";
 }
 
-async function runFilesJob(paths: Paths, job: FilesJob): Promise<FilesResult> {
-  const res = await runStorageJob(paths.runroot, { files: job });
+async function runFilesJob(paths: Paths, job: FilesJob, usernsOf?: number): Promise<FilesResult> {
+  const res = await runStorageJob(paths.runroot, { files: job }, { usernsOf });
   const f = res.files;
   if (!f) throw new PodError("the storage worker gave no result for the container files job", { hint: "run again with --log-level debug" });
   if (f.error !== undefined) throw new PodError(f.error, { hint: f.hint, exit: f.exit });
   return f;
+}
+
+/**
+ * Where `pod cp` finds a container's files. A running container is reached
+ * through its mounted root, from inside its user namespace: writing into the
+ * upper dir behind overlay's back would leave overlay showing stale files (or
+ * failing a later copy-up), and its volumes are part of what it sees.
+ */
+function copySite(paths: Paths, rec: ContainerRecord): { layout: FsLayout; swap?: KeepIdSwap; usernsOf?: number } {
+  if (isAlive(rec)) return { layout: { lowers: [], upper: `/proc/${rec.pid}/root`, flat: true }, usernsOf: rec.pid };
+  return { layout: containerLayout(paths, rec), swap: keepIdSwap(rec) };
 }
 
 export async function diffContainer(paths: Paths, rec: ContainerRecord): Promise<Change[]> {
@@ -103,20 +117,33 @@ export async function copyFiles(paths: Paths, srcArg: string, destArg: string, o
   const dest = parseCopyTarget(destArg);
   if (!src.container && !dest.container)
     throw new UsageError(`invalid arguments "${srcArg}", "${destArg}": one of them must be CONTAINER:PATH`, { hint: "pod cp CONTAINER:/etc/hosts ./hosts, or pod cp ./file CONTAINER:/tmp/" });
-  if (src.path === "-" && !src.container)
-    throw new UsageError("copying a tar stream from standard input into a container is not supported", { hint: "extract the archive on the host, then pod cp the directory" });
   if (src.container && dest.container) return copyBetween(paths, src, dest, o);
+  if (src.path === "-") return copyTarIn(paths, dest, o);
   const rec = findContainer(paths.root, (src.container ?? dest.container)!);
-  const layout = containerLayout(paths, rec);
-  const common = { layout, container: rec.name, swap: keepIdSwap(rec) };
+  const site = copySite(paths, rec);
+  const common = { layout: site.layout, container: rec.name, swap: site.swap, hostIds: { uid: process.getuid!(), gid: process.getgid!() } };
   if (src.container && dest.path === "-") {
-    await runFilesJob(paths, { ...common, op: "cp-tar", ctrPath: src.path });
+    await runFilesJob(paths, { ...common, op: "cp-tar", ctrPath: src.path }, site.usernsOf);
     return;
   }
   const host = src.container ? dest.path : src.path;
-  const copy = { layout, container: rec.name, ctrPath: (src.container ? src.path : dest.path) || "/", hostPath: resolve(host), hostInput: host, overwrite: o.overwrite };
-  if (src.container) await runFilesJob(paths, { ...common, op: "cp-out", copy });
-  else await runFilesJob(paths, { ...common, op: "cp-in", copy, user: o.archive ? userSpecOf(paths, rec) : undefined });
+  const copy = { layout: site.layout, container: rec.name, ctrPath: (src.container ? src.path : dest.path) || "/", hostPath: resolve(host), hostInput: host, overwrite: o.overwrite };
+  if (src.container) await runFilesJob(paths, { ...common, op: "cp-out", copy }, site.usernsOf);
+  else await runFilesJob(paths, { ...common, op: "cp-in", copy, user: o.archive ? userSpecOf(paths, rec) : undefined }, site.usernsOf);
+}
+
+/** `pod cp - CTR:DIR`: the tar on stdin is unpacked by the worker in a private temp dir of the store, then copied in. */
+async function copyTarIn(paths: Paths, dest: CopyTarget, o: CopyOptions): Promise<void> {
+  const rec = findContainer(paths.root, dest.container!);
+  const site = copySite(paths, rec);
+  const staging = new Store(paths).init().tempDir("cp-stdin");
+  try {
+    const copy = { layout: site.layout, container: rec.name, ctrPath: dest.path || "/", hostPath: staging, hostInput: "-", overwrite: o.overwrite };
+    const user = o.archive ? userSpecOf(paths, rec) : undefined;
+    await runFilesJob(paths, { op: "cp-in-tar", layout: site.layout, container: rec.name, swap: site.swap, copy, user, staging }, site.usernsOf);
+  } finally {
+    await removeStaging(paths, staging);
+  }
 }
 
 /** Container to container: out into a private temp dir of the store, then in. */
@@ -127,23 +154,19 @@ async function copyBetween(paths: Paths, src: CopyTarget, dest: CopyTarget, o: C
   const stage = join(tmp, "stage");
   mkdirSync(stage);
   try {
-    const name = src.path.split("/").filter((s) => s !== "" && s !== ".").pop() ?? "root";
-    const staged = join(stage, name === ".." ? "root" : name);
-    await runFilesJob(paths, {
-      op: "cp-out",
-      layout: containerLayout(paths, from),
-      container: from.name,
-      copy: { layout: containerLayout(paths, from), container: from.name, ctrPath: src.path || "/", hostPath: staged, hostInput: staged, overwrite: false },
-    });
-    const asContents = /(^|\/)\.\/*$/.test(src.path) ? `${staged}/.` : staged;
-    await runFilesJob(paths, {
-      op: "cp-in",
-      layout: containerLayout(paths, to),
-      container: to.name,
-      swap: keepIdSwap(to),
-      copy: { layout: containerLayout(paths, to), container: to.name, ctrPath: dest.path || "/", hostPath: staged, hostInput: asContents, overwrite: o.overwrite },
-      user: o.archive ? userSpecOf(paths, to) : undefined,
-    });
+    const name = src.path.split("/").filter((s) => s !== "" && s !== ".").pop();
+    // the root (or "..", which stops there) is copied as its contents, like "dir/."
+    const whole = name === undefined || name === "..";
+    const staged = join(stage, whole ? "root" : name);
+    const out = copySite(paths, from);
+    const hostIds = { uid: process.getuid!(), gid: process.getgid!() };
+    const copyOut = { layout: out.layout, container: from.name, ctrPath: src.path || "/", hostPath: staged, hostInput: staged, overwrite: false };
+    await runFilesJob(paths, { op: "cp-out", layout: out.layout, container: from.name, swap: out.swap, hostIds, copy: copyOut }, out.usernsOf);
+    const into = copySite(paths, to);
+    const asContents = whole || /(^|\/)\.\/*$/.test(src.path) ? `${staged}/.` : staged;
+    const copyIn = { layout: into.layout, container: to.name, ctrPath: dest.path || "/", hostPath: staged, hostInput: asContents, overwrite: o.overwrite };
+    const user = o.archive ? userSpecOf(paths, to) : undefined;
+    await runFilesJob(paths, { op: "cp-in", layout: into.layout, container: to.name, swap: into.swap, hostIds, copy: copyIn, user }, into.usernsOf);
   } finally {
     await removeStaging(paths, tmp);
   }

@@ -120,7 +120,15 @@ export function containerChanges(layout: FsLayout): Change[] {
   const lowers = new FsView(layout.lowers);
   const w: Walk = { upper: layout.upper, lowers, out: [], changedDirs: new Set() };
   (layout.flat ? walkFlat : walk)(w, "", layout.lowers.length ? lowers.root() : undefined);
-  return w.out;
+  return w.out.sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** Path order name by name, as a directory walk visits them: /etc, /etc/apk, /etc/apk/x, /etc/apk-old. */
+export function comparePaths(a: string, b: string): number {
+  const x = a.split("/");
+  const y = b.split("/");
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  return x.length - y.length;
 }
 
 /** podman's `diff` lines: "C /etc". */

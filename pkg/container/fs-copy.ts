@@ -22,6 +22,8 @@ export type CopyRequest = {
   /** the host side as typed, for messages */
   hostInput: string;
   overwrite: boolean;
+  /** the container path must be an existing directory (a tar stream is unpacked into it) */
+  destMustBeDir?: boolean;
 };
 
 const notInContainer = (path: string, container: string, cause?: unknown) =>
@@ -57,7 +59,7 @@ function unionNode(view: FsView, e: FsEntry, name: string): SrcNode {
   };
 }
 
-function resolveIn(view: FsView, req: CopyRequest): { rel: string; entry?: FsEntry } {
+function resolveIn(view: FsView, req: Pick<CopyRequest, "ctrPath" | "container">): { rel: string; entry?: FsEntry } {
   try {
     return view.resolve(req.ctrPath);
   } catch (e) {
@@ -71,14 +73,14 @@ function place(w: TreeWriter, dir: DirHandle, name: string, src: SrcNode, conten
   else w.put(dir, name, src);
 }
 
-/** Container → host. */
-export function copyOut(req: CopyRequest): void {
+/** Container → host; `owner` gives what is written to the user (in the namespace the job runs in). */
+export function copyOut(req: CopyRequest, owner: WriterOptions["owner"]): void {
   const view = FsView.of(req.layout);
   const r = resolveIn(view, req);
   if (!r.entry) throw notInContainer(req.ctrPath, req.container);
   const src = unionNode(view, r.entry, nameOf(req.ctrPath));
   const contents = wantsContents(req.ctrPath) || src.name === "";
-  const w = new TreeWriter({ overwrite: req.overwrite });
+  const w = new TreeWriter({ owner, overwrite: req.overwrite });
   let dest: Stats | undefined;
   try {
     dest = statSync(req.hostPath);
@@ -93,8 +95,8 @@ export function copyOut(req: CopyRequest): void {
   withDir(w, parent, (d) => w.put(d, basename(req.hostPath), src));
 }
 
-function withDir(w: TreeWriter, path: string, fn: (d: DirHandle) => void, entry?: FsEntry): void {
-  const d = w.openTrusted(path, entry);
+function withDir(w: TreeWriter, path: string, fn: (d: DirHandle) => void): void {
+  const d = w.openTrusted(path);
   try {
     fn(d);
   } finally {
@@ -119,7 +121,7 @@ function openContainerDir(w: TreeWriter, view: FsView, upper: string, rel: strin
   return h;
 }
 
-/** Host → container: writes into the container's upper dir. */
+/** Host → container: writes into the container's upper dir (or, running, its mounted root). */
 export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
   let st: Stats;
   let real: string;
@@ -132,8 +134,11 @@ export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
   const src = hostNode(real, nameOf(req.hostInput) || basename(real), st);
   const contents = wantsContents(req.hostInput);
   const view = FsView.of(req.layout);
-  const w = new TreeWriter({ view, owner, overwrite: req.overwrite });
+  // A flat root (vfs copy, or a running container's mounted root) has no layers to keep consistent.
+  const w = new TreeWriter({ view: req.layout.flat ? undefined : view, owner, overwrite: req.overwrite });
   const r = resolveIn(view, req);
+  if (req.destMustBeDir && !r.entry?.st.isDirectory())
+    throw new PodError(`"${req.ctrPath}" is not a directory in container ${req.container}: a tar stream is extracted into a directory`, { hint: "create it first (pod exec CTR mkdir -p DIR), or name another" });
   let dirRel: string;
   let name = src.name;
   if (r.entry?.st.isDirectory()) dirRel = r.rel;
@@ -156,7 +161,7 @@ export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
 /** For `pod cp CTR:PATH -`: the entry to put in the tar, and the name it gets there. */
 export function copySource(req: Pick<CopyRequest, "layout" | "ctrPath" | "container">): { view: FsView; entry: FsEntry; name: string } {
   const view = FsView.of(req.layout);
-  const r = resolveIn(view, req as CopyRequest);
+  const r = resolveIn(view, req);
   if (!r.entry) throw notInContainer(req.ctrPath, req.container);
   return { view, entry: r.entry, name: wantsContents(req.ctrPath) ? "" : nameOf(req.ctrPath) };
 }

@@ -10,7 +10,7 @@
 // host's. Nothing here follows a symlink on the host: every name is looked
 // up with lstat inside a layer directory that was itself checked to be a
 // real directory.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import { isOverlayWhiteout, OPAQUE_XATTR } from "../layer/index.ts";
@@ -74,7 +74,8 @@ export class FsView {
     // overlay merges the layers' roots whatever xattrs they carry
     const top = this.layers[this.layers.length - 1];
     if (top === undefined) throw new PodError("the container has no filesystem layers");
-    return { rel: "", hostPath: top, st: lstatSync(top), dirs: [...this.layers].reverse() };
+    // stat, not lstat: a running container's root is the /proc/PID/root link
+    return { rel: "", hostPath: top, st: statSync(top), dirs: [...this.layers].reverse() };
   }
 
   /** The merged entry `name` of directory `dir`; undefined when nothing (visible) is there. */
@@ -182,4 +183,16 @@ export function idNames(text: string | undefined): Map<number, string> {
     if (f[0] && f[2] && Number.isInteger(id) && !m.has(id)) m.set(id, f[0]);
   }
   return m;
+}
+
+/** A uid_map or gid_map: host id → id inside ("inside outside count" lines). */
+export function parseIdMap(text: string | undefined): (hostId: number) => number | undefined {
+  const ranges = (text ?? "")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((r) => r.length === 3 && r.every(Number.isInteger)) as [number, number, number][];
+  return (id) => {
+    for (const [inside, outside, count] of ranges) if (id >= outside && id < outside + count) return inside + (id - outside);
+    return undefined;
+  };
 }

@@ -11,7 +11,7 @@ import { ContainerStateInvalid, UsageError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
 import { formatTable, log } from "../output/index.ts";
 import { CAPABILITIES, capabilityNames } from "../runtime/index.ts";
-import { FsView, idNames } from "./fs-view.ts";
+import { FsView, idNames, parseIdMap } from "./fs-view.ts";
 import { containerLayout } from "./files.ts";
 import type { ContainerRecord } from "./records.ts";
 import { isAlive } from "./state.ts";
@@ -107,18 +107,6 @@ export function containerProcesses(pid1: number): Proc[] {
     return false;
   };
   return [...all.values()].filter(inContainer).sort((a, b) => a.pid - b.pid);
-}
-
-/** A uid_map or gid_map: host id → id inside ("inside outside count" lines). */
-export function parseIdMap(text: string | undefined): (hostId: number) => number | undefined {
-  const ranges = (text ?? "")
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/).map(Number))
-    .filter((r) => r.length === 3 && r.every(Number.isInteger)) as [number, number, number][];
-  return (id) => {
-    for (const [inside, outside, count] of ranges) if (id >= outside && id < outside + count) return inside + (id - outside);
-    return undefined;
-  };
 }
 
 /** Go's time.Duration String(): "0s", "850ms", "1.5s", "2m3.25s", "1h0m0s". */

@@ -1209,3 +1209,56 @@ int pod_signal_container(int userns_of, int target, int sig) {
   if (waitpid(pid, &status, 0) < 0) return -err_no();
   return (status & 0x7f) ? -1 : -((status >> 8) & 0xff);
 }
+
+/*
+ * Forks a child that joins the user namespace of process `userns_of` (a
+ * running container's PID 1; pod's user owns that namespace, so setns is
+ * allowed), becomes uid 0 there and execs path. Its ids are then the
+ * container's, and /proc/<userns_of>/root is the container's mounted root,
+ * which it may change with root's powers (`pod cp` into a running
+ * container goes through overlay, not around it). Same return values as
+ * pod_spawn_userns; the caller reaps the child.
+ */
+int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **envp, char *errbuf, int errlen) {
+  int status_pipe[2];
+  unsigned char report[2];
+  char nspath[64];
+  int pid;
+  int status;
+  int fd;
+  if (pipe2(status_pipe, O_CLOEXEC) < 0) {
+    fail_msg(errbuf, errlen, "creating the status pipe", err_no());
+    return -1;
+  }
+  snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", userns_of);
+  pid = fork();
+  if (pid < 0) {
+    fail_msg(errbuf, errlen, "fork", err_no());
+    close(status_pipe[0]);
+    close(status_pipe[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(status_pipe[0]);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    fd = open(nspath, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0) die_stage(status_pipe[1], STAGE_JOIN);
+    if (set_ids(0, 0) < 0) die_stage(status_pipe[1], STAGE_SET_ID);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    set_groups(0, 0); /* refused where setgroups is denied (single-id maps): the groups then stay */
+    reset_signals();
+    if (status_pipe[1] > 3) syscall(SYS_close_range, 3, status_pipe[1] - 1, 0);
+    syscall(SYS_close_range, status_pipe[1] + 1, ~0U, 0);
+    execve(path, argv, envp);
+    die_stage(status_pipe[1], STAGE_EXEC);
+  }
+  close(status_pipe[1]);
+  if (read(status_pipe[0], report, 2) == 2) {
+    close(status_pipe[0]);
+    waitpid(pid, &status, 0);
+    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+    return -(int)report[0] - 1;
+  }
+  close(status_pipe[0]);
+  return pid;
+}

@@ -14,6 +14,7 @@ type Core = {
   pod_spawn_container: (...a: unknown[]) => number;
   pod_exec_container: (...a: unknown[]) => number;
   pod_signal_container: (userns: number, target: number, sig: number) => number;
+  pod_spawn_join_userns: (...a: unknown[]) => number;
 };
 
 let core: Core | undefined;
@@ -59,6 +60,7 @@ function compile(workDir: string): Core {
           returns: FFIType.i32,
         },
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+        pod_spawn_join_userns: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
           args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(4).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
@@ -190,6 +192,24 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
     ptr(errbuf),
     errbuf.length,
   );
+  if (pid < 0) throw spawnFailure(pid, errbuf);
+  return new UsernsChild(pid);
+}
+
+/**
+ * Starts `argv` as uid 0 of the user namespace of process `usernsOf` (a
+ * running container's PID 1), with pod's stdio. Returns once it has exec'd.
+ */
+export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions, "path" | "argv" | "env" | "scratchDir">): UsernsChild {
+  core ??= compile(o.scratchDir);
+  const envList = Object.entries(o.env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const argv = cArray(o.argv);
+  const envp = cArray(envList);
+  const path = Buffer.from(o.path + "\0");
+  const errbuf = Buffer.alloc(512);
+  const pid = core.pod_spawn_join_userns(usernsOf, ptr(path), argv.ptr, envp.ptr, ptr(errbuf), errbuf.length);
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return new UsernsChild(pid);
 }

@@ -206,10 +206,11 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
  * the image's files plus one line, bound over /etc/passwd and /etc/group.
  */
 function idEntryFiles(user: ResolvedUser, layerDirs: string[]): ContainerFile[] {
-  if (user.uid === 0 || user.name !== undefined) return [];
   const files: ContainerFile[] = [];
-  const passwd = readImageFile(layerDirs, "/etc/passwd") ?? "";
-  files.push({ path: "passwd", content: `${withNewline(passwd)}${user.uid}:*:${user.uid}:${user.gid}:container user:${user.home}:/bin/sh\n` });
+  if (user.uid !== 0 && user.name === undefined) {
+    const passwd = readImageFile(layerDirs, "/etc/passwd") ?? "";
+    files.push({ path: "passwd", content: `${withNewline(passwd)}${user.uid}:*:${user.uid}:${user.gid}:container user:${user.home}:/bin/sh\n` });
+  }
   const group = readImageFile(layerDirs, "/etc/group") ?? "";
   if (!group.split("\n").some((l) => l.split(":")[2] === String(user.gid)))
     files.push({ path: "group", content: `${withNewline(group)}${user.gid}:x:${user.gid}:\n` });

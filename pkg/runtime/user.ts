@@ -114,7 +114,8 @@ export function resolveUser(spec: string, layerDirs: string[]): ResolvedUser {
   const groupFile = parseGroup(readImageFile(layerDirs, "/etc/group"));
   const gid = group !== undefined ? findGroupId(spec, group, groupFile) : (entry?.gid ?? 0);
   const groups: number[] = [];
-  if (entry) {
+  // An explicit group replaces the user's memberships (podman: `-u 0:1000` has groups=1000 only).
+  if (entry && group === undefined) {
     for (const g of groupFile) {
       if (g.gid !== gid && g.members.includes(entry.name) && !groups.includes(g.gid)) groups.push(g.gid);
     }

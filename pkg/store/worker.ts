@@ -4,7 +4,7 @@
 // the namespace) runs it and writes the result next to it.
 import { readFileSync, rmSync, mkdirSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
-import { runInStorageNamespace, selfCommand, storageMaps } from "../userns/index.ts";
+import { runInStorageNamespace, runInUsernsOf, selfCommand, storageMaps } from "../userns/index.ts";
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
@@ -78,14 +78,15 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
 }
 
 /** Runs a job in the storage namespace from the live process and returns its result. */
-export async function runStorageJob(runroot: string, job: Omit<StorageJob, "result">): Promise<JobResult> {
+export async function runStorageJob(runroot: string, job: Omit<StorageJob, "result">, o: { usernsOf?: number } = {}): Promise<JobResult> {
   ensurePrivateDir(runroot);
   const file = `${runroot}/job-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`;
   const full: StorageJob = { ...job, singleId: process.getuid!() !== 0 && storageMaps().single, result: `${file}.result` };
   writeFileAtomic(file, JSON.stringify(full), 0o600);
   try {
     const argv = [...selfCommand(), "_storage-worker", file];
-    const code = await runInStorageNamespace(argv, { runroot, newMountNs: false });
+    // usernsOf: a running container's PID 1, whose user namespace the job joins instead (pkg/container/fs-job.ts)
+    const code = o.usernsOf ? await runInUsernsOf(o.usernsOf, argv, { runroot }) : await runInStorageNamespace(argv, { runroot, newMountNs: false });
     let text: string;
     try {
       text = readFileSync(full.result, "utf8");

@@ -3,7 +3,7 @@
 // of pod inside it (`pod unshare` is the same thing for people).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnInUserNamespace, NativeSpawnError } from "../native/core.ts";
+import { spawnInUserNamespace, spawnJoiningUserns, NativeSpawnError } from "../native/core.ts";
 import { Stage } from "../native/protocol.ts";
 import { PodError } from "../errors.ts";
 import { log } from "../output/index.ts";
@@ -114,4 +114,21 @@ export async function runInStorageNamespace(argv: string[], o: NsRunOptions): Pr
     });
   }
   return await child.wait();
+}
+
+/**
+ * Runs argv (argv[0] an absolute path) as uid 0 of the user namespace of
+ * process `pid`, a running container's PID 1: its ids are the container's,
+ * and /proc/PID/root is that container's mounted root. Resolves with the exit status.
+ */
+export async function runInUsernsOf(pid: number, argv: string[], o: NsRunOptions): Promise<number> {
+  try {
+    return await spawnJoiningUserns(pid, { path: argv[0]!, argv, env: o.env ?? process.env, scratchDir: o.runroot }).wait();
+  } catch (e) {
+    if (!(e instanceof NativeSpawnError)) throw e;
+    throw new PodError(`joining the user namespace of process ${pid}: ${e.message}`, {
+      exit: e.stage === Stage.Exec ? 126 : 125,
+      hint: "the container may have just stopped; run the command again",
+    });
+  }
 }

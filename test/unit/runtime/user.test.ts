@@ -20,7 +20,8 @@ describe("resolveUser on an Alpine-like image", () => {
     ["1000", { uid: 1000, gid: 0, groups: [], home: "/" }],
     ["1000:1000", { uid: 1000, gid: 1000, groups: [], home: "/" }],
     ["guest:wheel", { uid: 405, gid: 10, groups: [], home: "/dev/null", name: "guest" }],
-    ["bin:bin", { uid: 1, gid: 1, groups: [2, 3], home: "/bin", name: "bin" }],
+    // an explicit group replaces the memberships, as podman does for -u NAME:GROUP
+    ["bin:bin", { uid: 1, gid: 1, groups: [], home: "/bin", name: "bin" }],
     ["nobody:65533", { uid: 65534, gid: 65533, groups: [], home: "/", name: "nobody" }],
   ];
   for (const [spec, want] of cases) test(JSON.stringify(spec), () => expect(resolveUser(spec, alpine)).toEqual(want));
