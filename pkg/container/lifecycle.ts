@@ -30,7 +30,7 @@ export function parseSignal(s: string): number {
 export async function startContainer(paths: Paths, rec: ContainerRecord): Promise<void> {
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
-    if (!cur) throw new NoSuchContainer(`container ${rec.name} was removed`, { hint: "`pod ps -a` lists containers" });
+    if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
     if (!canStart(statusOf(cur))) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
     await startMonitor(paths, rec.id);
