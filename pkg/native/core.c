@@ -206,6 +206,38 @@ static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf
  * With a single-id mapping (no subuid range) the child writes its own maps,
  * which the kernel allows for exactly the caller's own uid and gid.
  */
+/*
+ * Parent side of the id-map handshake: waits for the child's request, runs
+ * newuidmap and newgidmap for it, and answers. Returns 0, or a negative code
+ * as the spawn functions do, after reaping the child.
+ */
+static int map_child_ids(int pid, int to_parent, int from_parent, int status_fd, char **uidmap_argv,
+                         char **gidmap_argv, char **envp, char *errbuf, int errlen) {
+  char sync = 0;
+  int status = 0;
+  unsigned char report[4];
+  report[0] = 0;
+  report[1] = 0;
+  if (read(to_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
+    waitpid(pid, &status, 0);
+    if (read(status_fd, report, 4) >= 2) {
+      snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
+      return -(int)report[0] - 1;
+    }
+    snprintf(errbuf, (size_t)errlen, "creating the user namespace failed (wait status %d)", status);
+    return -1;
+  }
+  if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 || run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
+    sync = SYNC_USERMAP_FAIL;
+    write(from_parent, &sync, 1);
+    waitpid(pid, &status, 0);
+    return -1;
+  }
+  sync = SYNC_USERMAP_ACK;
+  write(from_parent, &sync, 1);
+  return 0;
+}
+
 /* Reports the failed stage and errno on the close-on-exec status pipe, then exits. */
 static void die_stage(int status_fd, int stage) {
   unsigned char msg[2];
@@ -266,7 +298,6 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   unsigned char report[2];
   int pid;
   int status;
-  char sync = 0;
   int single = uidmap_argv == 0 || gidmap_argv == 0;
   int uid = (int)geteuid();
   int gid = (int)getegid();
@@ -291,29 +322,13 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   close(from_parent[0]);
   close(status_pipe[1]);
   if (!single) {
-    if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
-      waitpid(pid, &status, 0);
-      if (read(status_pipe[0], report, 2) == 2)
-        snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-      else
-        snprintf(errbuf, (size_t)errlen, "creating user namespace failed (child wait status %d)", status);
+    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, envp, errbuf, errlen);
+    if (rc < 0) {
       close(to_parent[0]);
       close(from_parent[1]);
       close(status_pipe[0]);
-      return report[0] ? -(int)report[0] - 1 : -1;
+      return rc;
     }
-    if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 ||
-        run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
-      sync = SYNC_USERMAP_FAIL;
-      write(from_parent[1], &sync, 1);
-      waitpid(pid, &status, 0);
-      close(to_parent[0]);
-      close(from_parent[1]);
-      close(status_pipe[0]);
-      return -1;
-    }
-    sync = SYNC_USERMAP_ACK;
-    write(from_parent[1], &sync, 1);
   }
   close(to_parent[0]);
   close(from_parent[1]);
@@ -983,7 +998,6 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   int pid;
   int status;
   int nread;
-  char sync = 0;
   int single = uidmap_argv == 0 || gidmap_argv == 0;
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
   /* Read before clone(): inside the new user namespace, unmapped, they read as the overflow id. */
@@ -1019,29 +1033,14 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   close(status_pipe[1]);
   if (winsize) close(tty_socks[1]);
   if (!single) {
-    if (read(to_parent[0], &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
-      waitpid(pid, &status, 0);
-      if (read(status_pipe[0], report, 4) >= 2)
-        snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-      else
-        snprintf(errbuf, (size_t)errlen, "creating the container's namespaces failed (wait status %d)", status);
+    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, envp, errbuf, errlen);
+    if (rc < 0) {
       close(to_parent[0]);
       close(from_parent[1]);
       close(status_pipe[0]);
-      return report[0] ? -(int)report[0] - 1 : -1;
+      if (winsize) close(tty_socks[0]);
+      return rc;
     }
-    if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 ||
-        run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
-      sync = SYNC_USERMAP_FAIL;
-      write(from_parent[1], &sync, 1);
-      waitpid(pid, &status, 0);
-      close(to_parent[0]);
-      close(from_parent[1]);
-      close(status_pipe[0]);
-      return -1;
-    }
-    sync = SYNC_USERMAP_ACK;
-    write(from_parent[1], &sync, 1);
   }
   close(to_parent[0]);
   close(from_parent[1]);

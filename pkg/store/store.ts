@@ -25,7 +25,8 @@ const hexOf = (digest: string) => {
   return m[1]!;
 };
 
-function pidAlive(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, as someone else's). Temp names carry their creator's pid. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

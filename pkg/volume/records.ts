@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
-import { withLock, writeFileAtomic, type Store } from "../store/index.ts";
+import { pidAlive, withLock, writeFileAtomic, type Store } from "../store/index.ts";
 import { isVolumeName } from "./names.ts";
 
 export type VolumeRecord = {
@@ -61,15 +61,6 @@ export function writeVolume(root: string, v: VolumeRecord): void {
 function withVolumesLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
   ensurePrivateDir(volumesDir(root));
   return withLock(join(volumesDir(root), ".lock"), "write", fn);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Temp dirs of creators killed before their rename: they hold an empty _data and a record, all ours. */
