@@ -247,14 +247,16 @@ static void die_stage(int status_fd, int stage) {
   _exit(125);
 }
 
-static void child_stage(int flags, int to_parent, int from_parent, int status_fd, int single_uid, int single_gid,
-                        const char *cwd, const char *path, char *const argv[], char *const envp[]) {
+/*
+ * Child side of the id mapping, in the new user namespace: write the
+ * single-id maps itself, or ask the parent to run newuidmap/newgidmap and
+ * wait for its answer; then become uid 0 there. Exits through die_stage on
+ * failure.
+ */
+static void become_mapped_root(int to_parent, int from_parent, int status_fd, int single_uid, int single_gid) {
   char sync = SYNC_USERMAP_PLS;
   char buf[64];
   int n;
-  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (flags & SPAWN_SETSID) setsid();
-  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) die_stage(status_fd, STAGE_UNSHARE);
   if (single_uid >= 0) {
     if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
@@ -268,6 +270,14 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
   close(to_parent);
   close(from_parent);
   if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+}
+
+static void child_stage(int flags, int to_parent, int from_parent, int status_fd, int single_uid, int single_gid,
+                        const char *cwd, const char *path, char *const argv[], char *const envp[]) {
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (flags & SPAWN_SETSID) setsid();
+  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) die_stage(status_fd, STAGE_UNSHARE);
+  become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (single_uid < 0) set_groups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
@@ -927,24 +937,9 @@ static int make_container_tty(int sock, int winsize, int status_fd) {
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                             int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
-  char sync = SYNC_USERMAP_PLS;
-  char buf[64];
   const char *hostname = plan[P_HOSTNAME];
-  int n;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (single_uid >= 0) {
-    if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
-    n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
-    if (write_file("/proc/self/uid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
-    n = snprintf(buf, sizeof buf, "0 %d 1\n", single_gid);
-    if (write_file("/proc/self/gid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
-  } else {
-    if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
-    if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
-  }
-  close(to_parent);
-  close(from_parent);
-  if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   setup_rootfs(plan, ops, helper, envp, status_fd);
