@@ -170,18 +170,15 @@ static int str_len(const char *s) {
   return n;
 }
 
-/* Runs newuidmap/newgidmap (argv[0] an absolute path; argv complete but for the pid slot) with an empty environment. */
-static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf, int errlen) {
-  char pidbuf[16];
-  int status = 0;
+/*
+ * newuidmap/newgidmap run by absolute path (argv[0]) with an empty
+ * environment; argv[1] is the pid slot. Both are started before either is
+ * waited for: they are setuid programs, and each exec costs milliseconds.
+ */
+static int start_map_helper(char **argv, char *pidbuf) {
   int child;
-  snprintf(pidbuf, sizeof pidbuf, "%d", pid);
   argv[1] = pidbuf;
   child = fork();
-  if (child < 0) {
-    fail_msg(errbuf, errlen, "fork for id map helper", err_no());
-    return -1;
-  }
   if (child == 0) {
     char *no_env[1];
     int devnull = open("/dev/null", O_WRONLY);
@@ -189,6 +186,15 @@ static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf
     if (devnull >= 0) dup2(devnull, 1);
     execve(argv[0], argv, no_env);
     _exit(127);
+  }
+  return child;
+}
+
+static int finish_map_helper(int child, char **argv, const char *pidbuf, char *errbuf, int errlen) {
+  int status = 0;
+  if (child < 0) {
+    fail_msg(errbuf, errlen, "fork for id map helper", err_no());
+    return -1;
   }
   if (waitpid(child, &status, 0) < 0) {
     fail_msg(errbuf, errlen, "waiting for id map helper", err_no());
@@ -202,18 +208,17 @@ static int run_map_helper(char **argv, char *const envp[], int pid, char *errbuf
 }
 
 /*
- * Child side, after fork: single-threaded, async-signal-safe calls only.
- * With a single-id mapping (no subuid range) the child writes its own maps,
- * which the kernel allows for exactly the caller's own uid and gid.
- */
-/*
  * Parent side of the id-map handshake: waits for the child's request, runs
  * newuidmap and newgidmap for it, and answers. Returns 0, or a negative code
  * as the spawn functions do, after reaping the child.
  */
 static int map_child_ids(int pid, int to_parent, int from_parent, int status_fd, char **uidmap_argv,
-                         char **gidmap_argv, char **envp, char *errbuf, int errlen) {
+                         char **gidmap_argv, char *errbuf, int errlen) {
   char sync = 0;
+  char pidbuf[16];
+  int uid_helper;
+  int gid_helper;
+  int failed;
   int status = 0;
   unsigned char report[4];
   report[0] = 0;
@@ -227,7 +232,12 @@ static int map_child_ids(int pid, int to_parent, int from_parent, int status_fd,
     snprintf(errbuf, (size_t)errlen, "creating the user namespace failed (wait status %d)", status);
     return -1;
   }
-  if (run_map_helper(uidmap_argv, envp, pid, errbuf, errlen) < 0 || run_map_helper(gidmap_argv, envp, pid, errbuf, errlen) < 0) {
+  snprintf(pidbuf, sizeof pidbuf, "%d", pid);
+  uid_helper = start_map_helper(uidmap_argv, pidbuf);
+  gid_helper = start_map_helper(gidmap_argv, pidbuf);
+  failed = finish_map_helper(uid_helper, uidmap_argv, pidbuf, errbuf, errlen) < 0;
+  failed = finish_map_helper(gid_helper, gidmap_argv, pidbuf, errbuf, errlen) < 0 || failed;
+  if (failed) {
     sync = SYNC_USERMAP_FAIL;
     write(from_parent, &sync, 1);
     waitpid(pid, &status, 0);
@@ -272,6 +282,11 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
   if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
 }
 
+/*
+ * Child side, after fork: single-threaded, async-signal-safe calls only.
+ * With a single-id mapping (no subuid range) the child writes its own maps,
+ * which the kernel allows for exactly the caller's own uid and gid.
+ */
 static void child_stage(int flags, int to_parent, int from_parent, int status_fd, int single_uid, int single_gid,
                         const char *cwd, const char *path, char *const argv[], char *const envp[]) {
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
@@ -332,7 +347,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   close(from_parent[0]);
   close(status_pipe[1]);
   if (!single) {
-    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, envp, errbuf, errlen);
+    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, errbuf, errlen);
     if (rc < 0) {
       close(to_parent[0]);
       close(from_parent[1]);
@@ -1028,7 +1043,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   close(status_pipe[1]);
   if (winsize) close(tty_socks[1]);
   if (!single) {
-    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, envp, errbuf, errlen);
+    int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, errbuf, errlen);
     if (rc < 0) {
       close(to_parent[0]);
       close(from_parent[1]);
