@@ -3,11 +3,12 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { commaList } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
-import { createContainer, runContainer, startContainer, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
+import { createContainer, parseDetachKeys, runContainer, startContainer, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run the container in the background and print its ID" },
+  "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "With -it: the key sequence that detaches from the container", valueHint: "keys" },
   rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN open" },
   tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-TTY" },
@@ -52,6 +53,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     rm: Boolean(args.rm),
     name: args.name as string | undefined,
     interactive: Boolean(args.interactive),
+    detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     opts: {
       command,
       entrypoint: args.entrypoint as string | undefined,

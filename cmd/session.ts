@@ -199,11 +199,15 @@ export const container: PodCommand = {
 
 export const monitor: PodCommand = {
   meta: { name: "_monitor", description: "internal: supervises a detached container", hidden: true },
-  args: { id: { type: "positional", description: "container ID" } },
+  args: {
+    "tty-size": { type: "string", description: "the terminal size to start with (ROWSxCOLS)", valueHint: "size" },
+    id: { type: "positional", description: "container ID" },
+  },
   async run({ args }) {
     const ctx = openContext(args);
     const id = (args._ as string[])[0];
     if (!id) throw new PodError("_monitor needs a container ID");
-    return runMonitor(ctx.paths, id);
+    const m = /^(\d+)x(\d+)$/.exec(String(args["tty-size"] ?? ""));
+    return runMonitor(ctx.paths, id, m ? { rows: Number(m[1]), cols: Number(m[2]) } : undefined);
   },
 };

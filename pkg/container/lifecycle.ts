@@ -9,7 +9,7 @@ import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
 import { listRecords, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
 import { canRemove, canStart, exitCodeOf, isAlive, statusOf } from "./state.ts";
-import { startMonitor } from "./monitor.ts";
+import { startMonitor, type TtySize } from "./monitor.ts";
 import { runtimeDir } from "./launch.ts";
 import { removeAnonymousVolumes } from "../volume/index.ts";
 
@@ -27,13 +27,13 @@ export function parseSignal(s: string): number {
   return n;
 }
 
-export async function startContainer(paths: Paths, rec: ContainerRecord): Promise<void> {
+export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize } = {}): Promise<void> {
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
     if (!canStart(statusOf(cur))) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
-    await startMonitor(paths, rec.id);
+    await startMonitor(paths, rec.id, o.ttySize);
   });
 }
 

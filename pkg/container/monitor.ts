@@ -44,7 +44,12 @@ function writeAll(fd: number, data: Uint8Array): void {
 }
 
 /** The hidden `_monitor` command. Never returns before the container has exited. */
-export async function runMonitor(paths: Paths, id: string): Promise<number> {
+export type TtySize = { rows: number; cols: number };
+
+/** What a new attach client gets first: output written before anyone attached (a shell's first prompt). */
+const BACKLOG_MAX = 256 * 1024;
+
+export async function runMonitor(paths: Paths, id: string, ttySize: TtySize = { rows: 24, cols: 80 }): Promise<number> {
   const store = new Store(paths);
   const rec = readRecord(paths.root, id);
   if (!rec) return report(new PodError(`no such container ${id}`));
@@ -55,7 +60,7 @@ export async function runMonitor(paths: Paths, id: string): Promise<number> {
   const [inR, inW] = !tty && interactive ? pipe() : [-1, -1];
   const devNull = openSync("/dev/null", "r+");
   const stdio: ContainerStdio = tty
-    ? { stdin: -1, stdout: -1, stderr: -1, tty: { rows: 24, cols: 80 } }
+    ? { stdin: -1, stdout: -1, stderr: -1, tty: ttySize }
     : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
   let launched;
   try {
@@ -69,8 +74,16 @@ export async function runMonitor(paths: Paths, id: string): Promise<number> {
   await updateRecord(paths.root, id, (r) => ({ ...r, monitorPid: process.pid }));
   const log = new LogWriter(logPath(containerDir(paths.root, id)));
   const clients = new Set<{ write(d: Uint8Array): unknown }>();
+  let backlog: Uint8Array[] | undefined = [];
+  let backlogBytes = 0;
   const broadcast = (type: number, data: Uint8Array) => {
-    for (const c of clients) c.write(frame(type, data));
+    const f = frame(type, data);
+    if (backlog && !clients.size) {
+      backlog.push(f);
+      backlogBytes += f.length;
+      while (backlogBytes > BACKLOG_MAX && backlog.length > 1) backlogBytes -= backlog.shift()!.length;
+    }
+    for (const c of clients) c.write(f);
   };
   const stdinFd = tty ? ttyMaster! : inW;
   const server = Bun.listen<{ reader: FrameReader }>({
@@ -78,6 +91,8 @@ export async function runMonitor(paths: Paths, id: string): Promise<number> {
     socket: {
       open(s) {
         s.data = { reader: new FrameReader() };
+        for (const f of backlog ?? []) s.write(f);
+        backlog = undefined;
         clients.add(s);
       },
       data(s, data) {
@@ -137,8 +152,9 @@ function report(e: unknown): number {
  * Starts the monitor for a created or exited container and waits for its
  * word: resolves with the container's host pid, or throws what went wrong.
  */
-export async function startMonitor(paths: Paths, id: string): Promise<number> {
-  const proc = Bun.spawn([...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", id], {
+export async function startMonitor(paths: Paths, id: string, ttySize?: TtySize): Promise<number> {
+  const size = ttySize ? ["--tty-size", `${ttySize.rows}x${ttySize.cols}`] : [];
+  const proc = Bun.spawn([...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", ...size, id], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "ignore",

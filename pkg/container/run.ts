@@ -10,11 +10,15 @@ import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer } from "../native/core.ts";
 import { parseEnvFile, type RunOptions } from "../runtime/index.ts";
-import { log } from "../output/index.ts";
+import { log, outBytes } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, removeContainerDir, type ContainerRecord } from "./records.ts";
+import { containerDir, createRecord, findContainer, readRecord, removeContainerDir, type ContainerRecord } from "./records.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf, recordExit, runtimeDir } from "./launch.ts";
+import { startContainer, waitContainer } from "./lifecycle.ts";
+import { attachContainer } from "./session.ts";
+import { isAlive } from "./state.ts";
+import { logPath, readLogFrom, renderLine } from "./logs.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
@@ -27,6 +31,8 @@ export type RunRequest = {
   name?: string;
   interactive: boolean;
   opts: RunOptions;
+  /** with -it: the key sequence that detaches (ctrl-p ctrl-q by default) */
+  detachKeys?: number[];
 };
 
 const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -95,6 +101,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
   const rec = await createContainer(paths, req);
+  if (req.opts.tty && req.interactive) return runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]);
   const store = new Store(paths);
   try {
     return await runForeground(store, paths, rec, req.interactive);
@@ -104,6 +111,26 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
     }
+  }
+}
+
+/**
+ * `run -it`: the container goes to a monitor and this terminal attaches to
+ * it, so the detach keys leave it running (podman's conmon does the same).
+ * The monitor replays what the container wrote before we attached, and owns
+ * --rm. A container that ended before the attach leaves its output in the log.
+ */
+async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[]): Promise<number> {
+  const file = logPath(containerDir(paths.root, rec.id));
+  await startContainer(paths, rec, { ttySize: hostWindowSize() });
+  try {
+    const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys });
+    return r.detached ? 0 : r.code;
+  } catch (e) {
+    const cur = readRecord(paths.root, rec.id);
+    if (!(e instanceof PodError) || (cur && isAlive(cur))) throw e;
+    for (const l of readLogFrom(file, 0).lines) outBytes(new TextEncoder().encode(renderLine(l, false)));
+    return (await waitContainer(paths, rec.id, 5000)) ?? 0;
   }
 }
 
