@@ -201,6 +201,7 @@ export const monitor: PodCommand = {
   meta: { name: "_monitor", description: "internal: supervises a detached container", hidden: true },
   args: {
     "tty-size": { type: "string", description: "the terminal size to start with (ROWSxCOLS)", valueHint: "size" },
+    "await-attach": { type: "boolean", description: "keep the output for an attach that comes right after the start" },
     id: { type: "positional", description: "container ID" },
   },
   async run({ args }) {
@@ -208,6 +209,6 @@ export const monitor: PodCommand = {
     const id = (args._ as string[])[0];
     if (!id) throw new PodError("_monitor needs a container ID");
     const m = /^(\d+)x(\d+)$/.exec(String(args["tty-size"] ?? ""));
-    return runMonitor(ctx.paths, id, m ? { rows: Number(m[1]), cols: Number(m[2]) } : undefined);
+    return runMonitor(ctx.paths, id, m ? { rows: Number(m[1]), cols: Number(m[2]) } : undefined, Boolean(args["await-attach"]));
   },
 };

@@ -27,13 +27,13 @@ export function parseSignal(s: string): number {
   return n;
 }
 
-export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize } = {}): Promise<void> {
+export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize; awaitAttach?: boolean } = {}): Promise<void> {
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
     if (!canStart(statusOf(cur))) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
-    await startMonitor(paths, rec.id, o.ttySize);
+    await startMonitor(paths, rec.id, o.ttySize, o.awaitAttach);
   });
 }
 

@@ -49,7 +49,12 @@ export type TtySize = { rows: number; cols: number };
 /** What a new attach client gets first: output written before anyone attached (a shell's first prompt). */
 const BACKLOG_MAX = 256 * 1024;
 
-export async function runMonitor(paths: Paths, id: string, ttySize: TtySize = { rows: 24, cols: 80 }): Promise<number> {
+/**
+ * awaitAttach: `run -it` attaches right after the start. A container that
+ * ends first keeps its socket open a moment, so that attach still gets the
+ * output and the exit code (both wait in the backlog) before --rm cleans up.
+ */
+export async function runMonitor(paths: Paths, id: string, ttySize: TtySize = { rows: 24, cols: 80 }, awaitAttach = false): Promise<number> {
   const store = new Store(paths);
   const rec = readRecord(paths.root, id);
   if (!rec) return report(new PodError(`no such container ${id}`));
@@ -73,7 +78,7 @@ export async function runMonitor(paths: Paths, id: string, ttySize: TtySize = { 
   const { child, ttyMaster } = launched;
   await updateRecord(paths.root, id, (r) => ({ ...r, monitorPid: process.pid }));
   const log = new LogWriter(logPath(containerDir(paths.root, id)));
-  const clients = new Set<{ write(d: Uint8Array): unknown }>();
+  const clients = new Set<{ write(d: Uint8Array): unknown; end(): unknown }>();
   let backlog: Uint8Array[] | undefined = [];
   let backlogBytes = 0;
   const broadcast = (type: number, data: Uint8Array) => {
@@ -125,7 +130,10 @@ export async function runMonitor(paths: Paths, id: string, ttySize: TtySize = { 
   await Promise.all(pumps);
   log.flush();
   broadcast(Frame.Exit, new TextEncoder().encode(String(code)));
-  server.stop(true);
+  for (let waited = 0; awaitAttach && backlog !== undefined && waited < 5000; waited += 10) await Bun.sleep(10);
+  // end() flushes what is queued (the exit frame) before closing, unlike a forced stop
+  for (const c of clients) c.end();
+  server.stop();
   await recordExit(paths, id, code);
   rmSync(runtimeDir(paths, id), { recursive: true, force: true });
   if (rec.config?.rm) {
@@ -152,8 +160,8 @@ function report(e: unknown): number {
  * Starts the monitor for a created or exited container and waits for its
  * word: resolves with the container's host pid, or throws what went wrong.
  */
-export async function startMonitor(paths: Paths, id: string, ttySize?: TtySize): Promise<number> {
-  const size = ttySize ? ["--tty-size", `${ttySize.rows}x${ttySize.cols}`] : [];
+export async function startMonitor(paths: Paths, id: string, ttySize?: TtySize, awaitAttach = false): Promise<number> {
+  const size = [...(ttySize ? ["--tty-size", `${ttySize.rows}x${ttySize.cols}`] : []), ...(awaitAttach ? ["--await-attach"] : [])];
   const proc = Bun.spawn([...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", ...size, id], {
     stdin: "ignore",
     stdout: "pipe",

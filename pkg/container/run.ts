@@ -10,15 +10,13 @@ import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer } from "../native/core.ts";
 import { parseEnvFile, type RunOptions } from "../runtime/index.ts";
-import { log, outBytes } from "../output/index.ts";
+import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
-import { containerDir, createRecord, findContainer, readRecord, removeContainerDir, type ContainerRecord } from "./records.ts";
+import { createRecord, findContainer, removeContainerDir, type ContainerRecord } from "./records.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf, recordExit, runtimeDir } from "./launch.ts";
-import { startContainer, waitContainer } from "./lifecycle.ts";
+import { startContainer } from "./lifecycle.ts";
 import { attachContainer } from "./session.ts";
-import { isAlive } from "./state.ts";
-import { logPath, readLogFrom, renderLine } from "./logs.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
@@ -117,21 +115,13 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
 /**
  * `run -it`: the container goes to a monitor and this terminal attaches to
  * it, so the detach keys leave it running (podman's conmon does the same).
- * The monitor replays what the container wrote before we attached, and owns
- * --rm. A container that ended before the attach leaves its output in the log.
+ * The monitor replays what the container wrote before we attached (its exit
+ * too, when it ended first) and owns --rm.
  */
 async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[]): Promise<number> {
-  const file = logPath(containerDir(paths.root, rec.id));
-  await startContainer(paths, rec, { ttySize: hostWindowSize() });
-  try {
-    const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys });
-    return r.detached ? 0 : r.code;
-  } catch (e) {
-    const cur = readRecord(paths.root, rec.id);
-    if (!(e instanceof PodError) || (cur && isAlive(cur))) throw e;
-    for (const l of readLogFrom(file, 0).lines) outBytes(new TextEncoder().encode(renderLine(l, false)));
-    return (await waitContainer(paths, rec.id, 5000)) ?? 0;
-  }
+  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true });
+  const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys, justStarted: true });
+  return r.detached ? 0 : r.code;
 }
 
 export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean): Promise<number> {

@@ -30,8 +30,13 @@ export function parseDetachKeys(spec: string): number[] {
 
 export type AttachResult = { detached: true } | { detached: false; code: number };
 
-export async function attachContainer(paths: Paths, rec: ContainerRecord, o: { stdin: boolean; detachKeys: number[] }): Promise<AttachResult> {
-  if (!isAlive(rec)) throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is not running`, { hint: `pod start -a ${rec.name}` });
+export async function attachContainer(
+  paths: Paths,
+  rec: ContainerRecord,
+  o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean },
+): Promise<AttachResult> {
+  // Right after `run -it` started it, a container that already ended still has its socket open.
+  if (!o.justStarted && !isAlive(rec)) throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is not running`, { hint: `pod start -a ${rec.name}` });
   const tty = rec.config?.opts.tty ?? false;
   const reader = new FrameReader();
   let resolveDone: (r: AttachResult) => void;
