@@ -47,5 +47,7 @@ try {
     console.log(pm ? `${line}${median(b).toFixed(1).padStart(9)}${(median(a) / median(b)).toFixed(2).padStart(12)}` : line);
   }
 } finally {
+  // `podman images` started podman's pause process for this HOME: end it with the storage
+  if (podman) Bun.spawnSync([podman, "system", "reset", "-f"], { env, stdout: "ignore", stderr: "ignore" });
   removeDir(work);
 }
