@@ -949,6 +949,32 @@ static int make_container_tty(int sock, int winsize, int status_fd) {
   return slave;
 }
 
+/*
+ * A new session, then the standard streams: a terminal made inside the
+ * container (tty_sock >= 0) becomes the controlling terminal and 0, 1, 2;
+ * otherwise the given fds are dup'ed (-1 keeps pod's own).
+ */
+static void attach_stdio(int tty_sock, int winsize, int stdin_fd, int stdout_fd, int stderr_fd, int status_fd) {
+  setsid();
+  if (tty_sock >= 0) {
+    int slave = make_container_tty(tty_sock, winsize, status_fd);
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
+    stdin_fd = slave;
+    stdout_fd = slave;
+    stderr_fd = slave;
+  }
+  if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
+      (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
+    die_stage(status_fd, STAGE_TTY);
+}
+
+/* No fd of pod's survives exec but stdio; the status pipe closes on exec (or reports its failure). */
+static void close_fds_and_exec(char **argv, char **envp, int status_fd) {
+  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+  exec_command(argv, envp, status_fd);
+}
+
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                             int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
@@ -961,17 +987,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
-  setsid();
-  if (tty_sock >= 0) {
-    int slave = make_container_tty(tty_sock, winsize, status_fd);
-    if (ioctl(slave, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
-    stdin_fd = slave;
-    stdout_fd = slave;
-    stderr_fd = slave;
-  }
-  if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
-      (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
-    die_stage(status_fd, STAGE_TTY);
+  attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
   if (plan[P_INIT][0] == '1') {
     unsigned long all = ~0UL;
     int child;
@@ -983,9 +999,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   set_credentials(plan, status_fd);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
-  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
-  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
-  exec_command(argv, envp, status_fd);
+  close_fds_and_exec(argv, envp, status_fd);
 }
 
 /*
@@ -1112,22 +1126,10 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   }
   close(pid_fd);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
-  setsid();
-  if (tty_sock >= 0) {
-    int slave = make_container_tty(tty_sock, winsize, status_fd);
-    if (ioctl(slave, TIOCSCTTY, 0) < 0) die_stage(status_fd, STAGE_TTY);
-    stdin_fd = slave;
-    stdout_fd = slave;
-    stderr_fd = slave;
-  }
-  if ((stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) || (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) ||
-      (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0))
-    die_stage(status_fd, STAGE_TTY);
+  attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
   set_credentials(plan, status_fd);
   reset_signals();
-  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
-  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
-  exec_command(argv, envp, status_fd);
+  close_fds_and_exec(argv, envp, status_fd);
 }
 
 /*
