@@ -13,6 +13,7 @@ const completion = () => import("./completion.ts");
 const doctor = () => import("./doctor.ts");
 const files = () => import("./files.ts");
 const volume = () => import("./volume.ts");
+const monitor = () => import("./monitor.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -37,7 +38,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   export: from(files, (m) => m.exportCmd),
   cp: from(files, (m) => m.cp),
   volume: from(volume, (m) => m.volume),
-  "_monitor": from(session, (m) => m.monitor),
+  "_monitor": from(monitor, (m) => m.monitor),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),
   tag: from(image, (m) => m.tag),

@@ -8,12 +8,10 @@ import {
   execContainer,
   findContainer,
   killContainer,
-  listRecords,
   parseDetachKeys,
   parseSignal,
   pruneContainers,
   psJsonRow,
-  psRow,
   psTemplateRow,
   removeContainer,
   renameContainer,
@@ -21,6 +19,8 @@ import {
   statusOf,
   stopContainer,
   waitContainer,
+  pauseContainer,
+  unpauseContainer,
   stopSignalOf,
   containerDir,
   followLog,
@@ -29,7 +29,17 @@ import {
   logPath,
   logSize,
   renderLine,
+  resolveTargets,
+  isNoSuchContainer,
+  removeCidFileOf,
+  listContainers,
+  checkPsQuery,
+  FILTER_KEYS,
+  PS_SORT_KEYS,
   type ContainerRecord,
+  type PsQuery,
+  type PsSortKey,
+  type Target,
 } from "../pkg/container/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, out } from "../pkg/output/index.ts";
@@ -39,46 +49,43 @@ const allArg = { all: { type: "boolean", alias: "a", description: "Act on all co
 const latestArg = { latest: { type: "boolean", alias: "l", description: "Act on the latest container pod knows about" } } satisfies PodArgs;
 const ctrArg = { container: { type: "positional", description: "Containers (name or ID)", required: false } } satisfies PodArgs;
 
-/** Resolves the targets of a bulk verb: names/IDs, --all or --latest. */
-function targets(paths: Paths, args: Record<string, unknown>, filter?: (r: ContainerRecord) => boolean): { input: string; rec?: ContainerRecord; error?: PodError }[] {
-  const all = listRecords(paths.root);
-  if (args.all) return all.filter(filter ?? (() => true)).map((r) => ({ input: r.id, rec: r }));
-  if (args.latest) {
-    const r = [...all].sort((a, b) => b.created.localeCompare(a.created))[0];
-    if (!r) throw new PodError("no containers to act on", { hint: "`pod ps -a` lists containers" });
-    return [{ input: r.id, rec: r }];
-  }
-  const names = args._ as string[];
-  if (!names.length) throw new UsageError("you must provide at least one name or ID", { hint: "or use --all / --latest" });
-  return names.map((input) => {
-    try {
-      return { input, rec: findContainer(paths.root, input, all) };
-    } catch (e) {
-      if (e instanceof PodError) return { input, error: e };
-      throw e;
-    }
-  });
+const cidfileArg = {
+  cidfile: { type: "string", multiple: true, description: "Read the container ID from the file (repeatable)", valueHint: "file" },
+} satisfies PodArgs;
+const filterArg = {
+  filter: { type: "string", alias: "f", multiple: true, description: "Act on the containers the filter matches (KEY=VALUE, as ps)", valueHint: "filter" },
+} satisfies PodArgs;
+
+type EachOptions = { rules?: "start" | "bulk"; forgive?: (e: PodError) => boolean };
+
+/** Resolves the targets of a bulk verb: names/IDs, --all, --latest, --cidfile or --filter (pkg/container/targets.ts). */
+function targets(paths: Paths, args: Record<string, unknown>, filter?: (r: ContainerRecord) => boolean, rules?: EachOptions["rules"]): Target[] {
+  const list = (k: string) => (args[k] as string[] | undefined) ?? [];
+  const flags = { names: args._ as string[], all: Boolean(args.all), latest: Boolean(args.latest), cidfiles: list("cidfile"), filters: list("filter") };
+  return resolveTargets(paths, { ...flags, ignore: Boolean(args.ignore), attach: Boolean(args.attach) }, { rules, allFilter: filter });
 }
 
-/** Runs fn on each target, prints what podman prints per success, reports every failure, fails if any did. */
+/**
+ * Runs fn on each target, prints what podman prints per success (fn gets
+ * the container and the input podman would echo), reports every failure,
+ * fails if any did; `forgive` drops the errors -i and rm -f allow.
+ */
 async function eachTarget(
   paths: Paths,
   args: Record<string, unknown>,
-  fn: (rec: ContainerRecord) => Promise<string | undefined> | string | undefined,
+  fn: (rec: ContainerRecord, input: string) => Promise<string | undefined> | string | undefined,
   filter?: (r: ContainerRecord) => boolean,
+  o: EachOptions = {},
 ): Promise<void> {
   const errors: PodError[] = [];
-  for (const t of targets(paths, args, filter)) {
-    if (t.error) {
-      errors.push(t.error);
-      continue;
-    }
+  for (const t of targets(paths, args, filter, o.rules)) {
     try {
-      const line = await fn(t.rec!);
+      if (t.error) throw t.error;
+      const line = await fn(t.rec!, t.input);
       if (line !== undefined) out(`${line}\n`);
     } catch (e) {
       if (!(e instanceof PodError)) throw e;
-      errors.push(e);
+      if (!o.forgive?.(e)) errors.push(e);
     }
   }
   for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
@@ -87,20 +94,21 @@ async function eachTarget(
 
 export const start: PodCommand = {
   meta: { name: "start", description: "Start one or more containers" },
-  examples: ["pod start web", "pod start -a -i shell"],
+  examples: ["pod start web", "pod start -a -i shell", "pod start --filter status=exited"],
   args: {
     attach: { type: "boolean", alias: "a", description: "Attach to the container's output (one container)" },
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open and attach it" },
     "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
     // podman's start has -a for --attach, so --all has no short form here
     all: { type: "boolean", description: "Start all containers" },
+    ...filterArg,
     ...latestArg,
     ...ctrArg,
   },
   async run({ args }) {
     const ctx = openContext(args);
     if (args.attach || args.interactive) {
-      const [t, ...more] = targets(ctx.paths, args);
+      const [t, ...more] = targets(ctx.paths, args, undefined, "start");
       if (!t || more.length) throw new UsageError("you cannot start and attach multiple containers at once", { hint: "name one container" });
       if (t.error) throw t.error;
       const rec = t.rec!;
@@ -118,52 +126,53 @@ export const start: PodCommand = {
       await followLog(file, from, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
       return (await waitContainer(ctx.paths, rec.id)) ?? 0;
     }
-    await eachTarget(ctx.paths, args, async (rec) => (await startContainer(ctx.paths, rec), args.all ? rec.id : inputFor(args, rec)));
+    await eachTarget(ctx.paths, args, async (rec, input) => (await startContainer(ctx.paths, rec), input), undefined, { rules: "start" });
   },
 };
 
+/** --time: whole seconds. */
+function seconds(args: Record<string, unknown>, example: string): number {
+  const t = Number(args.time);
+  if (!/^\d+$/.test(String(args.time)) || !Number.isSafeInteger(t)) throw new UsageError(`invalid --time "${args.time}": expected whole seconds`, { hint: example });
+  return t;
+}
+
 export const stop: PodCommand = {
   meta: { name: "stop", description: "Stop one or more running containers" },
-  examples: ["pod stop web", "pod stop -t 2 web", "pod stop -a"],
+  examples: ["pod stop web", "pod stop -t 2 web", "pod stop -a", "pod stop --cidfile /run/web.cid"],
   args: {
     time: { type: "string", alias: "t", default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
-    ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container does not exist" },
+    ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container (or --cidfile) does not exist" },
     ...allArg,
     ...latestArg,
+    ...cidfileArg,
+    ...filterArg,
     ...ctrArg,
   },
   async run({ args }) {
     const ctx = openContext(args);
-    const t = Number(args.time);
-    if (!Number.isInteger(t) || t < 0) throw new UsageError(`invalid --time "${args.time}": expected whole seconds`, { hint: "pod stop -t 5 NAME" });
-    await eachTarget(ctx.paths, args, async (rec) => {
-      await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
-      return args.all ? rec.id : undefined;
-    }).catch((e) => {
-      if (!(args.ignore && /no such container/.test((e as Error).message))) throw e;
-    });
-    if (!args.all) for (const n of args._ as string[]) out(`${n}\n`);
+    const t = seconds(args, "pod stop -t 5 NAME");
+    const forgive = (e: PodError) => Boolean(args.ignore) && isNoSuchContainer(e);
+    await eachTarget(ctx.paths, args, async (rec, input) => (await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec)), input), undefined, { forgive });
   },
 };
 
 export const kill: PodCommand = {
   meta: { name: "kill", description: "Kill one or more running containers with a signal" },
-  examples: ["pod kill web", "pod kill -s HUP web"],
+  examples: ["pod kill web", "pod kill -s HUP web", "pod kill --cidfile /run/web.cid"],
   args: {
     signal: { type: "string", alias: "s", default: "KILL", description: "Signal to send", valueHint: "signal" },
     ...allArg,
     ...latestArg,
+    ...cidfileArg,
     ...ctrArg,
   },
   async run({ args }) {
     const ctx = openContext(args);
     const sig = parseSignal(String(args.signal));
-    await eachTarget(
-      ctx.paths,
-      args,
-      (rec) => (killContainer(ctx.paths, rec, sig), args.all ? rec.id : inputFor(args, rec)),
-      args.all ? (r) => statusOf(r) === "running" : undefined,
-    );
+    // podman: --all signals the running and the paused containers
+    const up = (r: ContainerRecord) => ["running", "paused"].includes(statusOf(r));
+    await eachTarget(ctx.paths, args, (rec, input) => (killContainer(ctx.paths, rec, sig), input), args.all ? up : undefined);
   },
 };
 
@@ -173,43 +182,67 @@ function inputFor(args: Record<string, unknown>, rec: ContainerRecord): string {
 
 export const restart: PodCommand = {
   meta: { name: "restart", description: "Restart one or more containers" },
-  examples: ["pod restart web"],
+  examples: ["pod restart web", "pod restart --running", "pod restart -t 2 --filter name=^web"],
   args: {
     time: { type: "string", alias: "t", default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
+    running: { type: "boolean", description: "Restart every running container" },
     ...allArg,
     ...latestArg,
+    ...cidfileArg,
+    ...filterArg,
     ...ctrArg,
   },
   async run({ args }) {
     const ctx = openContext(args);
-    await eachTarget(ctx.paths, args, async (rec) => {
-      await stopContainer(ctx.paths, rec, Number(args.time), stopSignalOf(ctx.paths, rec));
+    const t = seconds(args, "pod restart -t 5 NAME");
+    const list = (k: string) => (args as Record<string, unknown>)[k] as string[];
+    const picks = list("_").length || args.all || args.latest || list("cidfile").length || list("filter").length;
+    if (args.running && picks)
+      throw new UsageError("--running restarts every running container: it takes no names, --all, --latest, --cidfile or --filter", { hint: "pod restart --running" });
+    const restartOne = async (rec: ContainerRecord, input: string) => {
+      await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
       await startContainer(ctx.paths, findContainer(ctx.paths.root, rec.id));
-      return args.all ? rec.id : inputFor(args, rec);
-    });
+      return input;
+    };
+    if (args.running) return void (await eachTarget(ctx.paths, { ...args, all: true }, restartOne, (r) => statusOf(r) === "running"));
+    await eachTarget(ctx.paths, args, restartOne);
   },
 };
 
 export const rm: PodCommand = {
   meta: { name: "rm", description: "Remove one or more containers" },
-  examples: ["pod rm web", "pod rm -f web", "pod rm -a"],
+  examples: ["pod rm web", "pod rm -f -t 2 web", "pod rm -a", "pod rm --filter status=exited"],
   args: {
     force: { type: "boolean", alias: "f", description: "Stop and remove running containers" },
+    time: { type: "string", alias: "t", description: "With --force: seconds to wait for the stop before killing the container", valueHint: "seconds" },
     volumes: { type: "boolean", alias: "v", description: "Remove anonymous volumes of the container" },
-    ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container does not exist" },
+    ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container (or --cidfile) does not exist" },
+    depend: { type: "boolean", description: "Also remove the containers that depend on it (pod containers have no dependencies)" },
     ...allArg,
     ...latestArg,
+    ...cidfileArg,
+    // rm's -f is --force: its --filter has no short form (podman)
+    ...({ filter: { type: "string", multiple: true, description: filterArg.filter.description, valueHint: "filter" } } satisfies PodArgs),
     ...ctrArg,
   },
   async run({ args }) {
     const ctx = openContext(args);
-    await eachTarget(ctx.paths, args, async (rec) => {
-      await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
-      return rec.id;
-    }).catch((e) => {
-      // podman: -f (like -i) does not fail on containers that are not there
-      if (!((args.ignore || args.force) && /no such container/.test((e as Error).message))) throw e;
-    });
+    if (args.time !== undefined && !args.force) throw new UsageError("--force option must be specified to use the --time option", { hint: "pod rm -f -t 5 NAME" });
+    const t = args.time !== undefined ? seconds(args, "pod rm -f -t 5 NAME") : undefined;
+    // podman: -f, like -i, does not fail on containers that are not there
+    const forgive = (e: PodError) => Boolean(args.ignore || args.force) && isNoSuchContainer(e);
+    await eachTarget(
+      ctx.paths,
+      args,
+      async (rec) => {
+        if (t !== undefined) await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
+        await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
+        removeCidFileOf(rec);
+        return rec.id;
+      },
+      undefined,
+      { forgive },
+    );
   },
 };
 
@@ -223,22 +256,25 @@ export const wait: PodCommand = {
   },
 };
 
-const noFreezer = (verb: string): PodCommand => ({
+/** pause/unpause through the cgroup v2 freezer; podman's --all acts only on the containers in the right state. */
+const freezeVerb = (verb: "pause" | "unpause"): PodCommand => ({
   meta: { name: verb, description: `${verb[0]!.toUpperCase()}${verb.slice(1)} all processes in one or more containers` },
-  examples: [`pod ${verb} web`],
+  examples: [`pod ${verb} web`, `pod ${verb} --all`],
   args: { ...allArg, ...latestArg, ...ctrArg },
   async run({ args }) {
     const ctx = openContext(args);
-    await eachTarget(ctx.paths, args, (rec) => {
-      throw new PodError(`${verb} ${rec.name}: pausing needs the cgroup v2 freezer of a delegated cgroup, and pod does not create container cgroups on this host`, {
-        hint: "on a host with a unified cgroup v2 hierarchy and systemd user delegation, this arrives with the cgroups issue",
-      });
-    });
+    const [act, wanted] = verb === "pause" ? [pauseContainer, "running"] : [unpauseContainer, "paused"];
+    await eachTarget(
+      ctx.paths,
+      args,
+      async (rec, input) => (await act(ctx.paths, rec), input),
+      args.all ? (r) => statusOf(r) === wanted : undefined,
+    );
   },
 });
 
-export const pause = noFreezer("pause");
-export const unpause = noFreezer("unpause");
+export const pause = freezeVerb("pause");
+export const unpause = freezeVerb("unpause");
 
 export const rename: PodCommand = {
   meta: { name: "rename", description: "Rename an existing container" },
@@ -254,7 +290,7 @@ export const rename: PodCommand = {
 
 const psSpec = {
   table: "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-  headers: { ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", Created: "CREATED", Status: "STATUS", Ports: "PORTS", Names: "NAMES" },
+  headers: { ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", Created: "CREATED", Status: "STATUS", Ports: "PORTS", Names: "NAMES", Size: "SIZE" },
 };
 
 const psArgs = {
@@ -262,7 +298,9 @@ const psArgs = {
     quiet: { type: "boolean", alias: "q", description: "Print only container IDs" },
     last: { type: "string", alias: "n", description: "Print the n last created containers", valueHint: "n" },
     latest: { type: "boolean", alias: "l", description: "Print the latest created container" },
-    filter: { type: "string", alias: "f", multiple: true, description: "Filter: name=, status=, ancestor=, id=", valueHint: "filter" },
+    filter: { type: "string", alias: "f", multiple: true, description: `Filter: ${FILTER_KEYS.map((k) => `${k}=`).join(", ")}`, valueHint: "filter" },
+    sort: { type: "enum", options: [...PS_SORT_KEYS], description: `Sort output by: ${PS_SORT_KEYS.join(", ")}`, valueHint: "key" },
+    size: { type: "boolean", alias: "s", description: "Display the total file sizes" },
     "no-trunc": { type: "boolean", description: "Do not truncate output" },
     noheading: { type: "boolean", description: "Do not print headers" },
     ...formatArg,
@@ -270,42 +308,24 @@ const psArgs = {
 
 export const ps: PodCommand = {
   meta: { name: "ps", description: "List containers" },
-  examples: ["pod ps", "pod ps -a --filter status=exited", "pod ps --format '{{.Names}} {{.Status}}'"],
+  examples: ["pod ps", "pod ps -a --filter status=exited", "pod ps -a --size --sort names", "pod ps --format '{{.Names}} {{.Status}}'"],
   args: psArgs,
   async run({ args }) {
     const ctx = openContext(args);
-    const now = Date.now();
-    let rows = listRecords(ctx.paths.root)
-      .sort((a, b) => b.created.localeCompare(a.created))
-      .map((r) => psRow(r, now, Boolean(args["no-trunc"])));
-    const filters = (args.filter as unknown as string[]).map(parseFilter);
-    // podman: --last/--latest pick among all containers, like -a
-    const everything = args.all || args.last !== undefined || args.latest;
-    if (!everything && !filters.some((f) => f.key === "status")) rows = rows.filter((r) => r.State === "running");
-    rows = rows.filter((r) => filters.every((f) => matchFilter(r, f)));
-    if (args.last !== undefined) rows = rows.slice(0, Number(args.last));
-    if (args.latest) rows = rows.slice(0, 1);
-    if (args.quiet) return out(rows.map((r) => `${r.ID}\n`).join(""));
+    const q: PsQuery = {
+      all: Boolean(args.all),
+      filters: args.filter as unknown as string[],
+      last: args.last !== undefined ? Number(args.last) : undefined,
+      latest: Boolean(args.latest),
+      sort: args.sort as PsSortKey | undefined,
+      size: Boolean(args.size),
+      noTrunc: Boolean(args["no-trunc"]),
+    };
+    checkPsQuery({ ...q, quiet: Boolean(args.quiet) });
+    const rows = listContainers(ctx.paths, q);
     if (args.format === "json") return out(formatItems("json", rows.map(psJsonRow), psSpec));
-    out(formatItems(args.format as string | undefined, rows.map(psTemplateRow), psSpec, { noHeading: Boolean(args.noheading) }));
+    if (args.quiet && args.format === undefined) return out(rows.map((r) => `${r.ID}\n`).join(""));
+    const spec = q.size ? { ...psSpec, table: `${psSpec.table}\t{{.Size}}` } : psSpec;
+    out(formatItems(args.format as string | undefined, rows.map(psTemplateRow), spec, { noHeading: Boolean(args.noheading) }));
   },
 };
-
-type Filter = { key: string; value: string };
-
-function parseFilter(f: string): Filter {
-  const i = f.indexOf("=");
-  const key = f.slice(0, i);
-  if (i <= 0 || !["name", "status", "ancestor", "id"].includes(key))
-    throw new UsageError(`invalid filter "${f}"`, { hint: "supported: name=, status=, ancestor=, id=" });
-  if (key === "status" && !["created", "running", "exited", "paused", "stopped", "configured", "stopping", "removing", "unknown"].includes(f.slice(i + 1)))
-    throw new UsageError(`${f.slice(i + 1)} is not a valid status`, { hint: "use created, running or exited" });
-  return { key, value: f.slice(i + 1) };
-}
-
-function matchFilter(r: ReturnType<typeof psRow>, f: Filter): boolean {
-  if (f.key === "name") return r.Names.some((n) => new RegExp(f.value).test(n));
-  if (f.key === "status") return r.State === f.value;
-  if (f.key === "id") return r.Id.startsWith(f.value);
-  return r.Image === f.value || r.Image.startsWith(`${f.value}:`) || r.Image.endsWith(`/${f.value}`) || r.Image.includes(`/${f.value}:`) || r.ImageID.startsWith(f.value);
-}

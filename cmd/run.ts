@@ -18,6 +18,7 @@ export const runArgs = {
   user: { type: "string", alias: "u", description: "Username or UID (format: <name|uid>[:<group|gid>])", valueHint: "user" },
   hostname: { type: "string", alias: "h", description: "Set the container's hostname", valueHint: "name" },
   name: { type: "string", description: "Assign a name to the container", valueHint: "name" },
+  cidfile: { type: "string", description: "Write the container ID to the file (removed along with the container)", valueHint: "file" },
   entrypoint: { type: "string", description: "Overwrite the image's ENTRYPOINT (string or JSON array)", valueHint: "cmd" },
   init: { type: "boolean", description: "Run an init inside the container that forwards signals and reaps processes" },
   "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
@@ -52,6 +53,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     platform: platformSet ? platformFrom(args) : undefined,
     rm: Boolean(args.rm),
     name: args.name as string | undefined,
+    cidfile: args.cidfile as string | undefined,
     interactive: Boolean(args.interactive),
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     opts: {

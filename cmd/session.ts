@@ -17,11 +17,14 @@ import {
   logPath,
   parseDetachKeys,
   parseSince,
+  parseUntil,
+  inWindow,
   pruneContainers,
+  listRecords,
+  removeCidFileOf,
   readLogFrom,
   readRecord,
   renderLine,
-  runMonitor,
   selectLines,
   type LogLine,
 } from "../pkg/container/index.ts";
@@ -32,30 +35,38 @@ import { err, formatValue, out } from "../pkg/output/index.ts";
 
 export const logs: PodCommand = {
   meta: { name: "logs", description: "Fetch the logs of a container" },
-  examples: ["pod logs web", "pod logs -f --tail 10 web", "pod logs --since 10m -t web"],
+  examples: ["pod logs web", "pod logs -f --tail 10 web", "pod logs --since 10m -t web", "pod logs --since 2026-11-23T10:00:00Z --until 2026-11-23T11:00:00Z web"],
   args: {
     follow: { type: "boolean", alias: "f", description: "Follow log output" },
     timestamps: { type: "boolean", alias: "t", description: "Show timestamps" },
     tail: { type: "string", default: "-1", description: "Output the last N lines (-1: all)", valueHint: "n" },
     since: { type: "string", description: "Show logs since TIMESTAMP (RFC 3339, Unix seconds, or a duration like 10m)", valueHint: "time" },
+    until: { type: "string", description: "Show logs until TIMESTAMP (RFC 3339, Unix seconds, or a duration from now like 10m)", valueHint: "time" },
     latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
     container: { type: "positional", description: "Container" },
   },
   async run({ args }) {
     const ctx = openContext(args);
-    const [name] = args._ as string[];
-    const rec = findContainer(ctx.paths.root, name!);
-    const since = args.since !== undefined ? parseSince(String(args.since)) : undefined;
-    if (args.since !== undefined && since === undefined)
-      throw new UsageError(`invalid --since "${args.since}"`, { hint: "use RFC 3339 (2026-11-23T10:00:00Z), Unix seconds, or a duration like 10m" });
+    const time = (flag: "since" | "until", parse: (v: string) => number | undefined) => {
+      if (args[flag] === undefined) return undefined;
+      const t = parse(String(args[flag]));
+      if (t === undefined) throw new UsageError(`invalid --${flag} "${args[flag]}"`, { hint: "use RFC 3339 (2026-11-23T10:00:00Z), Unix seconds, or a duration like 10m" });
+      return t;
+    };
+    const since = time("since", parseSince);
+    const until = time("until", parseUntil);
+    const rec = findContainer(ctx.paths.root, (args._ as string[])[0]!);
     const tail = Number(args.tail);
     const file = logPath(containerDir(ctx.paths.root, rec.id));
     const ts = Boolean(args.timestamps);
     const print = (l: LogLine) => (l.stream === "stderr" ? err : out)(renderLine(l, ts));
     const { lines, next } = readLogFrom(file, 0);
-    for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, timestamps: ts })) print(l);
+    for (const l of selectLines(lines, { tail: tail >= 0 ? tail : undefined, since, until, timestamps: ts })) print(l);
     if (!args.follow) return;
-    await followLog(file, next, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), print);
+    // podman stops following at an --until still ahead; past one, it follows to the end and prints nothing
+    const stopAt = until !== undefined && until > Date.now() ? until : Infinity;
+    const following = () => Date.now() < stopAt && mayStillLog(readRecord(ctx.paths.root, rec.id));
+    await followLog(file, next, following, (l) => inWindow(l, { since, until }) && print(l));
   },
 };
 
@@ -162,7 +173,11 @@ export const prune: PodCommand = {
       }
       if (!/^y(es)?$/i.test(answer.trim())) return 0;
     }
-    for (const id of await pruneContainers(ctx.paths)) out(`${id}\n`);
+    const before = listRecords(ctx.paths.root);
+    for (const id of await pruneContainers(ctx.paths)) {
+      removeCidFileOf(before.find((r) => r.id === id));
+      out(`${id}\n`);
+    }
   },
 };
 
@@ -195,20 +210,4 @@ export const container: PodCommand = {
     unpause: lifecycle.unpause,
     wait: lifecycle.wait,
   } as never,
-};
-
-export const monitor: PodCommand = {
-  meta: { name: "_monitor", description: "internal: supervises a detached container", hidden: true },
-  args: {
-    "tty-size": { type: "string", description: "the terminal size to start with (ROWSxCOLS)", valueHint: "size" },
-    "await-attach": { type: "boolean", description: "keep the output for an attach that comes right after the start" },
-    id: { type: "positional", description: "container ID" },
-  },
-  async run({ args }) {
-    const ctx = openContext(args);
-    const id = (args._ as string[])[0];
-    if (!id) throw new PodError("_monitor needs a container ID");
-    const m = /^(\d+)x(\d+)$/.exec(String(args["tty-size"] ?? ""));
-    return runMonitor(ctx.paths, id, m ? { rows: Number(m[1]), cols: Number(m[2]) } : undefined, Boolean(args["await-attach"]));
-  },
 };

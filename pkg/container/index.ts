@@ -13,13 +13,19 @@ export {
   renameContainer,
   pruneContainers,
   parseSignal,
+  pauseContainer,
+  unpauseContainer,
 } from "./lifecycle.ts";
 export { runMonitor } from "./monitor.ts";
 export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
 export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
-export { logPath, readLogFrom, selectLines, renderLine, parseSince, followLog, logSize, type LogLine } from "./logs.ts";
+export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, parseUntil, followLog, logSize, type LogLine } from "./logs.ts";
 export { containerDir } from "./records.ts";
 export { stopSignalOf } from "./stop-signal.ts";
 export { copyFiles, diffContainer, exportContainer, parseCopyTarget, pickContainer, type CopyOptions } from "./files.ts";
 export { changesJson, changesText, type Change } from "./fs-changes.ts";
 export { topContainer, DESCRIPTORS } from "./procs.ts";
+export { compileFilters, groupFilters, FILTER_KEYS, type ContainerFilter } from "./filters.ts";
+export { checkTargetFlags, startRules, readCidFiles, selectTargets, resolveTargets, isNoSuchContainer, type Target, type TargetFlags } from "./targets.ts";
+export { listContainers, checkPsQuery, PS_SORT_KEYS, type PsQuery, type PsSortKey } from "./ps.ts";
+export { removeCidFileOf } from "./cidfile.ts";

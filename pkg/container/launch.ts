@@ -1,24 +1,23 @@
 // Starting a container's first process: the launch plan (pkg/runtime), the
-// root filesystem driver with its fallbacks, the native core, and the record.
-// Shared by the foreground `run` and the monitor of detached containers.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// root filesystem driver with its fallbacks, its cgroup, the native core, and
+// the record. Shared by the foreground `run` and detached containers, whose
+// process the native core starts under a fresh monitor.
+import { closeSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
-import { spawnContainer, ContainerSpawnError, compileMs, type ContainerStdio, type ExecSpec, type UsernsChild } from "../native/core.ts";
+import { ContainerSpawnError, compileMs, type ExecSpec } from "../native/core.ts";
+import type { LaunchPlan } from "../native/plan.ts";
+import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
+import { openCgroupProcs, runtimeDir } from "./live.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
 import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
 import { containerDir, updateRecord, type ContainerRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
-
-export type Launched = { child: UsernsChild; ttyMaster?: number; rec: ContainerRecord };
-
-/** Where live state goes: gone after a reboot, like the processes it describes. */
-export const runtimeDir = (paths: Paths, id: string) => join(paths.runroot, "containers", id);
 
 function readHostFile(path: string): string {
   try {
@@ -44,7 +43,20 @@ export function readExecSpec(paths: Paths, id: string): ExecSpec | undefined {
   }
 }
 
-export async function launchContainer(store: Store, paths: Paths, rec: ContainerRecord, stdio: ContainerStdio): Promise<Launched> {
+/** What starts the process: pod itself (foreground) or a monitor (detached); gets the cgroup.procs fd or -1. */
+export type Starter<T extends { pid: number; monitorPid?: number }> = (plan: LaunchPlan, cgroupProcs: number) => T;
+
+/**
+ * Builds the plan, picks the root filesystem driver (moving on to the next
+ * one when this host cannot mount it), places the process in a cgroup of its
+ * own where a delegated cgroup v2 exists, starts it and records it running.
+ */
+export async function launchContainer<T extends { pid: number; monitorPid?: number }>(
+  store: Store,
+  paths: Paths,
+  rec: ContainerRecord,
+  start: Starter<T>,
+): Promise<{ started: T; rec: ContainerRecord }> {
   if (!rec.config) throw new PodError(`container ${rec.name} has no launch configuration`, { hint: "remove it and create it again" });
   const img = store.images().find((i) => i.id === rec.imageId);
   if (!img) throw new PodError(`container ${rec.name}: its image ${rec.imageId.slice(0, 12)} is no longer in storage`, { hint: `pull ${rec.image} again` });
@@ -53,6 +65,7 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
   const dir = containerDir(paths.root, rec.id);
   const maps = storageMaps();
   warnSingleOnce(maps, paths.runroot);
+  const cgroup = createContainerCgroup(rec.id);
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   for (;;) {
     const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
@@ -74,22 +87,28 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
     });
     plan.rootfsHelper = layout.rootfsHelper;
     for (const f of files) writeFileSync(join(dir, f.path), f.content);
-    log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps`);
-    let started: { child: UsernsChild; ttyMaster?: number };
+    log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
+    let started: T;
+    const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {
-      started = spawnContainer(plan, stdio, paths.runroot);
+      started = start(plan, procs);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
       // Only "this kernel/host cannot do it" moves on to the next driver (and is remembered);
       // anything else (a directory removed under us, say) is this container's problem.
       const unsupported = e.stage === Stage.Helper || (e.stage === Stage.Rootfs && [1, 19, 22, 95].includes(e.errno));
       const next: RootfsDriver | undefined = unsupported ? nextDriver(driver) : undefined;
-      if (!next) throw spawnError(e, plan.argv[0] ?? "");
+      if (!next) {
+        if (cgroup) removeContainerCgroup(cgroup);
+        throw spawnError(e, plan.argv[0] ?? "");
+      }
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);
       driver = next;
       continue;
+    } finally {
+      if (procs >= 0) closeSync(procs);
     }
-    const pid = started.child.pid;
+    const pid = started.pid;
     log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
     const rt = runtimeDir(paths, rec.id);
     mkdirSync(rt, { recursive: true, mode: 0o700 });
@@ -101,17 +120,14 @@ export async function launchContainer(store: Store, paths: Paths, rec: Container
       state: "running",
       pid,
       pidStartTime: processStartTime(pid),
+      monitorPid: started.monitorPid,
+      cgroup,
       startedAt: new Date().toISOString(),
       exitCode: undefined,
       finishedAt: undefined,
     }));
-    return { ...started, rec: running ?? rec };
+    return { started, rec: running ?? rec };
   }
-}
-
-/** Records the end of a container's process. */
-export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
-  await updateRecord(paths.root, id, (r) => ({ ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString() }));
 }
 
 export function spawnError(e: ContainerSpawnError, command: string): PodError {

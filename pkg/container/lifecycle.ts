@@ -1,17 +1,19 @@
 // Lifecycle verbs on recorded containers: start, stop, kill, remove, wait,
-// rename, prune. Each checks the live status first (status.ts), so a record
-// left "running" by a killed monitor is treated as exited.
+// rename, prune, pause, unpause. Each checks the live status first (state.ts),
+// so a record left "running" by a killed monitor is treated as exited.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { ContainerStateInvalid, NoSuchContainer, PodError } from "../errors.ts";
+import { ContainerStateInvalid, NoSuchContainer, PodError, wrap } from "../errors.ts";
 import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
 import { listRecords, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
-import { canRemove, canStart, exitCodeOf, isAlive, statusOf } from "./state.ts";
-import { startMonitor, type TtySize } from "./monitor.ts";
-import { runtimeDir } from "./launch.ts";
+import { canPause, canRemove, canSignal, canStart, canUnpause, exitCodeOf, isAlive, isUp, statusOf } from "./state.ts";
+import { startDetached } from "./detach.ts";
+import type { TtySize } from "./monitor.ts";
+import { runtimeDir } from "./live.ts";
 import { removeAnonymousVolumes } from "../volume/index.ts";
+import { cgroupSupport, setFrozen } from "../cgroup/index.ts";
 
 export const signals: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
@@ -33,13 +35,14 @@ export async function startContainer(paths: Paths, rec: ContainerRecord, o: { tt
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
     if (!canStart(statusOf(cur))) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
-    await startMonitor(paths, rec.id, o.ttySize, o.awaitAttach);
+    await startDetached(paths, cur, o.ttySize, o.awaitAttach);
   });
 }
 
+/** Running or paused: SIGKILL ends frozen tasks too, other signals are delivered at the thaw. */
 function requireRunning(rec: ContainerRecord): void {
-  if (!isAlive(rec))
-    throw new ContainerStateInvalid(`can only signal running containers: ${rec.name} is ${statusOf(rec)}`, { hint: `pod start ${rec.name}` });
+  const s = statusOf(rec);
+  if (!canSignal(s)) throw new ContainerStateInvalid(`can only signal running containers: ${rec.name} is ${s}`, { hint: `pod start ${rec.name}` });
 }
 
 export function killContainer(paths: Paths, rec: ContainerRecord, signal: number): void {
@@ -81,9 +84,14 @@ export async function waitContainer(paths: Paths, id: string, timeoutMs = Infini
   }
 }
 
-/** StopSignal (image or TERM), then KILL after `timeoutSec`. */
+/** StopSignal (image or TERM), then KILL after `timeoutSec`. A paused container is refused, as podman does: a frozen process cannot act on its stop signal. */
 export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutSec: number, stopSignal: number): Promise<void> {
-  if (statusOf(rec) !== "running") return;
+  const s = statusOf(rec);
+  if (s === "paused")
+    throw new ContainerStateInvalid(`can only stop created or running containers. ${rec.id} is in state paused: container state improper`, {
+      hint: `pod unpause ${rec.name} first, or remove it with pod rm -f ${rec.name}`,
+    });
+  if (s !== "running") return;
   if (timeoutSec > 0) {
     signalContainer(rec.pid!, rec.pid!, stopSignal, paths.runroot);
     if ((await waitContainer(paths, rec.id, timeoutSec * 1000)) !== undefined) return;
@@ -102,12 +110,15 @@ export async function removeContainer(paths: Paths, input: ContainerRecord, forc
 }
 
 async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, o: { volumes?: boolean }): Promise<void> {
-  if (!canRemove(statusOf(rec))) {
+  const s = statusOf(rec);
+  if (!canRemove(s)) {
     if (!force)
-      throw new ContainerStateInvalid(`cannot remove container ${rec.id.slice(0, 12)} as it is running`, {
-        hint: `stop it first (pod stop ${rec.name}) or use rm -f`,
+      throw new ContainerStateInvalid(`cannot remove container ${rec.id.slice(0, 12)} as it is ${s}`, {
+        hint: `stop it first (pod ${s === "paused" ? "unpause, then pod stop" : "stop"} ${rec.name}) or use rm -f`,
       });
-    await stopContainer(paths, rec, 0, 9);
+    // SIGKILL ends frozen tasks too (cgroup v2), so a paused container needs no thaw first.
+    signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+    await waitContainer(paths, rec.id, 10_000);
   }
   const store = new Store(paths);
   await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
@@ -131,9 +142,48 @@ export async function renameContainer(paths: Paths, input: string, name: string)
 export async function pruneContainers(paths: Paths): Promise<string[]> {
   const done: string[] = [];
   for (const rec of listRecords(paths.root)) {
-    if (statusOf(rec) === "running") continue;
+    if (isUp(statusOf(rec))) continue;
     await removeContainer(paths, rec, false);
     done.push(rec.id);
   }
   return done;
+}
+
+/** The container's cgroup, or why pause cannot freeze it (one line and a hint). */
+function freezerOf(rec: ContainerRecord): string {
+  if (rec.cgroup !== undefined) return rec.cgroup;
+  const sup = cgroupSupport();
+  if (!sup.ok) throw new PodError(`pausing ${rec.name}: pod cannot use the cgroup v2 freezer here: ${sup.reason}`, { hint: sup.hint });
+  throw new PodError(`pausing ${rec.name}: it was started without a cgroup of its own (by an older pod, or its cgroup could not be made)`, {
+    hint: `restart it (pod restart ${rec.name}): the new start gets a cgroup that pause can freeze`,
+  });
+}
+
+/** Freezes every process of a running container (cgroup v2 freezer), as `podman pause`. */
+export async function pauseContainer(paths: Paths, input: ContainerRecord): Promise<void> {
+  await withContainerLock(paths.root, input.id, async () => {
+    const rec = readRecord(paths.root, input.id);
+    if (!rec) throw new NoSuchContainer(`no such container ${input.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
+    const s = statusOf(rec);
+    if (s === "paused") throw new ContainerStateInvalid(`"${rec.id}" is already paused: container state improper`, { hint: `pod unpause ${rec.name}` });
+    if (!canPause(s))
+      throw new ContainerStateInvalid(`"${rec.id}" is not running, can't pause: container state improper`, { hint: `${rec.name} is ${s}; pod start ${rec.name} starts it` });
+    await setFrozen(freezerOf(rec), true).catch((e) => {
+      throw wrap(`pausing ${rec.name}`, e);
+    });
+  });
+}
+
+/** Thaws a paused container, as `podman unpause`. */
+export async function unpauseContainer(paths: Paths, input: ContainerRecord): Promise<void> {
+  await withContainerLock(paths.root, input.id, async () => {
+    const rec = readRecord(paths.root, input.id);
+    if (!rec) throw new NoSuchContainer(`no such container ${input.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
+    const s = statusOf(rec);
+    if (!canUnpause(s))
+      throw new ContainerStateInvalid(`"${rec.id}" is not paused, can't unpause: container state improper`, { hint: `${rec.name} is ${s}; \`pod ps --filter status=paused\` lists paused containers` });
+    await setFrozen(rec.cgroup!, false).catch((e) => {
+      throw wrap(`unpausing ${rec.name}`, e);
+    });
+  });
 }

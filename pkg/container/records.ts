@@ -4,7 +4,8 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NoSuchContainer, PodError } from "../errors.ts";
-import { withLock, writeFileAtomic } from "../store/index.ts";
+import { withLock } from "../store/lock.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 import type { RunOptions } from "../runtime/index.ts";
 
 /** What `create`/`run` asked for, kept so that `start` can launch the container again. */
@@ -28,6 +29,13 @@ export type ContainerRecord = {
   pidStartTime?: number;
   /** the environment the process got (image, defaults, -e), for inspect */
   env?: string[];
+  /**
+   * absolute path of the container's own cgroup (`…/pod.slice/pod-<id>.scope`,
+   * pkg/cgroup) for its current or latest run; absent where the host offers no delegated
+   * cgroup v2, and for containers started before pod made cgroups. Freezing it
+   * is `pod pause`.
+   */
+  cgroup?: string;
   /** host pid of the monitor (detached containers) */
   monitorPid?: number;
   exitCode?: number;

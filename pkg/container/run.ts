@@ -8,16 +8,18 @@ import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
-import { signalContainer } from "../native/core.ts";
+import { signalContainer, spawnContainer } from "../native/core.ts";
 import { parseEnvFile, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { createRecord, findContainer, removeContainerDir, type ContainerRecord } from "./records.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
-import { launchContainer, layerDirsOf, recordExit, runtimeDir } from "./launch.ts";
+import { launchContainer, layerDirsOf } from "./launch.ts";
+import { recordExit, runtimeDir } from "./live.ts";
 import { startContainer } from "./lifecycle.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
+import { checkCidFile, removeCidFileOf, writeCidFile, type CidFileConfig } from "./cidfile.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -31,6 +33,8 @@ export type RunRequest = {
   opts: RunOptions;
   /** with -it: the key sequence that detaches (ctrl-p ctrl-q by default) */
   detachKeys?: number[];
+  /** --cidfile: where to write the new container's ID */
+  cidfile?: string;
 };
 
 const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -71,13 +75,15 @@ function freezeEnv(opts: RunOptions): RunOptions {
 
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
+  const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
   const store = new Store(paths).init();
   const opts = freezeEnv(req.opts);
   const plan = planVolumes(opts);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
-  let rec: ContainerRecord;
+  let rec: ContainerRecord | undefined;
+  const config: CidFileConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached }, cidfile };
   try {
     rec = await createRecord(paths.root, {
       image: img.names[0] ?? img.id,
@@ -86,9 +92,12 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       created: new Date().toISOString(),
       state: "created",
       name: req.name,
-      config: { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached } },
+      config,
     });
+    if (cidfile) writeCidFile(cidfile, rec.id);
   } catch (e) {
+    // podman removes a container whose --cidfile it could not write
+    if (rec) await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
     await removeAnonymousVolumes(store, attached.volumeMounts);
     throw e;
   }
@@ -107,6 +116,7 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
     if (req.rm) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
+      removeCidFileOf(rec);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
     }
   }
@@ -138,13 +148,16 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
   let term: ContainerTerminal | undefined;
   let code: number;
   try {
-    let launched;
+    let started;
     try {
-      launched = await launchContainer(store, paths, rec, stdio);
+      ({ started } = await launchContainer(store, paths, rec, (plan, procs) => {
+        const s = spawnContainer(plan, stdio, paths.runroot, procs);
+        return { ...s, pid: s.child.pid };
+      }));
     } finally {
       if (devNull >= 0) closeSync(devNull);
     }
-    const { child, ttyMaster } = launched;
+    const { child, ttyMaster } = started;
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
     for (const sig of pending.splice(0)) deliver(sig);

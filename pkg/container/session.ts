@@ -1,7 +1,7 @@
 // Sessions with a running container from the user's terminal: `attach`
 // (through the monitor's socket, detach with ctrl-p ctrl-q) and `exec`
 // (a new process joining the container's namespaces).
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStateInvalid, PodError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
@@ -9,10 +9,10 @@ import { Store } from "../store/index.ts";
 import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError, type ExecSpec } from "../native/core.ts";
 import { resolveUser } from "../runtime/index.ts";
 import { err, outBytes } from "../output/index.ts";
-import { containerDir, type ContainerRecord } from "./records.ts";
-import { isAlive } from "./state.ts";
+import { containerDir, readRecord, type ContainerRecord } from "./records.ts";
+import { isAlive, processStartTime } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
-import { attachSocket } from "./monitor.ts";
+import { attachSocket, openCgroupProcs } from "./live.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
@@ -28,6 +28,20 @@ export function parseDetachKeys(spec: string): number[] {
   });
 }
 
+/**
+ * A container's monitor opens the attach socket once it is up, a few
+ * milliseconds after the container itself started: wait for it while the
+ * monitor lives.
+ */
+async function socketReady(paths: Paths, rec: ContainerRecord): Promise<void> {
+  const path = attachSocket(paths, rec.id);
+  for (let waited = 0; waited < 10_000 && !existsSync(path); waited += 5) {
+    const monitorPid = readRecord(paths.root, rec.id)?.monitorPid;
+    if (monitorPid === undefined || processStartTime(monitorPid) === undefined) return;
+    await Bun.sleep(5);
+  }
+}
+
 export type AttachResult = { detached: true } | { detached: false; code: number };
 
 export async function attachContainer(
@@ -41,6 +55,7 @@ export async function attachContainer(
   const reader = new FrameReader();
   let resolveDone: (r: AttachResult) => void;
   const done = new Promise<AttachResult>((r) => (resolveDone = r));
+  await socketReady(paths, rec);
   const socket = await Bun.connect({
     unix: attachSocket(paths, rec.id),
     socket: {
@@ -118,14 +133,17 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
   const stdio = o.tty && !o.detach
     ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() }
     : { stdin: devNull, stdout: o.detach ? devNull : -1, stderr: o.detach ? devNull : -1 };
+  // Like `docker exec`, the process joins the container's cgroup (its limits, pause), not only its namespaces.
+  const procs = rec.cgroup ? openCgroupProcs(rec.cgroup) : -1;
   let started;
   try {
-    started = execInContainer(rec.pid!, spec, stdio, paths.runroot);
+    started = execInContainer(rec.pid!, spec, stdio, paths.runroot, procs);
   } catch (e) {
     if (e instanceof NativeSpawnError) throw spawnError(e as ContainerSpawnError, argv[0] ?? "");
     throw e;
   } finally {
     if (devNull >= 0) closeSync(devNull);
+    if (procs >= 0) closeSync(procs);
   }
   if (o.detach) return 0;
   const { child, ttyMaster } = started;

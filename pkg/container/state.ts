@@ -1,11 +1,14 @@
 // A container's status, derived from its record and the live system: a record
 // that says "running" whose process is gone (monitor killed -9, reboot) is
-// exited, never running forever. Status strings read like podman's.
+// exited, never running forever. A running container whose cgroup is frozen
+// (`pod pause`) is paused: that lives in the cgroup, not in the record, so it
+// cannot go stale. Status strings read like podman's.
 import { readFileSync } from "node:fs";
+import { isFrozen } from "../cgroup/index.ts";
 import { humanDuration } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
 
-export type Status = "created" | "running" | "exited";
+export type Status = "created" | "running" | "paused" | "exited";
 
 /**
  * Field 22 of /proc/PID/stat: the process's start time, so a reused pid is
@@ -30,8 +33,9 @@ export function isAlive(rec: ContainerRecord): boolean {
 }
 
 export function statusOf(rec: ContainerRecord): Status {
-  if (rec.state === "running") return isAlive(rec) ? "running" : "exited";
-  return rec.state;
+  if (rec.state !== "running") return rec.state;
+  if (!isAlive(rec)) return "exited";
+  return rec.cgroup !== undefined && isFrozen(rec.cgroup) ? "paused" : "running";
 }
 
 /** The exit code: 0 for a container never started (as podman), -1 for one whose end nobody saw (its monitor was killed). */
@@ -40,14 +44,20 @@ export function exitCodeOf(rec: ContainerRecord): number {
   return rec.exitCode ?? -1;
 }
 
-export const canStart = (s: Status) => s !== "running";
-export const canSignal = (s: Status) => s === "running";
-export const canRemove = (s: Status) => s !== "running";
+/** Whether the container's processes exist (paused ones too): what pid, kill and rm -f care about. */
+export const isUp = (s: Status) => s === "running" || s === "paused";
+export const canStart = (s: Status) => !isUp(s);
+/** Current podman's kill accepts paused containers too: SIGKILL ends frozen tasks, other signals wait for the thaw. */
+export const canSignal = (s: Status) => isUp(s);
+export const canRemove = (s: Status) => !isUp(s);
+export const canPause = (s: Status) => s === "running";
+export const canUnpause = (s: Status) => s === "paused";
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const s = statusOf(rec);
   if (s === "running") return `Up ${humanDuration(now - Date.parse(rec.startedAt ?? rec.created)).replace(/^Less than a second$/, "Less than a second")}`;
   if (s === "created") return "Created";
+  if (s === "paused") return "Paused";
   const ended = rec.finishedAt ?? rec.startedAt ?? rec.created;
   return `Exited (${exitCodeOf(rec)}) ${humanDuration(now - Date.parse(ended))} ago`;
 }

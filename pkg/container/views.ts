@@ -9,7 +9,10 @@ export function commandLine(rec: ContainerRecord): string {
   return rec.command.length ? rec.command.join(" ") : "";
 }
 
-export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false) {
+/** `ps --size`: the container's own layer and its image's layers, in bytes (podman's define.ContainerSize). */
+export type ContainerSize = { rootFsSize: number; rwSize: number };
+
+export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, size?: ContainerSize) {
   const status = statusOf(rec);
   const created = Date.parse(rec.created);
   const cmd = commandLine(rec);
@@ -30,19 +33,45 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false) {
     Exited: status === "exited",
     ExitedAt: rec.finishedAt ? Math.floor(Date.parse(rec.finishedAt) / 1000) : 0,
     StartedAt: rec.startedAt ? Math.floor(Date.parse(rec.startedAt) / 1000) : 0,
-    Pid: status === "running" ? (rec.pid ?? 0) : 0,
+    Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
     Ports: [] as string[],
     Labels: null,
     Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
+    ...(size ? { Size: size } : {}),
   };
+}
+
+/** go-units HumanSizeWithPrecision(n, 3), as podman's ps prints sizes: "12.3kB", "0B", no space. */
+export function goSize(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${goG3(v)}${units[i]}`;
+}
+
+/** Go's %.3g: three significant digits, trailing zeros dropped, exponent form when it rounds to 1000. */
+function goG3(v: number): string {
+  const p = v.toPrecision(3);
+  const e = /^(-?[\d.]+)e([+-])(\d+)$/.exec(p);
+  const trim = (m: string) => (m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m);
+  return e ? `${trim(e[1]!)}e${e[2]}${e[3]!.padStart(2, "0")}` : trim(p);
+}
+
+/** `{{.Size}}` of `ps --size`: "RW (virtual ROOTFS)". */
+export function sizeText(s: ContainerSize | undefined): string {
+  return s ? `${goSize(s.rwSize)} (virtual ${goSize(s.rootFsSize)})` : "";
 }
 
 export type PsRow = ReturnType<typeof psRow>;
 
 /** The template view: `{{.Names}}` is a plain name, `{{.Command}}` the (truncated) command text, as podman prints them. */
 export function psTemplateRow(r: PsRow) {
-  return { ...r, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman };
+  return { ...r, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
 }
 
 export function psJsonRow(r: PsRow) {
@@ -67,11 +96,11 @@ export function containerInspect(rec: ContainerRecord) {
     State: {
       Status: status,
       Running: status === "running",
-      Paused: false,
+      Paused: status === "paused",
       Restarting: false,
       OOMKilled: false,
       Dead: false,
-      Pid: status === "running" ? (rec.pid ?? 0) : 0,
+      Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
       ExitCode: status === "exited" ? exitCodeOf(rec) : 0,
       Error: "",
       StartedAt: rec.startedAt ?? "0001-01-01T00:00:00Z",

@@ -8,7 +8,10 @@
 // --memory cannot be enforced through it.
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
+import { parseProcCgroup, unifiedMountOf } from "../cgroup/index.ts";
 import { readText } from "./host.ts";
+
+export { parseProcCgroup, unifiedMountOf };
 
 export type Cgroups = {
   version: "v2" | "hybrid" | "v1" | "unknown";
@@ -23,27 +26,6 @@ export type Cgroups = {
   /** whether this user may create cgroups below its own (delegation) */
   writable: boolean;
 };
-
-/** The mount point of the cgroup2 file system, from /proc/self/mountinfo text. */
-export function unifiedMountOf(mountinfo: string): string | undefined {
-  for (const line of mountinfo.split("\n")) {
-    const [left, right] = line.split(" - ");
-    if (right?.split(" ")[0] === "cgroup2") return left!.split(" ")[4]?.replace(/\\040/g, " ");
-  }
-  return undefined;
-}
-
-export function parseProcCgroup(text: string): { unified?: string; v1: string[] } {
-  let unified: string | undefined;
-  const v1: string[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
-    if (!m) continue;
-    if (m[1] === "0" && m[2] === "") unified = m[3];
-    else v1.push(...m[2]!.split(",").filter((c) => c && !c.startsWith("name=")));
-  }
-  return { unified, v1 };
-}
 
 function writable(dir: string): boolean {
   try {

@@ -440,6 +440,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define STAGE_TTY 13
 #define STAGE_HELPER 14
 #define STAGE_INIT 15
+#define STAGE_CGROUP 17
 
 /* Indexes of the plan's header strings; mirrored in core.ts (planHeader). */
 #define P_ROOTFS 0
@@ -975,11 +976,24 @@ static void close_fds_and_exec(char **argv, char **envp, int status_fd) {
   exec_command(argv, envp, status_fd);
 }
 
+/*
+ * Moves this process into the cgroup whose cgroup.procs pod opened (the
+ * kernel checks the opener's rights, so this works from inside the new user
+ * namespace too), then, for a container, starts its cgroup namespace there:
+ * clone(CLONE_NEWCGROUP) would root it in the parent's cgroup instead.
+ */
+static void enter_cgroup(int procs_fd, int status_fd, int new_ns) {
+  if (write(procs_fd, "0", 1) != 1) die_stage(status_fd, STAGE_CGROUP);
+  close(procs_fd);
+  if (new_ns && unshare(CLONE_NEWCGROUP) < 0) die_stage(status_fd, STAGE_CGROUP);
+}
+
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
-                            int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
+                            int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs) {
   const char *hostname = plan[P_HOSTNAME];
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 1);
   become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
@@ -1013,7 +1027,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
  */
 int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
                         char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
-                        int *tty_master, char *errbuf, int errlen) {
+                        int cgroup_procs, int *tty_master, char *errbuf, int errlen) {
   int to_parent[2];
   int from_parent[2];
   int status_pipe[2];
@@ -1028,6 +1042,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   int host_uid = (int)geteuid();
   int host_gid = (int)getegid();
   if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
+  if (cgroup_procs >= 0) flags &= ~(unsigned long)CLONE_NEWCGROUP;
   report[0] = 0;
   report[1] = 0;
   report[2] = 0;
@@ -1050,7 +1065,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
     if (winsize) close(tty_socks[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
-                    winsize ? tty_socks[1] : -1, winsize);
+                    winsize ? tty_socks[1] : -1, winsize, cgroup_procs);
   }
   close(to_parent[1]);
   close(from_parent[0]);
@@ -1087,6 +1102,127 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
 }
 
 /* ------------------------------------------------------------------------
+ * a container started under its monitor
+ *
+ * A detached container's parent must be its monitor (only a parent can wait
+ * for it), and the monitor must be a fresh exec of pod (a forked copy of the
+ * CLI would keep the CLI's memory). So a daemonized child of the CLI starts
+ * the container, tells the CLI how that went, and then execs the monitor:
+ * exec keeps the children, and the monitor's start-up no longer delays the
+ * CLI. The container's PDEATHSIG still points at that process.
+ * ------------------------------------------------------------------------ */
+
+#define F_SETFD 2
+#define CLOSE_RANGE_CLOEXEC 4
+#if defined(__aarch64__)
+#define SYS_fcntl 25
+#else
+#define SYS_fcntl 72
+#endif
+
+static void write_all(int fd, const void *buf, int n) {
+  const char *p = (const char *)buf;
+  while (n > 0) {
+    int w = (int)write(fd, p, (size_t)n);
+    if (w <= 0) return;
+    p += w;
+    n -= w;
+  }
+}
+
+static int read_full(int fd, void *buf, int n) {
+  char *p = (char *)buf;
+  int got = 0;
+  while (got < n) {
+    int r = (int)read(fd, p + got, (size_t)(n - got));
+    if (r <= 0) break;
+    got += r;
+  }
+  return got;
+}
+
+/*
+ * Like pod_spawn_container, from a daemonized child (new session, not the
+ * CLI's child) that then execs monitor_argv (argv[0] is the path) with
+ * monitor_envp, /dev/null as stdio and keep_fds (plus the terminal's master)
+ * open. child_slot, one of monitor_argv's strings (32 bytes), receives
+ * "PID,MASTER_FD" before the exec. Returns the container's host pid (or a
+ * negative value as pod_spawn_container does) once the monitor has exec'd;
+ * *monitor_pid receives the monitor's pid.
+ */
+int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
+                        char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
+                        int cgroup_procs, char **monitor_argv, char **monitor_envp, char *child_slot,
+                        int *keep_fds, int nkeep, int *monitor_pid, char *errbuf, int errlen) {
+  int result[2];
+  int head[2];
+  int first;
+  int status;
+  int got;
+  char late[1];
+  if (pipe2(result, O_CLOEXEC) < 0) {
+    fail_msg(errbuf, errlen, "creating the result pipe", err_no());
+    return -1;
+  }
+  first = fork();
+  if (first < 0) {
+    fail_msg(errbuf, errlen, "fork", err_no());
+    close(result[0]);
+    close(result[1]);
+    return -1;
+  }
+  if (first == 0) {
+    int master = -1;
+    int rc;
+    int i;
+    int devnull;
+    close(result[0]);
+    setsid();
+    if (fork() != 0) _exit(0);
+    rc = pod_spawn_container(plan, ops, helper, argv, envp, uidmap_argv, gidmap_argv, stdin_fd, stdout_fd,
+                             stderr_fd, winsize, cgroup_procs, &master, errbuf, errlen);
+    head[0] = rc;
+    head[1] = getpid();
+    write_all(result[1], head, sizeof head);
+    write_all(result[1], errbuf, errlen);
+    if (rc < 0) _exit(125);
+    snprintf(child_slot, 32, "%d,%d", rc, master);
+    reset_signals();
+    devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+    }
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (i = 0; i < nkeep; i++) syscall(SYS_fcntl, keep_fds[i], F_SETFD, 0);
+    if (master >= 0) syscall(SYS_fcntl, master, F_SETFD, 0);
+    execve(monitor_argv[0], monitor_argv, monitor_envp);
+    /* The result pipe is still open: one more byte tells the CLI; the container dies with us (PDEATHSIG). */
+    late[0] = (char)err_no();
+    write_all(result[1], late, 1);
+    _exit(127);
+  }
+  close(result[1]);
+  got = read_full(result[0], head, sizeof head);
+  if (got == (int)sizeof head) got += read_full(result[0], errbuf, errlen);
+  waitpid(first, &status, 0);
+  if (got != (int)sizeof head + errlen) {
+    close(result[0]);
+    snprintf(errbuf, (size_t)errlen, "the process starting the container failed (wait status %d)", status);
+    return -1;
+  }
+  if (head[0] >= 0 && read(result[0], late, 1) == 1) {
+    close(result[0]);
+    snprintf(errbuf, (size_t)errlen, "starting the monitor %s: %s", monitor_argv[0], strerror((int)late[0]));
+    return -1;
+  }
+  close(result[0]);
+  *monitor_pid = head[1];
+  return head[0];
+}
+
+/* ------------------------------------------------------------------------
  * exec into a running container
  *
  * setns() into a user namespace is refused to a multi-threaded process, so
@@ -1103,11 +1239,12 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
 static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
 static void exec_stage(int target, char **plan, char **argv, char **envp, int status_fd, int pid_fd,
-                       int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize) {
+                       int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs) {
   int fds[7];
   char path[64];
   int i;
   int child;
+  if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 0);
   for (i = 0; i < 7; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -1135,12 +1272,13 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
 /*
  * Runs argv inside the running container whose PID 1 is target (a host pid),
  * with the credentials, capabilities and working directory of the plan header
- * (P_CWD, P_UID, P_GID, P_GROUPS, P_CAP_*, P_NO_NEW_PRIVS). Returns the new
+ * (P_CWD, P_UID, P_GID, P_GROUPS, P_CAP_*, P_NO_NEW_PRIVS), in the cgroup
+ * whose cgroup.procs is open as cgroup_procs (-1: pod's own). Returns the new
  * process's host pid once it has exec'd, or a negative value like
  * pod_spawn_container; *tty_master receives the terminal's master end.
  */
 int pod_exec_container(int target, char **plan, char **argv, char **envp, int stdin_fd, int stdout_fd,
-                       int stderr_fd, int winsize, int *tty_master, char *errbuf, int errlen) {
+                       int stderr_fd, int winsize, int cgroup_procs, int *tty_master, char *errbuf, int errlen) {
   int status_pipe[2];
   int pid_pipe[2];
   int tty_socks[2];
@@ -1169,7 +1307,7 @@ int pod_exec_container(int target, char **plan, char **argv, char **envp, int st
     close(pid_pipe[0]);
     if (winsize) close(tty_socks[0]);
     exec_stage(target, plan, argv, envp, status_pipe[1], pid_pipe[1], stdin_fd, stdout_fd, stderr_fd,
-               winsize ? tty_socks[1] : -1, winsize);
+               winsize ? tty_socks[1] : -1, winsize, cgroup_procs);
   }
   close(status_pipe[1]);
   close(pid_pipe[1]);

@@ -5,13 +5,14 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
-import { waitChild, killPid, flock, LOCK_EX, LOCK_UN, type WaitResult } from "./libc.ts";
+import { waitExit, killPid, flock, LOCK_EX, LOCK_UN } from "./libc.ts";
 import { PlanField, SpawnFlag, Stage, stageText } from "./protocol.ts";
 import type { LaunchPlan, MountOp } from "./plan.ts";
 
 type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
   pod_spawn_container: (...a: unknown[]) => number;
+  pod_spawn_monitored: (...a: unknown[]) => number;
   pod_exec_container: (...a: unknown[]) => number;
   pod_signal_container: (userns: number, target: number, sig: number) => number;
   pod_spawn_join_userns: (...a: unknown[]) => number;
@@ -47,11 +48,14 @@ function compile(workDir: string): Core {
           returns: FFIType.i32,
         },
         pod_spawn_container: {
+          args: [...Array(7).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+          returns: FFIType.i32,
+        },
+        pod_spawn_monitored: {
           args: [
             ...Array(7).fill(FFIType.ptr),
-            FFIType.i32,
-            FFIType.i32,
-            FFIType.i32,
+            ...Array(5).fill(FFIType.i32),
+            ...Array(4).fill(FFIType.ptr),
             FFIType.i32,
             FFIType.ptr,
             FFIType.ptr,
@@ -62,7 +66,7 @@ function compile(workDir: string): Core {
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
         pod_spawn_join_userns: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
-          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(4).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
         },
       },
@@ -107,26 +111,9 @@ export type UsernsSpawnOptions = {
 export class UsernsChild {
   constructor(readonly pid: number) {}
 
-  /** Resolves with the exit code (128+N for signal N); polls, since Bun cannot wait for a pid it did not spawn. */
+  /** Resolves with the exit code (128+N for signal N). */
   wait(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      let delay = 1;
-      const poll = () => {
-        let r: WaitResult;
-        try {
-          r = waitChild(this.pid, true);
-        } catch (e) {
-          reject(e);
-          return;
-        }
-        if (r.exited) resolve(r.code);
-        else {
-          delay = Math.min(delay * 2, 20);
-          setTimeout(poll, delay);
-        }
-      };
-      poll();
-    });
+    return waitExit(this.pid);
   }
 
   kill(signal: number): void {
@@ -168,13 +155,15 @@ function whichOnPath(name: string, pathVar = "/usr/local/bin:/usr/bin:/bin"): st
   return undefined;
 }
 
-export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
-  core ??= compile(o.scratchDir);
-  const envList = Object.entries(o.env)
+const envList = (env: Record<string, string | undefined>) =>
+  Object.entries(env)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`);
+
+export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
+  core ??= compile(o.scratchDir);
   const argv = cArray(o.argv);
-  const envp = cArray(envList);
+  const envp = cArray(envList(o.env));
   const uidArgv = mapHelperArgv("newuidmap", o.maps.uid, process.env);
   const gidArgv = mapHelperArgv("newgidmap", o.maps.gid, process.env);
   const path = Buffer.from(o.path + "\0");
@@ -202,11 +191,8 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
  */
 export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions, "path" | "argv" | "env" | "scratchDir">): UsernsChild {
   core ??= compile(o.scratchDir);
-  const envList = Object.entries(o.env)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${v}`);
   const argv = cArray(o.argv);
-  const envp = cArray(envList);
+  const envp = cArray(envList(o.env));
   const path = Buffer.from(o.path + "\0");
   const errbuf = Buffer.alloc(512);
   const pid = core.pod_spawn_join_userns(usernsOf, ptr(path), argv.ptr, envp.ptr, ptr(errbuf), errbuf.length);
@@ -283,15 +269,8 @@ export class ContainerSpawnError extends NativeSpawnError {
   }
 }
 
-/**
- * Starts a container's first process from a plan. Returns once the command
- * has exec'd (or throws a ContainerSpawnError naming the failed stage), with
- * the terminal's master fd when stdio.tty asked for one.
- */
-export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string): { child: UsernsChild; ttyMaster?: number } {
-  const t0 = performance.now();
-  core ??= compile(scratchDir);
-  compileMs = performance.now() - t0;
+/** The spawn arguments shared by a container started from pod and one started under its monitor. */
+function containerSpawnArgs(plan: LaunchPlan, stdio: ContainerStdio, cgroupProcs: number) {
   const { header, ops, opStarts } = flattenPlan(plan);
   const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
   const arrays = [
@@ -303,25 +282,78 @@ export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchD
     mapHelperArgv("newuidmap", single ? undefined : plan.uidMap, process.env),
     mapHelperArgv("newgidmap", single ? undefined : plan.gidMap, process.env),
   ];
+  const args = [...arrays.map((a) => a.ptr), stdio.stdin, stdio.stdout, stdio.stderr, winsizeOf(stdio), cgroupProcs];
+  const fail = (rc: number, errbuf: Buffer) => {
+    const e = spawnFailure(rc, errbuf);
+    const opNo = opStarts.indexOf(e.opIndex);
+    return new ContainerSpawnError(e, e.stage === Stage.Mount && opNo >= 0 ? plan.ops[opNo] : undefined);
+  };
+  return { args, keep: arrays, fail };
+}
+
+const winsizeOf = (stdio: ContainerStdio) =>
+  stdio.tty ? ((Math.max(1, stdio.tty.rows) & 0xffff) << 16) | (Math.max(1, stdio.tty.cols) & 0xffff) : 0;
+
+function compiled(scratchDir: string): Core {
+  const t0 = performance.now();
+  core ??= compile(scratchDir);
+  compileMs = performance.now() - t0;
+  return core;
+}
+
+/**
+ * Starts a container's first process from a plan, as pod's child. Returns
+ * once the command has exec'd (or throws a ContainerSpawnError naming the
+ * failed stage), with the terminal's master fd when stdio.tty asked for one.
+ * cgroupProcs: an open cgroup.procs the process moves itself into (-1: none).
+ */
+export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1): { child: UsernsChild; ttyMaster?: number } {
+  const c = compiled(scratchDir);
+  const { args, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
   const errbuf = Buffer.alloc(512);
   const master = new Int32Array([-1]);
-  const winsize = stdio.tty ? ((Math.max(1, stdio.tty.rows) & 0xffff) << 16) | (Math.max(1, stdio.tty.cols) & 0xffff) : 0;
-  const pid = core.pod_spawn_container(
-    ...arrays.map((a) => a.ptr),
-    stdio.stdin,
-    stdio.stdout,
-    stdio.stderr,
-    winsize,
-    ptr(master),
-    ptr(errbuf),
-    errbuf.length,
-  );
-  if (pid < 0) {
-    const e = spawnFailure(pid, errbuf);
-    const opNo = opStarts.indexOf(e.opIndex);
-    throw new ContainerSpawnError(e, e.stage === Stage.Mount && opNo >= 0 ? plan.ops[opNo] : undefined);
-  }
+  const pid = c.pod_spawn_container(...args, ptr(master), ptr(errbuf), errbuf.length);
+  if (pid < 0) throw fail(pid, errbuf);
   return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
+}
+
+export type MonitorExec = {
+  /** argv[0] is the path; the child slot ("PID,TTY_MASTER_FD") goes between before and after */
+  before: string[];
+  after: string[];
+  env: Record<string, string | undefined>;
+  /** fds the monitor inherits (pipes of the container's stdio) */
+  keepFds: number[];
+};
+
+/**
+ * Starts a container whose parent is a fresh exec of `monitor` (see
+ * pod_spawn_monitored in core.c): returns the container's and the monitor's
+ * pids once the container runs its command and the monitor has exec'd.
+ */
+export function spawnMonitoredContainer(
+  plan: LaunchPlan,
+  stdio: ContainerStdio,
+  scratchDir: string,
+  cgroupProcs: number,
+  monitor: MonitorExec,
+): { pid: number; monitorPid: number } {
+  const c = compiled(scratchDir);
+  const { args, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
+  const slot = Buffer.alloc(32);
+  const before = monitor.before.map((a) => Buffer.from(a + "\0"));
+  const after = monitor.after.map((a) => Buffer.from(a + "\0"));
+  const parts = [...before, slot, ...after];
+  const argv = new BigUint64Array(parts.length + 1);
+  parts.forEach((b, i) => (argv[i] = BigInt(ptr(b))));
+  const envp = cArray(envList(monitor.env));
+  const keep = new Int32Array(Math.max(1, monitor.keepFds.length));
+  monitor.keepFds.forEach((fd, i) => (keep[i] = fd));
+  const monitorPid = new Int32Array([0]);
+  const errbuf = Buffer.alloc(512);
+  const pid = c.pod_spawn_monitored(...args, ptr(argv), envp.ptr, ptr(slot), ptr(keep), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
+  if (pid < 0) throw fail(pid, errbuf);
+  return { pid, monitorPid: monitorPid[0]! };
 }
 
 /** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
@@ -331,7 +363,7 @@ export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" |
  * Starts a process in the namespaces of the running container whose PID 1 is
  * `target` (host pid). Returns once it has exec'd; the process is pod's child.
  */
-export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string): { child: UsernsChild; ttyMaster?: number } {
+export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1): { child: UsernsChild; ttyMaster?: number } {
   core ??= compile(scratchDir);
   const { header } = flattenPlan({
     ...spec,
@@ -348,14 +380,14 @@ export function execInContainer(target: number, spec: ExecSpec, stdio: Container
   const arrays = [cArray(header), cArray(spec.argv), cArray(spec.env)];
   const errbuf = Buffer.alloc(512);
   const master = new Int32Array([-1]);
-  const winsize = stdio.tty ? ((Math.max(1, stdio.tty.rows) & 0xffff) << 16) | (Math.max(1, stdio.tty.cols) & 0xffff) : 0;
   const pid = core.pod_exec_container(
     target,
     ...arrays.map((a) => a.ptr),
     stdio.stdin,
     stdio.stdout,
     stdio.stderr,
-    winsize,
+    winsizeOf(stdio),
+    cgroupProcs,
     ptr(master),
     ptr(errbuf),
     errbuf.length,

@@ -108,6 +108,42 @@ export function waitChild(pid: number, nohang: boolean): WaitResult {
   return { exited: true, code: 128 + signal, signal };
 }
 
+/**
+ * Resolves with a child's exit code (128+N for signal N). Bun cannot wait
+ * for a pid it did not spawn, so this checks on every SIGCHLD, and on a
+ * slowing timer in case one arrived before the listener.
+ */
+export function waitExit(pid: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let delay = 1;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const check = () => {
+      let r: WaitResult;
+      try {
+        r = waitChild(pid, true);
+      } catch (e) {
+        done();
+        reject(e);
+        return;
+      }
+      if (r.exited) {
+        done();
+        resolve(r.code);
+      } else {
+        clearTimeout(timer);
+        delay = Math.min(delay * 2, 1000);
+        timer = setTimeout(check, delay);
+      }
+    };
+    const done = () => {
+      clearTimeout(timer);
+      process.off("SIGCHLD", check);
+    };
+    process.on("SIGCHLD", check);
+    check();
+  });
+}
+
 export function killPid(pid: number, signal: number): void {
   libc().kill(pid, signal);
 }

@@ -28,6 +28,7 @@ export const Stage = {
   Helper: 14,
   Init: 15,
   Join: 16,
+  Cgroup: 17,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -47,6 +48,7 @@ export const stageText: Record<number, string> = {
   [Stage.Helper]: "running the root filesystem helper",
   [Stage.Init]: "starting the init process",
   [Stage.Join]: "joining the container's namespaces",
+  [Stage.Cgroup]: "entering the container's cgroup",
 };
 
 /** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */

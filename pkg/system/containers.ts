@@ -4,11 +4,11 @@ import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 // records.ts and state.ts, not the folder's index: `pod info` and `df` need no launch code
 import { containerDir, type ContainerRecord } from "../container/records.ts";
-import { statusOf } from "../container/state.ts";
+import { isUp, statusOf } from "../container/state.ts";
 
-/** Running for real: a record left "running" by a killed pod is not (state.ts decides). */
+/** Running for real, or paused: a record left "running" by a killed pod is not (state.ts decides). */
 export function isRunning(r: ContainerRecord): boolean {
-  return statusOf(r) === "running";
+  return isUp(statusOf(r));
 }
 
 /**

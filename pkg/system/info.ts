@@ -11,6 +11,7 @@ import { Store } from "../store/index.ts";
 import { storageMaps, type IdMap } from "../userns/index.ts";
 // records.ts, not the folder's index: the index pulls in `run` and the native core
 import { listRecords } from "../container/records.ts";
+import { statusOf } from "../container/state.ts";
 import { isRunning } from "./containers.ts";
 
 const GOARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" };
@@ -107,9 +108,10 @@ function hostFacts(f: HostFacts) {
 
 function storeSection(paths: Paths, f: HostFacts) {
   const containers = listRecords(paths.root);
-  const running = containers.filter(isRunning).length;
+  const up = containers.filter(isRunning);
+  const paused = up.filter((c) => statusOf(c) === "paused").length;
   return {
-    containerStore: { number: containers.length, running, stopped: containers.length - running },
+    containerStore: { number: containers.length, paused, running: up.length - paused, stopped: containers.length - up.length },
     graphDriverName: preferredDriver(paths.runroot),
     graphRoot: paths.root,
     graphRootAllocated: f.disk?.total ?? 0,

@@ -1,0 +1,45 @@
+// Starting a container detached: the native core starts it from a daemonized
+// child that then execs `pod _monitor` (pod_spawn_monitored in core.c), so the
+// monitor is the container's parent and its start-up does not delay the CLI.
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { Store } from "../store/index.ts";
+import type { Paths } from "../config/index.ts";
+import { pipe } from "../native/libc.ts";
+import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "../native/core.ts";
+import { selfCommand } from "../userns/index.ts";
+import type { ContainerRecord } from "./records.ts";
+import { launchContainer } from "./launch.ts";
+import { runtimeDir } from "./live.ts";
+import type { TtySize } from "./monitor.ts";
+
+/**
+ * Starts a created or exited container under a monitor (`pod _monitor`, a
+ * fresh exec of pod that the native core makes the container's parent), and
+ * returns once the container runs its command. The monitor's own start-up
+ * overlaps with whatever the CLI does next.
+ */
+export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?: TtySize, awaitAttach = false): Promise<number> {
+  const store = new Store(paths);
+  const tty = rec.config?.opts.tty ?? false;
+  const interactive = rec.config?.interactive ?? false;
+  const [outR, outW] = tty ? [-1, -1] : pipe();
+  const [errR, errW] = tty ? [-1, -1] : pipe();
+  const [inR, inW] = !tty && interactive ? pipe() : [-1, -1];
+  const devNull = openSync("/dev/null", "r");
+  const stdio: ContainerStdio = tty
+    ? { stdin: -1, stdout: -1, stderr: -1, tty: ttySize ?? { rows: 24, cols: 80 } }
+    : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
+  const monitor: MonitorExec = {
+    before: [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
+    after: [rec.id],
+    env: process.env,
+    keepFds: [outR, errR, inW].filter((fd) => fd >= 0),
+  };
+  mkdirSync(runtimeDir(paths, rec.id), { recursive: true, mode: 0o700 });
+  try {
+    const { started } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
+    return started.pid;
+  } finally {
+    for (const fd of [outR, outW, errR, errW, inR, inW, devNull]) if (fd >= 0) closeSync(fd);
+  }
+}
