@@ -31,7 +31,6 @@ import {
   renderLine,
   resolveTargets,
   isNoSuchContainer,
-  removeCidFileOf,
   listContainers,
   checkPsQuery,
   FILTER_KEYS,
@@ -77,19 +76,46 @@ async function eachTarget(
   filter?: (r: ContainerRecord) => boolean,
   o: EachOptions = {},
 ): Promise<void> {
+  const list = targets(paths, args, filter, o.rules);
+  // Like podman, several containers are handled at once (`stop -a` takes one
+  // timeout, not one per container); results print in the order given.
+  const results = await inParallel(list, PARALLEL, async (t) => {
+    if (t.error) throw t.error;
+    return fn(t.rec!, t.input);
+  });
   const errors: PodError[] = [];
-  for (const t of targets(paths, args, filter, o.rules)) {
-    try {
-      if (t.error) throw t.error;
-      const line = await fn(t.rec!, t.input);
-      if (line !== undefined) out(`${line}\n`);
-    } catch (e) {
-      if (!(e instanceof PodError)) throw e;
-      if (!o.forgive?.(e)) errors.push(e);
+  for (const r of results) {
+    if (r.ok) {
+      if (r.value !== undefined) out(`${r.value}\n`);
+      continue;
     }
+    if (!(r.error instanceof PodError)) throw r.error;
+    if (!o.forgive?.(r.error)) errors.push(r.error);
   }
   for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
   if (errors.length) throw errors.at(-1)!;
+}
+
+const PARALLEL = 8;
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Runs fn over items, at most `limit` at a time; results in the items' order. */
+async function inParallel<I, T>(items: I[], limit: number, fn: (item: I) => Promise<T>): Promise<Settled<T>[]> {
+  const results: Settled<T>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { ok: true, value: await fn(items[i]!) };
+      } catch (error) {
+        results[i] = { ok: false, error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 export const start: PodCommand = {
@@ -237,7 +263,6 @@ export const rm: PodCommand = {
       async (rec) => {
         if (t !== undefined) await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
         await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
-        removeCidFileOf(rec);
         return rec.id;
       },
       undefined,

@@ -21,7 +21,6 @@ import {
   inWindow,
   pruneContainers,
   listRecords,
-  removeCidFileOf,
   readLogFrom,
   readRecord,
   renderLine,
@@ -173,11 +172,7 @@ export const prune: PodCommand = {
       }
       if (!/^y(es)?$/i.test(answer.trim())) return 0;
     }
-    const before = listRecords(ctx.paths.root);
-    for (const id of await pruneContainers(ctx.paths)) {
-      removeCidFileOf(before.find((r) => r.id === id));
-      out(`${id}\n`);
-    }
+    for (const id of await pruneContainers(ctx.paths)) out(`${id}\n`);
   },
 };
 

@@ -6,10 +6,7 @@
 import { existsSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodError } from "../errors.ts";
-import type { ContainerConfig, ContainerRecord } from "./records.ts";
-
-/** A record's config with the --cidfile it was created with (kept next to rm and interactive). */
-export type CidFileConfig = ContainerConfig & { cidfile?: string };
+import type { ContainerRecord } from "./records.ts";
 
 const exists = (file: string) =>
   new PodError(`container id file exists: ${file}`, { hint: `ensure another container is not using it, or delete ${file}` });
@@ -41,7 +38,7 @@ export function writeCidFile(path: string, id: string): void {
 
 /** Removes the --cidfile a container was created with, if it still holds that container's ID. */
 export function removeCidFileOf(rec: ContainerRecord | undefined): void {
-  const file = (rec?.config as CidFileConfig | undefined)?.cidfile;
+  const file = rec?.config?.cidfile;
   if (!file) return;
   try {
     if (readFileSync(file, "utf8").split("\n")[0] === rec!.id) rmSync(file, { force: true });

@@ -2,13 +2,12 @@
 // ps.GetContainerLists and entities.SortPsOutput decide. Without -a only
 // running ones, unless a status filter, -n or -l asks for others; newest
 // first; -n/-l keep the newest; --sort then orders what is left, ascending.
-import { lstatSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
 import { UsageError } from "../errors.ts";
-import { containerDir, listRecords, type ContainerRecord } from "./records.ts";
+import { listRecords, type ContainerRecord } from "./records.ts";
+import { containerRwSize } from "./disk.ts";
 import { statusOf, type Status } from "./state.ts";
 import { compileFilters, filtersOnStatus } from "./filters.ts";
 import { commandLine, psRow, type ContainerSize, type PsRow } from "./views.ts";
@@ -41,28 +40,10 @@ export function sortEntries<T extends Entry>(entries: T[], key: PsSortKey): T[] 
   });
 }
 
-/** Bytes of regular files under dir (what `system df` counts); unreadable directories count as empty. */
-function dirSize(dir: string): number {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  let total = 0;
-  for (const n of names) {
-    const st = lstatSync(join(dir, n), { throwIfNoEntry: false });
-    if (st?.isDirectory()) total += dirSize(join(dir, n));
-    else if (st?.isFile()) total += st.size;
-  }
-  return total;
-}
-
 /** RW: the container's upper dir (for vfs, its whole copied root, as `system df` counts it); virtual: its image's layers. */
 export function containerSize(store: Store, root: string, rec: ContainerRecord): ContainerSize {
-  const dir = containerDir(root, rec.id);
   const img = store.images().find((i) => i.id === rec.imageId);
-  return { rwSize: dirSize(join(dir, "upper")) + dirSize(join(dir, "rootfs")), rootFsSize: img?.size ?? 0 };
+  return { rwSize: containerRwSize(root, rec.id), rootFsSize: img?.size ?? 0 };
 }
 
 export function checkPsQuery(q: PsQuery & { quiet: boolean }): void {

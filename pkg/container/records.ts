@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { NoSuchContainer, PodError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { removeCidFileOf } from "./cidfile.ts";
 import type { RunOptions } from "../runtime/index.ts";
 
 /** What `create`/`run` asked for, kept so that `start` can launch the container again. */
@@ -13,6 +14,8 @@ export type ContainerConfig = {
   rm: boolean;
   interactive: boolean;
   opts: RunOptions;
+  /** run/create --cidfile: removed along with the container */
+  cidfile?: string;
 };
 
 export type ContainerRecord = {
@@ -106,6 +109,7 @@ export async function createRecord(root: string, rec: Omit<ContainerRecord, "nam
 export async function removeContainerDir(root: string, id: string, removeTrees: (p: string[]) => Promise<void>): Promise<void> {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
+  removeCidFileOf(readRecord(root, id));
   // Overlay makes work/work with mode 000. When it is ours (the usual mapping) opening it up saves
   // starting the storage namespace; anything we may not touch goes to the namespace instead.
   try {

@@ -12,14 +12,14 @@ import { signalContainer, spawnContainer } from "../native/core.ts";
 import { parseEnvFile, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, findContainer, removeContainerDir, type ContainerRecord } from "./records.ts";
+import { createRecord, findContainer, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
 import { recordExit, runtimeDir } from "./live.ts";
 import { startContainer } from "./lifecycle.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
-import { checkCidFile, removeCidFileOf, writeCidFile, type CidFileConfig } from "./cidfile.ts";
+import { checkCidFile, writeCidFile } from "./cidfile.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -83,7 +83,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
   let rec: ContainerRecord | undefined;
-  const config: CidFileConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached }, cidfile };
+  const config: ContainerConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached }, cidfile };
   try {
     rec = await createRecord(paths.root, {
       image: img.names[0] ?? img.id,
@@ -116,7 +116,6 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
     if (req.rm) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
-      removeCidFileOf(rec);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
     }
   }

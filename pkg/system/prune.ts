@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { removeImages } from "../catalog/index.ts";
-import { listRecords, pruneContainers, removeCidFileOf } from "../container/index.ts";
+import { listRecords, pruneContainers } from "../container/index.ts";
 import { pruneVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
 import { containerSize, dirSize, isRunning } from "./containers.ts";
 import { layersSize } from "./df.ts";
@@ -17,7 +17,6 @@ async function removeContainers(paths: Paths, report: PruneReport): Promise<void
   const before = listRecords(paths.root);
   const sizes = new Map(before.filter((c) => !isRunning(c)).map((c) => [c.id, containerSize(paths.root, c.id)]));
   for (const id of await pruneContainers(paths)) {
-    removeCidFileOf(before.find((c) => c.id === id));
     report.containers.push(id);
     report.reclaimed += sizes.get(id) ?? 0;
   }

@@ -149,11 +149,8 @@ export async function removeVolumes(paths: Paths, names: string[], o: { force: b
     }
     if (users.length) {
       // Loaded here: pkg/container attaches volumes through this folder, so a static import would be a cycle.
-      const { removeContainer, removeCidFileOf } = await import("../container/index.ts");
-      for (const rec of users) {
-        await removeContainer(paths, rec, true);
-        removeCidFileOf(rec);
-      }
+      const { removeContainer } = await import("../container/index.ts");
+      for (const rec of users) await removeContainer(paths, rec, true);
     }
     await removeVolumeDirs(store, [name]);
     removed.push(name);
