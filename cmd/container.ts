@@ -5,7 +5,6 @@ import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import {
   attachContainer,
-  execContainer,
   findContainer,
   killContainer,
   parseDetachKeys,

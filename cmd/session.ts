@@ -11,6 +11,7 @@ import {
   containerDir,
   containerInspect,
   execContainer,
+  liveExecSessions,
   followLog,
   findContainer,
   mayStillLog,
@@ -108,7 +109,7 @@ export const exec: PodCommand = {
     const [name, ...argv] = args._ as string[];
     if (!argv.length) throw new UsageError("`pod exec` needs a command to run", { hint: "pod exec CONTAINER CMD [ARG...]" });
     const rec = findContainer(ctx.paths.root, name!);
-    return execContainer(ctx.paths, rec, argv, {
+    const r = await execContainer(ctx.paths, rec, argv, {
       interactive: Boolean(args.interactive),
       tty: Boolean(args.tty),
       detach: Boolean(args.detach),
@@ -117,6 +118,11 @@ export const exec: PodCommand = {
       workdir: args.workdir as string | undefined,
       privileged: Boolean(args.privileged),
     });
+    if ("session" in r) {
+      out(`${r.session}\n`);
+      return 0;
+    }
+    return r.code;
   },
 };
 
@@ -138,7 +144,8 @@ export const inspect: PodCommand = {
       try {
         if (args.type !== "image") {
           try {
-            found.push(containerInspect(findContainer(ctx.paths.root, n)));
+            const rec = findContainer(ctx.paths.root, n);
+            found.push(containerInspect(rec, liveExecSessions(ctx.paths, rec.id)));
             continue;
           } catch (e) {
             if (!(e instanceof NoSuchContainer) || args.type === "container") throw e;

@@ -29,3 +29,4 @@ export { compileFilters, groupFilters, FILTER_KEYS, type ContainerFilter } from 
 export { checkTargetFlags, startRules, readCidFiles, selectTargets, resolveTargets, isNoSuchContainer, type Target, type TargetFlags } from "./targets.ts";
 export { listContainers, checkPsQuery, PS_SORT_KEYS, type PsQuery, type PsSortKey } from "./ps.ts";
 export { removeCidFileOf } from "./cidfile.ts";
+export { liveExecSessions } from "./live.ts";

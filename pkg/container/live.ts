@@ -1,11 +1,12 @@
 // A running container's live state: its runtime dir (pids, sockets: gone
 // after a reboot, like the processes they describe), the attach socket, its
 // cgroup, and recording its end. Kept light: the idle monitor loads it.
-import { openSync } from "node:fs";
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
-import { updateRecord } from "./records.ts";
+import { newContainerId, updateRecord } from "./records.ts";
+import { processStartTime } from "./state.ts";
 
 export const runtimeDir = (paths: Paths, id: string) => join(paths.runroot, "containers", id);
 
@@ -22,4 +23,34 @@ export async function recordExit(paths: Paths, id: string, code: number): Promis
     return { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined };
   });
   if (cgroup) removeContainerCgroup(cgroup);
+}
+
+const execDir = (paths: Paths, id: string) => join(runtimeDir(paths, id), "exec");
+
+/** Records a process started by `exec` under a new session ID (podman prints it for `exec -d`). */
+export function recordExecSession(paths: Paths, id: string, pid: number): string {
+  const session = newContainerId();
+  mkdirSync(execDir(paths, id), { recursive: true, mode: 0o700 });
+  writeFileSync(join(execDir(paths, id), session), `${pid} ${processStartTime(pid) ?? ""}\n`);
+  return session;
+}
+
+export function endExecSession(paths: Paths, id: string, session: string): void {
+  rmSync(join(execDir(paths, id), session), { force: true });
+}
+
+/** The IDs of a container's exec sessions whose process still runs (inspect's ExecIDs); forgets the others. */
+export function liveExecSessions(paths: Paths, id: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(execDir(paths, id));
+  } catch {
+    return [];
+  }
+  return names.filter((session) => {
+    const [pid, start] = readFileSync(join(execDir(paths, id), session), "utf8").trim().split(" ");
+    const alive = processStartTime(Number(pid)) !== undefined && String(processStartTime(Number(pid))) === start;
+    if (!alive) endExecSession(paths, id, session);
+    return alive;
+  });
 }

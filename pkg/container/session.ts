@@ -12,7 +12,7 @@ import { err, outBytes } from "../output/index.ts";
 import { containerDir, readRecord, type ContainerRecord } from "./records.ts";
 import { isAlive, processStartTime } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
-import { attachSocket, openCgroupProcs } from "./live.ts";
+import { attachSocket, endExecSession, openCgroupProcs, recordExecSession } from "./live.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
@@ -113,7 +113,8 @@ export async function attachContainer(
 
 export type ExecOptions = { interactive: boolean; tty: boolean; detach: boolean; env: string[]; user?: string; workdir?: string; privileged: boolean };
 
-export async function execContainer(paths: Paths, rec: ContainerRecord, argv: string[], o: ExecOptions): Promise<number> {
+/** Resolves with the process's exit code, or with `-d` at once with its exec session ID. */
+export async function execContainer(paths: Paths, rec: ContainerRecord, argv: string[], o: ExecOptions): Promise<{ code: number } | { session: string }> {
   const base = isAlive(rec) ? readExecSpec(paths, rec.id) : undefined;
   if (!base) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is not running`, { hint: `pod start ${rec.name}` });
   const spec: ExecSpec = { ...base, argv, env: mergeEnv(base.env, o.env), cwd: o.workdir ?? base.cwd };
@@ -145,7 +146,8 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
     if (devNull >= 0) closeSync(devNull);
     if (procs >= 0) closeSync(procs);
   }
-  if (o.detach) return 0;
+  const session = recordExecSession(paths, rec.id, started.child.pid);
+  if (o.detach) return { session };
   const { child, ttyMaster } = started;
   const term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
   const forward = () => signalContainer(rec.pid!, child.pid, 15, paths.runroot);
@@ -154,10 +156,11 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
   try {
     const code = await child.wait();
     await term?.finish();
-    return code;
+    return { code };
   } finally {
     term?.restore();
     process.off("SIGTERM", forward);
+    endExecSession(paths, rec.id, session);
   }
 }
 

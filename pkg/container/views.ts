@@ -84,7 +84,8 @@ function volumeMountViews(mounts: VolumeMount[] = []) {
   return mounts.map((v) => ({ Type: "volume", Name: v.name, Source: v.source, Destination: v.target, Driver: "local", RW: !v.readonly }));
 }
 
-export function containerInspect(rec: ContainerRecord) {
+/** execIds: the container's live exec sessions (live.ts). */
+export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
   const status = statusOf(rec);
   const o = rec.config?.opts;
   const argv = rec.command;
@@ -109,6 +110,7 @@ export function containerInspect(rec: ContainerRecord) {
     Image: rec.imageId,
     ImageName: rec.image,
     Name: rec.name,
+    ExecIDs: execIds,
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),
       User: o?.user ?? "",
