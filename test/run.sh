@@ -7,8 +7,12 @@
 # As root (CI): installs what is missing, creates the test user `podtest`
 # with subordinate id ranges, builds dist/pod, runs the unit tests as root and
 # the e2e tests as podtest from a private copy under /tmp; then the
-# *.nosubid.test.ts files as a second user with no subordinate ids (podtest2).
-# As a normal user: installs nothing; says what is missing; runs both as you.
+# *.nosubid.test.ts files as a second user with no subordinate ids (podtest2);
+# then the VM suite (test/vm/run.sh: one qemu VM with a pure, delegated cgroup
+# v2 hierarchy, through ../shared/tools/vm-run, whose qemu and kernel image are
+# set up in the install phase).
+# As a normal user: installs nothing; says what is missing; runs them as you
+# (the VM suite is skipped, saying why, where vm-run cannot work; in CI never).
 #
 # Ends with one line "N passed, N failed[, N skipped]" and exits non-zero if
 # anything failed.
@@ -59,6 +63,7 @@ has_subids() { # user file
 }
 
 bun_bin="$repo/node_modules/bun/bin/bun.exe"
+vm_run_bin=${POD_VM_RUN:-$(cd "$repo/.." && pwd)/shared/tools/vm-run}
 
 ensure_node_modules() {
   if [ ! -x "$bun_bin" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -105,6 +110,18 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
   else
     say "warning: /dev/net/tun does not exist: network tests will fail"
+  fi
+  # The VM suite: qemu, and vm-run's kernel image (downloaded once, cached in root's ~/.cache/vm-run).
+  if [ -x "$vm_run_bin" ]; then
+    if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+      say "installing qemu-system-x86 (the VM suite boots a VM with a pure cgroup v2 hierarchy)"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get install -y -q --no-install-recommends qemu-system-x86 || { apt-get update -q && apt-get install -y -q --no-install-recommends qemu-system-x86; }
+    fi
+    say "vm-run --build-only (the VM suite's kernel image)"
+    "$vm_run_bin" --build-only >/dev/null || say "warning: vm-run --build-only failed: the VM suite will fail and say why"
+  else
+    say "warning: $vm_run_bin is missing: the VM suite will fail (set POD_VM_RUN)"
   fi
 else
   mapfile -t missing < <(missing_packages)
@@ -280,6 +297,16 @@ else
   run_e2e "$repo"
 fi
 
+# One VM for all of test/vm: ~5 s to boot and the suite about a minute under TCG (no KVM on these hosts).
+# test/vm/run.sh exits 77 when it cannot run here (never in CI, where that fails).
+say "VM suite: bash test/vm/run.sh"
+set +e
+POD_VM_RUN="$vm_run_bin" bash test/vm/run.sh 2>&1 | tee "$logs/vm.log"
+vm_rc=${PIPESTATUS[0]}
+set -e
+vm_skipped=0
+if [ "$vm_rc" -eq 77 ]; then vm_rc=0; vm_skipped=1; fi
+
 # ---- the summary -------------------------------------------------------------------
 
 count() { # word log...: sums bun's " N word" summary lines
@@ -287,19 +314,20 @@ count() { # word log...: sums bun's " N word" summary lines
   shift
   sed -E 's/\x1b\[[0-9;]*m//g' "$@" | sed -nE "s/^ *([0-9]+) $word\$/\1/p" | awk '{s += $1} END {print s + 0}'
 }
-touch "$logs/e2e-smoke.log" "$logs/e2e.log" "$logs/e2e-nosubid.log"
+touch "$logs/e2e-smoke.log" "$logs/e2e.log" "$logs/e2e-nosubid.log" "$logs/vm.log"
 passed=$(count pass "$logs"/*.log)
 failed=$(count fail "$logs"/*.log)
-skipped=$(count skip "$logs"/*.log)
+skipped=$(($(count skip "$logs"/*.log) + vm_skipped))
 
 # a bun run that failed without reporting a failed test (a crash, a file that
 # does not load) still counts as one failure
-if [ "$failed" -eq 0 ] && { [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; }; then failed=1; fi
+if [ "$failed" -eq 0 ] && { [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ] || [ "$vm_rc" -ne 0 ]; }; then failed=1; fi
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
 [ "$unit_rc" -ne 0 ] && say "bun test test/unit exited $unit_rc"
 [ "$e2e_rc" -ne 0 ] && say "bun test test/e2e exited $e2e_rc$not_run"
+[ "$vm_rc" -ne 0 ] && say "the VM suite (test/vm/run.sh) exited $vm_rc"
 echo "$summary"
-if [ "$failed" -ne 0 ] || [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ]; then
+if [ "$failed" -ne 0 ] || [ "$unit_rc" -ne 0 ] || [ "$e2e_rc" -ne 0 ] || [ "$vm_rc" -ne 0 ]; then
   exit 1
 fi
