@@ -36,6 +36,7 @@ if [ "$(id -u)" -eq 0 ]; then
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/repo/dist" "$work/repo/test" "$work/bin" "$work/home" "$work/tmp"
   cp dist/pod "$work/repo/dist/pod"
+  sync # freshly written pages of the binary would count as dirty memory in the monitors it starts
   cp -r bench "$work/repo/bench"
   cp -r test/fixtures "$work/repo/test/fixtures"
   cp package.json tsconfig.json "$work/repo/"

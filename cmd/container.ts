@@ -178,7 +178,9 @@ export const stop: PodCommand = {
     const ctx = openContext(args);
     const t = seconds(args, "pod stop -t 5 NAME");
     const forgive = (e: PodError) => Boolean(args.ignore) && isNoSuchContainer(e);
-    await eachTarget(ctx.paths, args, async (rec, input) => (await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec)), input), undefined, { forgive });
+    // podman's --all passes over paused containers instead of failing on them
+    const notPaused = args.all ? (r: ContainerRecord) => statusOf(r) !== "paused" : undefined;
+    await eachTarget(ctx.paths, args, async (rec, input) => (await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec)), input), notPaused, { forgive });
   },
 };
 
@@ -283,8 +285,8 @@ export const wait: PodCommand = {
 /** pause/unpause through the cgroup v2 freezer; podman's --all acts only on the containers in the right state. */
 const freezeVerb = (verb: "pause" | "unpause"): PodCommand => ({
   meta: { name: verb, description: `${verb[0]!.toUpperCase()}${verb.slice(1)} all processes in one or more containers` },
-  examples: [`pod ${verb} web`, `pod ${verb} --all`],
-  args: { ...allArg, ...latestArg, ...ctrArg },
+  examples: [`pod ${verb} web`, `pod ${verb} --all`, `pod ${verb} --filter name=web`],
+  args: { ...allArg, ...cidfileArg, ...filterArg, ...latestArg, ...ctrArg },
   async run({ args }) {
     const ctx = openContext(args);
     const [act, wanted] = verb === "pause" ? [pauseContainer, "running"] : [unpauseContainer, "paused"];

@@ -34,12 +34,12 @@ export function imageItems(paths: Paths, cur: string): Item[] {
   return items;
 }
 
-/** Names of containers, and short IDs once the word looks like one; `running` keeps those whose process is alive. */
-export function containerItems(paths: Paths, running: boolean, cur: string): Item[] {
+/** Names of containers, and short IDs once the word looks like one; `only` keeps those in that state. */
+export function containerItems(paths: Paths, only: "running" | "paused" | undefined, cur: string): Item[] {
   const wantIds = /^[0-9a-f]+$/.test(cur);
   return listRecords(paths.root)
     .map((r) => ({ r, status: statusOf(r) }))
-    .filter(({ status }) => !running || status === "running")
+    .filter(({ status }) => !only || status === only)
     .flatMap(({ r, status }) => [
       { name: r.name, description: `${status}, ${r.image}` },
       ...(wantIds ? [{ name: r.id.slice(0, 12), description: `${r.name}, ${r.image}` }] : []),
@@ -70,11 +70,13 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
     case "images":
       return imageItems(paths, cur);
     case "containers":
-      return containerItems(paths, false, cur);
+      return containerItems(paths, undefined, cur);
     case "running-containers":
-      return containerItems(paths, true, cur);
+      return containerItems(paths, "running", cur);
+    case "paused-containers":
+      return containerItems(paths, "paused", cur);
     case "objects":
-      return [...containerItems(paths, false, cur), ...imageItems(paths, cur)];
+      return [...containerItems(paths, undefined, cur), ...imageItems(paths, cur)];
     case "registries":
       return registryItems(env);
     case "volumes":

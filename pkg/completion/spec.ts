@@ -10,7 +10,7 @@
 // catches.
 
 /** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
-export type Source = "images" | "containers" | "running-containers" | "objects" | "registries" | "volumes";
+export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -115,6 +115,7 @@ export function flagValue(d: ArgLike, extra: Record<string, string[]> = {}): Val
 export function positionalValue(name: string, d: ArgLike, command: string, extra: Record<string, string[]> = {}): ValueKind | undefined {
   const k = hintKind(d.valueHint, extra) ?? positionalKinds[name];
   if (k?.kind === "dynamic" && k.source === "containers" && RUNNING_ONLY.has(command)) return dynamic("running-containers");
+  if (k?.kind === "dynamic" && k.source === "containers" && command === "unpause") return dynamic("paused-containers");
   return k;
 }
 

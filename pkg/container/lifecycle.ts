@@ -33,7 +33,10 @@ export async function startContainer(paths: Paths, rec: ContainerRecord, o: { tt
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
-    if (!canStart(statusOf(cur))) return;
+    const status = statusOf(cur);
+    if (status === "paused")
+      throw new ContainerStateInvalid(`cannot start container ${rec.name}: it is paused`, { hint: `pod unpause ${rec.name}` });
+    if (!canStart(status)) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
     await startDetached(paths, cur, o.ttySize, o.awaitAttach);
   });

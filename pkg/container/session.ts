@@ -10,7 +10,7 @@ import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError
 import { resolveUser } from "../runtime/index.ts";
 import { err, outBytes } from "../output/index.ts";
 import { containerDir, readRecord, type ContainerRecord } from "./records.ts";
-import { isAlive, processStartTime } from "./state.ts";
+import { isAlive, processStartTime, statusOf } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
 import { attachSocket, endExecSession, openCgroupProcs, recordExecSession } from "./live.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
@@ -50,6 +50,7 @@ export async function attachContainer(
   o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean },
 ): Promise<AttachResult> {
   // Right after `run -it` started it, a container that already ended still has its socket open.
+  if (statusOf(rec) === "paused") throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is paused`, { hint: `pod unpause ${rec.name}` });
   if (!o.justStarted && !isAlive(rec)) throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is not running`, { hint: `pod start -a ${rec.name}` });
   const tty = rec.config?.opts.tty ?? false;
   const reader = new FrameReader();
@@ -115,6 +116,8 @@ export type ExecOptions = { interactive: boolean; tty: boolean; detach: boolean;
 
 /** Resolves with the process's exit code, or with `-d` at once with its exec session ID. */
 export async function execContainer(paths: Paths, rec: ContainerRecord, argv: string[], o: ExecOptions): Promise<{ code: number } | { session: string }> {
+  const paused = statusOf(rec) === "paused";
+  if (paused) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is paused`, { hint: `pod unpause ${rec.name}` });
   const base = isAlive(rec) ? readExecSpec(paths, rec.id) : undefined;
   if (!base) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is not running`, { hint: `pod start ${rec.name}` });
   const spec: ExecSpec = { ...base, argv, env: mergeEnv(base.env, o.env), cwd: o.workdir ?? base.cwd };

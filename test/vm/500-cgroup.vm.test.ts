@@ -94,6 +94,12 @@ describe("container cgroups", () => {
     const scope = cgroupOfPid(Pid);
     assertOutput(scope, join(support.parent, `pod-${id}.scope`), "the container's cgroup");
     expect(readFileSync(join(scope, "cgroup.procs"), "utf8").split("\n")).toContain(String(Pid));
+    // exec joins the container's cgroup too, like docker exec (nsenter would not)
+    const ex = await runPod(["exec", name, "cat", "/proc/self/cgroup"]);
+    expectExit(ex, 0);
+    assertOutput(ex.stdout, "0::/\n", "/proc/self/cgroup of an exec'd process");
+    expectExit(await runPod(["exec", "-d", name, "sleep", "600"]), 0);
+    await until("the exec'd sleep to show in the scope", () => readFileSync(join(scope, "cgroup.procs"), "utf8").trim().split("\n").length >= 2, 10_000);
     expectExit(await runPod(["stop", "-t", "0", name]), 0);
     await until(`${scope} to be removed after the container stopped`, () => !existsSync(scope), 10_000);
     const left = existsSync(support.parent) ? readdirSync(support.parent).filter((n) => n.startsWith("pod-")) : [];
@@ -129,6 +135,9 @@ describe("pause and unpause", () => {
     expectPodError(await runPod(["pause", name]), `"${id}" is already paused`);
     expectPodError(await runPod(["stop", name]), "can only stop created or running containers", "is in state paused");
     expectPodError(await runPod(["rm", name]), "as it is paused");
+    expectPodError(await runPod(["exec", name, "true"]), "can only create exec sessions on running containers", "is paused");
+    expectPodError(await runPod(["attach", "--no-stdin", name]), "is paused");
+    expectPodError(await runPod(["start", name]), "is paused");
     expect((await inspectState(name)).Status).toBe("paused");
 
     const u = await runPod(["unpause", id.slice(0, 12)]);
@@ -148,6 +157,9 @@ describe("pause and unpause", () => {
     expect(lines(p.stdout).sort()).toEqual([a, b].sort());
     const ps = await runPod(["ps", "-a", "-q", "--no-trunc", "--filter", "status=paused"]);
     expect(lines(ps.stdout).sort()).toEqual([a, b].sort());
+    const stopAll = await runPod(["stop", "-a", "-t", "0"]);
+    expectExit(stopAll, 0);
+    assertOutput(stopAll.stdout, "", "stop -a passes over paused containers, as podman");
     const u = await runPod(["unpause", "--all"]);
     expectExit(u, 0);
     expect(lines(u.stdout).sort()).toEqual([a, b].sort());
