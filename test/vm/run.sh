@@ -57,7 +57,7 @@ mapfile -t files < <(cd "$copy" && find test/vm -name '*.test.ts' | sort)
 # output at all (seen here in about 3 boots of 8; vm-run watches for that only
 # under KVM). bun prints its header within seconds of the command starting,
 # so a VM silent for BOOT_STALL seconds is stopped and booted again.
-boot_stall=${POD_VM_BOOT_STALL:-150}
+boot_stall=${POD_VM_BOOT_STALL:-90}
 attempt() {
   : >"$copy/out.log"
   (
