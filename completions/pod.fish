@@ -42,7 +42,7 @@ function __pod_flags
         case 'wait' 'container top' 'container wait' 'top'
             printf '%s\t%s\n' '--latest' 'Act on the latest container pod knows about' '-l' 'Act on the latest container pod knows about' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
         case 'pause' 'unpause' 'container pause' 'container unpause'
-            printf '%s\t%s\n' '--all' 'Act on all containers' '-a' 'Act on all containers' '--latest' 'Act on the latest container pod knows about' '-l' 'Act on the latest container pod knows about' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
+            printf '%s\t%s\n' '--all' 'Act on all containers' '-a' 'Act on all containers' '--cidfile' 'Read the container ID from the file (repeatable)' '--filter' 'Act on the containers the filter matches (KEY=VALUE, as ps)' '-f' 'Act on the containers the filter matches (KEY=VALUE, as ps)' '--latest' 'Act on the latest container pod knows about' '-l' 'Act on the latest container pod knows about' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
         case 'ps' 'container list' 'container ls' 'container ps'
             printf '%s\t%s\n' '--all' 'Show all containers, not only running ones' '-a' 'Show all containers, not only running ones' '--quiet' 'Print only container IDs' '-q' 'Print only container IDs' '--last' 'Print the n last created containers' '-n' 'Print the n last created containers' '--latest' 'Print the latest created container' '-l' 'Print the latest created container' '--filter' 'Filter: id=, name=, status=, ancestor=, exited=, before=, since=, until=, volume=, command=' '-f' 'Filter: id=, name=, status=, ancestor=, exited=, before=, since=, until=, volume=, command=' '--sort' 'Sort output by: command, created, id, image, names, runningfor, size, status' '--size' 'Display the total file sizes' '-s' 'Display the total file sizes' '--no-trunc' 'Do not truncate output' '--noheading' 'Do not print headers' '--format' 'Output format: table, json, or a Go template' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
         case 'logs' 'container logs'
@@ -91,7 +91,7 @@ end
 # __pod_vflags PATH: the flags that take a value
 function __pod_vflags
     switch $argv[1]
-        case '' 'help' 'wait' 'pause' 'unpause' 'rename' 'container' 'container cp' 'container pause' 'container port' 'container prune' 'container rename' 'container top' 'container unpause' 'container wait' 'port' 'top' 'cp' 'volume' 'volume exists' 'volume prune' 'volume remove' 'volume rm' 'tag' 'rmi' 'image' 'image tag' 'image rm' 'unshare' 'system' 'system prune' 'system reset' 'completion'
+        case '' 'help' 'wait' 'rename' 'container' 'container cp' 'container port' 'container prune' 'container rename' 'container top' 'container wait' 'port' 'top' 'cp' 'volume' 'volume exists' 'volume prune' 'volume remove' 'volume rm' 'tag' 'rmi' 'image' 'image tag' 'image rm' 'unshare' 'system' 'system prune' 'system reset' 'completion'
             printf '%s\n' '--root' '--runroot' '--log-level'
         case 'run' 'create' 'container create' 'container run'
             printf '%s\n' '--detach-keys' '--env' '-e' '--env-file' '--workdir' '-w' '--user' '-u' '--hostname' '-h' '--name' '--cidfile' '--entrypoint' '--tmpfs' '--volume' '-v' '--mount' '--cap-add' '--cap-drop' '--security-opt' '--pull' '--platform' '--arch' '--os' '--variant' '--userns' '--network' '--net' '--root' '--runroot' '--log-level'
@@ -103,6 +103,8 @@ function __pod_vflags
             printf '%s\n' '--signal' '-s' '--cidfile' '--root' '--runroot' '--log-level'
         case 'rm' 'container rm'
             printf '%s\n' '--time' '-t' '--cidfile' '--filter' '--root' '--runroot' '--log-level'
+        case 'pause' 'unpause' 'container pause' 'container unpause'
+            printf '%s\n' '--cidfile' '--filter' '-f' '--root' '--runroot' '--log-level'
         case 'ps' 'container list' 'container ls' 'container ps'
             printf '%s\n' '--last' '-n' '--filter' '-f' '--sort' '--format' '--root' '--runroot' '--log-level'
         case 'logs' 'container logs'
@@ -157,7 +159,7 @@ end
 # __pod_kind "PATH|--flag" or "PATH|#N": a word list, @files, @dirs, @none or @dynamic
 function __pod_kind
     switch $argv[1]
-        case 'run|--env-file' 'run|--cidfile' 'run|--tmpfs' 'run|--volume' 'run|-v' 'run|#1' 'create|--env-file' 'create|--cidfile' 'create|--tmpfs' 'create|--volume' 'create|-v' 'create|#1' 'stop|--cidfile' 'kill|--cidfile' 'restart|--cidfile' 'rm|--cidfile' 'exec|#1' 'container cp|#0' 'container cp|#1' 'container create|--env-file' 'container create|--cidfile' 'container create|--tmpfs' 'container create|--volume' 'container create|-v' 'container create|#1' 'container exec|#1' 'container export|--output' 'container export|-o' 'container kill|--cidfile' 'container restart|--cidfile' 'container rm|--cidfile' 'container run|--env-file' 'container run|--cidfile' 'container run|--tmpfs' 'container run|--volume' 'container run|-v' 'container run|#1' 'container stop|--cidfile' 'export|--output' 'export|-o' 'cp|#0' 'cp|#1' 'pull|--authfile' 'image pull|--authfile' 'login|--authfile' 'logout|--authfile' 'unshare|#0'
+        case 'run|--env-file' 'run|--cidfile' 'run|--tmpfs' 'run|--volume' 'run|-v' 'run|#1' 'create|--env-file' 'create|--cidfile' 'create|--tmpfs' 'create|--volume' 'create|-v' 'create|#1' 'stop|--cidfile' 'kill|--cidfile' 'restart|--cidfile' 'rm|--cidfile' 'pause|--cidfile' 'unpause|--cidfile' 'exec|#1' 'container cp|#0' 'container cp|#1' 'container create|--env-file' 'container create|--cidfile' 'container create|--tmpfs' 'container create|--volume' 'container create|-v' 'container create|#1' 'container exec|#1' 'container export|--output' 'container export|-o' 'container kill|--cidfile' 'container pause|--cidfile' 'container restart|--cidfile' 'container rm|--cidfile' 'container run|--env-file' 'container run|--cidfile' 'container run|--tmpfs' 'container run|--volume' 'container run|-v' 'container run|#1' 'container stop|--cidfile' 'container unpause|--cidfile' 'export|--output' 'export|-o' 'cp|#0' 'cp|#1' 'pull|--authfile' 'image pull|--authfile' 'login|--authfile' 'logout|--authfile' 'unshare|#0'
             printf '%s\n' '@files'
         case 'run|--workdir' 'run|-w' 'create|--workdir' 'create|-w' 'exec|--workdir' 'exec|-w' 'container create|--workdir' 'container create|-w' 'container exec|--workdir' 'container exec|-w' 'container run|--workdir' 'container run|-w' '*|--root' '*|--runroot'
             printf '%s\n' '@dirs'

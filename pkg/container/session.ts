@@ -8,11 +8,12 @@ import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError, type ExecSpec } from "../native/core.ts";
 import { resolveUser } from "../runtime/index.ts";
-import { err, outBytes } from "../output/index.ts";
+import { err, out, outBytes } from "../output/index.ts";
 import { containerDir, readRecord, type ContainerRecord } from "./records.ts";
 import { isAlive, processStartTime, statusOf } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
 import { attachSocket, endExecSession, openCgroupProcs, recordExecSession } from "./live.ts";
+import { logPath, readLogFrom, renderLine } from "./logs.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
@@ -28,18 +29,47 @@ export function parseDetachKeys(spec: string): number[] {
   });
 }
 
+type MonitorHandlers = { data(s: unknown, d: Uint8Array): void; close(): void };
+
 /**
- * A container's monitor opens the attach socket once it is up, a few
- * milliseconds after the container itself started: wait for it while the
- * monitor lives.
+ * Connects to the monitor's attach socket. The monitor opens it once it is
+ * up, a few milliseconds after the container itself started (and a socket
+ * just bound may not listen yet): retried while the monitor lives. Undefined
+ * when the monitor ended first (a short-lived container).
  */
-async function socketReady(paths: Paths, rec: ContainerRecord): Promise<void> {
+async function connectMonitor(paths: Paths, rec: ContainerRecord, socket: MonitorHandlers) {
   const path = attachSocket(paths, rec.id);
-  for (let waited = 0; waited < 10_000 && !existsSync(path); waited += 5) {
+  let last: Error | undefined;
+  for (let waited = 0; waited < 10_000; waited += 5) {
+    if (existsSync(path)) {
+      try {
+        return await Bun.connect({ unix: path, socket });
+      } catch (e) {
+        last = e as Error;
+      }
+    }
     const monitorPid = readRecord(paths.root, rec.id)?.monitorPid;
-    if (monitorPid === undefined || processStartTime(monitorPid) === undefined) return;
+    if (monitorPid === undefined || processStartTime(monitorPid) === undefined) return undefined;
     await Bun.sleep(5);
   }
+  throw new PodError(`attaching to ${rec.name}: ${last?.message ?? "its monitor opened no attach socket in 10 s"}`, {
+    hint: "`pod logs` shows its output; `pod ps -a` its state",
+  });
+}
+
+/**
+ * The container ended before attach reached its monitor: what the monitor
+ * would have replayed (the output of this run) is in the log, and the exit
+ * code in the record.
+ */
+async function replayEnded(paths: Paths, rec: ContainerRecord): Promise<AttachResult> {
+  const { waitContainer } = await import("./lifecycle.ts");
+  const code = await waitContainer(paths, rec.id, 10_000);
+  // The start is recorded just after the process starts; a second of slack keeps its first lines.
+  const since = Date.parse(rec.startedAt ?? rec.created) - 1000;
+  for (const l of readLogFrom(logPath(containerDir(paths.root, rec.id)), 0).lines)
+    if (Date.parse(l.time) >= since) (l.stream === "stderr" ? err : out)(renderLine(l, false));
+  return { detached: false, code: code ?? 0 };
 }
 
 export type AttachResult = { detached: true } | { detached: false; code: number };
@@ -56,24 +86,19 @@ export async function attachContainer(
   const reader = new FrameReader();
   let resolveDone: (r: AttachResult) => void;
   const done = new Promise<AttachResult>((r) => (resolveDone = r));
-  await socketReady(paths, rec);
-  const socket = await Bun.connect({
-    unix: attachSocket(paths, rec.id),
-    socket: {
-      data(_s, data) {
-        for (const f of reader.push(data)) {
-          if (f.type === Frame.Stdout) outBytes(f.payload);
-          else if (f.type === Frame.Stderr) err(new TextDecoder().decode(f.payload));
-          else if (f.type === Frame.Exit) resolveDone({ detached: false, code: Number(new TextDecoder().decode(f.payload)) });
-        }
-      },
-      close() {
-        resolveDone({ detached: false, code: 0 });
-      },
+  const socket = await connectMonitor(paths, rec, {
+    data(_s, data) {
+      for (const f of reader.push(data)) {
+        if (f.type === Frame.Stdout) outBytes(f.payload);
+        else if (f.type === Frame.Stderr) err(new TextDecoder().decode(f.payload));
+        else if (f.type === Frame.Exit) resolveDone({ detached: false, code: Number(new TextDecoder().decode(f.payload)) });
+      }
     },
-  }).catch((e: Error) => {
-    throw new PodError(`attaching to ${rec.name}: ${e.message}`, { hint: "the container may have just exited; `pod logs` shows its output" });
+    close() {
+      resolveDone({ detached: false, code: 0 });
+    },
   });
+  if (!socket) return replayEnded(paths, rec);
   const sendResize = () => {
     const { rows, cols } = hostWindowSize();
     socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
