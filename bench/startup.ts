@@ -1,4 +1,5 @@
-// Start-up benchmark: `--version` and `images` (empty store), pod and podman
+// Start-up benchmark: `--version`, `images` (empty store) and the completion
+// a shell asks for on <TAB> (`__complete`), pod and podman
 // interleaved in one run, medians of POD_BENCH_RUNS (default 30) in ms.
 //   bun bench/startup.ts   (as an unprivileged user; bench/run.sh does that)
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -30,6 +31,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const cases: [string, string[], string[] | undefined][] = [
   ["--version", [POD, "--version"], podman ? [podman, "--version"] : undefined],
   ["images (empty)", [POD, "images"], podman ? [podman, "images"] : undefined],
+  // what a shell runs on <TAB> after `pod rmi ` (budget: 30 ms)
+  ["complete rmi", [POD, "__complete", "--", "rmi", ""], podman ? [podman, "__complete", "rmi", ""] : undefined],
 ];
 try {
   console.log(`start-up, median of ${RUNS} runs (ms)${podman ? "" : "; podman not installed (apt-get install podman runc to compare)"}`);

@@ -87,15 +87,6 @@ describe("pod __complete", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe("");
   });
-
-  it("takes well under the 30 ms budget on average (median of 15 runs, logged)", async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 15; i++) times.push((await runPod(["__complete", "--", "rmi", "bu"])).ms);
-    times.sort((a, b) => a - b);
-    console.log(`pod __complete -- rmi bu: median ${times[7]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, harness spawn included)`);
-    // generous: a timed assertion on a shared machine only catches gross regressions
-    expect(times[7]!).toBeLessThan(250);
-  });
 });
 
 /** it() when the shell is installed; else a skip that says why (a failure in CI, where test/run.sh installs it). */
