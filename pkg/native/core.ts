@@ -80,6 +80,13 @@ function compile(workDir: string): Core {
   }
 }
 
+/** The C side holds raw pointers into these buffers: they must outlive the call, so the caller touches them after it. */
+let kept: unknown;
+function keepAlive(holders: unknown): void {
+  kept = holders;
+  kept = undefined;
+}
+
 /** A NULL-terminated char*[] whose backing buffers stay alive with the returned holder. */
 function cArray(items: string[] | undefined): { ptr: number | null; keep: unknown[] } {
   if (!items) return { ptr: null, keep: [] };
@@ -181,6 +188,7 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
     ptr(errbuf),
     errbuf.length,
   );
+  keepAlive([argv, envp, uidArgv, gidArgv, path, cwd]);
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return new UsernsChild(pid);
 }
@@ -196,6 +204,7 @@ export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions,
   const path = Buffer.from(o.path + "\0");
   const errbuf = Buffer.alloc(512);
   const pid = core.pod_spawn_join_userns(usernsOf, ptr(path), argv.ptr, envp.ptr, ptr(errbuf), errbuf.length);
+  keepAlive([argv, envp, path]);
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return new UsernsChild(pid);
 }
@@ -309,10 +318,11 @@ function compiled(scratchDir: string): Core {
  */
 export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1): { child: UsernsChild; ttyMaster?: number } {
   const c = compiled(scratchDir);
-  const { args, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
+  const { args, keep, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
   const errbuf = Buffer.alloc(512);
   const master = new Int32Array([-1]);
   const pid = c.pod_spawn_container(...args, ptr(master), ptr(errbuf), errbuf.length);
+  keepAlive(keep);
   if (pid < 0) throw fail(pid, errbuf);
   return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
 }
@@ -339,7 +349,7 @@ export function spawnMonitoredContainer(
   monitor: MonitorExec,
 ): { pid: number; monitorPid: number } {
   const c = compiled(scratchDir);
-  const { args, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
+  const { args, keep, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
   const slot = Buffer.alloc(32);
   const before = monitor.before.map((a) => Buffer.from(a + "\0"));
   const after = monitor.after.map((a) => Buffer.from(a + "\0"));
@@ -347,11 +357,12 @@ export function spawnMonitoredContainer(
   const argv = new BigUint64Array(parts.length + 1);
   parts.forEach((b, i) => (argv[i] = BigInt(ptr(b))));
   const envp = cArray(envList(monitor.env));
-  const keep = new Int32Array(Math.max(1, monitor.keepFds.length));
-  monitor.keepFds.forEach((fd, i) => (keep[i] = fd));
+  const keepFds = new Int32Array(Math.max(1, monitor.keepFds.length));
+  monitor.keepFds.forEach((fd, i) => (keepFds[i] = fd));
   const monitorPid = new Int32Array([0]);
   const errbuf = Buffer.alloc(512);
-  const pid = c.pod_spawn_monitored(...args, ptr(argv), envp.ptr, ptr(slot), ptr(keep), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
+  const pid = c.pod_spawn_monitored(...args, ptr(argv), envp.ptr, ptr(slot), ptr(keepFds), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
+  keepAlive([keep, parts, envp]);
   if (pid < 0) throw fail(pid, errbuf);
   return { pid, monitorPid: monitorPid[0]! };
 }
@@ -392,6 +403,7 @@ export function execInContainer(target: number, spec: ExecSpec, stdio: Container
     ptr(errbuf),
     errbuf.length,
   );
+  keepAlive(arrays);
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
 }
