@@ -96,6 +96,25 @@ export function createContainerCgroup(id: string, support: CgroupSupport = cgrou
   return dir;
 }
 
+/**
+ * `<parent>/pod-monitors.scope`, where detached containers' monitors live:
+ * out of the cgroup of whoever started them (a terminal's scope, which
+ * systemd ends with the window), as podman moves conmon into a scope of its
+ * own. Undefined where containers get no cgroups.
+ */
+export function monitorsCgroup(support: CgroupSupport = cgroupSupport()): string | undefined {
+  if (!support.ok) return undefined;
+  const dir = join(support.parent, "pod-monitors.scope");
+  try {
+    mkdirIfMissing(support.parent);
+    mkdirIfMissing(dir);
+  } catch (e) {
+    log.warn(`monitors stay in the cgroup of the pod that starts them: creating ${dir}: ${errText(e)}`);
+    return undefined;
+  }
+  return dir;
+}
+
 /** mkdir that tolerates an existing directory; true when it made one. */
 function mkdirIfMissing(dir: string): boolean {
   try {

@@ -9,7 +9,8 @@ import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "
 import { selfCommand } from "../userns/index.ts";
 import type { ContainerRecord } from "./records.ts";
 import { launchContainer } from "./launch.ts";
-import { runtimeDir } from "./live.ts";
+import { openCgroupProcs, runtimeDir } from "./live.ts";
+import { monitorsCgroup } from "../cgroup/index.ts";
 import type { TtySize } from "./monitor.ts";
 
 /**
@@ -29,17 +30,20 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   const stdio: ContainerStdio = tty
     ? { stdin: -1, stdout: -1, stderr: -1, tty: ttySize ?? { rows: 24, cols: 80 } }
     : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
+  const monitors = monitorsCgroup();
+  const monitorProcs = monitors ? openCgroupProcs(monitors) : -1;
   const monitor: MonitorExec = {
     before: [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
     after: [rec.id],
     env: process.env,
     keepFds: [outR, errR, inW].filter((fd) => fd >= 0),
+    cgroupProcs: monitorProcs,
   };
   mkdirSync(runtimeDir(paths, rec.id), { recursive: true, mode: 0o700 });
   try {
     const { started } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
     return started.pid;
   } finally {
-    for (const fd of [outR, outW, errR, errW, inR, inW, devNull]) if (fd >= 0) closeSync(fd);
+    for (const fd of [outR, outW, errR, errW, inR, inW, devNull, monitorProcs]) if (fd >= 0) closeSync(fd);
   }
 }

@@ -1145,15 +1145,16 @@ static int read_full(int fd, void *buf, int n) {
  * Like pod_spawn_container, from a daemonized child (new session, not the
  * CLI's child) that then execs monitor_argv (argv[0] is the path) with
  * monitor_envp, /dev/null as stdio and keep_fds (plus the terminal's master)
- * open. child_slot, one of monitor_argv's strings (32 bytes), receives
+ * open, in the cgroup whose cgroup.procs is open as monitor_procs (-1: the
+ * caller's). child_slot, one of monitor_argv's strings (32 bytes), receives
  * "PID,MASTER_FD" before the exec. Returns the container's host pid (or a
  * negative value as pod_spawn_container does) once the monitor has exec'd;
  * *monitor_pid receives the monitor's pid.
  */
 int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
                         char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
-                        int cgroup_procs, char **monitor_argv, char **monitor_envp, char *child_slot,
-                        int *keep_fds, int nkeep, int *monitor_pid, char *errbuf, int errlen) {
+                        int cgroup_procs, int monitor_procs, char **monitor_argv, char **monitor_envp,
+                        char *child_slot, int *keep_fds, int nkeep, int *monitor_pid, char *errbuf, int errlen) {
   int result[2];
   int head[2];
   int first;
@@ -1179,6 +1180,11 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, cha
     close(result[0]);
     setsid();
     if (fork() != 0) _exit(0);
+    /* Out of the starter's cgroup (a terminal's scope that ends with the window), as conmon leaves it. */
+    if (monitor_procs >= 0) {
+      write(monitor_procs, "0", 1);
+      close(monitor_procs);
+    }
     rc = pod_spawn_container(plan, ops, helper, argv, envp, uidmap_argv, gidmap_argv, stdin_fd, stdout_fd,
                              stderr_fd, winsize, cgroup_procs, &master, errbuf, errlen);
     head[0] = rc;

@@ -54,7 +54,7 @@ function compile(workDir: string): Core {
         pod_spawn_monitored: {
           args: [
             ...Array(7).fill(FFIType.ptr),
-            ...Array(5).fill(FFIType.i32),
+            ...Array(6).fill(FFIType.i32),
             ...Array(4).fill(FFIType.ptr),
             FFIType.i32,
             FFIType.ptr,
@@ -334,6 +334,8 @@ export type MonitorExec = {
   env: Record<string, string | undefined>;
   /** fds the monitor inherits (pipes of the container's stdio) */
   keepFds: number[];
+  /** an open cgroup.procs the monitor moves itself into first (-1: it stays in pod's cgroup) */
+  cgroupProcs: number;
 };
 
 /**
@@ -361,7 +363,7 @@ export function spawnMonitoredContainer(
   monitor.keepFds.forEach((fd, i) => (keepFds[i] = fd));
   const monitorPid = new Int32Array([0]);
   const errbuf = Buffer.alloc(512);
-  const pid = c.pod_spawn_monitored(...args, ptr(argv), envp.ptr, ptr(slot), ptr(keepFds), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
+  const pid = c.pod_spawn_monitored(...args, monitor.cgroupProcs, ptr(argv), envp.ptr, ptr(slot), ptr(keepFds), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
   keepAlive([keep, parts, envp]);
   if (pid < 0) throw fail(pid, errbuf);
   return { pid, monitorPid: monitorPid[0]! };

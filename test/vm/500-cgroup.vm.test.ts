@@ -6,9 +6,9 @@
 // thaws it, rm -f ends a paused container, and the scope goes when the
 // container ends. Kept small: under TCG every pod call is several times slower.
 import { afterEach, beforeAll, describe, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, HEX64, CI, type TestLike } from "../e2e/helpers.ts";
+import { POD, useSuite, requires, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, HEX64, CI, type TestLike } from "../e2e/helpers.ts";
 import { startRegistry } from "../fixtures/registry.ts";
 import { pushFixture } from "../fixtures/images.ts";
 import { sleep } from "../fixtures/proc.ts";
@@ -102,8 +102,32 @@ describe("container cgroups", () => {
     await until("the exec'd sleep to show in the scope", () => readFileSync(join(scope, "cgroup.procs"), "utf8").trim().split("\n").length >= 2, 10_000);
     expectExit(await runPod(["stop", "-t", "0", name]), 0);
     await until(`${scope} to be removed after the container stopped`, () => !existsSync(scope), 10_000);
-    const left = existsSync(support.parent) ? readdirSync(support.parent).filter((n) => n.startsWith("pod-")) : [];
+    const left = existsSync(support.parent) ? readdirSync(support.parent).filter((n) => n.startsWith("pod-") && n !== "pod-monitors.scope") : [];
     expect(left, `scopes left in ${support.parent}`).toEqual([]);
+  });
+});
+
+describe("monitors", () => {
+  V("a detached container's monitor lives in pod.slice/pod-monitors.scope, so ending the cgroup it was started from ends neither", async () => {
+    if (!support.ok) return;
+    const vmCgroup = process.env.VM_RUN_CGROUP;
+    if (!vmCgroup) throw new Error("VM_RUN_CGROUP is not set: this test runs inside test/vm/run.sh's VM");
+    // A terminal's scope, as systemd makes one per window: pod is started from inside it, then the scope is killed.
+    const term = join(vmCgroup, "app.slice", `term-${process.pid}.scope`);
+    mkdirSync(term);
+    const name = safeName("c");
+    made.push(name);
+    const script = `echo $$ > ${term}/cgroup.procs && exec "$0" run -d --name ${name} busybox sleep 1000`;
+    const r = Bun.spawnSync(["sh", "-c", script, POD], { env: pod().env, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode, r.stderr.toString()).toBe(0);
+    const rec = JSON.parse((await runPod(["inspect", name])).stdout)[0] as { State: { Pid: number } };
+    const monitorPid = Number(readFileSync(`/proc/${rec.State.Pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+    assertOutput(cgroupOfPid(monitorPid), join(support.parent, "pod-monitors.scope"), "the monitor's cgroup");
+    writeFileSync(join(term, "cgroup.kill"), "1");
+    await until(`${term} to empty`, () => readFileSync(join(term, "cgroup.events"), "utf8").includes("populated 0"), 10_000);
+    rmdirSync(term);
+    expect((await inspectState(name)).Status, "the container after its starter's cgroup was killed").toBe("running");
+    expectExit(await runPod(["stop", "-t", "0", name]), 0);
   });
 });
 
