@@ -208,6 +208,17 @@ static int finish_map_helper(int child, char **argv, const char *pidbuf, char *e
 }
 
 /*
+ * A child's failure report (STAGE, ERRNO and, for a mount op, its index in
+ * two more bytes) as "STAGE:ERRNO:OPINDEX:strerror" for spawnFailure in
+ * core.ts; returns -(STAGE+1), what the spawn functions return.
+ */
+static int stage_error(const unsigned char *report, int nread, char *errbuf, int errlen) {
+  int op = nread >= 4 ? (int)report[2] | ((int)report[3] << 8) : 0;
+  snprintf(errbuf, (size_t)errlen, "%d:%d:%d:%s", (int)report[0], (int)report[1], op, strerror((int)report[1]));
+  return -(int)report[0] - 1;
+}
+
+/*
  * Parent side of the id-map handshake: waits for the child's request, runs
  * newuidmap and newgidmap for it, and answers. Returns 0, or a negative code
  * as the spawn functions do, after reaping the child.
@@ -225,10 +236,7 @@ static int map_child_ids(int pid, int to_parent, int from_parent, int status_fd,
   report[1] = 0;
   if (read(to_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_PLS) {
     waitpid(pid, &status, 0);
-    if (read(status_fd, report, 4) >= 2) {
-      snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-      return -(int)report[0] - 1;
-    }
+    if (read(status_fd, report, 2) == 2) return stage_error(report, 2, errbuf, errlen);
     snprintf(errbuf, (size_t)errlen, "creating the user namespace failed (wait status %d)", status);
     return -1;
   }
@@ -361,8 +369,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
   if (read(status_pipe[0], report, 2) == 2) {
     close(status_pipe[0]);
     waitpid(pid, &status, 0);
-    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-    return -(int)report[0] - 1;
+    return stage_error(report, 2, errbuf, errlen);
   }
   close(status_pipe[0]);
   return pid;
@@ -1094,9 +1101,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
     if (*tty_master >= 0) close(*tty_master);
     *tty_master = -1;
     waitpid(pid, &status, 0);
-    snprintf(errbuf, (size_t)errlen, "%d:%d:%d:%s", (int)report[0], (int)report[1],
-             (int)report[2] | ((int)report[3] << 8), strerror((int)report[1]));
-    return -(int)report[0] - 1;
+    return stage_error(report, nread, errbuf, errlen);
   }
   return pid;
 }
@@ -1331,8 +1336,7 @@ int pod_exec_container(int target, char **plan, char **argv, char **envp, int st
     if (*tty_master >= 0) close(*tty_master);
     *tty_master = -1;
     if (child > 0) waitpid(child, &status, 0);
-    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-    return -(int)report[0] - 1;
+    return stage_error(report, 2, errbuf, errlen);
   }
   if (child < 0) {
     snprintf(errbuf, (size_t)errlen, "joining the container failed (wait status %d)", status);
@@ -1411,8 +1415,7 @@ int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **e
   if (read(status_pipe[0], report, 2) == 2) {
     close(status_pipe[0]);
     waitpid(pid, &status, 0);
-    snprintf(errbuf, (size_t)errlen, "%d:%d:0:%s", (int)report[0], (int)report[1], strerror((int)report[1]));
-    return -(int)report[0] - 1;
+    return stage_error(report, 2, errbuf, errlen);
   }
   close(status_pipe[0]);
   return pid;
