@@ -10,6 +10,7 @@ import {
   parseDetachKeys,
   parseSignal,
   pruneContainers,
+  removeUnreadable,
   psJsonRow,
   psTemplateRow,
   removeContainer,
@@ -269,6 +270,7 @@ export const rm: PodCommand = {
       undefined,
       { forgive },
     );
+    if (args.all) for (const id of await removeUnreadable(ctx.paths, Boolean(args.force))) out(`${id}\n`);
   },
 };
 

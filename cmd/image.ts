@@ -131,7 +131,7 @@ export const rmi: PodCommand = {
   examples: ["pod rmi alpine", "pod rmi -f 3f53bb00af94", "pod rmi -a"],
   args: {
     all: { type: "boolean", alias: "a", description: "Remove all images" },
-    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names" },
+    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names, and the containers that use it" },
     ignore: { type: "boolean", alias: "i", description: "Ignore errors if a specified image does not exist" },
     image: { type: "positional", description: "Images to remove", required: false },
   },
@@ -141,7 +141,7 @@ export const rmi: PodCommand = {
     if (args.all && inputs.length) throw new UsageError("when using the --all switch, you may not pass any image names or IDs", { hint: "pod rmi -a" });
     const ctx = openContext(args);
     const store = new Store(ctx.paths);
-    const r = await removeImages(store, inputs, { force: Boolean(args.force), all: Boolean(args.all) });
+    const r = await removeImages(store, inputs, { force: Boolean(args.force), all: Boolean(args.all), users: (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths) });
     out(r.untagged.map((n) => `Untagged: ${n}\n`).join("") + r.deleted.map((d) => `Deleted: ${d}\n`).join(""));
     const errors = args.ignore ? r.errors.filter((e) => !/image not known/.test(e.message)) : r.errors;
     if (errors.length > 1) for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);

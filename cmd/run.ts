@@ -3,7 +3,7 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { commaList } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
-import { createContainer, parseDetachKeys, runContainer, startContainer, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
+import { createContainer, parseDetachKeys, runContainer, runDetached, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
 
 export const runArgs = {
@@ -90,8 +90,7 @@ export const run: PodCommand = {
     const ctx = openContext(args);
     const req = runRequest(args);
     if (!args.detach) return runContainer(ctx.paths, req);
-    const rec = await createContainer(ctx.paths, req);
-    await startContainer(ctx.paths, rec);
+    const rec = await runDetached(ctx.paths, req);
     out(`${rec.id}\n`);
   },
 };

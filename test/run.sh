@@ -111,6 +111,12 @@ if [ "$(id -u)" -eq 0 ]; then
   else
     say "warning: /dev/net/tun does not exist: network tests will fail"
   fi
+  # A small disk that fills up, for what pod does on a full disk (480-data-loss): a tmpfs the test user owns.
+  small_disk=/tmp/pod-e2e-small-disk
+  mkdir -p "$small_disk"
+  if ! mountpoint -q "$small_disk"; then
+    mount -t tmpfs -o "size=64m,mode=0700,uid=$(id -u "$TEST_USER"),gid=$(id -g "$TEST_USER")" pod-e2e-small-disk "$small_disk"
+  fi
   # The VM suite: qemu, and vm-run's kernel image (downloaded once, cached in root's ~/.cache/vm-run).
   if [ -x "$vm_run_bin" ]; then
     if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
@@ -166,6 +172,7 @@ cleanup() {
     fi
   done
   rm -rf "$logs"
+  if [ -n "${small_disk:-}" ] && mountpoint -q "$small_disk"; then umount "$small_disk" && rmdir "$small_disk"; fi
 }
 trap cleanup EXIT
 
@@ -223,6 +230,7 @@ e2e_in() { # dir files...
         POD_TEST_TMP="$w/tmp" \
         POD_TEST_FIXTURES="$fixtures" \
         POD_BIN="$w/repo/dist/pod" \
+        POD_TEST_SMALL_DISK="${small_disk:-}" \
         CI="${CI:-}" \
         ${E2E_EXTRA:-} \
         "$w/bin/bun" test --timeout 120000 --preload ./test/e2e/setup.ts "${@/#/./}"

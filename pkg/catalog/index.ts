@@ -54,46 +54,90 @@ export async function tagImage(store: Store, source: string, targets: string[]):
 
 export type RemoveReport = { untagged: string[]; deleted: string[]; errors: PodError[] };
 
+/** The containers that use images, as pkg/container sees them (imageUsers). */
+export type ImageUsers = {
+  usersOf(imageId: string): { id: string; name: string }[];
+  /** removes the containers, stopping running ones (`rmi -f`) */
+  remove(ids: string[]): Promise<void>;
+  /** runs fn while no container can be created */
+  locked<T>(fn: () => Promise<T>): Promise<T>;
+};
+
+/** podman's exit code for an image a container uses. */
+export const IMAGE_IN_USE_EXIT = 2;
+
 /**
  * podman rmi semantics: removing by name untags it, and the image is deleted
  * once no name is left; removing by ID deletes the image with all its names,
- * which needs -f when it has several names. Layers no image uses are deleted.
+ * which needs -f when it has several names. An image a container uses is not
+ * deleted (exit 2), unless -f, which removes those containers first. Layers no
+ * image uses are deleted.
  */
-export async function removeImages(store: Store, inputs: string[], o: { force: boolean; all: boolean }): Promise<RemoveReport> {
-  const report: RemoveReport = { untagged: [], deleted: [], errors: [] };
-  const orphans = await store.updateImages((images) => {
-    let left = images;
-    const targets = o.all ? images.map((i) => i.id) : inputs;
-    for (const input of targets) {
-      const q = toQuery(input);
-      const hit = findImage(left, input, q);
-      if (!hit) {
-        report.errors.push(noSuchImage(input));
-        continue;
-      }
-      const img = hit.image;
-      const byName = hit.matchedName !== undefined && img.names.length > 1;
-      if (byName) {
-        left = left.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => n !== hit.matchedName) } : i));
-        report.untagged.push(hit.matchedName!);
-        continue;
-      }
-      if (!o.all && !o.force && hit.matchedName === undefined && img.names.length > 1) {
-        report.errors.push(
-          new PodError(`unable to delete image ${img.id.slice(0, 12)}: it is referenced in multiple names (${img.names.join(", ")})`, {
-            hint: "remove the names one by one, or use -f to remove the image and all its names",
-          }),
-        );
-        continue;
-      }
-      report.untagged.push(...img.names);
-      report.deleted.push(img.id);
-      left = left.filter((i) => i.id !== img.id);
-    }
-    const deleted = images.filter((i) => !left.some((l) => l.id === i.id));
-    store.removeBlobs(deleted.flatMap((i) => [`sha256:${i.id}`, i.manifestDigest]), left);
-    return { images: left, result: store.orphanLayers(left) };
-  });
+export async function removeImages(
+  store: Store,
+  inputs: string[],
+  o: { force: boolean; all: boolean; users: ImageUsers; /** default: force */ removeUsers?: boolean },
+): Promise<RemoveReport> {
+  if (o.removeUsers ?? o.force) {
+    const doomed = planRemoval(store.images(), inputs, { ...o, users: { ...o.users, usersOf: () => [] } }).deleted;
+    const users = doomed.flatMap((id) => o.users.usersOf(id).map((u) => u.id));
+    if (users.length) await o.users.remove(users);
+  }
+  let report!: RemoveReport;
+  const orphans = await o.users.locked(() =>
+    store.updateImages((images) => {
+      const plan = planRemoval(images, inputs, o);
+      report = plan;
+      const left = plan.left;
+      const deleted = images.filter((i) => !left.some((l) => l.id === i.id));
+      store.removeBlobs(deleted.flatMap((i) => [`sha256:${i.id}`, i.manifestDigest]), left);
+      return { images: left, result: store.orphanLayers(left) };
+    }),
+  );
   await store.removeLayers(orphans);
-  return report;
+  return { untagged: report.untagged, deleted: report.deleted, errors: report.errors };
+}
+
+function planRemoval(images: ImageRecord[], inputs: string[], o: { force: boolean; all: boolean; users: ImageUsers }): RemoveReport & { left: ImageRecord[] } {
+  const report: RemoveReport = { untagged: [], deleted: [], errors: [] };
+  let left = images;
+  const targets = o.all ? images.map((i) => i.id) : inputs;
+  for (const input of targets) {
+    const q = toQuery(input);
+    const hit = findImage(left, input, q);
+    if (!hit) {
+      report.errors.push(noSuchImage(input));
+      continue;
+    }
+    const img = hit.image;
+    const byName = hit.matchedName !== undefined && img.names.length > 1;
+    if (byName) {
+      left = left.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => n !== hit.matchedName) } : i));
+      report.untagged.push(hit.matchedName!);
+      continue;
+    }
+    if (!o.all && !o.force && hit.matchedName === undefined && img.names.length > 1) {
+      report.errors.push(
+        new PodError(`unable to delete image ${img.id.slice(0, 12)}: it is referenced in multiple names (${img.names.join(", ")})`, {
+          hint: "remove the names one by one, or use -f to remove the image and all its names",
+        }),
+      );
+      continue;
+    }
+    const users = o.users.usersOf(img.id);
+    if (users.length) {
+      const names = users.map((u) => u.name);
+      report.errors.push(
+        new PodError(`image used by ${users[0]!.id.slice(0, 12)}: image is in use by a container: ${names.join(", ")}`, {
+          exit: IMAGE_IN_USE_EXIT,
+          hint: `remove the container${users.length > 1 ? "s" : ""} first (pod rm -f ${names.join(" ")}), or use pod rmi -f to remove ${users.length > 1 ? "them" : "it"} with the image`,
+        }),
+      );
+      continue;
+    }
+    report.untagged.push(...img.names);
+    report.deleted.push(img.id);
+    left = left.filter((i) => i.id !== img.id);
+  }
+  return { ...report, left };
 }

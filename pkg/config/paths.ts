@@ -2,7 +2,7 @@
 // $XDG_DATA_HOME/pod; runtime state that must not (pids, locks of live
 // processes, compiler scratch) lives under $XDG_RUNTIME_DIR/pod.
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { PodError } from "../errors.ts";
 
@@ -20,13 +20,22 @@ export function configHome(env: Env = process.env): string {
 export function resolvePaths(flags: { root?: string; runroot?: string }, env: Env = process.env): Paths {
   const uid = process.getuid?.() ?? 0;
   const dataHome = env.XDG_DATA_HOME || join(home(env), ".local", "share");
-  const root = flags.root || env.POD_ROOT || join(dataHome, "pod");
+  const defaultRoot = join(dataHome, "pod");
+  const root = flags.root || env.POD_ROOT || defaultRoot;
   let runroot = flags.runroot || env.POD_RUNROOT;
   if (!runroot) {
     const xdg = env.XDG_RUNTIME_DIR;
     runroot = xdg && isOwnedDir(xdg, uid) ? join(xdg, "pod") : join("/tmp", `pod-run-${uid}`);
+    // Each store has runtime state of its own (its containers' sockets, pids, locks): another
+    // --root gets a sibling runroot named after it, so resetting one store leaves the others' alone.
+    if (resolve(root) !== resolve(defaultRoot)) runroot += `-${storeTag(root)}`;
   }
   return { root, runroot };
+}
+
+/** A short, stable name for a store, from its absolute path. */
+export function storeTag(root: string): string {
+  return new Bun.CryptoHasher("sha256").update(resolve(root)).digest("hex").slice(0, 12);
 }
 
 function isOwnedDir(p: string, uid: number): boolean {

@@ -7,7 +7,8 @@ import type { Paths } from "../config/index.ts";
 import { pipe } from "../native/libc.ts";
 import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "../native/core.ts";
 import { selfCommand } from "../userns/index.ts";
-import type { ContainerRecord } from "./records.ts";
+import { containerDir, type ContainerRecord } from "./records.ts";
+import { liveFile } from "./reconcile.ts";
 import { launchContainer } from "./launch.ts";
 import { openCgroupProcs, runtimeDir } from "./live.ts";
 import { monitorsCgroup } from "../cgroup/index.ts";
@@ -38,6 +39,7 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
     env: process.env,
     keepFds: [outR, errR, inW].filter((fd) => fd >= 0),
     cgroupProcs: monitorProcs,
+    liveFile: liveFile(containerDir(paths.root, rec.id)),
   };
   mkdirSync(runtimeDir(paths, rec.id), { recursive: true, mode: 0o700 });
   try {

@@ -1,7 +1,7 @@
 // Containers: records on disk, `run` in the foreground, the monitor of
 // detached containers, lifecycle verbs, logs, attach and exec. Uses
 // pkg/runtime for decisions and pkg/native to start processes.
-export { runContainer, createContainer, ensureImage, runForeground, type RunRequest, type PullPolicy } from "./run.ts";
+export { runContainer, runDetached, createContainer, ensureImage, runForeground, type RunRequest, type PullPolicy } from "./run.ts";
 export { listRecords, readRecord, findContainer, type ContainerRecord } from "./records.ts";
 export { statusOf, statusText, isAlive, mayStillLog, type Status } from "./state.ts";
 export {
@@ -15,6 +15,8 @@ export {
   parseSignal,
   pauseContainer,
   unpauseContainer,
+  stopAllContainers,
+  removeUnreadable,
 } from "./lifecycle.ts";
 export { runMonitor } from "./monitor.ts";
 export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
@@ -30,3 +32,4 @@ export { checkTargetFlags, startRules, readCidFiles, selectTargets, resolveTarge
 export { listContainers, checkPsQuery, PS_SORT_KEYS, type PsQuery, type PsSortKey } from "./ps.ts";
 export { removeCidFileOf } from "./cidfile.ts";
 export { liveExecSessions } from "./live.ts";
+export { imageUsers } from "./image-users.ts";

@@ -2,7 +2,7 @@
 // root filesystem driver with its fallbacks, its cgroup, the native core, and
 // the record. Shared by the foreground `run` and detached containers, whose
 // process the native core starts under a fresh monitor.
-import { closeSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
@@ -16,8 +16,9 @@ import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
 import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
-import { containerDir, updateRecord, type ContainerRecord } from "./records.ts";
-import { processStartTime } from "./state.ts";
+import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./records.ts";
+import { clearRunFiles, markRunning } from "./reconcile.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 
 function readHostFile(path: string): string {
   try {
@@ -86,8 +87,16 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       opts: rec.config.opts,
     });
     plan.rootfsHelper = layout.rootfsHelper;
-    for (const f of files) writeFileSync(join(dir, f.path), f.content);
+    for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
+    // Everything but the pids is on disk before the process starts: a monitor that finds
+    // itself unrecorded (the CLI was killed) needs to add only what it knows.
+    const rt = runtimeDir(paths, rec.id);
+    mkdirSync(rt, { recursive: true, mode: 0o700 });
+    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
+    writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
+    clearRunFiles(dir);
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {
@@ -100,6 +109,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       const next: RootfsDriver | undefined = unsupported ? nextDriver(driver) : undefined;
       if (!next) {
         if (cgroup) removeContainerCgroup(cgroup);
+        await updateRecord(paths.root, rec.id, (r) => ({ ...r, cgroup: undefined }));
         throw spawnError(e, plan.argv[0] ?? "");
       }
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);
@@ -110,23 +120,9 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
     }
     const pid = started.pid;
     log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
-    const rt = runtimeDir(paths, rec.id);
-    mkdirSync(rt, { recursive: true, mode: 0o700 });
-    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
-    writeFileSync(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
-    const running = await updateRecord(paths.root, rec.id, (r) => ({
-      ...r,
-      env: plan.env,
-      state: "running",
-      pid,
-      pidStartTime: processStartTime(pid),
-      monitorPid: started.monitorPid,
-      cgroup,
-      startedAt: new Date().toISOString(),
-      exitCode: undefined,
-      finishedAt: undefined,
-    }));
-    return { started, rec: running ?? rec };
+    // The monitor records a start it finds unrecorded, and may already have recorded its end: not undone here.
+    const running = await updateRecord(paths.root, rec.id, (r) => (r.pid === pid ? undefined : markRunning(r, pid, started.monitorPid)));
+    return { started, rec: running ?? readRecord(paths.root, rec.id) ?? rec };
   }
 }
 

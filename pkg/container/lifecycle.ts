@@ -1,19 +1,21 @@
 // Lifecycle verbs on recorded containers: start, stop, kill, remove, wait,
 // rename, prune, pause, unpause. Each checks the live status first (state.ts),
 // so a record left "running" by a killed monitor is treated as exited.
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStateInvalid, NoSuchContainer, PodError, wrap } from "../errors.ts";
 import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
-import { listRecords, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
-import { canPause, canRemove, canSignal, canStart, canUnpause, exitCodeOf, isAlive, isUp, statusOf } from "./state.ts";
+import { containerDir, containersDir, listRecords, unreadableContainerDirs, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
+import { canPause, canRemove, canSignal, canStart, canUnpause, exitCodeOf, isAlive, isUp, processStartTime, statusOf } from "./state.ts";
+import { readLivePids } from "./reconcile.ts";
 import { startDetached } from "./detach.ts";
 import type { TtySize } from "./monitor.ts";
 import { runtimeDir } from "./live.ts";
 import { removeAnonymousVolumes } from "../volume/index.ts";
 import { cgroupSupport, setFrozen } from "../cgroup/index.ts";
+import { log } from "../output/index.ts";
 
 export const signals: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
@@ -123,10 +125,67 @@ async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, 
     signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
     await waitContainer(paths, rec.id, 10_000);
   }
+  endMonitor(containerDir(paths.root, rec.id));
   const store = new Store(paths);
   await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
   rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
   if (o.volumes) await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
+}
+
+/**
+ * Ends every process of the store's containers (`system reset`): each
+ * running container is killed and waited for, and a directory whose record
+ * is unreadable has its monitor killed (the container dies with it).
+ */
+export async function stopAllContainers(paths: Paths): Promise<void> {
+  if (!existsSync(containersDir(paths.root))) return;
+  for (const rec of listRecords(paths.root)) {
+    if (isUp(statusOf(rec))) {
+      signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+      await waitContainer(paths, rec.id, 10_000);
+    }
+    endMonitor(containerDir(paths.root, rec.id));
+  }
+  for (const id of await unreadableContainerDirs(paths.root)) endMonitor(containerDir(paths.root, id));
+}
+
+/**
+ * Removes the container directories whose record cannot be read, saying so
+ * (`rm -a`, `container prune`); returns their IDs.
+ */
+export async function removeUnreadable(paths: Paths, force: boolean): Promise<string[]> {
+  if (!existsSync(containersDir(paths.root))) return [];
+  const store = new Store(paths);
+  const done: string[] = [];
+  for (const id of await unreadableContainerDirs(paths.root)) {
+    if (!force && liveMonitor(containerDir(paths.root, id)) !== undefined) {
+      log.warn(`container directory ${id.slice(0, 12)} has no readable record but its monitor still runs: left alone (rm -af removes it)`);
+      continue;
+    }
+    log.warn(`removing container directory ${id.slice(0, 12)}: its record (container.json) is missing or unreadable`);
+    endMonitor(containerDir(paths.root, id));
+    await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
+    rmSync(runtimeDir(paths, id), { recursive: true, force: true });
+    rmSync(join(containersDir(paths.root), `${id}.lock`), { force: true });
+    done.push(id);
+  }
+  return done;
+}
+
+function liveMonitor(dir: string): number | undefined {
+  const live = readLivePids(dir);
+  return live && processStartTime(live.monitorPid) === live.monitorStart ? live.monitorPid : undefined;
+}
+
+/** A monitor still alive once its container is gone (stuck, or never told) must not outlive the record it serves. */
+function endMonitor(dir: string): void {
+  const pid = liveMonitor(dir);
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone meanwhile
+  }
 }
 
 export async function renameContainer(paths: Paths, input: string, name: string): Promise<void> {
@@ -149,7 +208,7 @@ export async function pruneContainers(paths: Paths): Promise<string[]> {
     await removeContainer(paths, rec, false);
     done.push(rec.id);
   }
-  return done;
+  return [...done, ...(await removeUnreadable(paths, false))];
 }
 
 /** The container's cgroup, or why pause cannot freeze it (one line and a hint). */

@@ -9,7 +9,9 @@
 import { closeSync, read, rmSync, writeSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { setWindowSize, waitExit } from "../native/libc.ts";
-import { containerDir, readRecord, removeContainerDir } from "./records.ts";
+import { containerDir, readRecord, removeContainerDir, updateRecord } from "./records.ts";
+import { exitFile, markRunning } from "./reconcile.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { attachSocket, recordExit, runtimeDir } from "./live.ts";
 import { LogWriter, logPath } from "./logs.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
@@ -61,7 +63,8 @@ export function parseMonitoredChild(child: string, fds: string): MonitoredChild 
  * wait in the backlog) before --rm cleans up.
  */
 export async function runMonitor(paths: Paths, id: string, child: MonitoredChild, awaitAttach = false): Promise<number> {
-  const rec = readRecord(paths.root, id);
+  // The CLI records the start too; when it was killed first, the record learns of it here.
+  const rec = await updateRecord(paths.root, id, (r) => (r.pid === child.pid ? undefined : markRunning(r, child.pid, process.pid))) ?? readRecord(paths.root, id);
   const tty = child.ttyMaster >= 0;
   const log = new LogWriter(logPath(containerDir(paths.root, id)));
   const clients = new Set<{ write(d: Uint8Array): unknown; end(): unknown }>();
@@ -111,6 +114,8 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   const code = await waitExit(child.pid);
+  // Before anything else that may be cut short: the end is known even if this monitor is killed now.
+  writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);
   log.flush();
   broadcast(Frame.Exit, new TextEncoder().encode(String(code)));
@@ -118,8 +123,6 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   // end() flushes what is queued (the exit frame) before closing, unlike a forced stop
   for (const c of clients) c.end();
   server.stop();
-  // The CLI records the container running right after the start: a container that ended at once must not be overtaken.
-  for (let i = 0; i < 400 && readRecord(paths.root, id)?.pid !== child.pid; i++) await Bun.sleep(5);
   await recordExit(paths, id, code);
   rmSync(runtimeDir(paths, id), { recursive: true, force: true });
   if (rec?.config?.rm) {

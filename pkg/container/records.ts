@@ -7,6 +7,7 @@ import { NoSuchContainer, PodError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { removeCidFileOf } from "./cidfile.ts";
+import { reconcile } from "./reconcile.ts";
 import type { RunOptions } from "../runtime/index.ts";
 
 /** What `create`/`run` asked for, kept so that `start` can launch the container again. */
@@ -61,22 +62,39 @@ function randomName(): string {
   return `${adjectives[r[0]! % adjectives.length]}_${nouns[r[1]! % nouns.length]}`;
 }
 
-export function readRecord(root: string, id: string): ContainerRecord | undefined {
+/** The record, reconciled with what is alive (reconcile.ts); `raw` as written, for updates. */
+export function readRecord(root: string, id: string, raw = false): ContainerRecord | undefined {
+  let rec: ContainerRecord;
   try {
-    return JSON.parse(readFileSync(join(containerDir(root, id), "container.json"), "utf8")) as ContainerRecord;
+    rec = JSON.parse(readFileSync(join(containerDir(root, id), "container.json"), "utf8")) as ContainerRecord;
   } catch {
     return undefined;
+  }
+  return raw ? rec : reconcile(containerDir(root, id), rec);
+}
+
+function containerIds(root: string): string[] {
+  try {
+    return readdirSync(containersDir(root)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  } catch {
+    return [];
   }
 }
 
 export function listRecords(root: string): ContainerRecord[] {
-  let ids: string[];
-  try {
-    ids = readdirSync(containersDir(root));
-  } catch {
-    return [];
-  }
-  return ids.map((id) => readRecord(root, id)).filter((r): r is ContainerRecord => r !== undefined);
+  return containerIds(root)
+    .map((id) => readRecord(root, id))
+    .filter((r): r is ContainerRecord => r !== undefined);
+}
+
+/**
+ * Container directories without a readable record (a disk that filled up
+ * while it was written, a crash of an older pod): no verb can name them, so
+ * `rm -a`, `container prune` and `system reset` remove them. Read under the
+ * containers lock, where a record being created is complete.
+ */
+export function unreadableContainerDirs(root: string): Promise<string[]> {
+  return withLock(join(containersDir(root), "containers.lock"), "read", () => containerIds(root).filter((id) => !readRecord(root, id, true)));
 }
 
 export function writeRecord(root: string, rec: ContainerRecord): void {
@@ -84,11 +102,18 @@ export function writeRecord(root: string, rec: ContainerRecord): void {
 }
 
 /** Creates the container's directory and record, claiming a unique name. */
-export async function createRecord(root: string, rec: Omit<ContainerRecord, "name" | "id"> & { name?: string }): Promise<ContainerRecord> {
+export async function createRecord(
+  root: string,
+  rec: Omit<ContainerRecord, "name" | "id"> & { name?: string },
+  /** checked under the lock `rmi` takes too: an image being deleted is not used */
+  imagePresent: () => boolean = () => true,
+): Promise<ContainerRecord> {
   mkdirSync(containersDir(root), { recursive: true, mode: 0o700 });
   if (rec.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(rec.name))
     throw new PodError(`invalid container name "${rec.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: "pick another --name" });
   return withLock(join(containersDir(root), "containers.lock"), "write", () => {
+    if (!imagePresent())
+      throw new PodError(`image ${rec.imageId.slice(0, 12)} was removed while the container was being created`, { hint: "pull it again and retry" });
     const taken = new Set(listRecords(root).map((r) => r.name));
     if (rec.name !== undefined && taken.has(rec.name))
       throw new PodError(`the container name "${rec.name}" is already in use`, { hint: "remove that container, or choose another --name" });
@@ -96,13 +121,25 @@ export async function createRecord(root: string, rec: Omit<ContainerRecord, "nam
     for (let i = 0; taken.has(name); i++) name = `${randomName()}${i > 5 ? i : ""}`;
     const full: ContainerRecord = { ...rec, id: newContainerId(), name };
     const dir = containerDir(root, full.id);
-    // The upper dir's mode becomes the container's "/": 0755 like the images' roots, or non-root users cannot traverse it.
-    mkdirSync(join(dir, "upper"), { recursive: true, mode: 0o755 });
-    chmodSync(join(dir, "upper"), 0o755);
-    for (const d of ["work", "merged"]) mkdirSync(join(dir, d), { mode: 0o700 });
-    writeRecord(root, full);
+    try {
+      // The upper dir's mode becomes the container's "/": 0755 like the images' roots, or non-root users cannot traverse it.
+      mkdirSync(join(dir, "upper"), { recursive: true, mode: 0o755 });
+      chmodSync(join(dir, "upper"), 0o755);
+      for (const d of ["work", "merged"]) mkdirSync(join(dir, d), { mode: 0o700 });
+      writeRecord(root, full);
+    } catch (e) {
+      // A full disk must not leave a directory without a record behind.
+      rmSync(dir, { recursive: true, force: true });
+      throw new PodError(`creating container ${name}: ${(e as Error).message}`, { hint: diskHint(e), cause: e });
+    }
     return full;
   });
+}
+
+function diskHint(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") return "the disk holding pod's storage is full: free some space (pod system prune) and retry";
+  return "check that pod's storage directory is writable (pod info shows where it is)";
 }
 
 /** Removes a container's directory; files owned by subordinate ids need the storage namespace. */
@@ -135,7 +172,7 @@ export function findContainer(root: string, input: string, all = listRecords(roo
 /** Updates a record under the containers lock, re-reading it first (another pod may have changed it). */
 export async function updateRecord(root: string, id: string, fn: (r: ContainerRecord) => ContainerRecord | undefined): Promise<ContainerRecord | undefined> {
   return withLock(join(containersDir(root), "containers.lock"), "write", () => {
-    const cur = readRecord(root, id);
+    const cur = readRecord(root, id, true);
     if (!cur) return undefined;
     const next = fn(cur);
     if (next) writeRecord(root, next);

@@ -9,10 +9,11 @@ import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer, spawnContainer } from "../native/core.ts";
-import { parseEnvFile, type RunOptions } from "../runtime/index.ts";
+import { parseEnvFile, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, findContainer, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
+import { createRecord, findContainer, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
+import { isUp, statusOf } from "./state.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
 import { recordExit, runtimeDir } from "./live.ts";
@@ -79,6 +80,9 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   const store = new Store(paths).init();
   const opts = freezeEnv(req.opts);
   const plan = planVolumes(opts);
+  // What can be checked without the image is checked before anything is pulled or recorded.
+  for (const v of plan.volumes) parseVolume(v);
+  resolveWorkdir(opts.workdir, undefined);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
@@ -93,7 +97,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       state: "created",
       name: req.name,
       config,
-    });
+    }, () => store.images().some((i) => i.id === img.id));
     if (cidfile) writeCidFile(cidfile, rec.id);
   } catch (e) {
     // podman removes a container whose --cidfile it could not write
@@ -105,13 +109,43 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   return rec;
 }
 
+/**
+ * A container that `run` made but could not set up is removed again (its
+ * anonymous volumes too), so nothing is left half made and a retry with the
+ * same --name works. One whose command cannot be run (126, 127) stays
+ * Created, as podman leaves it.
+ */
+async function unlessStarted<T>(paths: Paths, rec: ContainerRecord, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    const cur = readRecord(paths.root, rec.id);
+    const commandFailed = e instanceof PodError && (e.exit === 126 || e.exit === 127);
+    if (cur && !commandFailed && cur.startedAt === undefined && !isUp(statusOf(cur))) {
+      const store = new Store(paths);
+      await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+      await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
+      rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+      log.debug(`container ${rec.id.slice(0, 12)} removed: it could not be started`);
+    }
+    throw e;
+  }
+}
+
+/** `pod run -d`: resolves with the record once the container runs under its monitor. */
+export async function runDetached(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
+  const rec = await createContainer(paths, req);
+  await unlessStarted(paths, rec, () => startContainer(paths, rec));
+  return rec;
+}
+
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
   const rec = await createContainer(paths, req);
-  if (req.opts.tty && req.interactive) return runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]);
+  if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]));
   const store = new Store(paths);
   try {
-    return await runForeground(store, paths, rec, req.interactive);
+    return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive));
   } finally {
     if (req.rm) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));

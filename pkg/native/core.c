@@ -38,6 +38,7 @@ extern int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a
 extern long syscall(long number, ...);
 extern int *__errno_location(void);
 extern char *strerror(int errnum);
+extern int rename(const char *from, const char *to);
 extern int snprintf(char *buf, size_t n, const char *fmt, ...);
 extern int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data);
 extern int umount2(const char *target, int flags);
@@ -406,6 +407,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define O_RDONLY 0
 #define O_RDWR 02
 #define O_CREAT 0100
+#define O_TRUNC 01000
 #define O_NOCTTY 0400
 #define O_DIRECTORY 0200000
 #define O_NOFOLLOW 0400000
@@ -1146,20 +1148,71 @@ static int read_full(int fd, void *buf, int n) {
   return got;
 }
 
+/* Field 22 of /proc/PID/stat (start time in clock ticks), which tells a reused pid from ours; -1 if gone. */
+static long long proc_start_time(int pid) {
+  char path[64];
+  char buf[1024];
+  char *p = 0;
+  long long v = 0;
+  int fd;
+  int n;
+  int i;
+  int field = 2;
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  n = read_full(fd, buf, (int)sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  for (i = 0; i < n; i++)
+    if (buf[i] == ')') p = buf + i;
+  if (!p) return -1;
+  for (p++; *p && field < 22; p++)
+    if (*p == ' ') field++;
+  while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+  return v;
+}
+
+/*
+ * "MONITOR_PID MONITOR_START CHILD_PID CHILD_START": written (temp, then
+ * rename) as soon as the container runs, before anything else can fail or be
+ * killed, so a CLI killed right after the fork does not leave a container
+ * that no record names.
+ */
+static void write_live_file(const char *path, int monitor, int child) {
+  char tmp[4200];
+  char line[128];
+  int fd;
+  int n;
+  if (!path || !path[0]) return;
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  n = snprintf(line, sizeof line, "%d %lld %d %lld\n", monitor, proc_start_time(monitor), child, proc_start_time(child));
+  write_all(fd, line, n);
+  close(fd);
+  rename(tmp, path);
+}
+
 /*
  * Like pod_spawn_container, from a daemonized child (new session, not the
  * CLI's child) that then execs monitor_argv (argv[0] is the path) with
  * monitor_envp, /dev/null as stdio and keep_fds (plus the terminal's master)
  * open, in the cgroup whose cgroup.procs is open as monitor_procs (-1: the
  * caller's). child_slot, one of monitor_argv's strings (32 bytes), receives
- * "PID,MASTER_FD" before the exec. Returns the container's host pid (or a
+ * "PID,MASTER_FD" before the exec; live_path gets the pids (write_live_file).
+ * The caller's lock fds stay open in the child until the exec, so a lock the
+ * CLI holds around the start is held until the container is on disk even
+ * when the CLI is killed. Returns the container's host pid (or a
  * negative value as pod_spawn_container does) once the monitor has exec'd;
  * *monitor_pid receives the monitor's pid.
  */
 int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
                         char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
                         int cgroup_procs, int monitor_procs, char **monitor_argv, char **monitor_envp,
-                        char *child_slot, int *keep_fds, int nkeep, int *monitor_pid, char *errbuf, int errlen) {
+                        char *child_slot, char *live_path, int *keep_fds, int nkeep, int *monitor_pid, char *errbuf,
+                        int errlen) {
   int result[2];
   int head[2];
   int first;
@@ -1192,6 +1245,7 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, cha
     }
     rc = pod_spawn_container(plan, ops, helper, argv, envp, uidmap_argv, gidmap_argv, stdin_fd, stdout_fd,
                              stderr_fd, winsize, cgroup_procs, &master, errbuf, errlen);
+    if (rc >= 0) write_live_file(live_path, getpid(), rc);
     head[0] = rc;
     head[1] = getpid();
     write_all(result[1], head, sizeof head);

@@ -55,7 +55,7 @@ function compile(workDir: string): Core {
           args: [
             ...Array(7).fill(FFIType.ptr),
             ...Array(6).fill(FFIType.i32),
-            ...Array(4).fill(FFIType.ptr),
+            ...Array(5).fill(FFIType.ptr),
             FFIType.i32,
             FFIType.ptr,
             FFIType.ptr,
@@ -336,6 +336,8 @@ export type MonitorExec = {
   keepFds: number[];
   /** an open cgroup.procs the monitor moves itself into first (-1: it stays in pod's cgroup) */
   cgroupProcs: number;
+  /** gets "MONITOR_PID MONITOR_START CHILD_PID CHILD_START" the moment the container runs */
+  liveFile: string;
 };
 
 /**
@@ -363,8 +365,9 @@ export function spawnMonitoredContainer(
   monitor.keepFds.forEach((fd, i) => (keepFds[i] = fd));
   const monitorPid = new Int32Array([0]);
   const errbuf = Buffer.alloc(512);
-  const pid = c.pod_spawn_monitored(...args, monitor.cgroupProcs, ptr(argv), envp.ptr, ptr(slot), ptr(keepFds), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
-  keepAlive([keep, parts, envp]);
+  const livePath = Buffer.from(monitor.liveFile + "\0");
+  const pid = c.pod_spawn_monitored(...args, monitor.cgroupProcs, ptr(argv), envp.ptr, ptr(slot), ptr(livePath), ptr(keepFds), monitor.keepFds.length, ptr(monitorPid), ptr(errbuf), errbuf.length);
+  keepAlive([keep, parts, envp, livePath]);
   if (pid < 0) throw fail(pid, errbuf);
   return { pid, monitorPid: monitorPid[0]! };
 }

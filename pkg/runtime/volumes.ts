@@ -3,7 +3,7 @@
 // pkg/util/mountOpts.go), and volumes as pkg/volume resolved them. Syntax
 // errors are UsageErrors naming the value; a host path that does not exist is
 // a PodError.
-import { statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { MS } from "../native/plan.ts";
@@ -105,12 +105,35 @@ export function parseVolume(value: string): BindVolume {
   try {
     st = statSync(source);
   } catch (e) {
-    throw new PodError(`mounting ${source}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (e as Error).message}`, {
-      hint: `create it first (mkdir -p ${source}) or correct the host path in -v ${value}`,
+    throw bindSourceError(value, source, e);
+  }
+  if (!readableBy(source, st.isDirectory()))
+    throw new PodError(`mounting ${source}: permission denied: you may not ${st.isDirectory() ? "list" : "read"} it`, {
+      hint: `make it readable to you (chmod, or setfacl -m u:${process.env.USER ?? "$USER"}:r${st.isDirectory() ? "x" : ""}), or mount a copy you own`,
+    });
+  return { kind: "bind", source, target, readonly, recursive, sourceIsDir: st.isDirectory() };
+}
+
+function readableBy(path: string, dir: boolean): boolean {
+  try {
+    accessSync(path, dir ? constants.R_OK | constants.X_OK : constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a bind source cannot be used, with the fix that fits: create a missing path, not an unreadable one. */
+function bindSourceError(value: string, source: string, e: unknown): PodError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT")
+    return new PodError(`mounting ${source}: no such file or directory`, { hint: `create it first (mkdir -p ${source}) or correct the host path in -v ${value}`, cause: e });
+  if (code === "EACCES")
+    return new PodError(`mounting ${source}: permission denied: you may not reach it (a directory on the way is closed to you)`, {
+      hint: `ask its owner for access (chmod o+x on the directories above it), or mount a copy you own`,
       cause: e,
     });
-  }
-  return { kind: "bind", source, target, readonly, recursive, sourceIsDir: st.isDirectory() };
+  return new PodError(`mounting ${source}: ${(e as Error).message}`, { hint: `correct the host path in -v ${value}`, cause: e });
 }
 
 /** The flag words --tmpfs understands; each pair sets or clears one MS_ bit. */

@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
-import { removeImages } from "../catalog/index.ts";
-import { listRecords, pruneContainers } from "../container/index.ts";
+import { IMAGE_IN_USE_EXIT, removeImages } from "../catalog/index.ts";
+import { imageUsers, listRecords, pruneContainers } from "../container/index.ts";
 import { pruneVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
 import { containerSize, dirSize, isRunning } from "./containers.ts";
 import { layersSize } from "./df.ts";
@@ -28,8 +28,10 @@ async function pruneImages(paths: Paths, store: Store, all: boolean, report: Pru
   const targets = before.filter((i) => !used.has(i.id) && (all || i.names.length === 0)).map((i) => i.id);
   if (!targets.length) return;
   const sizeBefore = layersSize(store, before);
-  const r = await removeImages(store, targets, { force: true, all: false });
-  if (r.errors.length) throw r.errors[0]!;
+  // A container created since `used` was read keeps its image (refused with IMAGE_IN_USE_EXIT), and is not removed.
+  const r = await removeImages(store, targets, { force: true, all: false, users: imageUsers(paths), removeUsers: false });
+  const failed = r.errors.filter((e) => e.exit !== IMAGE_IN_USE_EXIT);
+  if (failed.length) throw failed[0]!;
   report.images.push(...r.deleted);
   report.reclaimed += sizeBefore - layersSize(store, store.images());
 }

@@ -228,7 +228,7 @@ export const it: TestLike = (name, fn, timeoutMs) => {
   );
 };
 
-export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "podman";
+export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "podman" | "small-disk";
 
 /** Features CI must provide: there, missing means failed, not skipped. */
 const CI_MUST: Record<Feature, boolean> = {
@@ -239,6 +239,7 @@ const CI_MUST: Record<Feature, boolean> = {
   tmux: true,
   unprivileged: true,
   podman: false,
+  "small-disk": true,
 };
 
 function which(cmd: string): string | null {
@@ -277,6 +278,17 @@ export function missing(f: Feature): string | null {
       if (!subidRange("/etc/subuid")) return `${userInfo().username} has no range in /etc/subuid`;
       if (!subidRange("/etc/subgid")) return `${userInfo().username} has no range in /etc/subgid`;
       return null;
+    case "small-disk": {
+      // test/run.sh (as root) mounts a 64 MiB tmpfs the test user owns, for what a full disk does
+      const dir = process.env.POD_TEST_SMALL_DISK;
+      if (!dir) return "POD_TEST_SMALL_DISK is not set (test/run.sh as root mounts a small tmpfs for it)";
+      try {
+        accessSync(dir, constants.W_OK);
+        return null;
+      } catch {
+        return `POD_TEST_SMALL_DISK=${dir} is not writable by this user`;
+      }
+    }
     case "unprivileged":
       return process.getuid?.() !== 0 ? null : "the e2e suite must run as an unprivileged user, not root (test/run.sh runs it as podtest)";
   }
