@@ -5,6 +5,10 @@
 // resolved in the container's filesystem like chroot (fs-view.ts), so neither
 // ".." nor a symlink leads out of it; the source's own symlink is followed,
 // as podman does, and symlinks inside copied directories are copied as such.
+// Out of a container, a copy that takes in the root leaves out its dev, proc
+// and sys (podman's copier excludes them): what the kernel mounts there is
+// not data, and reading it fails or never ends. A failed copy removes what
+// it made (TreeWriter.transact).
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { PodError } from "../errors.ts";
@@ -46,16 +50,28 @@ function hostNode(path: string, name: string, st: Stats): SrcNode {
     name,
     st,
     hostPath: path,
+    shown: path,
     children: () => readdirSync(path).sort().map((n) => hostNode(join(path, n), n, lstatSync(join(path, n)))),
   };
 }
 
-function unionNode(view: FsView, e: FsEntry, name: string): SrcNode {
+/** The root's directories a copy out of a container leaves out when it walks through the root (podman's Excludes). */
+const LEFT_OUT = new Set(["dev", "proc", "sys"]);
+
+/** Whether a copy out of the container, walking a directory, skips this entry (only the root's dev, proc and sys). */
+export const leftOut = (e: FsEntry): boolean => LEFT_OUT.has(e.rel);
+
+function unionNode(view: FsView, e: FsEntry, name: string, container: string): SrcNode {
   return {
     name,
     st: e.st,
     hostPath: e.hostPath,
-    children: () => view.list(e).map((c) => unionNode(view, c, c.rel.slice(c.rel.lastIndexOf("/") + 1))),
+    shown: `${container}:/${e.rel}`,
+    children: () =>
+      view
+        .list(e)
+        .filter((c) => !leftOut(c))
+        .map((c) => unionNode(view, c, c.rel.slice(c.rel.lastIndexOf("/") + 1), container)),
   };
 }
 
@@ -78,7 +94,7 @@ export function copyOut(req: CopyRequest, owner: WriterOptions["owner"]): void {
   const view = FsView.of(req.layout);
   const r = resolveIn(view, req);
   if (!r.entry) throw notInContainer(req.ctrPath, req.container);
-  const src = unionNode(view, r.entry, nameOf(req.ctrPath));
+  const src = unionNode(view, r.entry, nameOf(req.ctrPath), req.container);
   const contents = wantsContents(req.ctrPath) || src.name === "";
   const w = new TreeWriter({ owner, overwrite: req.overwrite });
   let dest: Stats | undefined;
@@ -98,7 +114,7 @@ export function copyOut(req: CopyRequest, owner: WriterOptions["owner"]): void {
 function withDir(w: TreeWriter, path: string, fn: (d: DirHandle) => void): void {
   const d = w.openTrusted(path);
   try {
-    fn(d);
+    w.transact(d, () => fn(d));
   } finally {
     w.close(d);
   }
@@ -135,7 +151,7 @@ export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
   const contents = wantsContents(req.hostInput);
   const view = FsView.of(req.layout);
   // A flat root (vfs copy, or a running container's mounted root) has no layers to keep consistent.
-  const w = new TreeWriter({ view: req.layout.flat ? undefined : view, owner, overwrite: req.overwrite });
+  const w = new TreeWriter({ view: req.layout.flat ? undefined : view, owner, overwrite: req.overwrite, where: `${req.container}:` });
   const r = resolveIn(view, req);
   if (req.destMustBeDir && !r.entry?.st.isDirectory())
     throw new PodError(`"${req.ctrPath}" is not a directory in container ${req.container}: a tar stream is extracted into a directory`, { hint: "create it first (pod exec CTR mkdir -p DIR), or name another" });
@@ -151,8 +167,10 @@ export function copyIn(req: CopyRequest, owner: WriterOptions["owner"]): void {
   }
   const d = openContainerDir(w, view, req.layout.upper, dirRel);
   try {
-    if (r.entry?.st.isDirectory()) place(w, d, name, src, contents);
-    else w.put(d, name, src);
+    w.transact(d, () => {
+      if (r.entry?.st.isDirectory()) place(w, d, name, src, contents);
+      else w.put(d, name, src);
+    });
   } finally {
     w.close(d);
   }

@@ -10,7 +10,7 @@ import { PodError, wrap } from "../errors.ts";
 import { log } from "../output/index.ts";
 import { resolveUser } from "../runtime/index.ts";
 import { containerChanges, type Change } from "./fs-changes.ts";
-import { copyIn, copyOut, copySource, type CopyRequest } from "./fs-copy.ts";
+import { copyIn, copyOut, copySource, leftOut, type CopyRequest } from "./fs-copy.ts";
 import { FsView, idNames, parseIdMap, type FsLayout } from "./fs-view.ts";
 import { FdSink, TarWriter, writeTree, type Owners } from "./fs-tar.ts";
 
@@ -74,7 +74,7 @@ async function run(job: FilesJob): Promise<FilesResult> {
       const owners = containerOwners(view, job.swap);
       const fd = job.output === undefined ? 1 : openSync(job.output, "w", 0o666);
       try {
-        writeTar(fd, (tar) => writeTree(view, view.root(), "", tar, owners));
+        writeTar(fd, (tar) => writeTree(view, view.root(), "", tar, owners, { container: job.container }));
       } finally {
         if (fd !== 1) closeSync(fd);
       }
@@ -82,7 +82,7 @@ async function run(job: FilesJob): Promise<FilesResult> {
     }
     case "cp-tar": {
       const { view, entry, name } = copySource({ layout: job.layout, ctrPath: job.ctrPath, container: job.container });
-      writeTar(1, (tar) => writeTree(view, entry, name, tar, containerOwners(view, job.swap)));
+      writeTar(1, (tar) => writeTree(view, entry, name, tar, containerOwners(view, job.swap), { skip: leftOut, container: job.container }));
       return {};
     }
     case "cp-out": {

@@ -185,8 +185,31 @@ function copyBody(tar: TarWriter, hostPath: string, size: number): void {
   tar.pad(size);
 }
 
-/** Writes one entry of the container's filesystem (and, for a directory, everything in it) under `name`. */
-export function writeTree(view: FsView, e: FsEntry, name: string, tar: TarWriter, owners: Owners, links = new Map<string, string>()): void {
+export type TreeOptions = {
+  /** entries to leave out (with everything below them) */
+  skip?: (e: FsEntry) => boolean;
+  /** the container's name, for messages */
+  container?: string;
+  /** first name of each inode with several links, by dev:ino */
+  links?: Map<string, string>;
+};
+
+/**
+ * Writes one entry of the container's filesystem (and, for a directory,
+ * everything in it) under `name`. An error of the system becomes a PodError
+ * naming the container path.
+ */
+export function writeTree(view: FsView, e: FsEntry, name: string, tar: TarWriter, owners: Owners, o: TreeOptions = {}): void {
+  try {
+    writeEntry(view, e, name, tar, owners, { ...o, links: o.links ?? new Map() });
+  } catch (err) {
+    if (err instanceof PodError) throw err;
+    const where = o.container ? `${o.container}:/${e.rel}` : `/${e.rel}`;
+    throw new PodError(`reading ${where}: ${(err as Error).message}`, { cause: err, hint: "copy the files you need by name instead" });
+  }
+}
+
+function writeEntry(view: FsView, e: FsEntry, name: string, tar: TarWriter, owners: Owners, o: TreeOptions & { links: Map<string, string> }): void {
   const st = e.st;
   const base: TarHeader = {
     name,
@@ -202,7 +225,10 @@ export function writeTree(view: FsView, e: FsEntry, name: string, tar: TarWriter
   if (st.isDirectory()) {
     if (name !== "") tar.header({ ...base, name: name.endsWith("/") ? name : `${name}/`, type: "5" });
     const prefix = name === "" || name.endsWith("/") ? name : `${name}/`;
-    for (const child of view.list(e)) writeTree(view, child, prefix + child.rel.slice(child.rel.lastIndexOf("/") + 1), tar, owners, links);
+    for (const child of view.list(e)) {
+      if (o.skip?.(child)) continue;
+      writeTree(view, child, prefix + child.rel.slice(child.rel.lastIndexOf("/") + 1), tar, owners, o);
+    }
     return;
   }
   if (st.isSymbolicLink()) return tar.header({ ...base, type: "2", linkname: readlinkSync(e.hostPath) });
@@ -214,9 +240,9 @@ export function writeTree(view: FsView, e: FsEntry, name: string, tar: TarWriter
   }
   if (!st.isFile()) return;
   const key = `${st.dev}:${st.ino}`;
-  const first = st.nlink > 1 ? links.get(key) : undefined;
+  const first = st.nlink > 1 ? o.links.get(key) : undefined;
   if (first !== undefined) return tar.header({ ...base, type: "1", linkname: first });
-  if (st.nlink > 1) links.set(key, name);
+  if (st.nlink > 1) o.links.set(key, name);
   const cap = lgetxattr(e.hostPath, "security.capability");
   tar.header({ ...base, size: st.size, xattrs: cap ? new Map([["security.capability", cap]]) : undefined });
   copyBody(tar, e.hostPath, st.size);

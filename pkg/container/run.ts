@@ -2,14 +2,14 @@
 // container, then either stay in the foreground (forward signals, copy the
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, rmSync } from "node:fs";
 import { PodError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
 import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer, spawnContainer } from "../native/core.ts";
-import { parseEnvFile, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
+import { frozenEnv, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { createRecord, findContainer, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
@@ -62,16 +62,7 @@ export async function ensureImage(store: Store, image: string, policy: PullPolic
  * create time, so a later `pod start` sees the same values.
  */
 function freezeEnv(opts: RunOptions): RunOptions {
-  const env: string[] = [];
-  for (const f of opts.envFiles) {
-    if (!existsSync(f)) throw new PodError(`reading env file ${f}: no such file`, { hint: "check the --env-file path" });
-    env.push(...parseEnvFile(readFileSync(f, "utf8"), process.env));
-  }
-  for (const e of opts.env) {
-    if (e.includes("=")) env.push(e);
-    else if (process.env[e] !== undefined) env.push(`${e}=${process.env[e]}`);
-  }
-  return { ...opts, env, envFiles: [] };
+  return { ...opts, env: frozenEnv(opts.envFiles, opts.env, process.env), envFiles: [] };
 }
 
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */

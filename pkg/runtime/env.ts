@@ -46,7 +46,8 @@ export function parseEnvFile(text: string, hostEnv: HostEnv = {}): string[] {
   return out;
 }
 
-function readEnvFile(path: string, hostEnv: HostEnv): string[] {
+/** The entries of one --env-file. Throws PodError when it cannot be read, UsageError naming the bad line. */
+export function readEnvFile(path: string, hostEnv: HostEnv): string[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -64,7 +65,8 @@ function readEnvFile(path: string, hostEnv: HostEnv): string[] {
   }
 }
 
-function flagEntries(values: string[], hostEnv: HostEnv): string[] {
+/** The -e values as KEY=VALUE entries, lone KEYs taken from `hostEnv`. Throws UsageError for an empty or bad name ("", "=x"), as podman does. */
+export function flagEntries(values: string[], hostEnv: HostEnv): string[] {
   const out: string[] = [];
   for (const v of values) {
     try {
@@ -77,6 +79,16 @@ function flagEntries(values: string[], hostEnv: HostEnv): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The entries of --env-file and -e, in that order, with lone KEYs resolved
+ * against `hostEnv` now: what a container records at create time, so that a
+ * later start sees the same values. Every entry is checked here, before
+ * anything is created.
+ */
+export function frozenEnv(envFiles: string[], env: string[], hostEnv: HostEnv): string[] {
+  return [...envFiles.flatMap((f) => readEnvFile(f, hostEnv)), ...flagEntries(env, hostEnv)];
 }
 
 export type EnvInput = {

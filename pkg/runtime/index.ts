@@ -11,6 +11,6 @@ export { resolveUser, type ResolvedUser } from "./user.ts";
 export { CAPABILITIES, DEFAULT_CAPABILITIES, capabilityNames, capabilityNumber, computeCaps, type CapsInput } from "./caps.ts";
 export { buildMountOps, MASKED_PATHS, READONLY_PATHS, type MountInput } from "./mounts.ts";
 export { containerPath, isHostPath, parseTmpfs, parseVolume, type BindVolume, type TmpfsVolume, type UserMount, type VolumeMount } from "./volumes.ts";
-export { buildEnv, DEFAULT_PATH, parseEnvFile, type EnvInput } from "./env.ts";
+export { buildEnv, DEFAULT_PATH, frozenEnv, parseEnvFile, type EnvInput } from "./env.ts";
 export { resolveArgv, resolveWorkdir, type CommandInput } from "./command.ts";
 export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } from "./idmap.ts";

@@ -3,7 +3,7 @@
 // pkg/util/mountOpts.go), and volumes as pkg/volume resolved them. Syntax
 // errors are UsageErrors naming the value; a host path that does not exist is
 // a PodError.
-import { accessSync, constants, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { MS } from "../native/plan.ts";
@@ -107,20 +107,7 @@ export function parseVolume(value: string): BindVolume {
   } catch (e) {
     throw bindSourceError(value, source, e);
   }
-  if (!readableBy(source, st.isDirectory()))
-    throw new PodError(`mounting ${source}: permission denied: you may not ${st.isDirectory() ? "list" : "read"} it`, {
-      hint: `make it readable to you (chmod, or setfacl -m u:${process.env.USER ?? "$USER"}:r${st.isDirectory() ? "x" : ""}), or mount a copy you own`,
-    });
   return { kind: "bind", source, target, readonly, recursive, sourceIsDir: st.isDirectory() };
-}
-
-function readableBy(path: string, dir: boolean): boolean {
-  try {
-    accessSync(path, dir ? constants.R_OK | constants.X_OK : constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why a bind source cannot be used, with the fix that fits: create a missing path, not an unreadable one. */

@@ -3,11 +3,12 @@
 // way out of the container: not through "..", not through a symlink of the
 // image, not through an upper-dir directory swapped for a symlink mid-copy.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { copyIn, copyOut, type CopyRequest } from "../../../pkg/container/fs-copy.ts";
 import { FsView } from "../../../pkg/container/fs-view.ts";
-import { TreeWriter } from "../../../pkg/container/fs-write.ts";
+import { TreeWriter, type SrcNode } from "../../../pkg/container/fs-write.ts";
+import { PodError } from "../../../pkg/errors.ts";
 import { lgetxattr } from "../../../pkg/native/libc.ts";
 import { makeLayers, removeScratch, scratchDir, thrown, userXattrSupport, whiteoutSupport, type LayerSpec } from "../runtime/_layers.ts";
 
@@ -126,5 +127,90 @@ describe("container → host", () => {
     const c = setup({ "etc/passwd": "root" });
     expect(thrown(() => copyOut(c.req("/nonexist", "x"), undefined)).message).toBe('"/nonexist" could not be found on container web: no such file or directory');
     expect(thrown(() => copyOut(c.req("/etc/passwd", "no/such/dir"), undefined)).message).toBe('"no/such/dir" could not be found on the host: no such file or directory');
+  });
+});
+
+describe("a link to the root, and failures", () => {
+  test("a link to / is followed: the root without dev, proc and sys; the link inside stays a link; /proc by name is copied", () => {
+    const c = setup({ "etc/passwd": "root", "proc/1/status": "p", "sys/kernel/x": "s", dev: { dir: true }, "link-up": { symlink: "/" } });
+    copyOut(c.req("/link-up", "out"), undefined);
+    expect(readdirSync(join(c.host, "out")).sort()).toEqual(["etc", "link-up"]);
+    expect(readFileSync(join(c.host, "out/etc/passwd"), "utf8")).toBe("root");
+    expect(readlinkSync(join(c.host, "out/link-up"))).toBe("/");
+    copyOut(c.req("/link-up/.", "contents"), undefined);
+    expect(readdirSync(join(c.host, "contents")).sort()).toEqual(["etc", "link-up"]);
+    copyOut(c.req("/link-up/proc", "proc"), undefined);
+    expect(readFileSync(join(c.host, "proc/1/status"), "utf8")).toBe("p");
+  });
+
+  /** A source tree: a directory holding a file "a", then a directory "b" that cannot be listed. */
+  function failingTree(host: string, name: string): SrcNode {
+    writeFileSync(join(host, "a-src"), "a");
+    mkdirSync(join(host, "b-src"), { recursive: true });
+    const dirSt = statSync(host);
+    const file: SrcNode = { name: "a", st: statSync(join(host, "a-src")), hostPath: join(host, "a-src"), shown: "web:/x/a", children: () => [] };
+    const bad: SrcNode = {
+      name: "b",
+      st: statSync(join(host, "b-src")),
+      hostPath: join(host, "b-src"),
+      shown: "web:/x/b",
+      children: () => {
+        throw Object.assign(new Error("EIO: i/o error, scandir"), { code: "EIO" });
+      },
+    };
+    return { name, st: dirSt, hostPath: host, shown: "web:/x", children: () => [file, bad] };
+  }
+
+  test("a directory met again below itself is a loop, refused", () => {
+    const src = scratchDir();
+    const st = statSync(src);
+    const loop: SrcNode = { name: "l", st, hostPath: src, shown: "web:/l", children: () => [loop] };
+    const dest = scratchDir();
+    const w = new TreeWriter({ overwrite: false });
+    const d = w.openTrusted(dest);
+    try {
+      expect(thrown(() => w.transact(d, () => w.put(d, "l", loop))).message).toBe("copying web:/l: it contains itself (a directory mounted below itself?)");
+      expect(readdirSync(dest)).toEqual([]);
+    } finally {
+      w.close(d);
+    }
+  });
+
+  test("a failed copy removes what it made, keeps what was there, and names the path with a hint", () => {
+    const src = scratchDir();
+    const dest = scratchDir();
+    mkdirSync(join(dest, "keep"));
+    writeFileSync(join(dest, "keep/mine"), "mine");
+    const w = new TreeWriter({ overwrite: false });
+    const d = w.openTrusted(dest);
+    try {
+      const e = thrown(() => w.transact(d, () => w.put(d, "new", failingTree(src, "new"))));
+      expect(e).toBeInstanceOf(PodError);
+      expect(e.message).toBe(`copying web:/x/b to ${dest}/new/b: EIO: i/o error, scandir`);
+      expect(e.hint).toContain("copy the files you need by name");
+      expect(readdirSync(dest)).toEqual(["keep"]);
+      // merged into an existing directory: only what the copy added goes
+      expect(() => w.transact(d, () => w.put(d, "keep", failingTree(src, "keep")))).toThrow(PodError);
+      expect(readdirSync(join(dest, "keep"))).toEqual(["mine"]);
+    } finally {
+      w.close(d);
+    }
+  });
+
+  test.if(existsSync("/proc/self/clear_refs"))("a file that cannot be read (write-only /proc file) neither creates nor truncates its destination", () => {
+    const dest = scratchDir();
+    writeFileSync(join(dest, "mine"), "mine");
+    const st = statSync(join(dest, "mine"));
+    const unreadable: SrcNode = { name: "x", st, hostPath: "/proc/self/clear_refs", shown: "web:/proc/1/clear_refs", children: () => [] };
+    const w = new TreeWriter({ overwrite: false });
+    const d = w.openTrusted(dest);
+    try {
+      expect(thrown(() => w.transact(d, () => w.put(d, "mine", unreadable))).message).toStartWith(`copying web:/proc/1/clear_refs to ${dest}/mine: `);
+      expect(readFileSync(join(dest, "mine"), "utf8")).toBe("mine");
+      expect(thrown(() => w.transact(d, () => w.put(d, "new", unreadable))).message).toContain("web:/proc/1/clear_refs");
+      expect(readdirSync(dest)).toEqual(["mine"]);
+    } finally {
+      w.close(d);
+    }
   });
 });

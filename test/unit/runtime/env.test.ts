@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, UsageError } from "../../../pkg/errors.ts";
-import { buildEnv, DEFAULT_PATH, parseEnvFile, type EnvInput } from "../../../pkg/runtime/index.ts";
+import { buildEnv, DEFAULT_PATH, frozenEnv, parseEnvFile, type EnvInput } from "../../../pkg/runtime/index.ts";
 import { removeScratch, scratchDir, thrown } from "./_layers.ts";
 
 afterAll(removeScratch);
@@ -75,5 +75,35 @@ describe("buildEnv", () => {
     const e = thrown(() => buildEnv({ ...base, env: ["=x"] }));
     expect(e).toBeInstanceOf(UsageError);
     expect(e.message).toContain('"=x"');
+  });
+});
+
+describe("frozenEnv (what create records)", () => {
+  test("env files first, then -e; lone KEYs resolved now, unset ones dropped", () => {
+    const path = join(scratchDir(), "frozen.env");
+    writeFileSync(path, "A=file\nFROM_HOST\n");
+    expect(frozenEnv([path], ["B=flag", "FROM_HOST", "GONE"], { FROM_HOST: "h" })).toEqual(["A=file", "FROM_HOST=h", "B=flag", "FROM_HOST=h"]);
+  });
+
+  test("-e '' and -e =VALUE are usage errors, as in podman, not silently dropped", () => {
+    for (const v of ["", "=", "=value"]) {
+      const e = thrown(() => frozenEnv([], ["A=1", v], {}));
+      expect(e).toBeInstanceOf(UsageError);
+      expect(e.message).toBe(`invalid environment variable ${JSON.stringify(v)}: empty variable name`);
+      expect(e.hint).toContain("KEY=VALUE");
+    }
+  });
+
+  test("an env-file line with an empty name names the file and the line", () => {
+    const path = join(scratchDir(), "empty-name.env");
+    writeFileSync(path, "A=1\n=x\n");
+    const e = thrown(() => frozenEnv([path], [], {}));
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toBe(`reading env file ${path}: line 2: empty variable name`);
+  });
+
+  test("a missing env file is a PodError naming it", () => {
+    const path = join(scratchDir(), "missing.env");
+    expect(thrown(() => frozenEnv([path], [], {})).message).toBe(`reading env file ${path}: no such file or directory`);
   });
 });
