@@ -210,6 +210,10 @@ async function checkLayersAndImages(store: Store, o: CheckOptions, inv: Inventor
   for (const img of images) {
     const whys: string[] = [];
     for (const [what, digest] of [["config", `sha256:${img.id}`], ["manifest", img.manifestDigest]] as const) {
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        whys.push(`its ${what} digest ${digest} is not a sha256 digest`);
+        continue;
+      }
       const path = store.blobPath(digest);
       if (!existsSync(path)) whys.push(`its ${what} blob ${digest} is missing`);
       else if (!o.quick) {
