@@ -1,4 +1,4 @@
-// System-level commands: `info`, `version`, `system df|prune|reset`,
+// System-level commands: `info`, `version`, `system check|df|prune|reset`,
 // `unshare`, and the hidden storage worker.
 import type { PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
@@ -85,10 +85,34 @@ export const prune: PodCommand = {
   },
 };
 
+export const check: PodCommand = {
+  meta: { name: "check", description: "Check storage for consistency and remove what nothing uses" },
+  examples: ["pod system check", "pod system check --repair", "pod system check --quick --repair --force"],
+  args: {
+    force: { type: "boolean", alias: "f", description: "Also remove damaged container directories (implies --repair)" },
+    max: { type: "string", alias: "m", description: "Maximum age of unused layers and blobs left alone (default 24h)", valueHint: "duration" },
+    quick: { type: "boolean", alias: "q", description: "Skip the time-consuming checks (blob digests, layer files)" },
+    repair: { type: "boolean", alias: "r", description: "Remove what no image or container uses" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const { checkStorage, parseMaxAge, problemLine, removedLine } = await sys();
+    const maxAgeMs = args.max === undefined ? undefined : parseMaxAge(String(args.max));
+    const r = await checkStorage(ctx.paths, { quick: Boolean(args.quick), repair: Boolean(args.repair), force: Boolean(args.force), maxAgeMs });
+    out([...r.found.map(problemLine), ...r.removed.map(removedLine)].map((l) => `${l}\n`).join(""));
+    for (const f of r.failures) err(`Error: ${f}\n`);
+    if (!r.remaining.length && !r.failures.length) return;
+    const hints = [...new Set(r.remaining.map((p) => (p.repair === "repair" ? "`pod system check --repair` removes what nothing uses" : p.repair === "force" ? "`pod system check --repair --force` also removes damaged container directories" : p.hint)).filter(Boolean))];
+    if (!r.remaining.length) throw new PodError(`repairing local storage: ${r.failures.length} removal${r.failures.length === 1 ? "" : "s"} failed`, { hint: "`pod unshare rm -rf PATH` removes a path by hand" });
+    const what = r.found === r.remaining ? "damage detected in local storage" : "damage in local storage still present after repair attempt";
+    throw new PodError(`${what}: ${r.remaining.length} problem${r.remaining.length === 1 ? "" : "s"}`, { hint: hints.join("; ") || undefined });
+  },
+};
+
 export const system: PodCommand = {
   meta: { name: "system", description: "Manage pod" },
-  examples: ["pod system df", "pod system prune -f", "pod system info", "pod system reset -f"],
-  subCommands: { df, info, prune, reset } as never,
+  examples: ["pod system check", "pod system df", "pod system prune -f", "pod system info", "pod system reset -f"],
+  subCommands: { check, df, info, prune, reset } as never,
 };
 
 export const unshare: PodCommand = {

@@ -45,7 +45,8 @@ __pod_spec() {
 	'login') flags='--username -u --password -p --password-stdin --authfile --tls-verify --get-login --root --runroot --log-level --help -h' vflags='--username -u --password -p --authfile --root --runroot --log-level' posn=1 ;;
 	'logout') flags='--all -a --authfile --root --runroot --log-level --help -h' vflags='--authfile --root --runroot --log-level' posn=1 ;;
 	'unshare') flags='--root --runroot --log-level --help -h' vflags='--root --runroot --log-level' inter=0 posn=1 ;;
-	'system') subs='df info prune reset' flags='--root --runroot --log-level --help -h' vflags='--root --runroot --log-level' ;;
+	'system') subs='check df info prune reset' flags='--root --runroot --log-level --help -h' vflags='--root --runroot --log-level' ;;
+	'system check') flags='--force -f --max -m --quick -q --repair -r --root --runroot --log-level --help -h' vflags='--max -m --root --runroot --log-level' ;;
 	'system df'|'system info'|'version'|'info'|'doctor') flags='--format --root --runroot --log-level --help -h' vflags='--format --root --runroot --log-level' ;;
 	'system prune') flags='--all -a --force -f --volumes --root --runroot --log-level --help -h' vflags='--root --runroot --log-level' ;;
 	esac

@@ -16,7 +16,7 @@ function __pod_subs
         case 'image'
             printf '%s\t%s\n' 'pull' 'Pull an image from a registry' 'ls' 'List images in local storage' 'list' 'List images in local storage' 'tag' 'Add an additional name to a local image' 'rm' 'Remove one or more images from local storage' 'inspect' 'Display the configuration of images'
         case 'system'
-            printf '%s\t%s\n' 'df' 'Show pod disk usage' 'info' 'Display pod, host and storage information' 'prune' 'Remove unused containers and images' 'reset' 'Remove all images, layers and state pod has made'
+            printf '%s\t%s\n' 'check' 'Check storage for consistency and remove what nothing uses' 'df' 'Show pod disk usage' 'info' 'Display pod, host and storage information' 'prune' 'Remove unused containers and images' 'reset' 'Remove all images, layers and state pod has made'
     end
 end
 
@@ -83,6 +83,8 @@ function __pod_flags
             printf '%s\t%s\n' '--username' 'Username for the registry' '-u' 'Username for the registry' '--password' 'Password for the registry' '-p' 'Password for the registry' '--password-stdin' 'Take the password from stdin' '--authfile' 'Path of the authentication file' '--tls-verify' 'Require HTTPS and verify certificates' '--get-login' 'Return the current login user for the registry' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
         case 'logout'
             printf '%s\t%s\n' '--all' 'Remove the cached credentials for all registries' '-a' 'Remove the cached credentials for all registries' '--authfile' 'Path of the authentication file' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
+        case 'system check'
+            printf '%s\t%s\n' '--force' 'Also remove damaged container directories (implies --repair)' '-f' 'Also remove damaged container directories (implies --repair)' '--max' 'Maximum age of unused layers and blobs left alone (default 24h)' '-m' 'Maximum age of unused layers and blobs left alone (default 24h)' '--quick' 'Skip the time-consuming checks (blob digests, layer files)' '-q' 'Skip the time-consuming checks (blob digests, layer files)' '--repair' 'Remove what no image or container uses' '-r' 'Remove what no image or container uses' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
         case 'system prune'
             printf '%s\t%s\n' '--all' 'Remove all images no container uses, not only those without a name' '-a' 'Remove all images no container uses, not only those without a name' '--force' 'Do not prompt for confirmation' '-f' 'Do not prompt for confirmation' '--volumes' 'Prune volumes no container uses too' '--root' 'Storage root directory' '--runroot' 'Runtime state directory' '--log-level' 'Log level: debug, info, warn, error' '--help' 'Show help' '-h' 'Show help'
     end
@@ -131,6 +133,8 @@ function __pod_vflags
             printf '%s\n' '--username' '-u' '--password' '-p' '--authfile' '--root' '--runroot' '--log-level'
         case 'logout'
             printf '%s\n' '--authfile' '--root' '--runroot' '--log-level'
+        case 'system check'
+            printf '%s\n' '--max' '-m' '--root' '--runroot' '--log-level'
     end
 end
 

@@ -5,6 +5,7 @@
 //   <root>/layers/<hex>/layer.json  written before the directory is renamed in
 //   <root>/locks/<hex>.lock       per-layer locks so concurrent pulls fetch once
 //   <root>/tmp/<pid>-…            work in progress; a dead pid's leftovers are swept
+//   <runroot>/job-<pid>-….json    a storage worker's job; swept like tmp/ (leftovers.ts)
 // Something under its final name is always complete: kill -9 at any moment
 // leaves at most garbage in tmp/, which the next writer removes.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
@@ -15,25 +16,18 @@ import { log } from "../output/index.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { withLock } from "./lock.ts";
 import { readIndex, writeIndex, type ImageRecord } from "./images.ts";
-import { runStorageJob, type ExtractResult } from "./worker.ts";
+import { runStorageJob, type ExtractResult, type VerifyResult } from "./worker.ts";
+import { staleAtomicTemps, staleTmpEntries, sweepJobFiles, tmpEntryPid } from "./leftovers.ts";
+import type { TreeSummary } from "./tree.ts";
 
-export type LayerInfo = { diffID: string; size: number; compressedDigest?: string; created: string };
+/** tree: what diff/ held when the layer was stored (absent for layers stored before pod recorded it) */
+export type LayerInfo = { diffID: string; size: number; compressedDigest?: string; created: string; tree?: TreeSummary };
 
 const hexOf = (digest: string) => {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (!m) throw new PodError(`unsupported digest "${digest}": only sha256 is supported`);
   return m[1]!;
 };
-
-/** Whether a process exists (EPERM: it does, as someone else's). Temp names carry their creator's pid. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export class Store {
   readonly root: string;
@@ -48,13 +42,14 @@ export class Store {
     return join(this.root, "images.json");
   }
 
-  /** Creates the layout; cheap when it exists. */
+  /** Creates the layout; cheap when it exists. Removes the job files killed pods left (one readdir). */
   init(): this {
     if (!existsSync(join(this.root, "tmp"))) {
       ensurePrivateDir(this.root);
       for (const d of ["blobs/sha256", "layers", "locks", "tmp"]) mkdirSync(join(this.root, d), { recursive: true, mode: 0o700 });
     }
     ensurePrivateDir(this.runroot);
+    sweepJobFiles(this.runroot);
     return this;
   }
 
@@ -134,7 +129,7 @@ export class Store {
           hint: "the image is corrupt or was tampered with; it was not stored",
         }));
       else {
-        const info: LayerInfo = { diffID: j.diffID, size: r.size, compressedDigest: j.compressedDigest, created: new Date().toISOString() };
+        const info: LayerInfo = { diffID: j.diffID, size: r.size, compressedDigest: j.compressedDigest, created: new Date().toISOString(), tree: r.tree };
         writeFileAtomic(join(j.workDir, "layer.json"), JSON.stringify(info));
         rmSync(j.blob, { force: true });
         renameSync(j.workDir, this.layerDir(j.diffID));
@@ -150,6 +145,13 @@ export class Store {
     if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "`pod unshare rm -rf PATH` removes it by hand" });
   }
 
+  /** Sums up the diff/ trees of layers again, in the storage namespace (where every file is readable). */
+  async summarizeLayers(diffIDs: string[]): Promise<VerifyResult[]> {
+    if (!diffIDs.length) return [];
+    const res = await runStorageJob(this.runroot, { verify: diffIDs.map((d) => join(this.layerDir(d), "diff")) });
+    return res.verified ?? diffIDs.map(() => ({ error: "no result from the storage worker" }));
+  }
+
   /** Copies layers (bottom first) into dest, applying whiteouts: the "vfs" root filesystem. */
   async copyLayers(layerDirs: string[], dest: string): Promise<void> {
     const res = await runStorageJob(this.runroot, { copy: { layers: layerDirs, dest } });
@@ -162,8 +164,8 @@ export class Store {
     if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "check free disk space; `pod unshare ls -la` shows what was copied" });
   }
 
-  /** Removes the given layers: renamed into tmp/ first (atomic), then deleted in the namespace. */
-  async removeLayers(diffIDs: string[]): Promise<void> {
+  /** Renames the given layers into tmp/ (atomic: they are gone at once); returns where they went, for removeTrees. */
+  takeLayersOut(diffIDs: string[]): string[] {
     const doomed: string[] = [];
     for (const d of diffIDs) {
       const dir = this.layerDir(d);
@@ -172,37 +174,29 @@ export class Store {
       renameSync(dir, to);
       doomed.push(to);
     }
-    await this.removeTrees(doomed);
+    return doomed;
   }
 
-  /** Removes what killed pods left behind: tmp/ entries and atomic-write temp files of dead pids. */
+  /** Removes the given layers: renamed into tmp/ first (atomic), then deleted in the namespace. */
+  async removeLayers(diffIDs: string[]): Promise<void> {
+    await this.removeTrees(this.takeLayersOut(diffIDs));
+  }
+
+  /** Removes what killed pods left behind: tmp/ entries, atomic-write temp files and storage job files of dead pids. */
   async sweepTemp(): Promise<void> {
-    for (const dir of [this.root, join(this.root, "blobs", "sha256")]) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const n of names) {
-        const m = /^\..*\.(\d+)\.[a-z0-9]+\.tmp$/.exec(n);
-        if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, n), { force: true });
-      }
-    }
+    for (const dir of [this.root, join(this.root, "blobs", "sha256")]) for (const p of staleAtomicTemps(dir)) rmSync(p, { force: true });
+    sweepJobFiles(this.runroot);
     const tmp = join(this.root, "tmp");
-    let names: string[];
+    let own: string[] = [];
     try {
-      names = readdirSync(tmp);
+      own = readdirSync(tmp).filter((n) => tmpEntryPid(n) === process.pid && n.includes("-rm-"));
     } catch {
       return;
     }
-    const stale = names.filter((n) => {
-      const pid = Number(n.split("-")[0]);
-      return !Number.isInteger(pid) || !pidAlive(pid) || (pid === process.pid && n.includes("-rm-"));
-    });
+    const stale = [...staleTmpEntries(this.root), ...own.map((n) => join(tmp, n))];
     if (!stale.length) return;
     log.debug(`removing ${stale.length} leftover temporary entries`);
-    await this.removeTrees(stale.map((n) => join(tmp, n)));
+    await this.removeTrees(stale);
   }
 
   /** Deletes config and manifest blobs, keeping those an image in `keep` still uses. Call under the store lock. */

@@ -9,6 +9,7 @@ import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
 import type { FilesJob, FilesResult } from "../container/fs-job.ts";
+import { summarizeTree, type TreeSummary } from "./tree.ts";
 
 export type ExtractJob = { blob: string; dest: string };
 /** copySubtree: the image directory `path` of `layers` into `dest` (filling a new volume). */
@@ -21,10 +22,13 @@ export type StorageJob = {
   copySubtree?: { layers: string[]; path: string; dest: string };
   /** diff, export and cp of a container's files (pkg/container/fs-job.ts) */
   files?: FilesJob;
+  /** layer diff/ dirs to sum up again (`pod system check`) */
+  verify?: string[];
   result: string;
 };
-export type ExtractResult = { diffID: string; size: number; entries: number } | { error: string; hint?: string };
-export type JobResult = { extracted: ExtractResult[]; removeErrors: string[]; files?: FilesResult };
+export type ExtractResult = { diffID: string; size: number; entries: number; tree?: TreeSummary } | { error: string; hint?: string };
+export type VerifyResult = TreeSummary | { error: string };
+export type JobResult = { extracted: ExtractResult[]; removeErrors: string[]; files?: FilesResult; verified?: VerifyResult[] };
 
 /** Runs in the namespace (as the hidden command). Never throws: failures go into the result. */
 export async function executeStorageJob(jobFile: string): Promise<number> {
@@ -56,6 +60,14 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       result.removeErrors.push(`copying ${path} of the image into ${dest}: ${(e as Error).message}`);
     }
   }
+  if (job.verify)
+    result.verified = job.verify.map((dir): VerifyResult => {
+      try {
+        return summarizeTree(dir);
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    });
   if (job.files) result.files = await (await import("../container/fs-job.ts")).runFilesJob(job.files);
   if (job.extract?.length) {
     const { extractLayer } = await import("../layer/index.ts");
@@ -65,7 +77,8 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       job.extract.map(async (x): Promise<ExtractResult> => {
         try {
           mkdirSync(x.dest, { recursive: true, mode: 0o755 });
-          return await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`), ignoreUnmappedOwners: single });
+          const r = await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`), ignoreUnmappedOwners: single });
+          return { ...r, tree: summarizeTree(x.dest) };
         } catch (e) {
           rmSync(x.dest, { recursive: true, force: true });
           return { error: (e as Error).message, hint: e instanceof PodError ? e.hint : undefined };

@@ -1,6 +1,6 @@
 // Whole-installation operations: `pod unshare`, `pod system reset`, and the
-// reports and clean-up of `pod info`, `pod version`, `pod system df` and
-// `pod system prune`. Nothing here prints: cmd/system.ts does.
+// reports and clean-up of `pod info`, `pod version`, `pod system df`,
+// `pod system prune` and `pod system check`. Nothing here prints: cmd/system.ts does.
 import { existsSync, statSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
 import { PodError } from "../errors.ts";
@@ -13,6 +13,7 @@ import { stopAllContainers as stopEveryContainer } from "../container/index.ts";
 export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
 export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
 export { pruneSystem, type PruneReport } from "./prune.ts";
+export { checkStorage, parseMaxAge, problemLine, removedLine, type CheckReport, type Problem } from "./check.ts";
 export { isRunning } from "./containers.ts";
 export { toYaml } from "./yaml.ts";
 
