@@ -1,7 +1,7 @@
 // Container records on disk: <root>/containers/<id>/container.json plus the
 // container's upper/work/merged dirs and its hosts, hostname and resolv.conf.
 // Names are unique: they are claimed under the containers lock.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NoSuchContainer, PodError } from "../errors.ts";
 import { withLock } from "../store/lock.ts";
@@ -144,9 +144,19 @@ function diskHint(e: unknown): string {
 
 /** Removes a container's directory; files owned by subordinate ids need the storage namespace. */
 export async function removeContainerDir(root: string, id: string, removeTrees: (p: string[]) => Promise<void>): Promise<void> {
-  const dir = containerDir(root, id);
+  let dir = containerDir(root, id);
   if (!existsSync(dir)) return;
   removeCidFileOf(readRecord(root, id));
+  // First out of sight in one step (a rename into tmp/, which sweeps of dead pids clear):
+  // a pod killed while deleting leaves no directory without its record.
+  const trash = join(root, "tmp", `${process.pid}-rm-container-${id}`);
+  try {
+    mkdirSync(join(root, "tmp"), { recursive: true, mode: 0o700 });
+    renameSync(dir, trash);
+    dir = trash;
+  } catch {
+    // removed in place
+  }
   // Overlay makes work/work with mode 000. When it is ours (the usual mapping) opening it up saves
   // starting the storage namespace; anything we may not touch goes to the namespace instead.
   try {
