@@ -2,13 +2,15 @@
 // root filesystem driver with its fallbacks, its cgroup, the native core, and
 // the record. Shared by the foreground `run` and detached containers, whose
 // process the native core starts under a fresh monitor.
-import { closeSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
-import { ContainerSpawnError, compileMs, type ExecSpec } from "../native/core.ts";
+import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, type HelperKind } from "../network/index.ts";
+import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
 import { openCgroupProcs, runtimeDir } from "./live.ts";
@@ -68,7 +70,15 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   warnSingleOnce(maps, paths.runroot);
   const cgroup = createContainerCgroup(rec.id);
   let driver: RootfsDriver = preferredDriver(paths.runroot);
+  const hostResolv = readHostFile("/etc/resolv.conf");
+  const netFiles = networkFiles(runtimeDir(paths, rec.id), rec.id);
+  let avoidHelper: HelperKind | undefined;
   for (;;) {
+    const net = networkSetup(rec.config.opts, hostResolv, netFiles, avoidHelper);
+    if (net.helper) {
+      log.debug(`network: ${net.helper.kind}`);
+      rmSync(net.helper.apiSocket, { force: true });
+    }
     const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
     if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
     const { plan, files } = buildLaunchPlan({
@@ -83,10 +93,13 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       hostGid: process.getgid!(),
       hostEnv: process.env,
       hostHosts: readHostFile("/etc/hosts"),
-      hostResolv: readHostFile("/etc/resolv.conf"),
+      hostResolv,
+      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress },
+      name: rec.name,
       opts: rec.config.opts,
     });
     plan.rootfsHelper = layout.rootfsHelper;
+    plan.netHelper = net.helper?.command;
     for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
     // Everything but the pids is on disk before the process starts: a monitor that finds
@@ -103,6 +116,12 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       started = start(plan, procs);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
+      if (e.stage === Stage.Network && net.helper?.kind === "pasta" && avoidHelper === undefined && mayFallBack(rec.config.opts) && findOnPath("slirp4netns")) {
+        // pasta refuses hosts without a usable external interface (offline, at boot, some VPNs): slirp4netns still gives a network
+        log.debug(`network: pasta failed (${e.message}); using slirp4netns`);
+        avoidHelper = "pasta";
+        continue;
+      }
       // Only "this kernel/host cannot do it" moves on to the next driver (and is remembered);
       // anything else (a directory removed under us, say) is this container's problem.
       const unsupported = e.stage === Stage.Helper || (e.stage === Stage.Rootfs && [1, 19, 22, 95].includes(e.errno));
@@ -119,6 +138,15 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
+    if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length) {
+      try {
+        await addSlirpForwards(net.helper.apiSocket, rec.config.opts.ports);
+      } catch (e) {
+        signalContainer(pid, pid, 9, paths.runroot);
+        if (cgroup) removeContainerCgroup(cgroup);
+        throw e;
+      }
+    }
     log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
     // The monitor records a start it finds unrecorded, and may already have recorded its end: not undone here.
     const running = await updateRecord(paths.root, rec.id, (r) => (r.pid === pid ? undefined : markRunning(r, pid, started.monitorPid)));

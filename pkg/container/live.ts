@@ -15,6 +15,15 @@ export const attachSocket = (paths: Paths, id: string) => join(runtimeDir(paths,
 /** The file a process writes itself into to join a cgroup; the kernel checks the rights of whoever opened it. */
 export const openCgroupProcs = (cgroup: string) => openSync(join(cgroup, "cgroup.procs"), "w");
 
+/** Ends a helper that served a container (its network helper) once the container is gone. */
+export function killHelper(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 /** Records the end of a container's process and removes its cgroup. */
 export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
   let cgroup: string | undefined;

@@ -12,7 +12,7 @@ import { setWindowSize, waitExit } from "../native/libc.ts";
 import { containerDir, readRecord, removeContainerDir, updateRecord } from "./records.ts";
 import { exitFile, markRunning } from "./reconcile.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import { attachSocket, recordExit, runtimeDir } from "./live.ts";
+import { attachSocket, killHelper, recordExit, runtimeDir } from "./live.ts";
 import { LogWriter, logPath } from "./logs.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
 
@@ -45,14 +45,15 @@ const BACKLOG_MAX = 256 * 1024;
 export type TtySize = { rows: number; cols: number };
 
 /** What the native core hands the monitor: the container's pid and the monitor's ends of its stdio (-1: none). */
-export type MonitoredChild = { pid: number; ttyMaster: number; stdout: number; stderr: number; stdin: number };
+export type MonitoredChild = { pid: number; ttyMaster: number; stdout: number; stderr: number; stdin: number; netHelper?: number };
 
 /** `--child PID,TTY_MASTER` and `--fds STDOUT,STDERR,STDIN`, as startDetached passes them. */
 export function parseMonitoredChild(child: string, fds: string): MonitoredChild | undefined {
-  const c = /^(\d+),(-?\d+)$/.exec(child);
+  const c = /^(\d+),(-?\d+)(?:,(-?\d+))?$/.exec(child);
   const f = /^(-?\d+),(-?\d+),(-?\d+)$/.exec(fds);
   if (!c || !f) return undefined;
-  return { pid: Number(c[1]), ttyMaster: Number(c[2]), stdout: Number(f[1]), stderr: Number(f[2]), stdin: Number(f[3]) };
+  const net = c[3] !== undefined && Number(c[3]) > 0 ? Number(c[3]) : undefined;
+  return { pid: Number(c[1]), ttyMaster: Number(c[2]), stdout: Number(f[1]), stderr: Number(f[2]), stdin: Number(f[3]), netHelper: net };
 }
 
 /**
@@ -114,6 +115,8 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   const code = await waitExit(child.pid);
+  // The network helper serves this container only: it ends with it (and, by its death signal, with us).
+  if (child.netHelper !== undefined) killHelper(child.netHelper);
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);

@@ -11,12 +11,13 @@ import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer, spawnContainer } from "../native/core.ts";
 import { frozenEnv, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
+import { planPorts } from "../network/index.ts";
 import type { Paths } from "../config/index.ts";
 import { createRecord, findContainer, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
 import { isUp, statusOf } from "./state.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
-import { recordExit, runtimeDir } from "./live.ts";
+import { killHelper, recordExit, runtimeDir } from "./live.ts";
 import { startContainer } from "./lifecycle.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
@@ -74,11 +75,12 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   // What can be checked without the image is checked before anything is pulled or recorded.
   for (const v of plan.volumes) parseVolume(v);
   resolveWorkdir(opts.workdir, undefined);
+  const ports = await planPorts(opts);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
   let rec: ContainerRecord | undefined;
-  const config: ContainerConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached }, cidfile };
+  const config: ContainerConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached, ports }, cidfile };
   try {
     rec = await createRecord(paths.root, {
       image: img.names[0] ?? img.id,
@@ -187,6 +189,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);
     code = await child.wait();
+    if (started.netHelperPid !== undefined) killHelper(started.netHelperPid);
     await term?.finish();
   } finally {
     term?.restore();

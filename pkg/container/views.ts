@@ -1,5 +1,6 @@
 // The shapes podman prints for containers: `ps` rows (JSON and template
 // fields) and `inspect`.
+import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
 import type { VolumeMount } from "../runtime/index.ts";
@@ -34,13 +35,23 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, s
     ExitedAt: rec.finishedAt ? Math.floor(Date.parse(rec.finishedAt) / 1000) : 0,
     StartedAt: rec.startedAt ? Math.floor(Date.parse(rec.startedAt) / 1000) : 0,
     Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
-    Ports: [] as string[],
+    Ports: (rec.config?.opts.ports ?? []).map(formatPort),
     Labels: null,
     Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
     ...(size ? { Size: size } : {}),
   };
 }
+
+/** podman's `"80/tcp": [{HostIp, HostPort}]` shape of HostConfig.PortBindings and NetworkSettings.Ports. */
+function portBindings(ports: PortMapping[] | undefined): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  return out;
+}
+
+/** "" (the default) reads as podman's "private"; older records without a value had no network. */
+const networkModeText = (v: string | undefined) => (v === undefined ? "none" : v === "" ? "private" : v);
 
 /** go-units HumanSizeWithPrecision(n, 3), as podman's ps prints sizes: "12.3kB", "0B", no space. */
 export function goSize(bytes: number): string {
@@ -131,13 +142,14 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       CapDrop: o?.capDrop ?? [],
       Binds: [...(o?.volumes ?? []), ...(o?.volumeMounts ?? []).map((v) => `${v.name}:${v.target}:${v.readonly ? "ro" : "rw"}`)],
       Tmpfs: Object.fromEntries((o?.tmpfs ?? []).map((t) => [t.split(":")[0]!, t.split(":")[1] ?? ""])),
-      NetworkMode: o?.network ?? "none",
+      NetworkMode: networkModeText(o?.network),
+      PortBindings: portBindings(o?.ports),
       SecurityOpt: o?.securityOpt ?? [],
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");
       return { Type: "bind", Source: src, Destination: dst, RW: !(opts ?? "").split(",").includes("ro") };
     }).concat(volumeMountViews(o?.volumeMounts)),
-    NetworkSettings: { Ports: {} },
+    NetworkSettings: { Ports: portBindings(o?.ports) },
   };
 }

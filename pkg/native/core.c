@@ -39,6 +39,8 @@ extern long syscall(long number, ...);
 extern int *__errno_location(void);
 extern char *strerror(int errnum);
 extern int rename(const char *from, const char *to);
+extern char **environ;
+extern int nanosleep(const void *req, void *rem);
 extern int snprintf(char *buf, size_t n, const char *fmt, ...);
 extern int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data);
 extern int umount2(const char *target, int flags);
@@ -154,6 +156,27 @@ static void reset_signals(void) {
     syscall(SYS_rt_sigaction, sig, &dfl, 0, 8);
   }
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, 8);
+}
+
+static void write_all(int fd, const void *buf, int n) {
+  const char *p = (const char *)buf;
+  while (n > 0) {
+    int w = (int)write(fd, p, (size_t)n);
+    if (w <= 0) return;
+    p += w;
+    n -= w;
+  }
+}
+
+static int read_full(int fd, void *buf, int n) {
+  char *p = (char *)buf;
+  int got = 0;
+  while (got < n) {
+    int r = (int)read(fd, p + got, (size_t)(n - got));
+    if (r <= 0) break;
+    got += r;
+  }
+  return got;
 }
 
 static int write_file(const char *path, const char *data, int len) {
@@ -450,6 +473,14 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define STAGE_HELPER 14
 #define STAGE_INIT 15
 #define STAGE_CGROUP 17
+#define STAGE_NETWORK 18
+#define F_SETFD 2
+#define CLOSE_RANGE_CLOEXEC 4
+#if defined(__aarch64__)
+#define SYS_fcntl 25
+#else
+#define SYS_fcntl 72
+#endif
 
 /* Indexes of the plan's header strings; mirrored in core.ts (planHeader). */
 #define P_ROOTFS 0
@@ -999,13 +1030,22 @@ static void enter_cgroup(int procs_fd, int status_fd, int new_ns) {
 
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
-                            int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs) {
+                            int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
+                            int net_sync) {
   const char *hostname = plan[P_HOSTNAME];
+  char go = 0;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 1);
   become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  /* ping without privileges, as podman allows it (gid 0 of the container), in its own network namespace. */
+  if (plan[P_NEW_NET][0] == '1') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
+  /* The network helper is attached before the command runs: no first connection goes nowhere. */
+  if (net_sync >= 0) {
+    if (read(net_sync, &go, 1) != 1) _exit(125);
+    close(net_sync);
+  }
   setup_rootfs(plan, ops, helper, envp, status_fd);
   if (sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
@@ -1026,6 +1066,101 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
 }
 
 /*
+ * The network helper (pasta, slirp4netns) of a container in a new network
+ * namespace: net[0] is how it tells it is ready ("pidfile": a file it writes
+ * once the namespace is set up; "readyfd": a byte on the fd given for the
+ * argument "@READY@"), net[1] that file, net[2] the log its stderr goes to,
+ * net[3..] its argv (absolute path first; "@PID@" becomes the container's
+ * pid). It is our child with a parent-death SIGKILL: it ends with the
+ * process that started the container (pod in the foreground, the monitor).
+ * Returns its pid, or -1 with errbuf holding the reason.
+ */
+static int start_net_helper(char **net, int pid, char *errbuf, int errlen) {
+  char pidbuf[16];
+  char fdbuf[16];
+  char buf[256];
+  char *argv[64];
+  int ready[2];
+  int use_fd = net[0][0] == 'r';
+  int helper;
+  int status;
+  int i;
+  int waited;
+  long ts[2];
+  ready[0] = -1;
+  ready[1] = -1;
+  snprintf(pidbuf, sizeof pidbuf, "%d", pid);
+  if (use_fd && pipe2(ready, O_CLOEXEC) < 0) {
+    fail_msg(errbuf, errlen, "creating the network helper's ready pipe", err_no());
+    return -1;
+  }
+  snprintf(fdbuf, sizeof fdbuf, "%d", ready[1]);
+  for (i = 0; net[3 + i] && i < 63; i++) {
+    argv[i] = net[3 + i];
+    if (argv[i][0] == '@' && argv[i][1] == 'P') argv[i] = pidbuf;
+    else if (argv[i][0] == '@' && argv[i][1] == 'R') argv[i] = fdbuf;
+  }
+  argv[i] = 0;
+  helper = fork();
+  if (helper < 0) {
+    fail_msg(errbuf, errlen, "fork for the network helper", err_no());
+    return -1;
+  }
+  if (helper == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    int logfd = open(net[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+    }
+    if (logfd >= 0) dup2(logfd, 2);
+    if (use_fd) syscall(SYS_fcntl, ready[1], F_SETFD, 0);
+    reset_signals();
+    execve(argv[0], argv, environ);
+    _exit(127);
+  }
+  if (use_fd) close(ready[1]);
+  for (waited = 0;; waited++) {
+    if (use_fd) {
+      int n = (int)read(ready[0], buf, 1);
+      close(ready[0]);
+      if (n == 1) return helper;
+      break;
+    }
+    i = open(net[1], O_RDONLY | O_CLOEXEC);
+    if (i >= 0) {
+      int n = (int)read(i, buf, sizeof buf);
+      close(i);
+      if (n > 0) return helper;
+    }
+    if (waitpid(helper, &status, WNOHANG) == helper) {
+      helper = -1;
+      break;
+    }
+    if (waited > 20000) break;
+    ts[0] = 0;
+    ts[1] = 500000;
+    nanosleep(ts, 0);
+  }
+  if (helper > 0) {
+    kill(helper, 9);
+    waitpid(helper, &status, 0);
+  }
+  i = open(net[2], O_RDONLY | O_CLOEXEC);
+  buf[0] = 0;
+  if (i >= 0) {
+    int n = read_full(i, buf, (int)sizeof buf - 1);
+    close(i);
+    buf[n > 0 ? n : 0] = 0;
+    for (status = 0; buf[status]; status++)
+      if (buf[status] == '\n') buf[status] = ' ';
+  }
+  snprintf(errbuf, (size_t)errlen, "%d:0:0:%s exited before it was ready: %s", STAGE_NETWORK, argv[0], buf[0] ? buf : "(no message)");
+  return -1;
+}
+
+/*
  * Starts a container from a plan (see the P_* indexes and plan.ts). stdio
  * fds are dup'ed onto 0, 1, 2 (-1 keeps pod's own). winsize (rows << 16 |
  * cols) non-zero asks for a terminal made inside the container; its master
@@ -1034,9 +1169,11 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
  * exec'd, or a negative value like pod_spawn_userns; op_index receives the
  * failing mount op's index for STAGE_MOUNT.
  */
-int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
-                        char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
-                        int cgroup_procs, int *tty_master, char *errbuf, int errlen) {
+int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char **argv, char **envp,
+                        char **uidmap_argv, char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                        int winsize, int cgroup_procs, int *tty_master, char *errbuf, int errlen) {
+  int net_sync[2];
+  int net_pid;
   int to_parent[2];
   int from_parent[2];
   int status_pipe[2];
@@ -1059,7 +1196,11 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   tty_socks[0] = -1;
   tty_socks[1] = -1;
   *tty_master = -1;
-  if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
+  tty_master[1] = -1;
+  net_sync[0] = -1;
+  net_sync[1] = -1;
+  if ((net && net[0] && pipe2(net_sync, O_CLOEXEC) < 0) || pipe2(to_parent, O_CLOEXEC) < 0 ||
+      pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
       (winsize && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, tty_socks) < 0)) {
     fail_msg(errbuf, errlen, "creating sync pipes", err_no());
     return -1;
@@ -1072,10 +1213,12 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   if (pid == 0) {
     close(status_pipe[0]);
     if (winsize) close(tty_socks[0]);
+    if (net_sync[1] >= 0) close(net_sync[1]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
-                    winsize ? tty_socks[1] : -1, winsize, cgroup_procs);
+                    winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0]);
   }
+  if (net_sync[0] >= 0) close(net_sync[0]);
   close(to_parent[1]);
   close(from_parent[0]);
   close(status_pipe[1]);
@@ -1092,6 +1235,20 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   }
   close(to_parent[0]);
   close(from_parent[1]);
+  if (net_sync[1] >= 0) {
+    net_pid = start_net_helper(net, pid, errbuf, errlen);
+    if (net_pid < 0) {
+      close(net_sync[1]);
+      kill(pid, 9);
+      waitpid(pid, &status, 0);
+      close(status_pipe[0]);
+      if (winsize) close(tty_socks[0]);
+      return -STAGE_NETWORK - 1;
+    }
+    tty_master[1] = net_pid;
+    write(net_sync[1], "N", 1);
+    close(net_sync[1]);
+  }
   /* With a terminal, the master arrives before exec; EOF on the socket means the child failed first. */
   if (winsize) {
     *tty_master = recv_fd(tty_socks[0]);
@@ -1102,6 +1259,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
   if (nread >= 2) {
     if (*tty_master >= 0) close(*tty_master);
     *tty_master = -1;
+    if (tty_master[1] > 0) kill(tty_master[1], 9);
     waitpid(pid, &status, 0);
     return stage_error(report, nread, errbuf, errlen);
   }
@@ -1119,34 +1277,6 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **argv, cha
  * CLI. The container's PDEATHSIG still points at that process.
  * ------------------------------------------------------------------------ */
 
-#define F_SETFD 2
-#define CLOSE_RANGE_CLOEXEC 4
-#if defined(__aarch64__)
-#define SYS_fcntl 25
-#else
-#define SYS_fcntl 72
-#endif
-
-static void write_all(int fd, const void *buf, int n) {
-  const char *p = (const char *)buf;
-  while (n > 0) {
-    int w = (int)write(fd, p, (size_t)n);
-    if (w <= 0) return;
-    p += w;
-    n -= w;
-  }
-}
-
-static int read_full(int fd, void *buf, int n) {
-  char *p = (char *)buf;
-  int got = 0;
-  while (got < n) {
-    int r = (int)read(fd, p + got, (size_t)(n - got));
-    if (r <= 0) break;
-    got += r;
-  }
-  return got;
-}
 
 /* Field 22 of /proc/PID/stat (start time in clock ticks), which tells a reused pid from ours; -1 if gone. */
 static long long proc_start_time(int pid) {
@@ -1208,7 +1338,7 @@ static void write_live_file(const char *path, int monitor, int child) {
  * negative value as pod_spawn_container does) once the monitor has exec'd;
  * *monitor_pid receives the monitor's pid.
  */
-int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, char **envp, char **uidmap_argv,
+int pod_spawn_monitored(char **plan, char **ops, char **helper, char **net, char **argv, char **envp, char **uidmap_argv,
                         char **gidmap_argv, int stdin_fd, int stdout_fd, int stderr_fd, int winsize,
                         int cgroup_procs, int monitor_procs, char **monitor_argv, char **monitor_envp,
                         char *child_slot, char *live_path, int *keep_fds, int nkeep, int *monitor_pid, char *errbuf,
@@ -1231,7 +1361,7 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, cha
     return -1;
   }
   if (first == 0) {
-    int master = -1;
+    int outs[2];
     int rc;
     int i;
     int devnull;
@@ -1243,15 +1373,15 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, cha
       write(monitor_procs, "0", 1);
       close(monitor_procs);
     }
-    rc = pod_spawn_container(plan, ops, helper, argv, envp, uidmap_argv, gidmap_argv, stdin_fd, stdout_fd,
-                             stderr_fd, winsize, cgroup_procs, &master, errbuf, errlen);
+    rc = pod_spawn_container(plan, ops, helper, net, argv, envp, uidmap_argv, gidmap_argv, stdin_fd, stdout_fd,
+                             stderr_fd, winsize, cgroup_procs, outs, errbuf, errlen);
     if (rc >= 0) write_live_file(live_path, getpid(), rc);
     head[0] = rc;
     head[1] = getpid();
     write_all(result[1], head, sizeof head);
     write_all(result[1], errbuf, errlen);
     if (rc < 0) _exit(125);
-    snprintf(child_slot, 32, "%d,%d", rc, master);
+    snprintf(child_slot, 32, "%d,%d,%d", rc, outs[0], outs[1]);
     reset_signals();
     devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
@@ -1261,7 +1391,7 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **argv, cha
     }
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     for (i = 0; i < nkeep; i++) syscall(SYS_fcntl, keep_fds[i], F_SETFD, 0);
-    if (master >= 0) syscall(SYS_fcntl, master, F_SETFD, 0);
+    if (outs[0] >= 0) syscall(SYS_fcntl, outs[0], F_SETFD, 0);
     execve(monitor_argv[0], monitor_argv, monitor_envp);
     /* The result pipe is still open: one more byte tells the CLI; the container dies with us (PDEATHSIG). */
     late[0] = (char)err_no();

@@ -48,12 +48,12 @@ function compile(workDir: string): Core {
           returns: FFIType.i32,
         },
         pod_spawn_container: {
-          args: [...Array(7).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+          args: [...Array(8).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
         },
         pod_spawn_monitored: {
           args: [
-            ...Array(7).fill(FFIType.ptr),
+            ...Array(8).fill(FFIType.ptr),
             ...Array(6).fill(FFIType.i32),
             ...Array(5).fill(FFIType.ptr),
             FFIType.i32,
@@ -286,6 +286,7 @@ function containerSpawnArgs(plan: LaunchPlan, stdio: ContainerStdio, cgroupProcs
     cArray(header),
     cArray(ops),
     cArray(plan.rootfsHelper),
+    cArray(plan.netHelper),
     cArray(plan.argv),
     cArray(plan.env),
     mapHelperArgv("newuidmap", single ? undefined : plan.uidMap, process.env),
@@ -316,15 +317,20 @@ function compiled(scratchDir: string): Core {
  * failed stage), with the terminal's master fd when stdio.tty asked for one.
  * cgroupProcs: an open cgroup.procs the process moves itself into (-1: none).
  */
-export function spawnContainer(plan: LaunchPlan, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1): { child: UsernsChild; ttyMaster?: number } {
+export function spawnContainer(
+  plan: LaunchPlan,
+  stdio: ContainerStdio,
+  scratchDir: string,
+  cgroupProcs = -1,
+): { child: UsernsChild; ttyMaster?: number; netHelperPid?: number } {
   const c = compiled(scratchDir);
   const { args, keep, fail } = containerSpawnArgs(plan, stdio, cgroupProcs);
   const errbuf = Buffer.alloc(512);
-  const master = new Int32Array([-1]);
-  const pid = c.pod_spawn_container(...args, ptr(master), ptr(errbuf), errbuf.length);
+  const outs = new Int32Array([-1, -1]);
+  const pid = c.pod_spawn_container(...args, ptr(outs), ptr(errbuf), errbuf.length);
   keepAlive(keep);
   if (pid < 0) throw fail(pid, errbuf);
-  return { child: new UsernsChild(pid), ttyMaster: master[0]! >= 0 ? master[0] : undefined };
+  return { child: new UsernsChild(pid), ttyMaster: outs[0]! >= 0 ? outs[0] : undefined, netHelperPid: outs[1]! > 0 ? outs[1] : undefined };
 }
 
 export type MonitorExec = {

@@ -50,8 +50,15 @@ export type LaunchPlan = {
   ops: MountOp[];
   readonlyRoot: boolean;
   hostname: string;
-  /** a new network namespace (--network none); otherwise the host's */
+  /** a new network namespace (every mode but host); otherwise the host's */
   newNetwork: boolean;
+  /**
+   * the network helper started for the new network namespace before the
+   * command runs: [ready mode ("pidfile" | "readyfd"), pid file, log file,
+   * absolute path, args...]; "@PID@" is the container's pid, "@READY@" the
+   * ready fd (start_net_helper in core.c)
+   */
+  netHelper?: string[];
   argv: string[];
   /** KEY=VALUE; PATH in here is what the executable is searched with */
   env: string[];

@@ -29,6 +29,7 @@ export const Stage = {
   Init: 15,
   Join: 16,
   Cgroup: 17,
+  Network: 18,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -49,6 +50,7 @@ export const stageText: Record<number, string> = {
   [Stage.Init]: "starting the init process",
   [Stage.Join]: "joining the container's namespaces",
   [Stage.Cgroup]: "entering the container's cgroup",
+  [Stage.Network]: "setting up the network",
 };
 
 /** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */

@@ -63,6 +63,8 @@ export type MountInput = {
   layerDirs: string[];
   /** a new network namespace: sysfs can be mounted; otherwise the host's /sys is bound */
   newNetwork: boolean;
+  /** --no-hosts: the image's /etc/hosts stays */
+  noHosts?: boolean;
   privileged: boolean;
   readOnly: boolean;
   readOnlyTmpfs: boolean;
@@ -106,7 +108,7 @@ function fileTarget(layerDirs: string[], target: string): string {
 }
 
 function etcOps(m: MountInput, taken: Set<string>): MountOp[] {
-  return ETC_FILES.filter(([, path]) => !taken.has(path)).flatMap(([file, path]): MountOp[] => {
+  return ETC_FILES.filter(([file, path]) => !taken.has(path) && !(m.noHosts && file === "hosts")).flatMap(([file, path]): MountOp[] => {
     const target = fileTarget(m.layerDirs, path);
     return [
       { op: "touch", target, mode: 0o644 },

@@ -4,6 +4,7 @@
 // named by -v, and --env-file files; the caller writes the files into the
 // container directory before handing the plan to the native core.
 import { join } from "node:path";
+import { isIP } from "node:net";
 import { PodError, UsageError } from "../errors.ts";
 import { readImageFile } from "./imagefs.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
@@ -37,7 +38,18 @@ export type RunOptions = {
   capDrop: string[];
   securityOpt: string[];
   privileged: boolean;
-  network: "none" | "host";
+  /** --network as given ("" = the default: pasta, else slirp4netns); pkg/network parses it */
+  network: string;
+  /** -p values, as given */
+  publish?: string[];
+  /** the published ports, host ports chosen at create (pkg/network PortMapping) */
+  ports?: { hostIp: string; hostPort: number; containerPort: number; protocol: "tcp" | "udp" }[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  /** --add-host HOST:IP values */
+  addHost?: string[];
+  noHosts?: boolean;
   userns: string;
   tty: boolean;
 };
@@ -45,6 +57,8 @@ export type RunOptions = {
 export type RunInput = {
   /** container id, 64 hex */
   id: string;
+  /** container name: /etc/hosts names it too */
+  name?: string;
   /** OCI image config JSON: .config.{Env,Cmd,Entrypoint,WorkingDir,User} */
   imageConfig: any;
   /** host paths of the layers' diff directories, bottom first */
@@ -60,8 +74,15 @@ export type RunInput = {
   hostHosts: string;
   /** the host's /etc/resolv.conf text */
   hostResolv: string;
+  /** the network the container gets (pkg/network decided it): none is a namespace with lo only */
+  net?: NetworkFacts;
   opts: RunOptions;
 };
+
+/** What pkg/network decided for this start; without it: --network host or none, the host's resolv.conf. */
+export type NetworkFacts = { mode: "host" | "none" | "helper"; resolv: string; hostAddress?: string };
+
+const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts.network === "host" ? "host" : "none", resolv: input.hostResolv };
 
 /** A file for the container directory; `path` is relative to it. */
 export type ContainerFile = { path: string; content: string };
@@ -102,27 +123,51 @@ function checkHostname(name: string): string {
   return name;
 }
 
-function hostsFile(hostname: string, network: RunOptions["network"], hostHosts: string): string {
-  const own = `127.0.1.1\t${hostname}\n`;
-  if (network === "host") return (hostHosts === "" || hostHosts.endsWith("\n") ? hostHosts : `${hostHosts}\n`) + own;
+/** --add-host HOST:IP (HOST may list several names with ";"; IP "host-gateway" is the host). */
+function addedHosts(values: string[], hostAddress: string | undefined): string {
+  let out = "";
+  for (const v of values) {
+    const i = v.indexOf(":");
+    const names = i > 0 ? v.slice(0, i).split(";").filter(Boolean) : [];
+    let ip = i > 0 ? v.slice(i + 1).replace(/^\[(.*)\]$/, "$1") : "";
+    if (ip === "host-gateway") {
+      if (!hostAddress)
+        throw new UsageError(`--add-host ${v}: this network gives the container no address for the host`, { hint: "use the default network (pasta), or slirp4netns:allow_host_loopback=true" });
+      ip = hostAddress;
+    }
+    if (!names.length || !(isIP(ip) || ip === ""))
+      throw new UsageError(`invalid --add-host ${JSON.stringify(v)}`, { hint: "use --add-host NAME:IP, e.g. --add-host db:10.0.0.5" });
+    if (ip === "") throw new UsageError(`invalid --add-host ${JSON.stringify(v)}: no IP address`, { hint: "use --add-host NAME:IP" });
+    out += `${ip}\t${names.join(" ")}\n`;
+  }
+  return out;
+}
+
+function hostsFile(hostname: string, input: RunInput, name: string | undefined): string {
+  const o = input.opts;
+  const own = `127.0.1.1\t${[hostname, ...(name && name !== hostname ? [name] : [])].join(" ")}\n`;
+  const added = addedHosts(o.addHost ?? [], netOf(input).hostAddress);
+  if (netOf(input).mode === "host") return added + (input.hostHosts === "" || input.hostHosts.endsWith("\n") ? input.hostHosts : `${input.hostHosts}\n`) + own;
+  const host = netOf(input).hostAddress ? `${netOf(input).hostAddress}\thost.containers.internal host.docker.internal\n` : "";
   return (
+    added +
     "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n" +
     "::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n" +
+    host +
     own
   );
 }
 
 /**
- * resolv.conf is the host's as is, even when it names only a loopback resolver
- * (127.0.0.53) that a new network namespace cannot reach: with --network none
- * nothing is reachable anyway, and pointing it at a reachable resolver belongs
- * to the network set-up (pasta), as in podman.
+ * resolv.conf: pkg/network's (the helper's DNS forwarder where the host's
+ * resolvers are on its loopback, --dns, --dns-search, --dns-option); with
+ * --network host or none, the host's as is.
  */
-function containerFiles(hostname: string, input: RunInput): ContainerFile[] {
+function containerFiles(hostname: string, input: RunInput, name: string | undefined): ContainerFile[] {
   return [
-    { path: "hosts", content: hostsFile(hostname, input.opts.network, input.hostHosts) },
+    ...(input.opts.noHosts ? [] : [{ path: "hosts", content: hostsFile(hostname, input, name) }]),
     { path: "hostname", content: `${hostname}\n` },
-    { path: "resolv.conf", content: input.hostResolv },
+    { path: "resolv.conf", content: netOf(input).resolv },
   ];
 }
 
@@ -160,11 +205,12 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
   const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
   const env = buildEnv({ imageEnv: image.Env ?? [], envFiles: o.envFiles, env: o.env, hostEnv: input.hostEnv, home: user.home, hostname });
-  const newNetwork = o.network === "none";
+  const newNetwork = netOf(input).mode !== "host";
   const ops = buildMountOps({
     containerDir: input.containerDir,
     layerDirs: input.layerDirs,
     newNetwork,
+    noHosts: o.noHosts,
     privileged: o.privileged,
     readOnly: o.readOnly,
     readOnlyTmpfs: o.readOnlyTmpfs,
@@ -197,7 +243,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     uidMap: maps.uid,
     gidMap: maps.gid,
   };
-  return { plan, files: [...containerFiles(hostname, input), ...idFiles] };
+  return { plan, files: [...containerFiles(hostname, input, input.name), ...idFiles] };
 }
 
 /**

@@ -1,0 +1,74 @@
+// A container's network: the mode of --network, the ports of -p, and for a
+// rootless container in a namespace of its own the helper (pasta, else
+// slirp4netns) that the native core attaches before the command runs.
+import { join } from "node:path";
+import { configHome, ensurePrivateDir } from "../config/index.ts";
+import { UsageError } from "../errors.ts";
+import type { RunOptions } from "../runtime/index.ts";
+import { parseNetworkMode, parsePublish, usesHelper, type NetworkMode, type PortMapping } from "./mode.ts";
+import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
+
+export { parseNetworkMode, parsePublish, formatPort, usesHelper, type NetworkMode, type PortMapping, type Protocol } from "./mode.ts";
+export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
+
+/** containers.conf as podman reads it: system files, then the user's ($CONTAINERS_CONF alone when set). */
+export function containersConfFiles(env: Record<string, string | undefined> = process.env): string[] {
+  if (env.CONTAINERS_CONF) return [env.CONTAINERS_CONF];
+  return ["/usr/share/containers/containers.conf", "/etc/containers/containers.conf", join(configHome(env), "containers", "containers.conf")];
+}
+
+/**
+ * At create: the mode is checked and every -p parsed, host ports chosen
+ * where none was given and checked free, so `port` and `ps` show them and a
+ * port in use is an error before anything is recorded.
+ */
+export async function planPorts(opts: RunOptions): Promise<PortMapping[]> {
+  const mode = parseNetworkMode(opts.network);
+  const ports = (opts.publish ?? []).flatMap(parsePublish);
+  if (ports.length && !usesHelper(mode))
+    throw new UsageError(`-p cannot be used with --network ${opts.network}`, {
+      hint: mode.kind === "host" ? "with --network host the container's ports are the host's already" : "leave out --network none, or -p",
+    });
+  return claimHostPorts(ports);
+}
+
+export type NetworkSetup = {
+  mode: "host" | "none" | "helper";
+  helper?: { kind: HelperKind; command: string[]; apiSocket: string };
+  resolv: string;
+  hostAddress?: string;
+};
+
+export type NetworkFiles = { pidFile: string; logFile: string; apiSocket: string };
+
+/** The files of a container's network helper, in its runtime dir. */
+export function networkFiles(runtimeDir: string, id: string): NetworkFiles {
+  // A unix socket path holds at most 107 bytes: a long runtime dir moves the socket to a short private dir.
+  let apiSocket = join(runtimeDir, "slirp4netns.sock");
+  if (Buffer.byteLength(apiSocket) > 100) apiSocket = join(ensurePrivateDir(`/tmp/pod-sock-${process.getuid?.() ?? 0}`), `${id.slice(0, 16)}.sock`);
+  return { pidFile: join(runtimeDir, "net.pid"), logFile: join(runtimeDir, "net.log"), apiSocket };
+}
+
+/**
+ * What a start of the container needs: its helper's command line, its
+ * resolv.conf and where it reaches the host. `avoid` skips a helper that just
+ * failed (pasta on a host without a usable external interface), so the
+ * default mode falls back to slirp4netns.
+ */
+export function networkSetup(opts: RunOptions, hostResolv: string, files: NetworkFiles, avoid?: HelperKind): NetworkSetup {
+  const mode: NetworkMode = parseNetworkMode(opts.network);
+  const dns = { servers: opts.dns ?? [], search: opts.dnsSearch ?? [], options: opts.dnsOption ?? [] };
+  if (mode.kind === "host") return { mode: "host", resolv: hostResolv };
+  if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
+  let choice: HelperChoice = chooseHelper(mode, containersConfFiles());
+  if (avoid === choice.kind && mode.kind === "default") choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, []);
+  return {
+    mode: "helper",
+    helper: { kind: choice.kind, command: helperCommand(choice, opts.ports ?? [], files, hostResolv), apiSocket: files.apiSocket },
+    resolv: resolvConf(hostResolv, choice.kind, dns),
+    hostAddress: hostAddress(choice),
+  };
+}
+
+/** Whether a failed helper may be retried with the other one: only the default mode chooses for the user. */
+export const mayFallBack = (opts: RunOptions) => parseNetworkMode(opts.network).kind === "default";

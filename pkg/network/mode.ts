@@ -1,0 +1,123 @@
+// `--network` values with podman's spelling, and `-p` specs. Pure: no
+// process is started and no port is bound here.
+import { isIP } from "node:net";
+import { UsageError } from "../errors.ts";
+
+export type SlirpOptions = { allowHostLoopback: boolean; enableIpv6: boolean; mtu: number; cidr?: string };
+
+export type NetworkMode =
+  | { kind: "default" }
+  | { kind: "none" }
+  | { kind: "host" }
+  | { kind: "pasta"; args: string[] }
+  | { kind: "slirp4netns"; opts: SlirpOptions };
+
+const SLIRP_DEFAULTS: SlirpOptions = { allowHostLoopback: false, enableIpv6: false, mtu: 65520 };
+
+function bool(mode: string, key: string, v: string): boolean {
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw new UsageError(`invalid --network ${mode}: ${key} must be true or false, not ${JSON.stringify(v)}`, { hint: `--network slirp4netns:${key}=true` });
+}
+
+function slirpOptions(mode: string, list: string): SlirpOptions {
+  const o: SlirpOptions = { ...SLIRP_DEFAULTS };
+  for (const item of list.split(",")) {
+    const [k, v = ""] = item.split("=", 2) as [string, string?];
+    if (k === "allow_host_loopback") o.allowHostLoopback = bool(mode, k, v);
+    else if (k === "enable_ipv6") o.enableIpv6 = bool(mode, k, v);
+    else if (k === "mtu" && /^\d+$/.test(v) && Number(v) >= 1280 && Number(v) <= 65521) o.mtu = Number(v);
+    else if (k === "cidr" && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(v)) o.cidr = v;
+    else if (k === "port_handler" && v === "slirp4netns") continue;
+    else if (k === "port_handler" && v === "rootlesskit")
+      throw new UsageError(`--network ${mode}: port_handler=rootlesskit is not supported by pod`, { hint: "pod forwards ports through slirp4netns itself: leave port_handler out" });
+    else
+      throw new UsageError(`invalid --network ${mode}: unknown or malformed option ${JSON.stringify(item)}`, {
+        hint: "slirp4netns takes allow_host_loopback=true|false, enable_ipv6=true|false, mtu=N, cidr=A.B.C.D/N, port_handler=slirp4netns",
+      });
+  }
+  return o;
+}
+
+/** Parses a `--network` value; undefined, "" and "private" are the default (pasta, else slirp4netns). */
+export function parseNetworkMode(value: string | undefined): NetworkMode {
+  const v = value ?? "";
+  if (v === "" || v === "private" || v === "default") return { kind: "default" };
+  if (v === "none") return { kind: "none" };
+  if (v === "host") return { kind: "host" };
+  if (v === "pasta" || v.startsWith("pasta:")) {
+    const args = v === "pasta" ? [] : v.slice(6).split(",").filter((a) => a !== "");
+    return { kind: "pasta", args };
+  }
+  if (v === "slirp4netns" || v.startsWith("slirp4netns:")) return { kind: "slirp4netns", opts: v === "slirp4netns" ? { ...SLIRP_DEFAULTS } : slirpOptions(v, v.slice(12)) };
+  if (/^(container|ns):/.test(v) || v === "bridge" || v === "slirp" || /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v))
+    throw new UsageError(`--network ${v}: not supported by pod yet`, {
+      hint: "use the default (pasta, else slirp4netns), pasta[:OPTIONS], slirp4netns[:OPTIONS], host or none; docs/compat.md lists what is missing",
+    });
+  throw new UsageError(`invalid --network ${JSON.stringify(v)}`, { hint: "use pasta, slirp4netns, host, none or private" });
+}
+
+/** Whether the container gets a network namespace of its own, joined to the outside by a helper. */
+export const usesHelper = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns";
+
+export type Protocol = "tcp" | "udp";
+
+/** One published port; hostPort 0 until a free one is chosen at create. */
+export type PortMapping = { hostIp: string; hostPort: number; containerPort: number; protocol: Protocol };
+
+function portNumber(spec: string, s: string, allowZero = false): number {
+  if (!/^\d+$/.test(s) || Number(s) > 65535 || (!allowZero && Number(s) === 0))
+    throw new UsageError(`invalid port ${JSON.stringify(s)} in -p ${spec}: ports are 1-65535`, { hint: "-p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], e.g. -p 8080:80" });
+  return Number(s);
+}
+
+function portRange(spec: string, s: string): [number, number] {
+  const [a, b] = s.split("-", 2) as [string, string?];
+  const lo = portNumber(spec, a);
+  const hi = b === undefined ? lo : portNumber(spec, b);
+  if (hi < lo) throw new UsageError(`invalid port range ${s} in -p ${spec}: the end is below the start`, { hint: "-p 8080-8082:80-82" });
+  return [lo, hi];
+}
+
+/**
+ * `-p [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]` with ranges (`8080-8082:80-82`,
+ * `127.0.0.1::80`), as podman parses it; one mapping per port.
+ */
+export function parsePublish(spec: string): PortMapping[] {
+  let rest = spec;
+  let protocols: Protocol[] = ["tcp"];
+  const slash = rest.lastIndexOf("/");
+  if (slash >= 0) {
+    const p = rest.slice(slash + 1);
+    const list = p.split(",");
+    if (!list.every((x) => x === "tcp" || x === "udp"))
+      throw new UsageError(`invalid protocol ${JSON.stringify(p)} in -p ${spec}`, { hint: "use /tcp or /udp (sctp is not supported)" });
+    protocols = list as Protocol[];
+    rest = rest.slice(0, slash);
+  }
+  let hostIp = "";
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(rest);
+  if (v6) {
+    hostIp = v6[1]!;
+    rest = v6[2]!;
+  }
+  const parts = rest.split(":");
+  if (!v6 && parts.length === 3) hostIp = parts.shift()!;
+  if (parts.length > 2 || (v6 && parts.length === 1 && rest === "")) throw new UsageError(`invalid -p ${spec}`, { hint: "-p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], e.g. -p 127.0.0.1:8080:80" });
+  if (hostIp !== "" && !isIP(hostIp)) throw new UsageError(`invalid host IP ${JSON.stringify(hostIp)} in -p ${spec}`, { hint: "give an IPv4 or IPv6 address, e.g. 127.0.0.1" });
+  const [hostPart, ctrPart] = parts.length === 2 ? [parts[0]!, parts[1]!] : ["", parts[0]!];
+  const [clo, chi] = portRange(spec, ctrPart);
+  const [hlo, hhi] = hostPart === "" ? [0, 0] : portRange(spec, hostPart);
+  if (hostPart !== "" && hhi - hlo !== chi - clo)
+    throw new UsageError(`invalid -p ${spec}: the host range and the container range differ in length`, { hint: "-p 8080-8082:80-82" });
+  const out: PortMapping[] = [];
+  for (const protocol of protocols)
+    for (let i = 0; i <= chi - clo; i++) out.push({ hostIp, hostPort: hostPart === "" ? 0 : hlo + i, containerPort: clo + i, protocol });
+  return out;
+}
+
+/** podman's `port` and PORTS column: `0.0.0.0:8080->80/tcp`. */
+export function formatPort(p: PortMapping): string {
+  const ip = p.hostIp === "" ? "0.0.0.0" : p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp;
+  return `${ip}:${p.hostPort}->${p.containerPort}/${p.protocol}`;
+}

@@ -1,0 +1,268 @@
+// Rootless networking: pasta by default, slirp4netns when pasta is absent or
+// asked for, published ports (TCP and UDP) from the host's loopback, the host
+// reached from the container through each helper's host mapping, the
+// resolv.conf and hosts files each flag makes, and helpers that never
+// outlive their container. Traffic goes only to 127.0.0.1 on the host and to
+// addresses inside the containers' own namespaces.
+import { describe } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createSocket } from "node:dgram";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName } from "./helpers.ts";
+import { useLifecycle, runD, track, inspectFmt, until, alive, monitorsOf } from "./lifecycle-helpers.ts";
+import { freePort, makeTempDir, sleep } from "../fixtures/proc.ts";
+
+useSuite("500-network");
+useLifecycle();
+
+const N = requires("subuid", "alpine-fixture", "tun");
+
+/** Host pids of network helpers (pasta, slirp4netns) attached to the container process `pid`. */
+function helpersOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const argv = readFileSync(`/proc/${n}/cmdline`, "utf8").split("\0").filter(Boolean);
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      if (/(^|\/)(pasta|slirp4netns)$/.test(argv[0] ?? "") && argv.includes(String(pid))) out.push(Number(n));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Connects to 127.0.0.1:port and returns what the server sends before closing (retrying while the server starts). */
+async function readTcp(port: number, timeoutMs = 10_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await new Promise<string | null>((resolve) => {
+      let data = "";
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          data(_s, d) {
+            data += new TextDecoder().decode(d);
+          },
+          close() {
+            resolve(data === "" ? null : data);
+          },
+          error() {
+            resolve(null);
+          },
+          connectError() {
+            resolve(null);
+          },
+        },
+      }).catch(() => resolve(null));
+    });
+    if (got !== null) return got;
+    if (Date.now() > end) throw new Error(`nothing came from 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** Sends `msg` to 127.0.0.1:port over UDP, again and again, until `arrived()` says it got there. */
+async function sendUdpUntil(port: number, msg: string, arrived: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const s = createSocket("udp4");
+  try {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      await new Promise<void>((resolve) => s.send(msg, port, "127.0.0.1", () => resolve()));
+      await sleep(150);
+      if (await arrived()) return;
+      if (Date.now() > end) throw new Error(`the UDP datagram to 127.0.0.1:${port} never reached the container`);
+    }
+  } finally {
+    s.close();
+  }
+}
+
+/** A TCP server on the host's loopback answering each connection with `text`. */
+function hostServer(text: string) {
+  return Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open(s) { s.write(text); s.end(); }, data() {} } });
+}
+
+const TCP_SERVER = (port: number, text: string) => ["sh", "-c", `while true; do echo ${text} | nc -l -p ${port}; done`];
+const UDP_SINK = (port: number) => ["sh", "-c", `nc -u -l -p ${port} > /tmp/udp-got`];
+
+describe("the default network", () => {
+  N("pasta by default: eth0 with an address, a default route, a reachable resolv.conf", async () => {
+    const r = await runPod(["run", "--rm", "alpine", "sh", "-c", "ip -o -4 addr show; ip route; cat /etc/resolv.conf"]);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/: eth0 +inet /);
+    expect(r.stdout).toMatch(/^default via /m);
+    expect(r.stdout).toMatch(/^nameserver /m);
+    const name = safeName("d");
+    const id = await runD(name, ["alpine", "sleep", "1000"]);
+    const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
+    const helpers = helpersOf(pid);
+    expect(helpers.length, "one pasta for the container").toBe(1);
+    expect(readFileSync(`/proc/${helpers[0]}/cmdline`, "utf8")).toContain("pasta");
+    expectExit(await runPod(["rm", "-f", name]), 0);
+    await until("pasta to end with its container", () => !alive(helpers[0]!), 5_000);
+    expect(monitorsOf(id)).toEqual([]);
+  });
+
+  N("--network none has only lo; --network host sees the host's interfaces", async () => {
+    const r = await runPod(["run", "--rm", "--network", "none", "alpine", "ip", "-o", "link"]);
+    expectExit(r, 0);
+    expect(lines(r.stdout).map((l) => l.split(": ")[1])).toEqual(["lo"]);
+    const h = await runPod(["run", "--rm", "--net", "host", "alpine", "ip", "-o", "link"]);
+    expectExit(h, 0);
+    expect(lines(h.stdout).length).toBeGreaterThan(1);
+  });
+
+  N("ping works inside the container's own namespace without privileges", async () => {
+    const r = await runPod(["run", "--rm", "alpine", "ping", "-c", "1", "-W", "2", "127.0.0.1"]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("1 packets received");
+  });
+
+  N("slirp4netns when pasta is not on PATH; one clear error when neither is", async () => {
+    const bin = makeTempDir("pod-500-path");
+    mkdirSync(join(bin, "only-slirp"));
+    symlinkSync("/usr/bin/slirp4netns", join(bin, "only-slirp", "slirp4netns"));
+    mkdirSync(join(bin, "none"));
+    const r = await runPod(["run", "--rm", "alpine", "ip", "-o", "link"], { env: { PATH: join(bin, "only-slirp") } });
+    expectExit(r, 0);
+    expect(r.stdout).toContain("tap0");
+    const n = await runPod(["run", "--rm", "--name", safeName("x"), "alpine", "true"], { env: { PATH: join(bin, "none") } });
+    expectPodError(n, "pasta or slirp4netns");
+    expect(n.stderr).toMatch(/Hint: .*apt-get install passt/);
+    expect((await runPod(["ps", "-a", "-q"])).stdout).not.toContain("x-");
+  });
+
+  N("containers.conf default_rootless_network_cmd = slirp4netns is honoured", async () => {
+    writeFileSync(join(pod().home, ".config", "containers", "containers.conf"), '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n');
+    try {
+      const r = await runPod(["run", "--rm", "alpine", "ip", "-o", "link"]);
+      expectExit(r, 0);
+      expect(r.stdout).toContain("tap0");
+    } finally {
+      writeFileSync(join(pod().home, ".config", "containers", "containers.conf"), "");
+    }
+  });
+});
+
+describe("published ports and the host", () => {
+  for (const net of ["pasta", "slirp4netns"]) {
+    N(`-p 127.0.0.1:H:C over TCP and UDP through ${net}`, async () => {
+      const [tcp, udp] = [await freePort(), await freePort()];
+      const name = safeName("p");
+      await runD(name, ["--network", net, "-p", `127.0.0.1:${tcp}:80`, "-p", `127.0.0.1:${udp}:81/udp`, "alpine", "sh", "-c", `${UDP_SINK(81)[2]} & ${TCP_SERVER(80, "hello-tcp")[2]}`]);
+      expect(await readTcp(tcp)).toBe("hello-tcp\n");
+      await sendUdpUntil(udp, "hello-udp", async () => (await runPod(["exec", name, "cat", "/tmp/udp-got"])).stdout.includes("hello-udp"));
+      const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
+      const helpers = helpersOf(pid);
+      expect(helpers.length).toBe(1);
+      expectExit(await runPod(["rm", "-f", name]), 0);
+      await until(`${net} to end with its container`, () => !alive(helpers[0]!), 5_000);
+    });
+  }
+
+  N("-p without a host port gets a free one", async () => {
+    const name = safeName("f");
+    await runD(name, ["-p", "127.0.0.1::80", "alpine", ...TCP_SERVER(80, "free-port")]);
+    const ports = await inspectFmt(name, "{{json .HostConfig.PortBindings}}");
+    const port = Number(/"HostPort":"(\d+)"/.exec(ports)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(await readTcp(port)).toBe("free-port\n");
+  });
+
+  N("a host port in use is a clear error before the container starts, and leaves nothing", async () => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const name = safeName("c");
+      const r = await runPod(["run", "-d", "--name", name, "-p", `127.0.0.1:${busy.port}:80`, "alpine", "sleep", "10"]);
+      expectPodError(r, String(busy.port), "address already in use");
+      expect((await runPod(["ps", "-a", "--format", "{{.Names}}"])).stdout).not.toContain(name);
+    } finally {
+      busy.stop(true);
+    }
+  });
+
+  N("the host's loopback through host.containers.internal: pasta, and slirp4netns with allow_host_loopback=true", async () => {
+    const srv = hostServer("from-the-host");
+    try {
+      for (const net of ["pasta", "slirp4netns:allow_host_loopback=true"]) {
+        const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `grep host.containers.internal /etc/hosts; nc -w 3 host.containers.internal ${srv.port} </dev/null`]);
+        expectExit(r, 0);
+        expect(r.stdout, net).toContain("from-the-host");
+      }
+      const plain = await runPod(["run", "--rm", "--network", "slirp4netns", "alpine", "cat", "/etc/hosts"]);
+      expectExit(plain, 0);
+      expect(plain.stdout, "without allow_host_loopback slirp4netns gives no host address").not.toContain("host.containers.internal");
+    } finally {
+      srv.stop(true);
+    }
+  });
+
+  N("invalid -p and --network values are refused before anything is made", async () => {
+    for (const [args, mention] of [
+      [["-p", "99999:80"], "99999"],
+      [["-p", "8080-8082:80-81"], "differ in length"],
+      [["-p", "80/sctp"], "sctp"],
+      [["--network", "none", "-p", "8080:80"], "--network none"],
+      [["--network", "slirp4netns:bogus=1"], "bogus"],
+      [["--network", "container:x"], "not supported"],
+    ] as const) {
+      const r = await runPod(["run", "--rm", ...args, "alpine", "true"]);
+      expectPodError(r, mention);
+    }
+  });
+});
+
+describe("/etc/hosts and /etc/resolv.conf", () => {
+  N("--dns, --dns-search, --dns-option shape resolv.conf; --add-host, --hostname and --name shape hosts", async () => {
+    const name = safeName("h");
+    const r = await runPod(["run", "--rm", "--name", name, "--hostname", "box", "--dns", "10.9.9.9", "--dns-search", "example.test", "--dns-option", "ndots:2", "--add-host", "db:10.1.2.3", "--add-host", "gw:host-gateway", "alpine", "sh", "-c", "cat /etc/resolv.conf; echo ---; cat /etc/hosts"]);
+    expectExit(r, 0);
+    const [resolv, hosts] = r.stdout.split("---\n");
+    expect(resolv).toBe("search example.test\nnameserver 10.9.9.9\noptions ndots:2\n");
+    expect(hosts).toMatch(/^10\.1\.2\.3\tdb$/m);
+    expect(hosts).toMatch(/^\S+\tgw$/m);
+    expect(hosts).toMatch(/^127\.0\.0\.1\tlocalhost/m);
+    expect(hosts).toMatch(/\thost\.containers\.internal host\.docker\.internal$/m);
+    expect(hosts).toMatch(new RegExp(`^127\\.0\\.1\\.1\\tbox ${name}$`, "m"));
+    const none = await runPod(["run", "--rm", "--dns", "none", "alpine", "cat", "/etc/resolv.conf"]);
+    expectExit(none, 0);
+    expect(none.stdout).not.toContain("nameserver");
+  });
+
+  N("--no-hosts keeps the image's /etc/hosts", async () => {
+    const r = await runPod(["run", "--rm", "--no-hosts", "--add-host", "db:10.1.2.3", "alpine", "cat", "/etc/hosts"]);
+    expectExit(r, 0);
+    expect(r.stdout).not.toContain("host.containers.internal");
+    expect(r.stdout).not.toContain("10.1.2.3");
+  });
+});
+
+describe("helpers never outlive their container", () => {
+  N("after the monitor is killed with -9 the helper is gone too; after a foreground run as well", async () => {
+    const name = safeName("k");
+    const id = await runD(name, ["alpine", "sleep", "1000"]);
+    const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
+    const [helper] = helpersOf(pid);
+    expect(helper).toBeDefined();
+    process.kill(monitorsOf(id)[0]!, "SIGKILL");
+    await until("the container to die with its monitor", () => !alive(pid), 5_000);
+    await until("its helper to die with the monitor", () => !alive(helper!), 5_000);
+    track(name);
+    const before = new Set(readdirSync("/proc"));
+    const r = await runPod(["run", "--rm", "alpine", "true"]);
+    expectExit(r, 0);
+    await sleep(200);
+    const left = readdirSync("/proc").filter((n) => /^\d+$/.test(n) && !before.has(n)).filter((n) => {
+      try {
+        return /pasta|slirp4netns/.test(readFileSync(`/proc/${n}/cmdline`, "utf8"));
+      } catch {
+        return false;
+      }
+    });
+    expect(left, "no helper left after a foreground run").toEqual([]);
+  });
+});
