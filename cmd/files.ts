@@ -9,17 +9,20 @@ import {
   diffContainer,
   DESCRIPTORS,
   exportContainer,
+  listRecords,
   pickContainer,
   topContainer,
+  type ContainerRecord,
 } from "../pkg/container/index.ts";
+import { formatPort } from "../pkg/network/mode.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { out, stdoutIsTTY } from "../pkg/output/index.ts";
 
 const latestArg = { latest: { type: "boolean", alias: "l", description: "Act on the latest container pod knows about" } } as const;
 
 export const port: PodCommand = {
-  meta: { name: "port", description: "List port mappings of a container (pod publishes no ports yet)" },
-  examples: ["pod port web", "pod port -a"],
+  meta: { name: "port", description: "List port mappings of a container" },
+  examples: ["pod port web", "pod port web 80", "pod port -a"],
   args: {
     all: { type: "boolean", alias: "a", description: "Display port information for all containers" },
     ...latestArg,
@@ -31,13 +34,24 @@ export const port: PodCommand = {
     const [name, privatePort] = args._ as string[];
     if (args.all) {
       if (name) throw new UsageError("--all takes no container", { hint: "pod port -a" });
+      for (const rec of listRecords(ctx.paths.root))
+        for (const line of portLines(rec)) out(`${rec.id.slice(0, 12)}\t${line}\n`);
       return;
     }
     const rec = pickContainer(ctx.paths, args.latest ? undefined : name, Boolean(args.latest));
     const asked = args.latest ? name : privatePort;
-    if (asked) throw new PodError(`failed to find published port "${asked.includes("/") ? asked : `${asked}/tcp`}"`, { hint: `${rec.name} publishes no ports: pod has no port publishing yet` });
+    if (!asked) return out(portLines(rec).map((l) => `${l}\n`).join(""));
+    const want = asked.includes("/") ? asked : `${asked}/tcp`;
+    const hits = (rec.config?.opts.ports ?? []).filter((p) => `${p.containerPort}/${p.protocol}` === want);
+    if (!hits.length) throw new PodError(`failed to find published port "${want}"`, { hint: `pod port ${rec.name} lists the ports it publishes` });
+    out(hits.map((p) => `${formatPort(p).split("->")[0]}\n`).join(""));
   },
 };
+
+/** podman's `80/tcp -> 0.0.0.0:8080` lines. */
+function portLines(rec: ContainerRecord): string[] {
+  return (rec.config?.opts.ports ?? []).map((p) => `${p.containerPort}/${p.protocol} -> ${formatPort(p).split("->")[0]}`);
+}
 
 export const top: PodCommand = {
   meta: { name: "top", description: "Display the running processes of a container" },

@@ -166,6 +166,14 @@ export function spawnError(e: ContainerSpawnError, command: string): PodError {
       hint: "the file must be an executable the container can run (mode, format, interpreter)",
     });
   }
+  if (e.stage === Stage.Network)
+    return new PodError(e.message.replace(/^setting up the network: /, "setting up the container's network: "), {
+      hint: /tun|TUN/.test(e.message)
+        ? "the helper needs /dev/net/tun: check that it exists and is read-writable by you (sudo chmod 666 /dev/net/tun), or run with --network none"
+        : /External interface not usable/.test(e.message)
+          ? "pasta found no usable external interface (offline?): use --network slirp4netns, or --network none"
+          : "the helper's own message is above; `pod doctor` checks pasta, slirp4netns and /dev/net/tun; --network none runs without a network",
+    });
   if (e.stage === Stage.Mount && e.op)
     return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {
       hint: e.op.op === "bind" ? `check that ${e.op.source} exists and that you may read it` : undefined,

@@ -66,6 +66,15 @@ function freezeEnv(opts: RunOptions): RunOptions {
   return { ...opts, env: frozenEnv(opts.envFiles, opts.env, process.env), envFiles: [] };
 }
 
+function exposedPorts(store: Store, img: ImageRecord): string[] {
+  try {
+    const config = JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`)));
+    return Object.keys(config.config?.ExposedPorts ?? {});
+  } catch {
+    return [];
+  }
+}
+
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
@@ -75,8 +84,10 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   // What can be checked without the image is checked before anything is pulled or recorded.
   for (const v of plan.volumes) parseVolume(v);
   resolveWorkdir(opts.workdir, undefined);
-  const ports = await planPorts(opts);
+  // checked before the pull; -P needs the image's EXPOSE and is planned after it
+  const early = opts.publishAll ? undefined : await planPorts(opts);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
+  const ports = early ?? (await planPorts(opts, exposedPorts(store, img)));
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
   let rec: ContainerRecord | undefined;

@@ -22,9 +22,15 @@ export function containersConfFiles(env: Record<string, string | undefined> = pr
  * where none was given and checked free, so `port` and `ps` show them and a
  * port in use is an error before anything is recorded.
  */
-export async function planPorts(opts: RunOptions): Promise<PortMapping[]> {
+export async function planPorts(opts: RunOptions, imageExposed: string[] = []): Promise<PortMapping[]> {
   const mode = parseNetworkMode(opts.network);
   const ports = (opts.publish ?? []).flatMap(parsePublish);
+  if (opts.publishAll) {
+    // -P: every port the image EXPOSEs and --expose names, each on a free host port
+    for (const e of [...imageExposed, ...(opts.expose ?? [])])
+      for (const p of parsePublish(e))
+        if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push({ ...p, hostPort: 0 });
+  } else for (const e of opts.expose ?? []) parsePublish(e);
   if (ports.length && !usesHelper(mode))
     throw new UsageError(`-p cannot be used with --network ${opts.network}`, {
       hint: mode.kind === "host" ? "with --network host the container's ports are the host's already" : "leave out --network none, or -p",

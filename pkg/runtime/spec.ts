@@ -42,6 +42,10 @@ export type RunOptions = {
   network: string;
   /** -p values, as given */
   publish?: string[];
+  /** -P: publish every exposed port on a free host port */
+  publishAll?: boolean;
+  /** --expose values (PORT[-PORT][/PROTO]) */
+  expose?: string[];
   /** the published ports, host ports chosen at create (pkg/network PortMapping) */
   ports?: { hostIp: string; hostPort: number; containerPort: number; protocol: "tcp" | "udp" }[];
   dns?: string[];

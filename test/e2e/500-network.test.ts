@@ -173,6 +173,29 @@ describe("published ports and the host", () => {
     expect(await readTcp(port)).toBe("free-port\n");
   });
 
+  N("pod port, the PORTS column of ps and inspect's NetworkSettings.Ports show what is published; -P publishes --expose", async () => {
+    const host = await freePort();
+    const name = safeName("port");
+    await runD(name, ["-p", `127.0.0.1:${host}:80`, "-P", "--expose", "90", "alpine", "sleep", "1000"]);
+    const p = await runPod(["port", name]);
+    expectExit(p, 0);
+    const ls = lines(p.stdout);
+    expect(ls).toContain(`80/tcp -> 127.0.0.1:${host}`);
+    const exposed = ls.find((l) => l.startsWith("90/tcp -> 0.0.0.0:"));
+    expect(exposed, "-P gave --expose 90 a host port").toBeDefined();
+    const one = await runPod(["port", name, "80"]);
+    expectExit(one, 0);
+    expect(one.stdout).toBe(`127.0.0.1:${host}\n`);
+    expectPodError(await runPod(["port", name, "81/udp"]), "81/udp");
+    const ps = await runPod(["ps", "--filter", `name=${name}`, "--format", "{{.Ports}}"]);
+    expectExit(ps, 0);
+    expect(ps.stdout).toContain(`127.0.0.1:${host}->80/tcp`);
+    const ins = await inspectFmt(name, "{{json .NetworkSettings.Ports}}");
+    expect(JSON.parse(ins)["80/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: String(host) }]);
+    const all = await runPod(["port", "-a"]);
+    expect(all.stdout).toContain(`80/tcp -> 127.0.0.1:${host}`);
+  });
+
   N("a host port in use is a clear error before the container starts, and leaves nothing", async () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
@@ -258,7 +281,9 @@ describe("helpers never outlive their container", () => {
     await sleep(200);
     const left = readdirSync("/proc").filter((n) => /^\d+$/.test(n) && !before.has(n)).filter((n) => {
       try {
-        return /pasta|slirp4netns/.test(readFileSync(`/proc/${n}/cmdline`, "utf8"));
+        // pasta's -P names its pid file in this suite's runtime dir: other suites' helpers are not ours
+        const argv = readFileSync(`/proc/${n}/cmdline`, "utf8");
+        return /pasta/.test(argv) && argv.includes(pod().runtimeDir);
       } catch {
         return false;
       }
