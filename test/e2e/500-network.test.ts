@@ -264,6 +264,30 @@ describe("/etc/hosts and /etc/resolv.conf", () => {
   });
 });
 
+describe("helper failures", () => {
+  N("a helper that cannot start: its own message, a hint, exit 125, no container left and nothing running", async () => {
+    const name = safeName("bad");
+    const r = await runPod(["run", "-d", "--name", name, "--network", "pasta:--no-such-pasta-option", "alpine", "sleep", "100"]);
+    expectPodError(r, "pasta", "no-such-pasta-option");
+    expect(r.stderr).toMatch(/\nHint: /);
+    expect((await runPod(["ps", "-a", "--format", "{{.Names}}"])).stdout).not.toContain(name);
+    expect(monitorsOf(name)).toEqual([]);
+  });
+
+  N("a helper killed mid-run: the container goes on without a network, and rm -f still cleans up everything", async () => {
+    const name = safeName("hk");
+    const id = await runD(name, ["alpine", "sleep", "1000"]);
+    const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
+    const [helper] = helpersOf(pid);
+    process.kill(helper!, "SIGKILL");
+    await until("the helper to die", () => !alive(helper!), 5_000);
+    expectExit(await runPod(["exec", name, "true"]), 0);
+    expectExit(await runPod(["rm", "-f", name]), 0);
+    await until("the container to end", () => !alive(pid), 5_000);
+    expect(monitorsOf(id)).toEqual([]);
+  });
+});
+
 describe("helpers never outlive their container", () => {
   N("after the monitor is killed with -9 the helper is gone too; after a foreground run as well", async () => {
     const name = safeName("k");
