@@ -1043,6 +1043,8 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (plan[P_NEW_NET][0] == '1') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
   /* The network helper is attached before the command runs: no first connection goes nowhere. */
   if (net_sync >= 0) {
+    /* The helper opens /proc/PID/ns/*: a process whose ids changed (keep-id maps root elsewhere) is not dumpable, and would refuse it. */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (read(net_sync, &go, 1) != 1) _exit(125);
     close(net_sync);
   }
