@@ -71,7 +71,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   const cgroup = createContainerCgroup(rec.id);
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   const hostResolv = readHostFile("/etc/resolv.conf");
-  const netFiles = networkFiles(runtimeDir(paths, rec.id), rec.id);
+  const netFiles = networkFiles(runtimeDir(paths, rec.id), rec.id, paths.runroot);
   let avoidHelper: HelperKind | undefined;
   for (;;) {
     const net = networkSetup(rec.config.opts, hostResolv, netFiles, avoidHelper);

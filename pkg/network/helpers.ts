@@ -3,7 +3,8 @@
 // command line (start_net_helper in core.c starts it before the container's
 // command runs, as a child that dies with its owner), the container's view
 // of DNS and of the host, and the ports published through it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
 import { createSocket } from "node:dgram";
 import { PodError } from "../errors.ts";
@@ -135,8 +136,48 @@ export function hostAddress(choice: HelperChoice, gateway = hostGateway()): stri
   return gateway;
 }
 
+/**
+ * Whether the installed pasta has an option: Debian 12 ships a 2023 snapshot
+ * without options of later releases, and pasta prints no usable version, so
+ * its --help is read (once per binary, cached by its mtime in cacheFile).
+ */
+export function pastaOffers(path: string, option: string, cacheFile?: string): boolean {
+  let stamp = "";
+  try {
+    stamp = `${path} ${statSync(path).mtimeMs}`;
+  } catch {
+    return false;
+  }
+  let help: string | undefined;
+  if (cacheFile) {
+    try {
+      const cached = readFileSync(cacheFile, "utf8");
+      if (cached.startsWith(`${stamp}\n`)) help = cached;
+    } catch {
+      // not probed yet
+    }
+  }
+  if (help === undefined) {
+    const r = Bun.spawnSync([path, "--help"], { stdout: "pipe", stderr: "pipe" });
+    help = `${stamp}\n${r.stdout.toString()}${r.stderr.toString()}`;
+    if (cacheFile) {
+      try {
+        writeFileAtomic(cacheFile, help);
+      } catch {
+        // probing again next time is fine
+      }
+    }
+  }
+  return new RegExp(`(^|\\s)${option.replace(/[-]/g, "\\-")}(\\s|=|$)`, "m").test(help);
+}
+
 /** The helper's command line for start_net_helper: [ready mode, pid file, log file, path, args…]. */
-export function helperCommand(choice: HelperChoice, ports: PortMapping[], files: { pidFile: string; logFile: string; apiSocket: string }, hostResolv: string): string[] {
+export function helperCommand(
+  choice: HelperChoice,
+  ports: PortMapping[],
+  files: { pidFile: string; logFile: string; apiSocket: string; probeCache?: string },
+  hostResolv: string,
+): string[] {
   if (choice.kind === "pasta") {
     const args = ["--config-net", "-f", "-q", "-P", files.pidFile];
     for (const proto of ["tcp", "udp"] as const) {
@@ -147,7 +188,7 @@ export function helperCommand(choice: HelperChoice, ports: PortMapping[], files:
     }
     if (!choice.pastaArgs.includes("-T")) args.push("-T", "none");
     if (!choice.pastaArgs.includes("-U")) args.push("-U", "none");
-    if (nameservers(hostResolv).some(isLoopback)) args.push("--dns-forward", PASTA_DNS_FORWARD);
+    if (nameservers(hostResolv).some(isLoopback) && pastaOffers(choice.path, "--dns-forward", files.probeCache)) args.push("--dns-forward", PASTA_DNS_FORWARD);
     return ["pidfile", files.pidFile, files.logFile, choice.path, ...args, ...choice.pastaArgs, "@PID@"];
   }
   const o = choice.slirp;

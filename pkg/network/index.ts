@@ -45,14 +45,14 @@ export type NetworkSetup = {
   hostAddress?: string;
 };
 
-export type NetworkFiles = { pidFile: string; logFile: string; apiSocket: string };
+export type NetworkFiles = { pidFile: string; logFile: string; apiSocket: string; probeCache: string };
 
 /** The files of a container's network helper, in its runtime dir. */
-export function networkFiles(runtimeDir: string, id: string): NetworkFiles {
+export function networkFiles(runtimeDir: string, id: string, runroot: string): NetworkFiles {
   // A unix socket path holds at most 107 bytes: a long runtime dir moves the socket to a short private dir.
   let apiSocket = join(runtimeDir, "slirp4netns.sock");
   if (Buffer.byteLength(apiSocket) > 100) apiSocket = join(ensurePrivateDir(`/tmp/pod-sock-${process.getuid?.() ?? 0}`), `${id.slice(0, 16)}.sock`);
-  return { pidFile: join(runtimeDir, "net.pid"), logFile: join(runtimeDir, "net.log"), apiSocket };
+  return { pidFile: join(runtimeDir, "net.pid"), logFile: join(runtimeDir, "net.log"), apiSocket, probeCache: join(runroot, "pasta-help") };
 }
 
 /**
