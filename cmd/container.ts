@@ -331,8 +331,27 @@ const psArgs = {
     size: { type: "boolean", alias: "s", description: "Display the total file sizes" },
     "no-trunc": { type: "boolean", description: "Do not truncate output" },
     noheading: { type: "boolean", description: "Do not print headers" },
+    // podman lists containers other tools made in its storage (buildah's); pod's store holds only its own, so the list is the same
+    external: { type: "boolean", description: "Also show containers made by other tools (pod's store has none: the same list)" },
     ...formatArg,
 } satisfies PodArgs;
+
+export const containerExists: PodCommand = {
+  meta: { name: "exists", description: "Check whether a container exists (exit 0) or not (exit 1)" },
+  examples: ["pod container exists web && echo yes"],
+  args: { container: { type: "positional", description: "Container name or ID" } },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (names.length !== 1) throw new UsageError("`pod container exists` takes exactly one NAME or ID", { hint: "pod container exists web" });
+    try {
+      findContainer(openContext(args).paths.root, names[0]!);
+      return 0;
+    } catch (e) {
+      if (isNoSuchContainer(e)) return 1;
+      throw e;
+    }
+  },
+};
 
 export const ps: PodCommand = {
   meta: { name: "ps", description: "List containers" },

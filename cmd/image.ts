@@ -7,7 +7,7 @@ import { pullImage } from "../pkg/pull/index.ts";
 import { hostPlatform, parsePlatform } from "../pkg/registry/index.ts";
 import { imageInspect, imageSummary, lookupImage, removeImages, tagImage } from "../pkg/catalog/index.ts";
 import { formatItems, formatValue, humanSize, out, err } from "../pkg/output/index.ts";
-import { PodError, UsageError } from "../pkg/errors.ts";
+import { ImageUnknown, PodError, UsageError } from "../pkg/errors.ts";
 import { credentialsFlag } from "./_auth-flags.ts";
 
 const pullArgs = {
@@ -173,6 +173,23 @@ export const imageInspectCmd: PodCommand = {
   },
 };
 
+export const imageExists: PodCommand = {
+  meta: { name: "exists", description: "Check whether an image exists in local storage (exit 0) or not (exit 1)" },
+  examples: ["pod image exists alpine && echo yes"],
+  args: { image: { type: "positional", description: "Image name or ID" } },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (names.length !== 1) throw new UsageError("`pod image exists` takes exactly one IMAGE", { hint: "pod image exists alpine" });
+    try {
+      lookupImage(new Store(openContext(args).paths), names[0]!);
+      return 0;
+    } catch (e) {
+      if (e instanceof ImageUnknown) return 1;
+      throw e;
+    }
+  },
+};
+
 export const image: PodCommand = {
   meta: { name: "image", description: "Manage images" },
   examples: ["pod image ls", "pod image pull alpine", "pod image inspect --format '{{.Id}}' alpine"],
@@ -182,6 +199,7 @@ export const image: PodCommand = {
     list: images,
     tag,
     rm: rmi,
+    exists: imageExists,
     inspect: imageInspectCmd,
   } as never,
 };

@@ -192,6 +192,7 @@ export const container: PodCommand = {
     create,
     diff: files.diff,
     exec,
+    exists: lifecycle.containerExists,
     export: files.exportCmd,
     inspect: containerInspectCmd,
     kill: lifecycle.kill,
