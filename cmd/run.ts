@@ -36,7 +36,7 @@ export const runArgs = {
   os: { type: "string", description: "Use OS instead of the running OS", valueHint: "os" },
   variant: { type: "string", description: "Use VARIANT instead of the default variant", valueHint: "variant" },
   userns: { type: "string", description: "User namespace mode: keep-id (default: map root to you)", valueHint: "mode" },
-  network: { type: "string", alias: "net", description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host or none", valueHint: "mode" },
+  network: { type: "string", alias: "net", description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host or none", valueHint: "pasta|slirp4netns|private|host|none" },
   publish: { type: "string", alias: "p", multiple: true, description: "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]", valueHint: "port" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (EXPOSE, --expose) on a free host port" },
   expose: { type: "string", multiple: true, description: "Expose a port or range (PORT[-PORT][/PROTO]) for -P", valueHint: "port" },

@@ -32,7 +32,7 @@ const cases: Case[] = [
   { line: "pod run --pull ", want: ["always", "missing", "never", "newer"], exact: true },
   { line: "pod run --pull=ne", want: ["--pull=never", "--pull=newer"], exact: true, bashWords: ["pod", "run", "--pull", "=", "ne"], bashWant: ["never", "newer"] },
   { line: "pod --log-level ", want: ["debug", "info", "warn", "error"], exact: true },
-  { line: "pod run --network ", want: ["none", "host"], exact: true },
+  { line: "pod run --network ", want: ["pasta", "slirp4netns", "private", "host", "none"], exact: true },
   { line: "pod kill --signal SIGTE", want: ["SIGTERM"], exact: true },
   { line: "pod run --cap-add CAP_NET_B", want: ["CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST"], exact: true },
   { line: "pod completion ", want: ["bash", "zsh", "fish"], exact: true },
