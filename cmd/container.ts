@@ -3,6 +3,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
+import { existsCommand } from "./_exists.ts";
 import {
   attachContainer,
   findContainer,
@@ -336,22 +337,15 @@ const psArgs = {
     ...formatArg,
 } satisfies PodArgs;
 
-export const containerExists: PodCommand = {
-  meta: { name: "exists", description: "Check whether a container exists (exit 0) or not (exit 1)" },
-  examples: ["pod container exists web && echo yes"],
-  args: { container: { type: "positional", description: "Container name or ID" } },
-  async run({ args }) {
-    const names = args._ as string[];
-    if (names.length !== 1) throw new UsageError("`pod container exists` takes exactly one NAME or ID", { hint: "pod container exists web" });
-    try {
-      findContainer(openContext(args).paths.root, names[0]!);
-      return 0;
-    } catch (e) {
-      if (isNoSuchContainer(e)) return 1;
-      throw e;
-    }
-  },
-};
+export const containerExists = existsCommand("container", "web", (paths, name) => {
+  try {
+    findContainer(paths.root, name);
+    return true;
+  } catch (e) {
+    if (isNoSuchContainer(e)) return false;
+    throw e;
+  }
+});
 
 export const ps: PodCommand = {
   meta: { name: "ps", description: "List containers" },

@@ -2,6 +2,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
+import { existsCommand } from "./_exists.ts";
 import { Store } from "../pkg/store/index.ts";
 import { pullImage } from "../pkg/pull/index.ts";
 import { hostPlatform, parsePlatform } from "../pkg/registry/index.ts";
@@ -173,22 +174,15 @@ export const imageInspectCmd: PodCommand = {
   },
 };
 
-export const imageExists: PodCommand = {
-  meta: { name: "exists", description: "Check whether an image exists in local storage (exit 0) or not (exit 1)" },
-  examples: ["pod image exists alpine && echo yes"],
-  args: { image: { type: "positional", description: "Image name or ID" } },
-  async run({ args }) {
-    const names = args._ as string[];
-    if (names.length !== 1) throw new UsageError("`pod image exists` takes exactly one IMAGE", { hint: "pod image exists alpine" });
-    try {
-      lookupImage(new Store(openContext(args).paths), names[0]!);
-      return 0;
-    } catch (e) {
-      if (e instanceof ImageUnknown) return 1;
-      throw e;
-    }
-  },
-};
+export const imageExists = existsCommand("image", "alpine", (paths, name) => {
+  try {
+    lookupImage(new Store(paths), name);
+    return true;
+  } catch (e) {
+    if (e instanceof ImageUnknown) return false;
+    throw e;
+  }
+});
 
 export const image: PodCommand = {
   meta: { name: "image", description: "Manage images" },

@@ -2,6 +2,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
+import { existsCommand } from "./_exists.ts";
 import {
   createNamedVolume,
   inspectVolumes,
@@ -120,16 +121,7 @@ export const prune: PodCommand = {
   },
 };
 
-export const exists: PodCommand = {
-  meta: { name: "exists", description: "Check whether a volume exists (exit 0) or not (exit 1)" },
-  examples: ["pod volume exists data && echo yes"],
-  args: { volume: { type: "positional", description: "Volume name" } },
-  async run({ args }) {
-    const names = args._ as string[];
-    if (names.length !== 1) throw new UsageError("`pod volume exists` takes exactly one NAME", { hint: "pod volume exists data" });
-    return volumeExists(openContext(args).paths, names[0]!) ? 0 : 1;
-  },
-};
+export const exists = existsCommand("volume", "data", volumeExists);
 
 export const volume: PodCommand = {
   meta: { name: "volume", description: "Manage volumes" },
