@@ -120,15 +120,17 @@ export async function createRecord(
     let name = rec.name ?? randomName();
     for (let i = 0; taken.has(name); i++) name = `${randomName()}${i > 5 ? i : ""}`;
     const full: ContainerRecord = { ...rec, id: newContainerId(), name };
-    const dir = containerDir(root, full.id);
+    // Made whole in tmp/ and renamed into place: a pod killed (or a disk full) half-way
+    // leaves a tmp/ entry that sweeps remove, never a container directory without its record.
+    const dir = join(root, "tmp", `${process.pid}-new-container-${full.id}`);
     try {
       // The upper dir's mode becomes the container's "/": 0755 like the images' roots, or non-root users cannot traverse it.
       mkdirSync(join(dir, "upper"), { recursive: true, mode: 0o755 });
       chmodSync(join(dir, "upper"), 0o755);
       for (const d of ["work", "merged"]) mkdirSync(join(dir, d), { mode: 0o700 });
-      writeRecord(root, full);
+      writeFileAtomic(join(dir, "container.json"), JSON.stringify(full, null, 2));
+      renameSync(dir, containerDir(root, full.id));
     } catch (e) {
-      // A full disk must not leave a directory without a record behind.
       rmSync(dir, { recursive: true, force: true });
       throw new PodError(`creating container ${name}: ${(e as Error).message}`, { hint: diskHint(e), cause: e });
     }
