@@ -1,7 +1,8 @@
 // A running container's live state: its runtime dir (pids, sockets: gone
 // after a reboot, like the processes they describe), the attach socket, its
 // cgroup, and recording its end. Kept light: the idle monitor loads it.
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
@@ -40,7 +41,7 @@ const execDir = (paths: Paths, id: string) => join(runtimeDir(paths, id), "exec"
 export function recordExecSession(paths: Paths, id: string, pid: number): string {
   const session = newContainerId();
   mkdirSync(execDir(paths, id), { recursive: true, mode: 0o700 });
-  writeFileSync(join(execDir(paths, id), session), `${pid} ${processStartTime(pid) ?? ""}\n`);
+  writeFileAtomic(join(execDir(paths, id), session), `${pid} ${processStartTime(pid) ?? ""}\n`, 0o600);
   return session;
 }
 
@@ -56,7 +57,8 @@ export function liveExecSessions(paths: Paths, id: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((session) => {
+  // ".NAME.PID.RAND.tmp": a session file being written
+  return names.filter((session) => !session.startsWith(".")).filter((session) => {
     const [pid, start] = readFileSync(join(execDir(paths, id), session), "utf8").trim().split(" ");
     const alive = processStartTime(Number(pid)) !== undefined && String(processStartTime(Number(pid))) === start;
     if (!alive) endExecSession(paths, id, session);

@@ -2,7 +2,8 @@
 // kernel overlay (mounted with `userxattr` inside the user namespace), else
 // fuse-overlayfs, else a copy of the layers ("vfs"). The driver that worked
 // last is remembered in the runtime dir, so the probe costs once per boot.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { join, relative } from "node:path";
 import type { RootfsMount } from "../native/plan.ts";
 import { log } from "../output/index.ts";
@@ -59,7 +60,7 @@ export function preferredDriver(runroot: string, env = process.env): RootfsDrive
 
 export function rememberDriver(runroot: string, driver: RootfsDriver, why?: string): void {
   if (why) log.warn(`${why}; using ${driver} for container root filesystems`);
-  if (!forcedDriver()) writeFileSync(cacheFile(runroot), driver + "\n");
+  if (!forcedDriver()) writeFileAtomic(cacheFile(runroot), driver + "\n");
 }
 
 export function nextDriver(d: RootfsDriver): RootfsDriver | undefined {
