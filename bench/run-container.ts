@@ -1,4 +1,4 @@
-// Container start-up benchmark: `pod run --rm alpine true` against
+// Container start-up benchmark: `pod run --rm --network none alpine true` against
 // `podman run --rm --network none alpine true` (runc + native overlay, its best
 // setup here: DESIGN.md), interleaved, medians after warm-ups, as a ratio
 // against the budget (pod ≤ 1/10 of podman). Both pull the real Alpine
@@ -112,7 +112,8 @@ try {
   if (podman) timed([...podmanArgs(), "pull", "-q", ref], env);
   console.log(`pulled ${ref} (the Alpine 3.20.3 minirootfs) from ${reg.host} into pod${podman ? " and podman" : ""}`);
 
-  const podRun = [POD, "run", "--rm", "alpine", "true"];
+  // both without a network: the helpers are bench/network.ts's business
+  const podRun = [POD, "run", "--rm", "--network", "none", "alpine", "true"];
   const pmRun = podman ? [...podmanArgs(), "run", "--rm", "--network", "none", "alpine", "true"] : undefined;
   for (let i = 0; i < WARMUP; i++) {
     timed(podRun, env);
@@ -138,7 +139,7 @@ try {
   };
   console.log(`\nrun --rm alpine true: ${WARMUP} warm-ups, then median of ${RUNS} interleaved runs (ms)`);
   console.log(`${"".padEnd(36)}${"wall".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}${"CPU".padStart(9)}`);
-  console.log(row("pod run --rm alpine true", pod));
+  console.log(row("pod run --rm --network none …", pod));
   if (podman) console.log(row("podman run --rm --network none …", pm));
   else console.log("podman                              (not installed: apt-get install podman runc to compare)");
   for (const [name, , xs] of pieces) console.log(row(name, xs));
@@ -151,7 +152,7 @@ try {
 
   // where pod's time goes
   const debug: Sample[] = [];
-  for (let i = 0; i < 5; i++) debug.push(timed([POD, "--log-level", "debug", "run", "--rm", "alpine", "true"], env));
+  for (let i = 0; i < 5; i++) debug.push(timed([POD, "--log-level", "debug", "run", "--rm", "--network", "none", "alpine", "true"], env));
   const timings = debug.map((d) => phases(d.stderr));
   console.log("\nwhere pod's time goes:");
   if (timings[0]!.length > 0) {
