@@ -8,7 +8,7 @@ import type { Paths } from "../config/index.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { runInStorageNamespace } from "../userns/index.ts";
 import { Store } from "../store/index.ts";
-import { stopAllContainers as stopEveryContainer } from "../container/index.ts";
+import { stopAllContainers } from "../container/index.ts";
 
 export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
 export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
@@ -52,7 +52,7 @@ export async function resetStorage(paths: Paths): Promise<void> {
   if (!targets.length) return;
   ensurePrivateDir(paths.runroot);
   // As podman: the store's containers are stopped first, so no process outlives the record that named it.
-  await stopEveryContainer(paths);
+  await stopAllContainers(paths);
   const store = new Store(paths);
   // The worker's job file lives in runroot, which is removed last by this process itself.
   await store.removeTrees([paths.root]);
