@@ -168,7 +168,7 @@ export const stop: PodCommand = {
   meta: { name: "stop", description: "Stop one or more running containers" },
   examples: ["pod stop web", "pod stop -t 2 web", "pod stop -a", "pod stop --cidfile /run/web.cid"],
   args: {
-    time: { type: "string", alias: "t", default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
+    time: { type: "string", alias: ["t", "timeout"], default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
     ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container (or --cidfile) does not exist" },
     ...allArg,
     ...latestArg,

@@ -109,7 +109,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
     const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
-    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup }));
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {

@@ -42,6 +42,8 @@ export type ContainerRecord = {
   cgroup?: string;
   /** host pid of the monitor (detached containers) */
   monitorPid?: number;
+  /** the network helper of its current or latest run (pasta, slirp4netns), for inspect's NetworkMode */
+  networkHelper?: string;
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

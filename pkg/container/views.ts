@@ -142,7 +142,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       CapDrop: o?.capDrop ?? [],
       Binds: [...(o?.volumes ?? []), ...(o?.volumeMounts ?? []).map((v) => `${v.name}:${v.target}:${v.readonly ? "ro" : "rw"}`)],
       Tmpfs: Object.fromEntries((o?.tmpfs ?? []).map((t) => [t.split(":")[0]!, t.split(":")[1] ?? ""])),
-      NetworkMode: networkModeText(o?.network),
+      NetworkMode: rec.networkHelper ?? networkModeText(o?.network),
       PortBindings: portBindings(o?.ports),
       SecurityOpt: o?.securityOpt ?? [],
     },

@@ -1,9 +1,9 @@
 // What cleanup scripts written for podman start with: `container exists`,
-// `image exists`, `volume exists` (exit 0 or 1, nothing printed) and
-// `ps --all --external`.
+// `image exists`, `volume exists` (exit 0 or 1, nothing printed),
+// `ps --all --external` and `stop --timeout`.
 import { describe } from "bun:test";
 import { useSuite, requires, runPod, expect, expectExit, safeName } from "./helpers.ts";
-import { useLifecycle, create } from "./lifecycle-helpers.ts";
+import { useLifecycle, create, runD, inspectFmt } from "./lifecycle-helpers.ts";
 
 useSuite("495-exists");
 useLifecycle();
@@ -36,5 +36,13 @@ describe("exists", () => {
     expectExit(a, 0);
     expect(a.stdout).toBe((await runPod(["ps", "--all", "--format", "{{.Names}}"])).stdout);
     expect(a.stdout).toContain(name);
+  });
+
+  A("stop --timeout is podman's long spelling of -t", async () => {
+    const name = safeName("t");
+    await runD(name, ["alpine", "sh", "-c", "trap '' TERM; sleep 1000"]);
+    const r = await runPod(["stop", "--timeout", "0", name]);
+    expectExit(r, 0);
+    expect(await inspectFmt(name, "{{.State.Status}} {{.State.ExitCode}}")).toBe("exited 137");
   });
 });

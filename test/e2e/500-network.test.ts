@@ -99,6 +99,7 @@ describe("the default network", () => {
     const name = safeName("d");
     const id = await runD(name, ["alpine", "sleep", "1000"]);
     const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
+    expect(await inspectFmt(name, "{{.HostConfig.NetworkMode}}"), "inspect names the helper the default picked").toBe("pasta");
     const helpers = helpersOf(pid);
     expect(helpers.length, "one pasta for the container").toBe(1);
     expect(readFileSync(`/proc/${helpers[0]}/cmdline`, "utf8")).toContain("pasta");
