@@ -5,6 +5,7 @@ import { renderHelp } from "./_help.ts";
 import { commands } from "./_tree.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, log, setLogLevel, out } from "../pkg/output/index.ts";
+import { releaseBridge } from "../pkg/network/index.ts";
 
 type Loader = () => Promise<PodCommand>;
 
@@ -81,6 +82,8 @@ export async function dispatch(argv: string[], version: string): Promise<number>
       throw new UsageError(`\`${path.join(" ")}\` requires ${required.map(([n]) => n.toUpperCase()).join(" ")}`, {
         hint: `see \`${path.join(" ")} --help\``,
       });
+    // As root, what a container killed with its monitor left on the bridge goes first (its address, its ports).
+    if (process.getuid?.() === 0 && path[1] !== "_monitor") await releaseBridge();
     const result = await cmd.run({ rawArgs: rest, args: parsed as never, cmd: cmd as never });
     return typeof result === "number" ? result : 0;
   } catch (e) {

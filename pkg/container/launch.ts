@@ -9,7 +9,7 @@ import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
-import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, type HelperKind } from "../network/index.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, releaseBridge, type HelperKind } from "../network/index.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
@@ -69,12 +69,38 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   const maps = storageMaps();
   warnSingleOnce(maps, paths.runroot);
   const cgroup = createContainerCgroup(rec.id);
-  let driver: RootfsDriver = preferredDriver(paths.runroot);
   const hostResolv = readHostFile("/etc/resolv.conf");
   const netFiles = networkFiles(runtimeDir(paths, rec.id), rec.id, paths.runroot);
+  try {
+    return await launchWith(store, paths, { ...rec, config: rec.config }, start, { imageConfig, layerDirs, dir, maps, cgroup, hostResolv, netFiles });
+  } catch (e) {
+    // a start that failed gives its place on root's bridge back
+    await releaseBridge(rec.id);
+    throw e;
+  }
+}
+
+type LaunchFacts = {
+  imageConfig: any;
+  layerDirs: string[];
+  dir: string;
+  maps: ReturnType<typeof storageMaps>;
+  cgroup: string | undefined;
+  hostResolv: string;
+  netFiles: ReturnType<typeof networkFiles>;
+};
+
+async function launchWith<T extends { pid: number; monitorPid?: number }>(
+  store: Store,
+  paths: Paths,
+  rec: ContainerRecord & { config: NonNullable<ContainerRecord["config"]> },
+  start: Starter<T>,
+  { imageConfig, layerDirs, dir, maps, cgroup, hostResolv, netFiles }: LaunchFacts,
+): Promise<{ started: T; rec: ContainerRecord }> {
+  let driver: RootfsDriver = preferredDriver(paths.runroot);
   let avoidHelper: HelperKind | undefined;
   for (;;) {
-    const net = networkSetup(rec.config.opts, hostResolv, netFiles, avoidHelper);
+    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper);
     if (net.helper) {
       log.debug(`network: ${net.helper.kind}`);
       rmSync(net.helper.apiSocket, { force: true });
@@ -94,12 +120,12 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
       hostEnv: process.env,
       hostHosts: readHostFile("/etc/hosts"),
       hostResolv,
-      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress },
+      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip },
       name: rec.name,
       opts: rec.config.opts,
     });
     plan.rootfsHelper = layout.rootfsHelper;
-    plan.netHelper = net.helper?.command;
+    plan.netHelper = net.helper?.command ?? net.bridge?.command;
     for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
     // Everything but the pids is on disk before the process starts: a monitor that finds
@@ -109,7 +135,8 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
     const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
-    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind }));
+    const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge ? "bridge" : undefined), bridge }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
+import { releaseBridge } from "../network/bridge.ts";
 import { newContainerId, updateRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
 
@@ -25,14 +26,17 @@ export function killHelper(pid: number): void {
   }
 }
 
-/** Records the end of a container's process and removes its cgroup. */
+/** Records the end of a container's process and removes its cgroup and its place on root's bridge. */
 export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
   let cgroup: string | undefined;
+  let bridged = false;
   await updateRecord(paths.root, id, (r) => {
     cgroup = r.cgroup;
+    bridged = r.bridge !== undefined;
     return { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined };
   });
   if (cgroup) removeContainerCgroup(cgroup);
+  if (bridged) await releaseBridge(id);
 }
 
 const execDir = (paths: Paths, id: string) => join(runtimeDir(paths, id), "exec");

@@ -44,6 +44,8 @@ export type ContainerRecord = {
   monitorPid?: number;
   /** the network helper of its current or latest run (pasta, slirp4netns), for inspect's NetworkMode */
   networkHelper?: string;
+  /** root's bridge: the address this start got (inspect's NetworkSettings) */
+  bridge?: { ip: string; gateway: string; prefix: number; bridge: string };
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -3,28 +3,14 @@
 // exited, never running forever. A running container whose cgroup is frozen
 // (`pod pause`) is paused: that lives in the cgroup, not in the record, so it
 // cannot go stale. Status strings read like podman's.
-import { readFileSync } from "node:fs";
+import { processStartTime } from "../store/leftovers.ts";
 import { isFrozen } from "../cgroup/index.ts";
 import { humanDuration } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
 
 export type Status = "created" | "running" | "paused" | "exited";
 
-/**
- * Field 22 of /proc/PID/stat: the process's start time, so a reused pid is
- * not mistaken for ours. A zombie (state Z, dead but not yet reaped) counts
- * as gone.
- */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return undefined;
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
-}
+export { processStartTime };
 
 export function isAlive(rec: ContainerRecord): boolean {
   if (rec.pid === undefined) return false;

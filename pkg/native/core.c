@@ -1075,7 +1075,9 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
  * net[3..] its argv (absolute path first; "@PID@" becomes the container's
  * pid). It is our child with a parent-death SIGKILL: it ends with the
  * process that started the container (pod in the foreground, the monitor).
- * Returns its pid, or -1 with errbuf holding the reason.
+ * "oneshot" is a setup command instead (root's veth into the bridge): ready
+ * when it exits 0, and nothing keeps running.
+ * Returns its pid (0 for a oneshot), or -1 with errbuf holding the reason.
  */
 static int start_net_helper(char **net, int pid, char *errbuf, int errlen) {
   char pidbuf[16];
@@ -1123,7 +1125,12 @@ static int start_net_helper(char **net, int pid, char *errbuf, int errlen) {
     _exit(127);
   }
   if (use_fd) close(ready[1]);
-  for (waited = 0;; waited++) {
+  if (net[0][0] == 'o') {
+    /* oneshot: a setup command (the root bridge's veth), ready once it exits 0 */
+    if (waitpid(helper, &status, 0) == helper && status == 0) return 0; /* exited 0 */
+    helper = -1;
+  }
+  for (waited = 0; helper > 0; waited++) {
     if (use_fd) {
       int n = (int)read(ready[0], buf, 1);
       close(ready[0]);

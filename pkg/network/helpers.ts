@@ -4,6 +4,7 @@
 // command runs, as a child that dies with its owner), the container's view
 // of DNS and of the host, and the ports published through it.
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { confString } from "./conf.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
 import { createSocket } from "node:dgram";
@@ -19,24 +20,8 @@ export function findOnPath(name: string, pathVar = process.env.PATH ?? "/usr/loc
 
 /** containers.conf's [network] default_rootless_network_cmd, from the files podman reads (the last one wins). */
 export function configuredDefault(files: string[]): HelperKind | undefined {
-  let found: HelperKind | undefined;
-  for (const f of files) {
-    let text: string;
-    try {
-      text = readFileSync(f, "utf8");
-    } catch {
-      continue;
-    }
-    let section = "";
-    for (const raw of text.split("\n")) {
-      const line = raw.replace(/#.*/, "").trim();
-      const s = /^\[([^\]]+)\]$/.exec(line);
-      if (s) section = s[1]!.trim();
-      const m = /^default_rootless_network_cmd\s*=\s*"([^"]*)"$/.exec(line);
-      if (m && section === "network" && (m[1] === "pasta" || m[1] === "slirp4netns")) found = m[1];
-    }
-  }
-  return found;
+  const v = confString(files, "network", "default_rootless_network_cmd");
+  return v === "pasta" || v === "slirp4netns" ? v : undefined;
 }
 
 export type HelperChoice = { kind: HelperKind; path: string; slirp: SlirpOptions; pastaArgs: string[] };
@@ -67,6 +52,8 @@ export function chooseHelper(mode: NetworkMode, confFiles: string[], pathVar?: s
 
 /** podman's address for pasta's DNS forwarder, used when the host's resolvers are on its loopback. */
 export const PASTA_DNS_FORWARD = "169.254.1.1";
+/** podman's resolvers for a bridged container when the host has only loopback ones. */
+export const BRIDGE_FALLBACK_DNS = ["8.8.8.8", "8.8.4.4"];
 /** slirp4netns's fixed addresses (10.0.2.0/24 unless cidr=…): the host is .2, the DNS forwarder .3. */
 export const SLIRP_HOST = "10.0.2.2";
 export const SLIRP_DNS = "10.0.2.3";
@@ -111,13 +98,17 @@ export type DnsOptions = { servers: string[]; search: string[]; options: string[
  * loopback resolver such as systemd-resolved's 127.0.0.53 becomes pasta's DNS
  * forwarder; slirp4netns: its own forwarder), then search and options.
  */
-export function resolvConf(hostResolv: string, helper: HelperKind | undefined, dns: DnsOptions): string {
+export function resolvConf(hostResolv: string, helper: HelperKind | "bridge" | undefined, dns: DnsOptions): string {
   const hostServers = nameservers(hostResolv);
   let servers = dns.servers.filter((s) => s !== "none");
   if (!dns.servers.length) {
     if (helper === "slirp4netns") servers = [SLIRP_DNS];
     else if (helper === "pasta") servers = hostServers.some(isLoopback) ? [PASTA_DNS_FORWARD, ...hostServers.filter((s) => !isLoopback(s))] : hostServers;
-    else servers = hostServers;
+    else if (helper === "bridge") {
+      // the host's loopback is not the container's: podman drops those servers, and falls back to public ones when none is left
+      servers = hostServers.filter((s) => !isLoopback(s));
+      if (!servers.length) servers = BRIDGE_FALLBACK_DNS;
+    } else servers = hostServers;
   }
   const hostSearch = hostResolv.split("\n").map((l) => /^\s*search\s+(.+)/.exec(l)?.[1]).filter(Boolean).join(" ").split(/\s+/).filter(Boolean);
   const hostOptions = hostResolv.split("\n").map((l) => /^\s*options\s+(.+)/.exec(l)?.[1]).filter(Boolean).join(" ").split(/\s+/).filter(Boolean);

@@ -2,20 +2,18 @@
 // rootless container in a namespace of its own the helper (pasta, else
 // slirp4netns) that the native core attaches before the command runs.
 import { join } from "node:path";
-import { configHome, ensurePrivateDir } from "../config/index.ts";
+import { ensurePrivateDir } from "../config/index.ts";
+import { containersConfFiles } from "./conf.ts";
 import { UsageError } from "../errors.ts";
 import type { RunOptions } from "../runtime/index.ts";
-import { parseNetworkMode, parsePublish, usesHelper, type NetworkMode, type PortMapping } from "./mode.ts";
+import { parseNetworkMode, parsePublish, joinsOutside, type NetworkMode, type PortMapping } from "./mode.ts";
+import { attachBridge } from "./bridge.ts";
 import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
 
-export { parseNetworkMode, parsePublish, formatPort, usesHelper, type NetworkMode, type PortMapping, type Protocol } from "./mode.ts";
+export { parseNetworkMode, parsePublish, formatPort, joinsOutside, type NetworkMode, type PortMapping, type Protocol } from "./mode.ts";
+export { containersConfFiles } from "./conf.ts";
+export { releaseBridge } from "./bridge.ts";
 export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
-
-/** containers.conf as podman reads it: system files, then the user's ($CONTAINERS_CONF alone when set). */
-export function containersConfFiles(env: Record<string, string | undefined> = process.env): string[] {
-  if (env.CONTAINERS_CONF) return [env.CONTAINERS_CONF];
-  return ["/usr/share/containers/containers.conf", "/etc/containers/containers.conf", join(configHome(env), "containers", "containers.conf")];
-}
 
 /**
  * At create: the mode is checked and every -p parsed, host ports chosen
@@ -31,7 +29,7 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
       for (const p of parsePublish(e))
         if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push({ ...p, hostPort: 0 });
   } else for (const e of opts.expose ?? []) parsePublish(e);
-  if (ports.length && !usesHelper(mode))
+  if (ports.length && !joinsOutside(mode))
     throw new UsageError(`-p cannot be used with --network ${opts.network}`, {
       hint: mode.kind === "host" ? "with --network host the container's ports are the host's already" : "leave out --network none, or -p",
     });
@@ -39,33 +37,44 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
 }
 
 export type NetworkSetup = {
-  mode: "host" | "none" | "helper";
+  mode: "host" | "none" | "helper" | "bridge";
   helper?: { kind: HelperKind; command: string[]; apiSocket: string };
+  /** root's bridge: the veth's oneshot command and the address the container got */
+  bridge?: { command: string[]; ip: string; gateway: string; prefix: number; name: string };
   resolv: string;
   hostAddress?: string;
 };
 
-export type NetworkFiles = { pidFile: string; logFile: string; apiSocket: string; probeCache: string };
+export type NetworkFiles = { dir: string; pidFile: string; logFile: string; apiSocket: string; probeCache: string };
 
 /** The files of a container's network helper, in its runtime dir. */
 export function networkFiles(runtimeDir: string, id: string, runroot: string): NetworkFiles {
   // A unix socket path holds at most 107 bytes: a long runtime dir moves the socket to a short private dir.
   let apiSocket = join(runtimeDir, "slirp4netns.sock");
   if (Buffer.byteLength(apiSocket) > 100) apiSocket = join(ensurePrivateDir(`/tmp/pod-sock-${process.getuid?.() ?? 0}`), `${id.slice(0, 16)}.sock`);
-  return { pidFile: join(runtimeDir, "net.pid"), logFile: join(runtimeDir, "net.log"), apiSocket, probeCache: join(runroot, "pasta-help") };
+  return { dir: runtimeDir, pidFile: join(runtimeDir, "net.pid"), logFile: join(runtimeDir, "net.log"), apiSocket, probeCache: join(runroot, "pasta-help") };
 }
 
 /**
- * What a start of the container needs: its helper's command line, its
- * resolv.conf and where it reaches the host. `avoid` skips a helper that just
- * failed (pasta on a host without a usable external interface), so the
- * default mode falls back to slirp4netns.
+ * What a start of the container needs: its helper's command line (as root,
+ * its place on the bridge), its resolv.conf and where it reaches the host.
+ * `avoid` skips a helper that just failed (pasta on a host without a usable
+ * external interface), so the default mode falls back to slirp4netns.
  */
-export function networkSetup(opts: RunOptions, hostResolv: string, files: NetworkFiles, avoid?: HelperKind): NetworkSetup {
+export async function networkSetup(id: string, opts: RunOptions, hostResolv: string, files: NetworkFiles, avoid?: HelperKind): Promise<NetworkSetup> {
   const mode: NetworkMode = parseNetworkMode(opts.network);
   const dns = { servers: opts.dns ?? [], search: opts.dnsSearch ?? [], options: opts.dnsOption ?? [] };
   if (mode.kind === "host") return { mode: "host", resolv: hostResolv };
   if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
+  if (mode.kind === "bridge") {
+    const b = await attachBridge(id, opts.ports ?? [], files);
+    return {
+      mode: "bridge",
+      bridge: { command: b.command, ip: b.ip, gateway: b.gateway, prefix: b.prefix, name: b.bridge },
+      resolv: resolvConf(hostResolv, "bridge", dns),
+      hostAddress: b.gateway,
+    };
+  }
   let choice: HelperChoice = chooseHelper(mode, containersConfFiles());
   if (avoid === choice.kind && mode.kind === "default") choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, []);
   return {

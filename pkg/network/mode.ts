@@ -9,6 +9,7 @@ export type NetworkMode =
   | { kind: "default" }
   | { kind: "none" }
   | { kind: "host" }
+  | { kind: "bridge" }
   | { kind: "pasta"; args: string[] }
   | { kind: "slirp4netns"; opts: SlirpOptions };
 
@@ -39,12 +40,17 @@ function slirpOptions(mode: string, list: string): SlirpOptions {
   return o;
 }
 
-/** Parses a `--network` value; undefined, "" and "private" are the default (pasta, else slirp4netns). */
-export function parseNetworkMode(value: string | undefined): NetworkMode {
+/**
+ * Parses a `--network` value; undefined, "" and "private" are the default:
+ * pasta, else slirp4netns, rootless; the bridge as root.
+ */
+export function parseNetworkMode(value: string | undefined, asRoot = (process.getuid?.() ?? 1) === 0): NetworkMode {
   const v = value ?? "";
-  if (v === "" || v === "private" || v === "default") return { kind: "default" };
+  if (v === "" || v === "private" || v === "default") return asRoot ? { kind: "bridge" } : { kind: "default" };
   if (v === "none") return { kind: "none" };
   if (v === "host") return { kind: "host" };
+  // podman's default network as root: `bridge`, or its name `podman`
+  if ((v === "bridge" || v === "podman") && asRoot) return { kind: "bridge" };
   if (v === "pasta" || v.startsWith("pasta:")) {
     const args = v === "pasta" ? [] : v.slice(6).split(",").filter((a) => a !== "");
     return { kind: "pasta", args };
@@ -57,8 +63,8 @@ export function parseNetworkMode(value: string | undefined): NetworkMode {
   throw new UsageError(`invalid --network ${JSON.stringify(v)}`, { hint: "use pasta, slirp4netns, host, none or private" });
 }
 
-/** Whether the container gets a network namespace of its own, joined to the outside by a helper. */
-export const usesHelper = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns";
+/** Whether the container gets a network namespace of its own joined to the outside (a helper, or root's bridge), so -p applies. */
+export const joinsOutside = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns" || m.kind === "bridge";
 
 export type Protocol = "tcp" | "udp";
 

@@ -84,7 +84,8 @@ export type RunInput = {
 };
 
 /** What pkg/network decided for this start; without it: --network host or none, the host's resolv.conf. */
-export type NetworkFacts = { mode: "host" | "none" | "helper"; resolv: string; hostAddress?: string };
+/** address: the container's own on root's bridge, which /etc/hosts gives its names. */
+export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge"; resolv: string; hostAddress?: string; address?: string };
 
 const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts.network === "host" ? "host" : "none", resolv: input.hostResolv };
 
@@ -149,7 +150,7 @@ function addedHosts(values: string[], hostAddress: string | undefined): string {
 
 function hostsFile(hostname: string, input: RunInput, name: string | undefined): string {
   const o = input.opts;
-  const own = `127.0.1.1\t${[hostname, ...(name && name !== hostname ? [name] : [])].join(" ")}\n`;
+  const own = `${netOf(input).address ?? "127.0.1.1"}\t${[hostname, ...(name && name !== hostname ? [name] : [])].join(" ")}\n`;
   const added = addedHosts(o.addHost ?? [], netOf(input).hostAddress);
   if (netOf(input).mode === "host") return added + (input.hostHosts === "" || input.hostHosts.endsWith("\n") ? input.hostHosts : `${input.hostHosts}\n`) + own;
   const host = netOf(input).hostAddress ? `${netOf(input).hostAddress}\thost.containers.internal host.docker.internal\n` : "";

@@ -3,7 +3,7 @@
 //   <root>/tmp/<pid>-<rand>-<label> a temp dir of tempDir() or removeLayers()
 //   <runroot>/job-<pid>-<rand>.json[.result]  a storage worker's job (worker.ts)
 // A name whose pid is still alive is live work and is never a leftover.
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 /** Whether a process exists (EPERM: it does, as someone else's). Temp names carry their creator's pid. */
@@ -13,6 +13,22 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Field 22 of /proc/PID/stat: the process's start time, so a reused pid is
+ * not mistaken for ours. A zombie (state Z, dead but not yet reaped) counts
+ * as gone.
+ */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    return Number(fields[19]);
+  } catch {
+    return undefined;
   }
 }
 
