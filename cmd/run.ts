@@ -90,7 +90,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       dnsSearch: commaList(list("dns-search")),
       dnsOption: list("dns-option"),
       addHost: list("add-host"),
-      noHosts: Boolean(args["no-hosts"]),
+      noHosts: args["no-hosts"] ? true : undefined,
       userns,
       tty: Boolean(args.tty),
     },

@@ -9,7 +9,7 @@ import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
-import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, releaseBridge, type HelperKind } from "../network/index.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, type HelperKind } from "../network/index.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
@@ -122,7 +122,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostResolv,
       net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip },
       name: rec.name,
-      opts: rec.config.opts,
+      opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;
     plan.netHelper = net.helper?.command ?? net.bridge?.command;

@@ -50,6 +50,14 @@ function portBindings(ports: PortMapping[] | undefined): Record<string, { HostIp
   return out;
 }
 
+/** A bridged container's address while it runs, in podman's fields; its network is podman's default, named "podman". */
+function bridgeSettings(rec: ContainerRecord, running: boolean) {
+  const b = running ? rec.bridge : undefined;
+  if (!b) return {};
+  const addr = { IPAddress: b.ip, IPPrefixLen: b.prefix, Gateway: b.gateway };
+  return { ...addr, Bridge: b.bridge, Networks: { podman: { NetworkID: "podman", ...addr } } };
+}
+
 /** "" (the default) reads as podman's "private"; older records without a value had no network. */
 const networkModeText = (v: string | undefined) => (v === undefined ? "none" : v === "" ? "private" : v);
 
@@ -150,6 +158,6 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       const [src, dst, opts] = v.split(":");
       return { Type: "bind", Source: src, Destination: dst, RW: !(opts ?? "").split(",").includes("ro") };
     }).concat(volumeMountViews(o?.volumeMounts)),
-    NetworkSettings: { Ports: portBindings(o?.ports) },
+    NetworkSettings: { ...bridgeSettings(rec, status === "running" || status === "paused"), Ports: portBindings(o?.ports) },
   };
 }

@@ -168,9 +168,12 @@ export function helperCommand(
   ports: PortMapping[],
   files: { pidFile: string; logFile: string; apiSocket: string; probeCache?: string },
   hostResolv: string,
+  asRoot = (process.getuid?.() ?? 1) === 0,
 ): string[] {
   if (choice.kind === "pasta") {
     const args = ["--config-net", "-f", "-q", "-P", files.pidFile];
+    // as root pasta would turn itself into nobody, who may not join the container's namespaces
+    if (asRoot && !choice.pastaArgs.includes("--runas")) args.push("--runas", "0:0");
     for (const proto of ["tcp", "udp"] as const) {
       const flag = proto === "tcp" ? "-t" : "-u";
       const mine = ports.filter((p) => p.protocol === proto);

@@ -3,7 +3,7 @@
 // slirp4netns) that the native core attaches before the command runs.
 import { join } from "node:path";
 import { ensurePrivateDir } from "../config/index.ts";
-import { containersConfFiles } from "./conf.ts";
+import { confBool, confList, containersConfFiles } from "./conf.ts";
 import { UsageError } from "../errors.ts";
 import type { RunOptions } from "../runtime/index.ts";
 import { parseNetworkMode, parsePublish, joinsOutside, type NetworkMode, type PortMapping } from "./mode.ts";
@@ -63,7 +63,13 @@ export function networkFiles(runtimeDir: string, id: string, runroot: string): N
  */
 export async function networkSetup(id: string, opts: RunOptions, hostResolv: string, files: NetworkFiles, avoid?: HelperKind): Promise<NetworkSetup> {
   const mode: NetworkMode = parseNetworkMode(opts.network);
-  const dns = { servers: opts.dns ?? [], search: opts.dnsSearch ?? [], options: opts.dnsOption ?? [] };
+  const conf = containersConfFiles();
+  // --dns and friends, else containers.conf's [containers] dns_servers, dns_searches, dns_options
+  const dns = {
+    servers: opts.dns ?? confList(conf, "containers", "dns_servers") ?? [],
+    search: opts.dnsSearch ?? confList(conf, "containers", "dns_searches") ?? [],
+    options: opts.dnsOption ?? confList(conf, "containers", "dns_options") ?? [],
+  };
   if (mode.kind === "host") return { mode: "host", resolv: hostResolv };
   if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
   if (mode.kind === "bridge") {
@@ -75,7 +81,7 @@ export async function networkSetup(id: string, opts: RunOptions, hostResolv: str
       hostAddress: b.gateway,
     };
   }
-  let choice: HelperChoice = chooseHelper(mode, containersConfFiles());
+  let choice: HelperChoice = chooseHelper(mode, conf);
   if (avoid === choice.kind && mode.kind === "default") choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, []);
   return {
     mode: "helper",
@@ -84,6 +90,9 @@ export async function networkSetup(id: string, opts: RunOptions, hostResolv: str
     hostAddress: hostAddress(choice),
   };
 }
+
+/** --no-hosts, else containers.conf's [containers] no_hosts. */
+export const noHosts = (opts: RunOptions) => opts.noHosts ?? confBool(containersConfFiles(), "containers", "no_hosts") ?? false;
 
 /** Whether a failed helper may be retried with the other one: only the default mode chooses for the user. */
 export const mayFallBack = (opts: RunOptions) => parseNetworkMode(opts.network).kind === "default";

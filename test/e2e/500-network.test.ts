@@ -263,6 +263,23 @@ describe("/etc/hosts and /etc/resolv.conf", () => {
     expect(r.stdout).not.toContain("host.containers.internal");
     expect(r.stdout).not.toContain("10.1.2.3");
   });
+
+  N("containers.conf's [containers] dns_servers, dns_searches, dns_options and no_hosts apply when no flag says otherwise", async () => {
+    const file = join(pod().home, ".config", "containers", "containers.conf");
+    writeFileSync(file, '[containers]\ndns_servers = ["10.7.7.7"]\ndns_searches = ["conf.test"]\ndns_options = ["ndots:3"]\nno_hosts = true\n');
+    try {
+      const r = await runPod(["run", "--rm", "alpine", "sh", "-c", "cat /etc/resolv.conf; echo ---; cat /etc/hosts"]);
+      expectExit(r, 0);
+      const [resolv, hosts] = r.stdout.split("---\n");
+      expect(resolv).toBe("search conf.test\nnameserver 10.7.7.7\noptions ndots:3\n");
+      expect(hosts).not.toContain("host.containers.internal");
+      const flags = await runPod(["run", "--rm", "--dns", "10.8.8.8", "alpine", "cat", "/etc/resolv.conf"]);
+      expect(flags.stdout).toContain("nameserver 10.8.8.8\n");
+      expect(flags.stdout).not.toContain("10.7.7.7");
+    } finally {
+      writeFileSync(file, "");
+    }
+  });
 });
 
 describe("helper failures", () => {

@@ -34,16 +34,21 @@ describe("-p", () => {
 
 describe("--network", () => {
   test("modes", () => {
-    expect(parseNetworkMode(undefined).kind).toBe("default");
-    expect(parseNetworkMode("private").kind).toBe("default");
-    expect(parseNetworkMode("none").kind).toBe("none");
-    expect(parseNetworkMode("host").kind).toBe("host");
-    expect(parseNetworkMode("pasta:-4,--mtu,1500")).toEqual({ kind: "pasta", args: ["-4", "--mtu", "1500"] });
-    expect(parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500")).toEqual({ kind: "slirp4netns", opts: { allowHostLoopback: true, enableIpv6: false, mtu: 1500 } });
+    expect(parseNetworkMode(undefined, false).kind).toBe("default");
+    expect(parseNetworkMode("private", false).kind).toBe("default");
+    expect(parseNetworkMode("none", false).kind).toBe("none");
+    expect(parseNetworkMode("host", false).kind).toBe("host");
+    expect(parseNetworkMode("pasta:-4,--mtu,1500", false)).toEqual({ kind: "pasta", args: ["-4", "--mtu", "1500"] });
+    expect(parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500", false)).toEqual({ kind: "slirp4netns", opts: { allowHostLoopback: true, enableIpv6: false, mtu: 1500 } });
+  });
+
+  test("as root the default, bridge and podman are the bridge", () => {
+    for (const v of [undefined, "", "private", "bridge", "podman"]) expect(parseNetworkMode(v, true).kind).toBe("bridge");
+    expect(parseNetworkMode("pasta", true).kind).toBe("pasta");
   });
 
   test("what pod does not do yet, and typos, are refused", () => {
-    for (const bad of ["container:web", "ns:/proc/1/ns/net", "bridge", "mynet", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=rootlesskit", "-x"]) expect(() => parseNetworkMode(bad)).toThrow();
+    for (const bad of ["container:web", "ns:/proc/1/ns/net", "bridge", "mynet", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=rootlesskit", "-x"]) expect(() => parseNetworkMode(bad, false)).toThrow();
   });
 });
 
@@ -52,7 +57,7 @@ const files = { pidFile: "/run/p.pid", logFile: "/run/p.log", apiSocket: "/run/s
 
 describe("the helper's command line", () => {
   test("pasta: foreground, quiet, its pid file as the ready signal, ports with its own -t/-u", () => {
-    const c = helperCommand(pasta, [{ hostIp: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" }], files, "nameserver 10.0.0.1\n");
+    const c = helperCommand(pasta, [{ hostIp: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" }], files, "nameserver 10.0.0.1\n", false);
     expect(c.slice(0, 4)).toEqual(["pidfile", "/run/p.pid", "/run/p.log", "/usr/bin/pasta"]);
     expect(c.join(" ")).toContain("--config-net -f -q -P /run/p.pid -t 127.0.0.1/8080:80 -u none -T none -U none");
     expect(c.at(-1)).toBe("@PID@");
@@ -60,7 +65,7 @@ describe("the helper's command line", () => {
 
   test("slirp4netns: ready fd, no host loopback unless asked, the API socket only with ports", () => {
     const s: HelperChoice = { ...pasta, kind: "slirp4netns", path: "/usr/bin/slirp4netns" };
-    const c = helperCommand(s, [], files, "");
+    const c = helperCommand(s, [], files, "", false);
     expect(c[0]).toBe("readyfd");
     expect(c).toContain("--disable-host-loopback");
     expect(c).not.toContain("--api-socket");
