@@ -40,6 +40,8 @@ PKGS=(
   "tmux:/usr/bin/tmux"
   "attr:/usr/bin/getfattr"
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
+  "nftables:/usr/sbin/nft"
+  "iproute2:/usr/sbin/ip"
   "zsh:/usr/bin/zsh"
   "fish:/usr/bin/fish"
 )
@@ -164,9 +166,10 @@ say "building dist/pod"
 logs=$(mktemp -d "${TMPDIR:-/tmp}/pod-test-logs.XXXXXX")
 work=""
 work2=""
+work3=""
 cleanup() {
   local w
-  for w in "$work" "$work2"; do
+  for w in "$work" "$work2" "$work3"; do
     if [ -n "$w" ] && [ -d "$w" ]; then
       rm -rf "$w" 2>/dev/null || echo "warning: could not remove all of $w (files owned by subordinate ids? try: dist/pod unshare rm -rf $w)" >&2
     fi
@@ -203,11 +206,14 @@ alpine="alpine-minirootfs-3.20.3-x86_64.tar.gz"
 # In name order; the 000-* smoke set runs first, and the rest only if it passes.
 mapfile -t smoke < <(find test/e2e -maxdepth 1 -name '000-*.test.ts' | sort)
 # *.nosubid.test.ts: as root, run in a pass of their own as $NOSUBID_USER
-mapfile -t rest < <(find test/e2e -maxdepth 1 -name '*.test.ts' ! -name '000-*' ! -name '*.nosubid.test.ts' | sort)
+mapfile -t rest < <(find test/e2e -maxdepth 1 -name '*.test.ts' ! -name '000-*' ! -name '*.nosubid.test.ts' ! -name '*.root.test.ts' | sort)
 mapfile -t nosubid < <(find test/e2e -maxdepth 1 -name '*.nosubid.test.ts' | sort)
+# *.root.test.ts: as root, run in a pass of their own as root (pod as root: the bridge, nftables)
+mapfile -t rootfiles < <(find test/e2e -maxdepth 1 -name '*.root.test.ts' | sort)
 if [ "$(id -u)" -ne 0 ]; then
-  rest+=("${nosubid[@]}") # as the caller they skip, saying why
+  rest+=("${nosubid[@]}" "${rootfiles[@]}") # as the caller they skip, saying why
   nosubid=()
+  rootfiles=()
 fi
 
 # One bun test run over the given e2e files from dir: as the test user when
@@ -260,18 +266,25 @@ run_e2e() { # dir
   set -e
 }
 
+# A private copy of the binary, the tests and bun that USER owns, under /tmp: prints its path.
+private_copy() { # name user
+  local w
+  w=$(mktemp -d "/tmp/$1.XXXXXX")
+  mkdir -p "$w/repo/dist" "$w/bin" "$w/home" "$w/tmp" "$w/fixtures"
+  cp dist/pod "$w/repo/dist/pod"
+  cp -r test "$w/repo/test"
+  cp package.json bunfig.toml tsconfig.json "$w/repo/"
+  cp "$bun_bin" "$w/bin/bun"
+  chown -R "$2:" "$w"
+  chmod 700 "$w"
+  echo "$w"
+}
+
 # The *.nosubid.test.ts files as $NOSUBID_USER, from a private copy of its own.
 run_e2e_nosubid() {
   local rc
   [ "${#nosubid[@]}" -gt 0 ] || return 0
-  work2=$(mktemp -d /tmp/pod-e2e-nosubid.XXXXXX)
-  mkdir -p "$work2/repo/dist" "$work2/bin" "$work2/home" "$work2/tmp"
-  cp dist/pod "$work2/repo/dist/pod"
-  cp -r test "$work2/repo/test"
-  cp package.json bunfig.toml tsconfig.json "$work2/repo/"
-  cp "$bun_bin" "$work2/bin/bun"
-  chown -R "$NOSUBID_USER:" "$work2"
-  chmod 700 "$work2"
+  work2=$(private_copy pod-e2e-nosubid "$NOSUBID_USER")
   say "e2e as $NOSUBID_USER (no subordinate ids) in $work2: ${nosubid[*]}"
   set +e
   E2E_USER=$NOSUBID_USER E2E_WORK=$work2 E2E_EXTRA="POD_TEST_NOSUBID_USER=$NOSUBID_USER" \
@@ -281,14 +294,22 @@ run_e2e_nosubid() {
   [ "$rc" -eq 0 ] || e2e_rc=$rc
 }
 
+# The *.root.test.ts files as root, from a private copy of their own (pod as root: the bridge, nftables).
+run_e2e_root() {
+  local rc
+  [ "${#rootfiles[@]}" -gt 0 ] || return 0
+  work3=$(private_copy pod-e2e-root root)
+  say "e2e as root in $work3: ${rootfiles[*]}"
+  set +e
+  E2E_USER=root E2E_WORK=$work3 e2e_in "$work3/repo" "${rootfiles[@]}" 2>&1 | tee "$logs/e2e-root.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" -eq 0 ] || e2e_rc=$rc
+}
+
 if [ "$(id -u)" -eq 0 ]; then
   # A private copy the test user owns: the repo may live under a root-only path.
-  work=$(mktemp -d /tmp/pod-e2e.XXXXXX)
-  mkdir -p "$work/repo/dist" "$work/bin" "$work/home" "$work/tmp" "$work/fixtures"
-  cp dist/pod "$work/repo/dist/pod"
-  cp -r test "$work/repo/test"
-  cp package.json bunfig.toml tsconfig.json "$work/repo/"
-  cp "$bun_bin" "$work/bin/bun"
+  work=$(private_copy pod-e2e "$TEST_USER")
   if [ -f "$fixtures/$alpine" ] && ! runuser -u "$TEST_USER" -- test -r "$fixtures/$alpine"; then
     say "copying $alpine where $TEST_USER can read it"
     cp "$fixtures/$alpine" "$work/fixtures/"
@@ -298,7 +319,7 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod 700 "$work"
   say "e2e tests run as $TEST_USER in $work"
   run_e2e "$work/repo"
-  if [ -z "$not_run" ]; then run_e2e_nosubid; fi
+  if [ -z "$not_run" ]; then run_e2e_nosubid; run_e2e_root; fi
 else
   work=$(mktemp -d "${TMPDIR:-/tmp}/pod-e2e.XXXXXX")
   say "e2e tests run as $(id -un), temp files in $work"
@@ -322,7 +343,7 @@ count() { # word log...: sums bun's " N word" summary lines
   shift
   sed -E 's/\x1b\[[0-9;]*m//g' "$@" | sed -nE "s/^ *([0-9]+) $word\$/\1/p" | awk '{s += $1} END {print s + 0}'
 }
-touch "$logs/e2e-smoke.log" "$logs/e2e.log" "$logs/e2e-nosubid.log" "$logs/vm.log"
+touch "$logs/e2e-smoke.log" "$logs/e2e.log" "$logs/e2e-nosubid.log" "$logs/e2e-root.log" "$logs/vm.log"
 passed=$(count pass "$logs"/*.log)
 failed=$(count fail "$logs"/*.log)
 skipped=$(($(count skip "$logs"/*.log) + vm_skipped))

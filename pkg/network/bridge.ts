@@ -160,9 +160,10 @@ function apply(cfg: BridgeConfig, leases: Lease[]): void {
     run([tool("nft"), "-f", "-"], bridgeRuleset(cfg, leases));
     return;
   }
-  rmSync(leaseFile(cfg.name), { force: true });
+  // the file goes last: while it is there, the next command finishes what a killed pod left half done
   if (interfaceExists(cfg.name)) run([tool("ip"), "link", "del", cfg.name]);
   run([tool("nft"), "-f", "-"], `table inet ${NFT_TABLE} {}\ndelete table inet ${NFT_TABLE}\n`);
+  rmSync(leaseFile(cfg.name), { force: true });
 }
 
 async function locked<T>(cfg: BridgeConfig, fn: () => T): Promise<T> {
@@ -232,11 +233,12 @@ export async function releaseBridge(id?: string): Promise<void> {
   }
   if (!existsSync(leaseFile(cfg.name)) && !(id && interfaceExists(vethName(id)))) return;
   // every command as root looks (cmd/_dispatch.ts): the lock only when there is something to drop
-  if (!id && readLeases(cfg).every((l) => leaseAlive(l))) return;
+  const seen = readLeases(cfg);
+  if (!id && seen.length > 0 && seen.every((l) => leaseAlive(l))) return;
   await locked(cfg, () => {
     const before = readLeases(cfg);
     if (id && interfaceExists(vethName(id))) run([tool("ip"), "link", "del", vethName(id)]);
     const after = before.filter((l) => l.id !== id && leaseAlive(l));
-    if (after.length !== before.length || (after.length === 0 && interfaceExists(cfg.name))) apply(cfg, after);
+    if (after.length !== before.length || after.length === 0) apply(cfg, after);
   });
 }

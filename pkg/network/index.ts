@@ -65,11 +65,8 @@ export async function networkSetup(id: string, opts: RunOptions, hostResolv: str
   const mode: NetworkMode = parseNetworkMode(opts.network);
   const conf = containersConfFiles();
   // --dns and friends, else containers.conf's [containers] dns_servers, dns_searches, dns_options
-  const dns = {
-    servers: opts.dns ?? confList(conf, "containers", "dns_servers") ?? [],
-    search: opts.dnsSearch ?? confList(conf, "containers", "dns_searches") ?? [],
-    options: opts.dnsOption ?? confList(conf, "containers", "dns_options") ?? [],
-  };
+  const either = (flag: string[] | undefined, key: string) => (flag?.length ? flag : (confList(conf, "containers", key) ?? []));
+  const dns = { servers: either(opts.dns, "dns_servers"), search: either(opts.dnsSearch, "dns_searches"), options: either(opts.dnsOption, "dns_options") };
   if (mode.kind === "host") return { mode: "host", resolv: hostResolv };
   if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
   if (mode.kind === "bridge") {

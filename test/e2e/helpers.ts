@@ -228,7 +228,7 @@ export const it: TestLike = (name, fn, timeoutMs) => {
   );
 };
 
-export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "podman" | "small-disk";
+export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "root" | "podman" | "small-disk";
 
 /** Features CI must provide: there, missing means failed, not skipped. */
 const CI_MUST: Record<Feature, boolean> = {
@@ -238,6 +238,7 @@ const CI_MUST: Record<Feature, boolean> = {
   subuid: true,
   tmux: true,
   unprivileged: true,
+  root: true,
   podman: false,
   "small-disk": true,
 };
@@ -289,6 +290,8 @@ export function missing(f: Feature): string | null {
         return `POD_TEST_SMALL_DISK=${dir} is not writable by this user`;
       }
     }
+    case "root":
+      return process.getuid?.() === 0 ? null : "this file is about pod as root (test/run.sh runs *.root.test.ts as root)";
     case "unprivileged":
       return process.getuid?.() !== 0 ? null : "the e2e suite must run as an unprivileged user, not root (test/run.sh runs it as podtest)";
   }
