@@ -301,7 +301,7 @@ run_e2e_root() {
   work3=$(private_copy pod-e2e-root root)
   say "e2e as root in $work3: ${rootfiles[*]}"
   set +e
-  E2E_USER=root E2E_WORK=$work3 e2e_in "$work3/repo" "${rootfiles[@]}" 2>&1 | tee "$logs/e2e-root.log"
+  E2E_USER=root E2E_WORK=$work3 E2E_EXTRA="POD_TEST_UNPRIVILEGED_USER=$TEST_USER" e2e_in "$work3/repo" "${rootfiles[@]}" 2>&1 | tee "$logs/e2e-root.log"
   rc=${PIPESTATUS[0]}
   set -e
   [ "$rc" -eq 0 ] || e2e_rc=$rc

@@ -35,13 +35,13 @@ function helpersOf(pid: number): number[] {
 }
 
 /** Connects to 127.0.0.1:port and returns what the server sends before closing (retrying while the server starts). */
-async function readTcp(port: number, timeoutMs = 10_000): Promise<string> {
+async function readTcp(port: number, timeoutMs = 10_000, hostname = "127.0.0.1"): Promise<string> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const got = await new Promise<string | null>((resolve) => {
       let data = "";
       Bun.connect({
-        hostname: "127.0.0.1",
+        hostname,
         port,
         socket: {
           data(_s, d) {
@@ -164,6 +164,20 @@ describe("published ports and the host", () => {
       await until(`${net} to end with its container`, () => !alive(helpers[0]!), 5_000);
     });
   }
+
+  // IPv6 where the host has it (a default route): pasta copies the host's addresses
+  const hasV6 = readFileSync("/proc/net/ipv6_route", "utf8").split("\n").some((l) => l.startsWith("00000000000000000000000000000000 00 ") && !/ lo$/.test(l.trim()));
+  (hasV6 ? N : (name: string) => console.log(`skip: "${name}": the host has no IPv6 default route`))(
+    "IPv6 through pasta: a global address in the container, and -p [::1]:H:C from the host's IPv6 loopback",
+    async () => {
+      const r = await runPod(["run", "--rm", "alpine", "ip", "-6", "-o", "addr", "show", "scope", "global"]);
+      expectExit(r, 0);
+      expect(r.stdout).toMatch(/inet6 [0-9a-f:]+\/\d+ scope global/);
+      const port = await freePort();
+      await runD(safeName("v6"), ["-p", `[::1]:${port}:80`, "alpine", ...TCP_SERVER(80, "hello-v6")]);
+      expect(await readTcp(port, 10_000, "::1")).toBe("hello-v6\n");
+    },
+  );
 
   N("-p without a host port gets a free one", async () => {
     const name = safeName("f");

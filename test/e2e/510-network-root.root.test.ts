@@ -5,8 +5,9 @@
 // runs *.root.test.ts as root. Traffic goes only to 127.0.0.1, to the
 // containers' addresses and to a namespace this file makes ("another host").
 import { describe } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { useSuite, requires, runPod, expect, expectExit, expectPodError, safeName, sh } from "./helpers.ts";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, safeName, sh, POD } from "./helpers.ts";
 import { useLifecycle, runD, inspectFmt, until, alive, monitorOf } from "./lifecycle-helpers.ts";
 import { freePort } from "../fixtures/proc.ts";
 
@@ -171,5 +172,40 @@ describe("cleanup as root", () => {
     expectExit(await runPod(["system", "reset", "-f"]), 0);
     await expectNothingLeft(ids);
     expectExit(await runPod(["pull", "-q", "alpine"]), 0);
+  });
+});
+
+describe("rootless on a host without a usable external interface", () => {
+  // Run from root: a network namespace with only lo is such a host (offline, at boot), and the unprivileged user's pod runs in it.
+  const user = process.env.POD_TEST_UNPRIVILEGED_USER || "podtest";
+  R("the default network falls back from pasta to slirp4netns, and --log-level debug says so", async () => {
+    const ids = (await sh(["id", "-u", user])).stdout.trim();
+    expect(ids, `the unprivileged test user ${user} exists (test/run.sh creates it)`).toMatch(/^\d+$/);
+    const [uid, gid] = [Number(ids), Number((await sh(["id", "-g", user])).stdout.trim())];
+    // under /tmp itself: the suite's temp dir is root's own (mode 0700)
+    const dir = mkdtempSync("/tmp/pod-offline-");
+    const ns = `podoff${process.pid}`;
+    try {
+      for (const d of ["home/.config/containers", "run"]) mkdirSync(join(dir, d), { recursive: true });
+      copyFileSync(POD, join(dir, "pod"));
+      copyFileSync(join(pod().configDir, "registries.conf"), join(dir, "home/.config/containers/registries.conf"));
+      for (const p of [dir, join(dir, "home"), join(dir, "home/.config"), join(dir, "home/.config/containers"), join(dir, "home/.config/containers/registries.conf"), join(dir, "run"), join(dir, "pod")]) chownSync(p, uid, gid);
+      chmodSync(join(dir, "run"), 0o700);
+      const asUser = (args: string[]) => ["runuser", "-u", user, "--", "env", "-i", `HOME=${join(dir, "home")}`, `XDG_RUNTIME_DIR=${join(dir, "run")}`, "PATH=/usr/bin:/bin:/usr/sbin:/sbin", join(dir, "pod"), ...args];
+      const pulled = await sh(asUser(["pull", "-q", "alpine"]), ROOT_PATH);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect((await sh(["ip", "netns", "add", ns], ROOT_PATH)).code).toBe(0);
+      const r = await sh(["ip", "netns", "exec", ns, ...asUser(["--log-level", "debug", "run", "--rm", "alpine", "ip", "-o", "link"])], ROOT_PATH);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("tap0");
+      expect(r.stderr).toMatch(/network: pasta failed \(.*\); using slirp4netns/);
+      const explicit = await sh(["ip", "netns", "exec", ns, ...asUser(["run", "--rm", "--network", "pasta", "alpine", "true"])], ROOT_PATH);
+      expect(explicit.code).toBe(125);
+      expect(explicit.stderr).toMatch(/^Error: .*pasta/m);
+      expect(explicit.stderr).toMatch(/^Hint: pasta found no usable external interface/m);
+    } finally {
+      await sh(["ip", "netns", "del", ns], ROOT_PATH);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
