@@ -20,6 +20,7 @@ import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsD
 import { log } from "../output/index.ts";
 import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
+import { joinTarget } from "./join.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 
 function readHostFile(path: string): string {
@@ -100,7 +101,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   let avoidHelper: HelperKind | undefined;
   for (;;) {
-    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper);
+    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts));
     if (net.helper) {
       log.debug(`network: ${net.helper.kind}`);
       rmSync(net.helper.apiSocket, { force: true });
@@ -126,6 +127,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     });
     plan.rootfsHelper = layout.rootfsHelper;
     plan.netHelper = net.helper?.command ?? net.bridge?.command;
+    plan.joinNetwork = net.join;
     for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
     // Everything but the pids is on disk before the process starts: a monitor that finds

@@ -12,6 +12,7 @@ import { signalContainer, spawnContainer } from "../native/core.ts";
 import { frozenEnv, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import { planPorts } from "../network/index.ts";
+import { checkJoinTarget } from "./join.ts";
 import type { Paths } from "../config/index.ts";
 import { createRecord, findContainer, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
 import { isUp, statusOf } from "./state.ts";
@@ -79,7 +80,7 @@ function exposedPorts(store: Store, img: ImageRecord): string[] {
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
   const store = new Store(paths).init();
-  const opts = freezeEnv(req.opts);
+  const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const plan = planVolumes(opts);
   // What can be checked without the image is checked before anything is pulled or recorded.
   for (const v of plan.volumes) parseVolume(v);

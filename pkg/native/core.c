@@ -52,6 +52,7 @@ extern int ioctl(int fd, unsigned long req, ...);
 extern int kill(pid_t pid, int sig);
 extern int fchdir(int fd);
 extern int setns(int fd, int nstype);
+extern ssize_t readlink(const char *path, char *buf, size_t len);
 extern int socketpair(int domain, int type, int protocol, int sv[2]);
 extern ssize_t sendmsg(int fd, const void *msg, int flags);
 extern ssize_t recvmsg(int fd, void *msg, int flags);
@@ -418,6 +419,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define CLONE_NEWIPC 0x08000000
 #define CLONE_NEWPID 0x20000000
 #define CLONE_NEWNET 0x40000000
+#define CLONE_PARENT 0x00008000
 #define SIGCHLD 17
 #define MS_RDONLY 1
 #define MS_NOSUID 2
@@ -474,6 +476,7 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define STAGE_INIT 15
 #define STAGE_CGROUP 17
 #define STAGE_NETWORK 18
+#define STAGE_JOIN 16
 #define F_SETFD 2
 #define CLOSE_RANGE_CLOEXEC 4
 #if defined(__aarch64__)
@@ -1031,12 +1034,12 @@ static void enter_cgroup(int procs_fd, int status_fd, int new_ns) {
 static void container_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                             int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                             int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
-                            int net_sync) {
+                            int net_sync, int mapped) {
   const char *hostname = plan[P_HOSTNAME];
   char go = 0;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 1);
-  become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
+  if (!mapped) become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   /* ping without privileges, as podman allows it (gid 0 of the container), in its own network namespace. */
@@ -1065,6 +1068,62 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
   close_fds_and_exec(argv, envp, status_fd);
+}
+
+/* Whether the namespace behind fd is the one this process is in (readlink names them "user:[inode]"). */
+static int same_namespace(int fd, const char *self) {
+  char a[64];
+  char b[64];
+  char path[32];
+  ssize_t n;
+  ssize_t m;
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  n = readlink(path, a, sizeof a - 1);
+  m = readlink(self, b, sizeof b - 1);
+  if (n <= 0 || m <= 0 || n != m) return 0;
+  while (n-- > 0)
+    if (a[n] != b[n]) return 0;
+  return 1;
+}
+
+/*
+ * A container that joins another's network namespace (--network
+ * container:NAME, ns:PATH). setns into a network namespace needs
+ * CAP_SYS_ADMIN over the user namespace that owns it, so a rootless
+ * container enters the other's user namespace first (join_user, already
+ * mapped: no id maps of its own); as root, or for a namespace of pod's own
+ * user namespace, it joins the network first and then unshares a user
+ * namespace as usual. The new pid namespace takes a fork: the container's
+ * first process is cloned with CLONE_PARENT, so it is the caller's child
+ * like any other container, and its pid goes to pid_fd.
+ */
+static void join_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
+                       int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
+                       int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
+                       int join_user, int join_net, int pid_fd) {
+  unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  int child;
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (join_user >= 0) {
+    if (setns(join_user, CLONE_NEWUSER) < 0 || setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
+    if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+  } else {
+    if (setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
+    if (unshare(CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_UNSHARE);
+    become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  }
+  if (cgroup_procs < 0) ns |= CLONE_NEWCGROUP;
+  if (unshare(ns) < 0) die_stage(status_fd, STAGE_UNSHARE);
+  child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) die_stage(status_fd, STAGE_UNSHARE);
+  if (child > 0) {
+    write(pid_fd, &child, sizeof child);
+    _exit(0);
+  }
+  close(pid_fd);
+  container_stage(plan, ops, helper, argv, envp, -1, -1, status_fd, single_uid, single_gid, stdin_fd, stdout_fd,
+                  stderr_fd, tty_sock, winsize, cgroup_procs, -1, 1);
 }
 
 /*
@@ -1196,8 +1255,32 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   /* Read before clone(): inside the new user namespace, unmapped, they read as the overflow id. */
   int host_uid = (int)geteuid();
   int host_gid = (int)getegid();
+  /* P_NEW_NET: "1" a namespace of its own, "0" the host's, "/path" one to join */
+  int join_net = -1;
+  int join_user = -1;
+  int pid_pipe[2];
+  pid_pipe[0] = -1;
+  pid_pipe[1] = -1;
   if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
   if (cgroup_procs >= 0) flags &= ~(unsigned long)CLONE_NEWCGROUP;
+  if (plan[P_NEW_NET][0] == '/') {
+    join_net = open(plan[P_NEW_NET], O_RDONLY | O_CLOEXEC);
+    if (join_net < 0) {
+      fail_msg(errbuf, errlen, "opening the network namespace to join", err_no());
+      return -1;
+    }
+    join_user = ioctl(join_net, 0xb701 /* NS_GET_USERNS */);
+    if (join_user < 0 || pipe2(pid_pipe, O_CLOEXEC) < 0) {
+      fail_msg(errbuf, errlen, "finding the user namespace of the network namespace to join", err_no());
+      close(join_net);
+      return -1;
+    }
+    if (same_namespace(join_user, "/proc/self/ns/user")) {
+      close(join_user);
+      join_user = -1;
+    }
+    flags = SIGCHLD;
+  }
   report[0] = 0;
   report[1] = 0;
   report[2] = 0;
@@ -1223,16 +1306,25 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     close(status_pipe[0]);
     if (winsize) close(tty_socks[0]);
     if (net_sync[1] >= 0) close(net_sync[1]);
+    if (join_net >= 0)
+      join_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1], single ? host_uid : -1,
+                 single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd, winsize ? tty_socks[1] : -1, winsize,
+                 cgroup_procs, join_user, join_net, pid_pipe[1]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
-                    winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0]);
+                    winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0], 0);
+  }
+  if (join_net >= 0) {
+    close(join_net);
+    if (join_user >= 0) close(join_user);
+    close(pid_pipe[1]);
   }
   if (net_sync[0] >= 0) close(net_sync[0]);
   close(to_parent[1]);
   close(from_parent[0]);
   close(status_pipe[1]);
   if (winsize) close(tty_socks[1]);
-  if (!single) {
+  if (!single && join_user < 0) {
     int rc = map_child_ids(pid, to_parent[0], from_parent[1], status_pipe[0], uidmap_argv, gidmap_argv, errbuf, errlen);
     if (rc < 0) {
       close(to_parent[0]);
@@ -1244,6 +1336,14 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   }
   close(to_parent[0]);
   close(from_parent[1]);
+  if (pid_pipe[0] >= 0) {
+    /* the joining child forks the container's first process and ends: its pid comes here (EOF: it failed first) */
+    int first = 0;
+    int n = (int)read(pid_pipe[0], &first, sizeof first);
+    close(pid_pipe[0]);
+    waitpid(pid, &status, 0);
+    if (n == (int)sizeof first) pid = first;
+  }
   if (net_sync[1] >= 0) {
     net_pid = start_net_helper(net, pid, errbuf, errlen);
     if (net_pid < 0) {
@@ -1437,8 +1537,6 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **net, char
  * lives in the container's PID namespace. The joining child exits at once.
  * ------------------------------------------------------------------------ */
 
-#define CLONE_PARENT 0x00008000
-#define STAGE_JOIN 16
 
 static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
 

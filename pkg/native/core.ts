@@ -229,7 +229,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.OverlayData] = plan.rootfsMount.kind === "overlay" ? plan.rootfsMount.data : "";
   h[PlanField.ReadonlyRoot] = plan.readonlyRoot ? "1" : "0";
   h[PlanField.Hostname] = plan.hostname;
-  h[PlanField.NewNet] = plan.newNetwork ? "1" : "0";
+  h[PlanField.NewNet] = plan.joinNetwork ?? (plan.newNetwork ? "1" : "0");
   h[PlanField.Cwd] = plan.cwd;
   h[PlanField.Uid] = String(plan.uid);
   h[PlanField.Gid] = String(plan.gid);

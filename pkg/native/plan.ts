@@ -52,6 +52,8 @@ export type LaunchPlan = {
   hostname: string;
   /** a new network namespace (every mode but host); otherwise the host's */
   newNetwork: boolean;
+  /** the network namespace to join instead (--network container:NAME, ns:PATH): a path such as /proc/PID/ns/net */
+  joinNetwork?: string;
   /**
    * the network helper started for the new network namespace before the
    * command runs: [ready mode ("pidfile" | "readyfd"), pid file, log file,

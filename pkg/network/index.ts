@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { ensurePrivateDir } from "../config/index.ts";
 import { confBool, confList, containersConfFiles } from "./conf.ts";
-import { UsageError } from "../errors.ts";
+import { PodError, UsageError } from "../errors.ts";
 import type { RunOptions } from "../runtime/index.ts";
 import { parseNetworkMode, parsePublish, joinsOutside, type NetworkMode, type PortMapping } from "./mode.ts";
 import { attachBridge } from "./bridge.ts";
@@ -36,8 +36,13 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
   return claimHostPorts(ports);
 }
 
+/** The namespace --network container:NAME or ns:PATH joins (pkg/container finds a container's), with what it shares. */
+export type JoinTarget = { path: string; resolv?: string; hostAddress?: string };
+
 export type NetworkSetup = {
-  mode: "host" | "none" | "helper" | "bridge";
+  mode: "host" | "none" | "helper" | "bridge" | "join";
+  /** the network namespace to join */
+  join?: string;
   helper?: { kind: HelperKind; command: string[]; apiSocket: string };
   /** root's bridge: the veth's oneshot command and the address the container got */
   bridge?: { command: string[]; ip: string; gateway: string; prefix: number; name: string };
@@ -61,7 +66,14 @@ export function networkFiles(runtimeDir: string, id: string, runroot: string): N
  * `avoid` skips a helper that just failed (pasta on a host without a usable
  * external interface), so the default mode falls back to slirp4netns.
  */
-export async function networkSetup(id: string, opts: RunOptions, hostResolv: string, files: NetworkFiles, avoid?: HelperKind): Promise<NetworkSetup> {
+export async function networkSetup(
+  id: string,
+  opts: RunOptions,
+  hostResolv: string,
+  files: NetworkFiles,
+  avoid?: HelperKind,
+  join?: JoinTarget,
+): Promise<NetworkSetup> {
   const mode: NetworkMode = parseNetworkMode(opts.network);
   const conf = containersConfFiles();
   // --dns and friends, else containers.conf's [containers] dns_servers, dns_searches, dns_options
@@ -69,6 +81,11 @@ export async function networkSetup(id: string, opts: RunOptions, hostResolv: str
   const dns = { servers: either(opts.dns, "dns_servers"), search: either(opts.dnsSearch, "dns_searches"), options: either(opts.dnsOption, "dns_options") };
   if (mode.kind === "host") return { mode: "host", resolv: hostResolv };
   if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
+  if (mode.kind === "container" || mode.kind === "ns") {
+    if (!join) throw new PodError(`--network ${opts.network}: no namespace to join`, { hint: "this is a bug in pod" });
+    // another container's network: its resolv.conf and its way to the host, as podman shares them
+    return { mode: "join", join: join.path, resolv: join.resolv ?? resolvConf(hostResolv, undefined, dns), hostAddress: join.hostAddress };
+  }
   if (mode.kind === "bridge") {
     const b = await attachBridge(id, opts.ports ?? [], files);
     return {

@@ -10,6 +10,8 @@ export type NetworkMode =
   | { kind: "none" }
   | { kind: "host" }
   | { kind: "bridge" }
+  | { kind: "container"; target: string }
+  | { kind: "ns"; path: string }
   | { kind: "pasta"; args: string[] }
   | { kind: "slirp4netns"; opts: SlirpOptions };
 
@@ -56,6 +58,11 @@ export function parseNetworkMode(value: string | undefined, asRoot = (process.ge
     return { kind: "pasta", args };
   }
   if (v === "slirp4netns" || v.startsWith("slirp4netns:")) return { kind: "slirp4netns", opts: v === "slirp4netns" ? { ...SLIRP_DEFAULTS } : slirpOptions(v, v.slice(12)) };
+  if (v.startsWith("container:") && v.length > 10) return { kind: "container", target: v.slice(10) };
+  if (v.startsWith("ns:")) {
+    if (!v.slice(3).startsWith("/")) throw new UsageError(`invalid --network ${v}: the namespace must be an absolute path`, { hint: "--network ns:/run/netns/NAME or ns:/proc/PID/ns/net" });
+    return { kind: "ns", path: v.slice(3) };
+  }
   if (/^(container|ns):/.test(v) || v === "bridge" || v === "slirp" || /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v))
     throw new UsageError(`--network ${v}: not supported by pod yet`, {
       hint: "use the default (pasta, else slirp4netns), pasta[:OPTIONS], slirp4netns[:OPTIONS], host or none; docs/compat.md lists what is missing",

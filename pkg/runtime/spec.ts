@@ -85,7 +85,7 @@ export type RunInput = {
 
 /** What pkg/network decided for this start; without it: --network host or none, the host's resolv.conf. */
 /** address: the container's own on root's bridge, which /etc/hosts gives its names. */
-export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge"; resolv: string; hostAddress?: string; address?: string };
+export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge" | "join"; resolv: string; hostAddress?: string; address?: string };
 
 const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts.network === "host" ? "host" : "none", resolv: input.hostResolv };
 
@@ -210,7 +210,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
   const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
   const env = buildEnv({ imageEnv: image.Env ?? [], envFiles: o.envFiles, env: o.env, hostEnv: input.hostEnv, home: user.home, hostname });
-  const newNetwork = netOf(input).mode !== "host";
+  // a joined namespace is not the container's own: /sys is the host's, as with --network host
+  const newNetwork = netOf(input).mode !== "host" && netOf(input).mode !== "join";
   const ops = buildMountOps({
     containerDir: input.containerDir,
     layerDirs: input.layerDirs,

@@ -179,6 +179,21 @@ describe("published ports and the host", () => {
     },
   );
 
+  N("--network container:NAME shares the other's namespace (its eth0, its loopback); a missing or stopped one is refused", async () => {
+    const web = safeName("web");
+    await runD(web, ["alpine", ...TCP_SERVER(80, "hello-shared")]);
+    const r = await runPod(["run", "--rm", "--network", `container:${web}`, "alpine", "sh", "-c", "ip -o link; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 127.0.0.1 80 </dev/null && exit 0; sleep 0.3; done; exit 1"]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("eth0");
+    expect(r.stdout).toContain("hello-shared");
+    expectPodError(await runPod(["run", "--rm", "--network", "container:no-such-ctr", "alpine", "true"]), "no such container");
+    const stopped = safeName("st");
+    track(stopped);
+    expectExit(await runPod(["create", "--name", stopped, "alpine", "true"]), 0);
+    expectPodError(await runPod(["run", "--rm", "--network", `container:${stopped}`, "alpine", "true"]), "not running");
+    expectPodError(await runPod(["run", "--rm", "--network", `container:${web}`, "-p", "8080:80", "alpine", "true"]), "-p cannot be used");
+  });
+
   N("-p without a host port gets a free one", async () => {
     const name = safeName("f");
     await runD(name, ["-p", "127.0.0.1::80", "alpine", ...TCP_SERVER(80, "free-port")]);

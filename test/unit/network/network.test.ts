@@ -42,13 +42,18 @@ describe("--network", () => {
     expect(parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500", false)).toEqual({ kind: "slirp4netns", opts: { allowHostLoopback: true, enableIpv6: false, mtu: 1500 } });
   });
 
+  test("container:NAME and ns:PATH join another namespace", () => {
+    expect(parseNetworkMode("container:web", false)).toEqual({ kind: "container", target: "web" });
+    expect(parseNetworkMode("ns:/run/netns/x", false)).toEqual({ kind: "ns", path: "/run/netns/x" });
+  });
+
   test("as root the default, bridge and podman are the bridge", () => {
     for (const v of [undefined, "", "private", "bridge", "podman"]) expect(parseNetworkMode(v, true).kind).toBe("bridge");
     expect(parseNetworkMode("pasta", true).kind).toBe("pasta");
   });
 
   test("what pod does not do yet, and typos, are refused", () => {
-    for (const bad of ["container:web", "ns:/proc/1/ns/net", "bridge", "mynet", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=rootlesskit", "-x"]) expect(() => parseNetworkMode(bad, false)).toThrow();
+    for (const bad of ["container:", "ns:relative/path", "bridge", "mynet", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=rootlesskit", "-x"]) expect(() => parseNetworkMode(bad, false)).toThrow();
   });
 });
 

@@ -1,0 +1,42 @@
+// --network container:NAME and ns:PATH: the namespace a container joins.
+// The other container must exist at create and run at start; its
+// resolv.conf and its way to the host come along, as podman shares them.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PodError } from "../errors.ts";
+import { parseNetworkMode, type JoinTarget } from "../network/index.ts";
+import type { RunOptions } from "../runtime/index.ts";
+import { containerDir, findContainer } from "./records.ts";
+import { statusOf } from "./state.ts";
+
+/** At create: the container named must exist (its ID is what the record keeps), the path must be there. */
+export function checkJoinTarget(root: string, opts: RunOptions): RunOptions {
+  const mode = parseNetworkMode(opts.network);
+  if (mode.kind === "container") return { ...opts, network: `container:${findContainer(root, mode.target).id}` };
+  if (mode.kind === "ns" && !existsSync(mode.path))
+    throw new PodError(`--network ns:${mode.path}: no such file or directory`, { hint: "give the path of a network namespace, e.g. /run/netns/NAME or /proc/PID/ns/net" });
+  return opts;
+}
+
+/** At start: the joined namespace's path, and what its container shares. */
+export function joinTarget(root: string, opts: RunOptions): JoinTarget | undefined {
+  const mode = parseNetworkMode(opts.network);
+  if (mode.kind === "ns") return { path: mode.path };
+  if (mode.kind !== "container") return undefined;
+  const other = findContainer(root, mode.target);
+  const status = statusOf(other);
+  if (status !== "running" && status !== "paused")
+    throw new PodError(`cannot join the network namespace of container ${other.name}: it is ${status === "created" ? "not running" : status}`, {
+      hint: `start it first (pod start ${other.name})`,
+    });
+  const dir = containerDir(root, other.id);
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(dir, f), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  const hostAddress = /^(\S+)\thost\.containers\.internal/m.exec(read("hosts") ?? "")?.[1];
+  return { path: `/proc/${other.pid}/ns/net`, resolv: read("resolv.conf"), hostAddress };
+}
