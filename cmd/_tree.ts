@@ -42,6 +42,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),
   tag: from(image, (m) => m.tag),
+  untag: from(image, (m) => m.untag),
   rmi: from(image, (m) => m.rmi),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),

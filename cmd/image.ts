@@ -1,4 +1,4 @@
-// Image commands: pull, images, tag, rmi, image inspect, and the `image` group.
+// Image commands: pull, images, tag, untag, rmi, image inspect, and the `image` group.
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
@@ -6,7 +6,7 @@ import { existsCommand } from "./_exists.ts";
 import { Store } from "../pkg/store/index.ts";
 import { pullImage } from "../pkg/pull/index.ts";
 import { hostPlatform, parsePlatform } from "../pkg/registry/index.ts";
-import { imageInspect, imageSummary, lookupImage, removeImages, tagImage } from "../pkg/catalog/index.ts";
+import { imageInspect, imageSummary, lookupImage, removeImages, tagImage, untagImage } from "../pkg/catalog/index.ts";
 import { formatItems, formatValue, humanSize, out, err } from "../pkg/output/index.ts";
 import { ImageUnknown, PodError, UsageError } from "../pkg/errors.ts";
 import { credentialsFlag } from "./_auth-flags.ts";
@@ -127,6 +127,20 @@ export const tag: PodCommand = {
   },
 };
 
+export const untag: PodCommand = {
+  meta: { name: "untag", description: "Remove names from a local image (all of them when none is given)" },
+  examples: ["pod untag alpine", "pod untag 3f53bb00af94 localhost/web:1"],
+  args: {
+    image: { type: "positional", description: "Image (name or ID)" },
+    name: { type: "positional", description: "Names to remove", required: false },
+  },
+  async run({ args }) {
+    const [src, ...names] = args._ as string[];
+    if (!src) throw new UsageError("`pod untag` requires at least one IMAGE", { hint: "pod untag IMAGE [NAME...]" });
+    await untagImage(new Store(openContext(args).paths), src, names);
+  },
+};
+
 export const rmi: PodCommand = {
   meta: { name: "rmi", description: "Remove one or more images from local storage" },
   examples: ["pod rmi alpine", "pod rmi -f 3f53bb00af94", "pod rmi -a"],
@@ -192,6 +206,7 @@ export const image: PodCommand = {
     ls: images,
     list: images,
     tag,
+    untag,
     rm: rmi,
     exists: imageExists,
     inspect: imageInspectCmd,

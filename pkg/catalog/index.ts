@@ -52,6 +52,27 @@ export async function tagImage(store: Store, source: string, targets: string[]):
   });
 }
 
+/**
+ * podman untag: removes the given names from the image (all of its names when
+ * none are given). A name the image does not carry fails the whole call before
+ * anything changes ("NAME: tag not known"). The image itself stays, even with
+ * no name left (it becomes dangling), as in podman.
+ */
+export async function untagImage(store: Store, source: string, names: string[]): Promise<void> {
+  const wanted = names.map((n) => {
+    const full = localName(n);
+    if (full.includes("@")) throw new InvalidReference(`invalid tag "${n}": a tag cannot contain a digest`, { hint: "use NAME:TAG" });
+    return full;
+  });
+  await store.updateImages((images) => {
+    const img = lookupImage(store, source, images);
+    for (const n of wanted)
+      if (!img.names.includes(n)) throw new PodError(`${n}: tag not known`, { hint: `pod images ${source} lists the names it has` });
+    const drop = new Set(names.length ? wanted : img.names);
+    return { images: images.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => !drop.has(n)) } : i)), result: undefined };
+  });
+}
+
 export type RemoveReport = { untagged: string[]; deleted: string[]; errors: PodError[] };
 
 /** The containers that use images, as pkg/container sees them (imageUsers). */
