@@ -1070,6 +1070,21 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   close_fds_and_exec(argv, envp, status_fd);
 }
 
+/*
+ * Forks the process that goes on as the caller's sibling (CLONE_PARENT: it is
+ * the child of whoever started us, which can wait for it), hands its pid to
+ * pid_fd and ends; returns in that new process.
+ */
+static void fork_as_sibling(int pid_fd, int status_fd, int stage) {
+  int child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (child < 0) die_stage(status_fd, stage);
+  if (child > 0) {
+    write(pid_fd, &child, sizeof child);
+    _exit(0);
+  }
+  close(pid_fd);
+}
+
 /* Whether the namespace behind fd is the one this process is in (readlink names them "user:[inode]"). */
 static int same_namespace(int fd, const char *self) {
   char a[64];
@@ -1102,7 +1117,6 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
                        int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
                        int join_user, int join_net, int pid_fd) {
   unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-  int child;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0 || setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
@@ -1115,13 +1129,7 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
   }
   if (cgroup_procs < 0) ns |= CLONE_NEWCGROUP;
   if (unshare(ns) < 0) die_stage(status_fd, STAGE_UNSHARE);
-  child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-  if (child < 0) die_stage(status_fd, STAGE_UNSHARE);
-  if (child > 0) {
-    write(pid_fd, &child, sizeof child);
-    _exit(0);
-  }
-  close(pid_fd);
+  fork_as_sibling(pid_fd, status_fd, STAGE_UNSHARE);
   container_stage(plan, ops, helper, argv, envp, -1, -1, status_fd, single_uid, single_gid, stdin_fd, stdout_fd,
                   stderr_fd, tty_sock, winsize, cgroup_procs, -1, 1);
 }
@@ -1545,7 +1553,6 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   int fds[7];
   char path[64];
   int i;
-  int child;
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 0);
   for (i = 0; i < 7; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
@@ -1557,13 +1564,7 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
     close(fds[i]);
   }
   if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
-  child = (int)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-  if (child < 0) die_stage(status_fd, STAGE_JOIN);
-  if (child > 0) {
-    write(pid_fd, &child, sizeof child);
-    _exit(0);
-  }
-  close(pid_fd);
+  fork_as_sibling(pid_fd, status_fd, STAGE_JOIN);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
   set_credentials(plan, status_fd);
