@@ -105,7 +105,8 @@ export function checkFuse(f: HostFacts, overlayWorks: boolean): Check {
 export function checkNetwork(f: HostFacts): Check {
   const found = [f.pasta, f.slirp4netns].filter((t) => t.path);
   const usable = found.find((t) => t.onPath);
-  if (usable) return ok("network", `${usable.name}: ${usable.path}`);
+  // pasta first, as the default picks it (containers.conf's default_rootless_network_cmd may pick the other)
+  if (usable) return ok("network", `${usable.name}: ${usable.path} (the default network's helper)`);
   if (found.length) return fail("network", `${found[0]!.name} is at ${found[0]!.path} but not in PATH`, `export PATH="$PATH:${dirname(found[0]!.path!)}"`);
   return fail("network", "neither pasta nor slirp4netns is installed: containers cannot have a network of their own", install(f.distro, "passt"));
 }

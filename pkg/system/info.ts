@@ -85,7 +85,8 @@ function hostFacts(f: HostFacts) {
     kernel: release(),
     memFree: freemem(),
     memTotal: totalmem(),
-    networkModes: ["none", "host"],
+    // the --network modes pod takes here (podman lists its own); as root the default is the bridge
+    networkModes: [...((process.getuid?.() ?? 1) === 0 ? ["bridge"] : []), "pasta", "slirp4netns", "private", "host", "none", "container", "ns"],
     os: process.platform,
     pasta: tool(f.pasta),
     rootless: {

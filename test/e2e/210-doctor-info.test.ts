@@ -95,7 +95,7 @@ describe("pod info", () => {
     expect(info.store.graphRoot).toBe(pod().storage);
     expect(info.store.imageStore.number).toBe(0);
     expect(info.host.security.rootless).toBe(true);
-    expect(info.host.networkModes).toEqual(["none", "host"]);
+    expect(info.host.networkModes).toEqual(["pasta", "slirp4netns", "private", "host", "none", "container", "ns"]);
     expect(info.registries.configFiles).toContain(join(pod().configDir, "registries.conf"));
     expect(info.version.BunVersion).toMatch(/^\d+\.\d+\.\d+/);
     const t = await runPod(["info", "--format", "{{.Store.GraphRoot}} {{.Host.Security.Rootless}} {{.Version.Version}}"]);

@@ -44,7 +44,7 @@ ok    subgid       65536 subordinate gids for alice in /etc/subgid (100000-16553
 ok    storage      /home/alice/.local/share/pod is yours
 ok    overlay      kernel overlay mounts in a user namespace (rootfs driver: overlay)
 ok    fuse         /dev/fuse is readable and writable
-ok    network      pasta: /usr/bin/pasta
+ok    network      pasta: /usr/bin/pasta (the default network's helper)
 ok    tun          /dev/net/tun is readable and writable
 ok    cgroups      cgroup v2; controllers delegated to you: cpu io memory pids
 ok    runtime-dir  XDG_RUNTIME_DIR=/run/user/1000 is yours (mode 0700)
