@@ -261,7 +261,8 @@ describe("published ports and the host", () => {
       [["-p", "80/sctp"], "sctp"],
       [["--network", "none", "-p", "8080:80"], "--network none"],
       [["--network", "slirp4netns:bogus=1"], "bogus"],
-      [["--network", "container:x"], "not supported"],
+      [["--network", "container:x"], "no such container"],
+      [["--network", "ns:relative"], "absolute path"],
     ] as const) {
       const r = await runPod(["run", "--rm", ...args, "alpine", "true"]);
       expectPodError(r, mention);
