@@ -1,7 +1,7 @@
 // Walks the command tree, parses flags strictly, runs the command, and maps
 // every failure to podman's exit codes (125 for pod's own errors).
 import { globalArgs, parseArgv, suggest, type PodArgs, type PodCommand, type Parsed } from "./_args.ts";
-import { renderHelp } from "./_help.ts";
+import { invokedName, renderHelp } from "./_help.ts";
 import { commands } from "./_tree.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, log, setLogLevel, out } from "../pkg/output/index.ts";
@@ -16,7 +16,7 @@ async function subCommandsOf(cmd: PodCommand): Promise<[string, PodCommand][]> {
 
 async function resolve(argv: string[]): Promise<{ path: string[]; cmd: PodCommand; rest: string[] }> {
   let cmd: PodCommand = { meta: { name: "pod", description: "Manage pods, containers and images, rootless and daemonless" }, subCommands: commands as never };
-  const path = ["pod"];
+  const path = [invokedName()];
   let rest = argv;
   for (;;) {
     const subs = (cmd.subCommands ?? {}) as Record<string, PodCommand | Loader>;

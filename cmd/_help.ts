@@ -1,6 +1,17 @@
 // Help text in podman's shape: description, usage, examples, flags.
 import type { PodArgDef, PodCommand } from "./_args.ts";
 import { globalArgs } from "./_args.ts";
+import { basename } from "node:path";
+
+/**
+ * The name pod was invoked as (argv[0]'s base name), which help prints as
+ * podman does, so pod installed as `podman` shows `podman ps [options]`.
+ * Run from source (`bun cmd/main.ts`), argv[0] is bun: then "pod".
+ */
+export function invokedName(argv0: string = process.argv0): string {
+  const base = basename(argv0 || "pod");
+  return !base || /^bun(\.exe)?$/.test(base) ? "pod" : base;
+}
 
 type Resolved = { name: string; cmd: PodCommand; subs: [string, PodCommand][] };
 
@@ -25,7 +36,7 @@ export function renderHelp(path: string, r: Resolved): string {
   const flags = args.filter(([, d]) => d.type !== "positional" && !d.hidden);
   const pos = positionals.map(([n, d]) => (d.required === false ? `[${n.toUpperCase()}]` : n.toUpperCase())).join(" ");
   const lines = [meta.description ?? "", "", "Usage:"];
-  if (r.subs.length && !r.cmd.run) lines.push(`  ${path} [command]`);
+  if (r.subs.length && !r.cmd.run) lines.push(`  ${path}${path.includes(" ") ? "" : " [options]"} [command]`);
   else lines.push(`  ${path}${flags.length ? " [options]" : ""}${pos ? " " + pos : ""}`);
   if (r.cmd.examples?.length) lines.push("", "Examples:", ...r.cmd.examples.map((e) => `  ${e}`));
   const visible = r.subs.filter(([n, c]) => !n.startsWith("_") && !(c.meta as { hidden?: boolean })?.hidden);

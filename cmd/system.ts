@@ -4,6 +4,7 @@ import type { PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { executeStorageJob } from "../pkg/store/index.ts";
+import { registerContainerJobs } from "../pkg/container/jobs.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { PodError } from "../pkg/errors.ts";
 
@@ -132,6 +133,7 @@ export const storageWorker: PodCommand = {
   async run({ args }) {
     const job = (args._ as string[])[0];
     if (!job) throw new PodError("_storage-worker needs a job file");
+    registerContainerJobs();
     return executeStorageJob(job);
   },
 };

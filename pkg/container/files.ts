@@ -16,6 +16,7 @@ import type { Change } from "./fs-changes.ts";
 import type { FilesJob, FilesResult, KeepIdSwap } from "./fs-job.ts";
 import type { FsLayout } from "./fs-view.ts";
 import { isAlive } from "./state.ts";
+import { filesJobKind } from "./jobs.ts";
 
 /** Where a container's files are. A vfs container's root is one plain copy: `flat`, with the image's layers to diff against. */
 export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
@@ -61,8 +62,9 @@ function userSpecOf(paths: Paths, rec: ContainerRecord): string {
 }
 
 async function runFilesJob(paths: Paths, job: FilesJob, usernsOf?: number): Promise<FilesResult> {
-  const res = await runStorageJob(paths.runroot, { files: job }, { usernsOf });
-  const f = res.files;
+  const res = await runStorageJob(paths.runroot, { owned: { kind: filesJobKind, input: job } }, { usernsOf });
+  if (res.ownedError !== undefined) throw new PodError(res.ownedError, { hint: "run again with --log-level debug" });
+  const f = res.owned as FilesResult | undefined;
   if (!f) throw new PodError("the storage worker gave no result for the container files job", { hint: "run again with --log-level debug" });
   if (f.error !== undefined) throw new PodError(f.error, { hint: f.hint, exit: f.exit });
   return f;

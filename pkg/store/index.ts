@@ -2,7 +2,7 @@
 // It knows nothing of registries or the network.
 export { Store, type LayerInfo } from "./store.ts";
 export { findImage, noSuchImage, upsertImage, type ImageRecord, type ImageQuery } from "./images.ts";
-export { executeStorageJob, runStorageJob, type VerifyResult } from "./worker.ts";
+export { executeStorageJob, registerJobKind, runStorageJob, type JobHandler, type VerifyResult } from "./worker.ts";
 export { withLock, tryWithLock, removeLockIfFree } from "./lock.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export { pidAlive, atomicTempPid, jobFilePid, tmpEntryPid, staleAtomicTemps, staleJobFiles, staleTmpEntries } from "./leftovers.ts";

@@ -1,14 +1,15 @@
 // Work that must happen as root of the storage user namespace, so that file
 // owners land on the subordinate ids: extracting layers and deleting them.
 // The parent writes a job file; `pod _storage-worker JOB` (a re-exec of pod in
-// the namespace) runs it and writes the result next to it.
+// the namespace) runs it and writes the result next to it. Jobs of other
+// folders (pkg/container's files job) are kinds their owners register here,
+// so the store runs them without importing their owners.
 import { readFileSync, rmSync, mkdirSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
 import { runInStorageNamespace, runInUsernsOf, selfCommand, storageMaps } from "../userns/index.ts";
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
-import type { FilesJob, FilesResult } from "../container/fs-job.ts";
 import { summarizeTree, type TreeSummary } from "./tree.ts";
 
 export type ExtractJob = { blob: string; dest: string };
@@ -20,15 +21,41 @@ export type StorageJob = {
   remove?: string[];
   copy?: { layers: string[]; dest: string };
   copySubtree?: { layers: string[]; path: string; dest: string };
-  /** diff, export and cp of a container's files (pkg/container/fs-job.ts) */
-  files?: FilesJob;
+  /** a job of a registered kind (registerJobKind), with its owner's input */
+  owned?: { kind: string; input: unknown };
   /** layer diff/ dirs to sum up again (`pod system check`) */
   verify?: string[];
   result: string;
 };
 export type ExtractResult = { diffID: string; size: number; entries: number; tree?: TreeSummary } | { error: string; hint?: string };
 export type VerifyResult = TreeSummary | { error: string };
-export type JobResult = { extracted: ExtractResult[]; removeErrors: string[]; files?: FilesResult; verified?: VerifyResult[] };
+export type JobResult = { extracted: ExtractResult[]; removeErrors: string[]; owned?: unknown; ownedError?: string; verified?: VerifyResult[] };
+
+/**
+ * Runs a job of one kind in the worker. MUST NOT throw: failures belong in
+ * the result, which goes back to the parent as JSON.
+ */
+export type JobHandler = (input: unknown) => Promise<unknown>;
+const jobKinds = new Map<string, () => Promise<JobHandler>>();
+
+/**
+ * Makes a job kind runnable in this process. The owner registers it in the
+ * worker (cmd's `_storage-worker`) before executeStorageJob; `load` runs only
+ * for a job of that kind, so the worker loads nothing else.
+ */
+export function registerJobKind(kind: string, load: () => Promise<JobHandler>): void {
+  jobKinds.set(kind, load);
+}
+
+async function runOwned(job: NonNullable<StorageJob["owned"]>): Promise<Pick<JobResult, "owned" | "ownedError">> {
+  const load = jobKinds.get(job.kind);
+  if (!load) return { ownedError: `the storage worker knows no job of kind ${job.kind}` };
+  try {
+    return { owned: await (await load())(job.input) };
+  } catch (e) {
+    return { ownedError: `storage job ${job.kind}: ${(e as Error).message}` };
+  }
+}
 
 /** Runs in the namespace (as the hidden command). Never throws: failures go into the result. */
 export async function executeStorageJob(jobFile: string): Promise<number> {
@@ -68,7 +95,7 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
         return { error: (e as Error).message };
       }
     });
-  if (job.files) result.files = await (await import("../container/fs-job.ts")).runFilesJob(job.files);
+  if (job.owned) Object.assign(result, await runOwned(job.owned));
   if (job.extract?.length) {
     const { extractLayer } = await import("../layer/index.ts");
     // With a single-id mapping only root exists in the namespace: every file becomes the user's.
@@ -98,7 +125,7 @@ export async function runStorageJob(runroot: string, job: Omit<StorageJob, "resu
   writeFileAtomic(file, JSON.stringify(full), 0o600);
   try {
     const argv = [...selfCommand(), "_storage-worker", file];
-    // usernsOf: a running container's PID 1, whose user namespace the job joins instead (pkg/container/fs-job.ts)
+    // usernsOf: a running container's PID 1, whose user namespace the job joins instead (`pod cp` with a running container)
     const code = o.usernsOf ? await runInUsernsOf(o.usernsOf, argv, { runroot }) : await runInStorageNamespace(argv, { runroot, newMountNs: false });
     let text: string;
     try {
