@@ -9,7 +9,7 @@ import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
-import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, type HelperKind } from "../network/index.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
@@ -77,6 +77,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   } catch (e) {
     // a start that failed gives its place on root's bridge back
     await releaseBridge(rec.id);
+    await releaseUserNetworks(paths.runroot, rec.id);
     throw e;
   }
 }
@@ -101,7 +102,11 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
   let driver: RootfsDriver = preferredDriver(paths.runroot);
   let avoidHelper: HelperKind | undefined;
   for (;;) {
-    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts));
+    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts), {
+      root: paths.root,
+      runroot: paths.runroot,
+      name: rec.name,
+    });
     if (net.helper) {
       log.debug(`network: ${net.helper.kind}`);
       rmSync(net.helper.apiSocket, { force: true });
@@ -121,12 +126,12 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostEnv: process.env,
       hostHosts: readHostFile("/etc/hosts"),
       hostResolv,
-      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip },
+      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip ?? net.usernet?.addresses[0]?.ip },
       name: rec.name,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;
-    plan.netHelper = net.helper?.command ?? net.bridge?.command;
+    plan.netHelper = net.helper?.command ?? net.bridge?.command ?? net.usernet?.command;
     plan.joinNetwork = net.join;
     for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
@@ -138,7 +143,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
     const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };
-    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge ? "bridge" : undefined), bridge }));
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge || net.usernet ? "bridge" : undefined), bridge, networks: net.usernet?.addresses }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {

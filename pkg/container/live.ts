@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
 import { releaseBridge } from "../network/bridge.ts";
+import { releaseUserNetworks } from "../network/usernet.ts";
 import { newContainerId, updateRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
 
@@ -30,13 +31,16 @@ export function killHelper(pid: number): void {
 export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
   let cgroup: string | undefined;
   let bridged = false;
+  let networked = false;
   await updateRecord(paths.root, id, (r) => {
     cgroup = r.cgroup;
     bridged = r.bridge !== undefined;
+    networked = r.networks !== undefined;
     return { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined };
   });
   if (cgroup) removeContainerCgroup(cgroup);
   if (bridged) await releaseBridge(id);
+  if (networked) await releaseUserNetworks(paths.runroot, id);
 }
 
 const execDir = (paths: Paths, id: string) => join(runtimeDir(paths, id), "exec");

@@ -52,6 +52,13 @@ function portBindings(ports: PortMapping[] | undefined): Record<string, { HostIp
 
 /** A bridged container's address while it runs, in podman's fields; its network is podman's default, named "podman". */
 function bridgeSettings(rec: ContainerRecord, running: boolean) {
+  if (running && rec.networks?.length) {
+    const first = rec.networks[0]!;
+    const networks = Object.fromEntries(
+      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: [rec.id.slice(0, 12)] }]),
+    );
+    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, Bridge: first.bridge, Networks: networks };
+  }
   const b = running ? rec.bridge : undefined;
   if (!b) return {};
   const addr = { IPAddress: b.ip, IPPrefixLen: b.prefix, Gateway: b.gateway };

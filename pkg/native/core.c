@@ -112,6 +112,8 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 /* Flags for pod_spawn_userns, mirrored in protocol.ts. */
 #define SPAWN_NEWNS 1       /* also a new mount namespace */
 #define SPAWN_SETSID 2      /* new session: no controlling terminal */
+#define SPAWN_NEWNET 4      /* also a new network namespace, owned by the new user namespace */
+#define SPAWN_DAEMON 8      /* leave the caller: a second fork, no parent-death signal (the process says its own pid) */
 
 struct kernel_sigaction {
   void *handler;
@@ -324,9 +326,26 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
                         const char *cwd, const char *path, char *const argv[], char *const envp[]) {
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (flags & SPAWN_SETSID) setsid();
-  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) die_stage(status_fd, STAGE_UNSHARE);
+  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0) | ((flags & SPAWN_NEWNET) ? 0x40000000 : 0)) < 0)
+    die_stage(status_fd, STAGE_UNSHARE);
   become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (flags & SPAWN_DAEMON) {
+    /* the caller reaps this first child; the second one outlives the caller and keeps its namespaces */
+    int pid = fork();
+    if (pid < 0) die_stage(status_fd, STAGE_UNSHARE);
+    if (pid > 0) _exit(0);
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    setsid();
+    /* nothing of the caller's stdio: a pipe held open would keep its reader waiting */
+    pid = open("/dev/null", 2 /* O_RDWR */);
+    if (pid >= 0) {
+      dup2(pid, 0);
+      dup2(pid, 1);
+      dup2(pid, 2);
+      if (pid > 2) close(pid);
+    }
+  }
   if (single_uid < 0) set_groups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
@@ -1043,7 +1062,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   /* ping without privileges, as podman allows it (gid 0 of the container), in its own network namespace. */
-  if (plan[P_NEW_NET][0] == '1') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
+  if (plan[P_NEW_NET][0] == '1' || plan[P_NEW_NET][0] == '+') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
   /* The network helper is attached before the command runs: no first connection goes nowhere. */
   if (net_sync >= 0) {
     /* The helper opens /proc/PID/ns/*: a process whose ids changed (keep-id maps root elsewhere) is not dumpable, and would refuse it. */
@@ -1115,10 +1134,16 @@ static int same_namespace(int fd, const char *self) {
 static void join_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                        int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                        int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
-                       int join_user, int join_net, int pid_fd) {
+                       int join_user, int join_net, int pid_fd, int net_sync) {
   unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  /* "+path": a network namespace of its own, owned by the user namespace of the one at path (a user network's) */
+  int own_net = plan[P_NEW_NET][0] == '+';
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (join_user >= 0) {
+  if (own_net) {
+    if (join_user < 0 || setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
+    if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+    ns |= CLONE_NEWNET;
+  } else if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0 || setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
   } else {
@@ -1131,7 +1156,7 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
   if (unshare(ns) < 0) die_stage(status_fd, STAGE_UNSHARE);
   fork_as_sibling(pid_fd, status_fd, STAGE_UNSHARE);
   container_stage(plan, ops, helper, argv, envp, -1, -1, status_fd, single_uid, single_gid, stdin_fd, stdout_fd,
-                  stderr_fd, tty_sock, winsize, cgroup_procs, -1, 1);
+                  stderr_fd, tty_sock, winsize, cgroup_procs, own_net ? net_sync : -1, 1);
 }
 
 /*
@@ -1271,8 +1296,8 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   pid_pipe[1] = -1;
   if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
   if (cgroup_procs >= 0) flags &= ~(unsigned long)CLONE_NEWCGROUP;
-  if (plan[P_NEW_NET][0] == '/') {
-    join_net = open(plan[P_NEW_NET], O_RDONLY | O_CLOEXEC);
+  if (plan[P_NEW_NET][0] == '/' || plan[P_NEW_NET][0] == '+') {
+    join_net = open(plan[P_NEW_NET] + (plan[P_NEW_NET][0] == '+'), O_RDONLY | O_CLOEXEC);
     if (join_net < 0) {
       fail_msg(errbuf, errlen, "opening the network namespace to join", err_no());
       return -1;
@@ -1317,7 +1342,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     if (join_net >= 0)
       join_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1], single ? host_uid : -1,
                  single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd, winsize ? tty_socks[1] : -1, winsize,
-                 cgroup_procs, join_user, join_net, pid_pipe[1]);
+                 cgroup_procs, join_user, join_net, pid_pipe[1], net_sync[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
                     winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0], 0);

@@ -111,6 +111,10 @@ export type UsernsSpawnOptions = {
   maps: IdMapArgs;
   newMountNs?: boolean;
   newSession?: boolean;
+  /** also a new network namespace (a user network's shared one) */
+  newNetwork?: boolean;
+  /** outlive the caller (a second fork, no parent-death signal): the returned child is the first fork, which ends at once */
+  daemon?: boolean;
   /** where cc() may write its scratch files (pod's runtime dir) */
   scratchDir: string;
 };
@@ -176,7 +180,8 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
   const path = Buffer.from(o.path + "\0");
   const cwd = o.cwd ? Buffer.from(o.cwd + "\0") : null;
   const errbuf = Buffer.alloc(512);
-  const flags = (o.newMountNs ? SpawnFlag.NewMountNs : 0) | (o.newSession ? SpawnFlag.NewSession : 0);
+  const flags =
+    (o.newMountNs ? SpawnFlag.NewMountNs : 0) | (o.newSession ? SpawnFlag.NewSession : 0) | (o.newNetwork ? SpawnFlag.NewNetwork : 0) | (o.daemon ? SpawnFlag.Daemon : 0);
   const pid = core.pod_spawn_userns(
     flags,
     ptr(path),

@@ -1,0 +1,318 @@
+// Rootless user networks: one network namespace per user (and runroot) that
+// holds a bridge per network in use, as podman's rootless netns does. Its
+// keeper (`pod _netns-keeper`, a daemon in a user namespace with the storage
+// maps) owns the namespace, answers DNS for the containers on its bridges
+// and ends, with the pasta that gives the namespace outbound access, once no
+// container is attached. A container on a user network runs in the
+// keeper's user namespace with a network namespace of its own (core.c "+"
+// mode), joined to its bridges by veth pairs the native core's oneshot
+// command makes; its addresses are leases in a file under a lock.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { PodError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { withLock } from "../store/lock.ts";
+import { pidAlive, processStartTime } from "../store/leftovers.ts";
+import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
+import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
+import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
+import { SEARCH_DOMAIN } from "./dns.ts";
+
+/** One container's place on one network. */
+export type UserLease = {
+  id: string;
+  name: string;
+  aliases: string[];
+  network: string;
+  bridge: string;
+  internal: boolean;
+  dns: boolean;
+  ip: string;
+  veth: string;
+  /** the pod that took the lease: it counts as alive until the veth exists */
+  owner: number;
+  ownerStart?: number;
+};
+
+export type KeeperState = { pid: number; start?: number; pasta?: { pid: number; start?: number } };
+
+export const stateDir = (runroot: string) => join(runroot, "networks");
+export const usernetLock = (dir: string) => join(dir, "usernet.lock");
+const leaseFile = (dir: string) => join(dir, "leases.json");
+const keeperFile = (dir: string) => join(dir, "keeper.json");
+export const readyFile = (dir: string) => join(dir, "keeper.ready");
+export const upstreamFile = (dir: string) => join(dir, "upstream.json");
+/** pasta's interface in the shared namespace */
+export const TAP = "tap0";
+export const NFT_TABLE = "pod";
+
+function readJson<T>(path: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export const readLeases = (dir: string) => readJson<UserLease[]>(leaseFile(dir), []);
+export const readKeeper = (dir: string) => readJson<KeeperState | undefined>(keeperFile(dir), undefined);
+
+const sameProcess = (p: { pid: number; start?: number } | undefined) => p !== undefined && pidAlive(p.pid) && processStartTime(p.pid) === p.start;
+
+/** The interfaces of the keeper's namespace (from any process: /proc/PID/net is that process's namespace). */
+export function interfacesOf(pid: number | "self"): Set<string> {
+  try {
+    const lines = readFileSync(`/proc/${pid}/net/dev`, "utf8").split("\n").slice(2);
+    return new Set(lines.map((l) => l.split(":")[0]!.trim()).filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
+export function leaseAlive(l: UserLease, ifaces: Set<string>): boolean {
+  if (ifaces.has(l.veth)) return true;
+  return l.ownerStart !== undefined && processStartTime(l.owner) === l.ownerStart;
+}
+
+/** The host end of a container's veth on its n-th network (IFNAMSIZ: 15 bytes). */
+export const userVethName = (id: string, n: number) => `veth${id.slice(0, 9)}${n}`;
+
+/** The whole `inet pod` table of the shared namespace: networks do not reach each other; internal ones reach nothing outside. */
+export function userRuleset(leases: UserLease[]): string {
+  const bridges = [...new Map(leases.map((l) => [l.bridge, l.internal])).entries()].sort();
+  return [
+    `table inet ${NFT_TABLE} {}`,
+    `delete table inet ${NFT_TABLE}`,
+    `table inet ${NFT_TABLE} {`,
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy drop;",
+    "    ct state established,related accept",
+    ...bridges.filter(([, internal]) => !internal).map(([b]) => `    iifname "${b}" oifname "${TAP}" accept`),
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+    `    oifname "${TAP}" masquerade`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+function tool(name: string, pkg: string): string {
+  const p = findOnPath(name, `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`);
+  if (!p) throw new PodError(`user networks need ${name}, which is not installed (not found in $PATH)`, { hint: `install it (sudo apt-get install ${pkg}), or use the default network` });
+  return p;
+}
+
+/** Runs argv as root of the keeper's namespaces (nsenter into its user and network namespace). */
+function inKeeper(keeper: number, argv: string[], input?: string): void {
+  const r = Bun.spawnSync([tool("nsenter", "util-linux"), "-t", String(keeper), "-U", "-n", "--", ...argv], {
+    stdin: input === undefined ? "ignore" : Buffer.from(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0)
+    throw new PodError(`setting up the user network namespace: ${argv.join(" ")}: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
+      hint: "user networks need nsenter, ip (iproute2) and nft (nftables); `pod doctor` checks the rest",
+    });
+}
+
+/** Starts the keeper and its pasta, and sets the namespace up; returns the keeper's state. */
+async function startKeeper(dir: string, runroot: string, hostResolv: string): Promise<KeeperState> {
+  const pasta = findOnPath("pasta");
+  if (!pasta)
+    throw new PodError("user networks need pasta for outbound access, and it is not installed (not found in $PATH)", {
+      hint: "install it (sudo apt-get install passt), or use the default network",
+    });
+  const ip = tool("ip", "iproute2");
+  tool("nft", "nftables");
+  // the keeper forwards what it does not know to the resolvers a pasta container would use
+  const dnsForward = nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1") && pastaOffers(pasta, "--dns-forward", join(runroot, "pasta-help"));
+  const upstream = nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
+  writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
+  rmSync(readyFile(dir), { force: true });
+  await startNetworkNamespaceDaemon([...selfCommand(), "_netns-keeper", dir], { runroot, env: { ...process.env, POD_KEEPER_PARENT: String(process.pid) } });
+  let pid = 0;
+  for (let i = 0; i < 500 && !pid; i++) {
+    const t = readJson<{ pid?: number }>(readyFile(dir), {});
+    if (t.pid && pidAlive(t.pid)) pid = t.pid;
+    else await Bun.sleep(10);
+  }
+  if (!pid) throw new PodError("the user networks' namespace keeper did not start", { hint: `its log is ${join(dir, "keeper.log")}; run the command again with --log-level debug` });
+  const keeper: KeeperState = { pid, start: processStartTime(pid) };
+  try {
+    inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
+    const pidFile = join(dir, "pasta.pid");
+    rmSync(pidFile, { force: true });
+    const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
+    if (dnsForward) args.push("--dns-forward", PASTA_DNS_FORWARD);
+    const r = Bun.spawnSync([pasta, ...args, String(pid)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const pastaPid = Number(readJson<number>(pidFile, 0));
+    if (r.exitCode !== 0 || !pastaPid)
+      throw new PodError(`starting pasta for the user networks: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
+        hint: "pasta needs /dev/net/tun read-writable by you (sudo chmod 666 /dev/net/tun); `pod doctor` checks it",
+      });
+    keeper.pasta = { pid: pastaPid, start: processStartTime(pastaPid) };
+  } catch (e) {
+    process.kill(pid, "SIGTERM");
+    throw e;
+  }
+  return keeper;
+}
+
+/** Stops what a keeper left: its pasta (and the keeper itself, if asked). */
+export function stopKeeper(k: KeeperState | undefined, alsoKeeper: boolean): void {
+  if (!k) return;
+  for (const p of alsoKeeper ? [k.pasta, k] : [k.pasta])
+    if (sameProcess(p))
+      try {
+        process.kill(p!.pid, "SIGTERM");
+      } catch {
+        // gone meanwhile
+      }
+}
+
+async function locked<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withLock(usernetLock(dir), "write", fn);
+}
+
+/** Rewrites the shared namespace's bridges and rules for these leases (under the lock). */
+function applyLeases(dir: string, keeper: number, leases: UserLease[], networks: NetworkRecord[]): void {
+  const have = interfacesOf(keeper);
+  let batch = "";
+  for (const n of networks) {
+    if (have.has(n.network_interface)) continue;
+    const r = addressRange(n);
+    batch += `link add ${n.network_interface} type bridge\naddr add ${r.gateway}/${r.prefix} dev ${n.network_interface}\nlink set ${n.network_interface} up\n`;
+  }
+  if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
+  inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], userRuleset(leases));
+  writeFileAtomic(leaseFile(dir), JSON.stringify(leases, null, 1), 0o600);
+}
+
+export type UserNetworkAttachment = {
+  /** core.c's P_NEW_NET: "+" and the keeper's network namespace */
+  join: string;
+  command: string[];
+  addresses: { network: string; ip: string; gateway: string; prefix: number; bridge: string }[];
+  resolv: string;
+};
+
+// The oneshot, as root of the keeper's namespaces: a veth pair per network with its far end
+// (eth0, eth1, …) in the container's namespace, then the container's side set up from inside.
+const ATTACH_SCRIPT =
+  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; shift 4; i=0; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+
+/**
+ * Leases the container an address on each network (starting the shared
+ * namespace when it is the first) and returns how the native core puts it
+ * there. `hostResolv` gives the keeper its upstream resolvers.
+ */
+export async function attachUserNetworks(
+  runroot: string,
+  c: { id: string; name: string; aliases: string[] },
+  networks: NetworkRecord[],
+  files: { dir: string; logFile: string },
+  hostResolv: string,
+  dns: { servers: string[]; search: string[]; options: string[] },
+): Promise<UserNetworkAttachment> {
+  const dir = stateDir(runroot);
+  const nsenter = tool("nsenter", "util-linux");
+  const ip = tool("ip", "iproute2");
+  const { keeper, mine } = await locked(dir, async () => {
+    let keeper = readKeeper(dir);
+    if (!keeper || !sameProcess(keeper)) {
+      stopKeeper(keeper, false);
+      rmSync(keeperFile(dir), { force: true });
+      rmSync(leaseFile(dir), { force: true });
+      keeper = await startKeeper(dir, runroot, hostResolv);
+      writeFileAtomic(keeperFile(dir), JSON.stringify(keeper), 0o600);
+    }
+    const ifaces = interfacesOf(keeper.pid);
+    const leases = readLeases(dir).filter((l) => l.id !== c.id && leaseAlive(l, ifaces));
+    const mine: UserLease[] = networks.map((n, i) => {
+      const r = addressRange(n);
+      const used = new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip));
+      let chosen: string | undefined;
+      for (let a = r.first; a <= r.last && !chosen; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) chosen = toIp(a);
+      if (!chosen) throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
+      return {
+        id: c.id,
+        name: c.name,
+        aliases: c.aliases,
+        network: n.name,
+        bridge: n.network_interface,
+        internal: n.internal,
+        dns: n.dns_enabled,
+        ip: chosen,
+        veth: userVethName(c.id, i),
+        owner: process.pid,
+        ownerStart: processStartTime(process.pid),
+      };
+    });
+    applyLeases(dir, keeper.pid, [...leases, ...mine], networks);
+    return { keeper, mine };
+  });
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  const batch = join(files.dir, "netns.batch");
+  const addresses = mine.map((l, i) => {
+    const n = networks[i]!;
+    const r = addressRange(n);
+    return { network: n.name, ip: l.ip, gateway: r.gateway, prefix: r.prefix, bridge: n.network_interface };
+  });
+  let b = "link set lo up\n";
+  addresses.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${i}\nlink set eth${i} up\n`));
+  const routed = addresses.findIndex((_, i) => !networks[i]!.internal);
+  if (routed >= 0) b += `route add default via ${addresses[routed]!.gateway}\n`;
+  writeFileAtomic(batch, b, 0o600);
+  // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
+  const dnsAt = addresses.find((_, i) => networks[i]!.dns_enabled);
+  const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
+  const resolv = dns.servers.length || !dnsAt
+    ? resolvConf(hostResolv, "pasta", dns)
+    : resolvConf(hostSearch, undefined, { servers: [dnsAt.gateway], search: dns.search.length ? dns.search : [SEARCH_DOMAIN, ...searchOf(hostResolv)], options: dns.options });
+  return {
+    join: `+/proc/${keeper.pid}/ns/net`,
+    command: ["oneshot", "", files.logFile, nsenter, "-t", String(keeper.pid), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", ip, nsenter, "@PID@", batch, ...mine.flatMap((l) => [l.veth, l.bridge])],
+    addresses,
+    resolv,
+  };
+}
+
+const searchOf = (resolv: string) =>
+  resolv.split("\n").flatMap((l) => /^\s*search\s+(.+)/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean);
+
+/** Gives back a container's leases; the keeper ends by itself once none is left. */
+export async function releaseUserNetworks(runroot: string, id: string): Promise<void> {
+  const dir = stateDir(runroot);
+  if (!existsSync(leaseFile(dir)) || !readLeases(dir).some((l) => l.id === id)) return;
+  await locked(dir, () => {
+    const keeper = readKeeper(dir);
+    const leases = readLeases(dir);
+    const after = leases.filter((l) => l.id !== id);
+    if (!keeper || !sameProcess(keeper)) return writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
+    if (after.length !== leases.length) writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
+  });
+}
+
+/** The containers a network has now (the ones with a live lease), for `network rm` and inspect. */
+export function usersOfNetwork(runroot: string, network: string): string[] {
+  const dir = stateDir(runroot);
+  const keeper = readKeeper(dir);
+  if (!keeper || !sameProcess(keeper)) return [];
+  const ifaces = interfacesOf(keeper.pid);
+  return readLeases(dir)
+    .filter((l) => l.network === network && leaseAlive(l, ifaces))
+    .map((l) => l.id);
+}
+
+/** Whether ip is inside a network's subnet (for --ip). */
+export function inSubnet(n: NetworkRecord, ip: string): boolean {
+  const r = addressRange(n);
+  return toInt(ip) >= r.first && toInt(ip) <= r.last;
+}
+
+export function refuseUserNetworkOption(what: string): never {
+  throw new UsageError(`${what} is not supported on user networks by pod yet`, { hint: "docs/compat.md lists what is missing" });
+}
