@@ -10,7 +10,7 @@
 // catches.
 
 /** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
-export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes";
+export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes" | "networks";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -86,6 +86,7 @@ const positionalKinds: Record<string, ValueKind> = {
   container: dynamic("containers"),
   registry: dynamic("registries"),
   volume: dynamic("volumes"),
+  network: dynamic("networks"),
   command: FILES,
   path: FILES,
   file: FILES,

@@ -80,3 +80,9 @@ export function bareName(name: string): string {
   const n = name.replace(/\.$/, "");
   return n.endsWith(`.${SEARCH_DOMAIN}`) ? n.slice(0, -SEARCH_DOMAIN.length - 1) : n;
 }
+
+/** Whether a name can only be a container's: one label, or one in pod's domain. */
+export const isLocalName = (name: string) => {
+  const n = name.replace(/\.$/, "");
+  return !n.includes(".") || n === SEARCH_DOMAIN || n.endsWith(`.${SEARCH_DOMAIN}`);
+};

@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { withLock } from "../store/lock.ts";
-import { bareName, buildAnswer, buildFailure, parseQuery, TYPE_A, type Question } from "./dns.ts";
+import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, type Question } from "./dns.ts";
 import { interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
 
 type Pending = { client: { address: string; port: number }; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
@@ -87,6 +87,8 @@ export async function runKeeper(dir: string): Promise<number> {
         leases = readLeases(dir);
         const local = lookup(leases, address, q.name);
         if (local) return void server.send(buildAnswer(query, q, q.type === TYPE_A ? local : []), port, address);
+        // names of pod's own domain, and single labels, are container names or nothing: never asked upstream
+        if (isLocalName(q.name)) return void server.send(buildAnswer(query, q, undefined), port, address);
         forward({ client: { address, port }, query, q, upstream: 0, timer: setTimeout(() => {}, 0) });
       },
     },

@@ -87,6 +87,8 @@ export function userRuleset(leases: UserLease[]): string {
     "  chain forward {",
     "    type filter hook forward priority filter; policy drop;",
     "    ct state established,related accept",
+    // within one network (bridged frames pass here too where br_netfilter is loaded)
+    ...bridges.map(([b]) => `    iifname "${b}" oifname "${b}" accept`),
     ...bridges.filter(([, internal]) => !internal).map(([b]) => `    iifname "${b}" oifname "${TAP}" accept`),
     "  }",
     "  chain postrouting {",
