@@ -3,7 +3,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { listNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
+import { connectContainer, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
 import { createNetwork, findNetwork, networkNotFound } from "../pkg/network/index.ts";
 import { runKeeper } from "../pkg/network/keeper.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
@@ -159,12 +159,46 @@ export const prune: PodCommand = {
   },
 };
 
+const connectArgs = {
+  alias: { type: "string", multiple: true, description: "Another name the container answers to on this network", valueHint: "alias" },
+  network: { type: "positional", description: "Network (name or ID)" },
+  container: { type: "positional", description: "Container (name or ID)" },
+} satisfies PodArgs;
+
+export const connect: PodCommand = {
+  meta: { name: "connect", description: "Connect a container to a network (a running one at once)" },
+  examples: ["pod network connect backend web", "pod network connect --alias api backend web"],
+  args: connectArgs,
+  async run({ args }) {
+    const [net, ctr, ...rest] = args._ as string[];
+    if (!net || !ctr || rest.length) throw new UsageError("`pod network connect` takes a network and a container", { hint: "pod network connect mynet web" });
+    await connectContainer(openContext(args).paths, net, ctr, { aliases: (args.alias as unknown as string[]) ?? [] });
+  },
+};
+
+const disconnectArgs = {
+  force: { type: "boolean", alias: "f", description: "Disconnect even if the container is not running (pod always can)" },
+  network: { type: "positional", description: "Network (name or ID)" },
+  container: { type: "positional", description: "Container (name or ID)" },
+} satisfies PodArgs;
+
+export const disconnect: PodCommand = {
+  meta: { name: "disconnect", description: "Disconnect a container from a network" },
+  examples: ["pod network disconnect backend web"],
+  args: disconnectArgs,
+  async run({ args }) {
+    const [net, ctr, ...rest] = args._ as string[];
+    if (!net || !ctr || rest.length) throw new UsageError("`pod network disconnect` takes a network and a container", { hint: "pod network disconnect mynet web" });
+    await disconnectContainer(openContext(args).paths, net, ctr);
+  },
+};
+
 export const exists = existsCommand("network", "mynet", (paths, name) => findNetwork(paths.root, name) !== undefined);
 
 export const network: PodCommand = {
   meta: { name: "network", description: "Manage networks" },
   examples: ["pod network create mynet", "pod run -d --network mynet --name db alpine sleep 1000", "pod run --rm --network mynet alpine ping -c1 db"],
-  subCommands: { create, exists, inspect, list: ls, ls, prune, remove: rm, rm } as never,
+  subCommands: { connect, create, disconnect, exists, inspect, list: ls, ls, prune, remove: rm, rm } as never,
 };
 
 export const keeper: PodCommand = {

@@ -33,4 +33,4 @@ export { listContainers, checkPsQuery, PS_SORT_KEYS, type PsQuery, type PsSortKe
 export { removeCidFileOf } from "./cidfile.ts";
 export { liveExecSessions } from "./live.ts";
 export { imageUsers } from "./image-users.ts";
-export { containersOn, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";
+export { connectContainer, containersOn, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";

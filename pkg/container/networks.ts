@@ -4,8 +4,11 @@
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
 import { matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "../network/index.ts";
-import { listRecords, type ContainerRecord } from "./records.ts";
+import { connectRunning, disconnectRunning } from "../network/usernet.ts";
+import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
 import { removeContainer } from "./lifecycle.ts";
+import { runtimeDir } from "./live.ts";
+import { statusOf } from "./state.ts";
 
 /** The containers whose --network names this network (the default `podman` too, rootless). */
 export function containersOn(root: string, network: string): ContainerRecord[] {
@@ -97,4 +100,44 @@ export async function pruneNetworks(paths: Paths, filters: string[]): Promise<st
       out.push(n.name);
     }
   return out;
+}
+
+const namesOf = (rec: ContainerRecord): string[] => {
+  const mode = parseNetworkMode(rec.config?.opts.network);
+  return mode.kind === "named" ? mode.names : [];
+};
+
+/** `network connect NETWORK CONTAINER`: from the next start on, and now if it runs. */
+export async function connectContainer(paths: Paths, networkRef: string, containerRef: string, o: { aliases: string[] }): Promise<void> {
+  const n = requireNetwork(paths.root, networkRef);
+  const rec = findContainer(paths.root, containerRef);
+  const names = namesOf(rec);
+  if (!names.length)
+    throw new PodError(`"${rec.name}" is not on a user network (its network is ${rec.config?.opts.network || "the default"}): network connect is for containers on user networks`, {
+      hint: "create it with --network NAME to connect it to more networks later",
+    });
+  if (names.includes(n.name)) throw new PodError(`container ${rec.id.slice(0, 12)} is already connected to network "${n.name}": network is already connected`, { hint: "nothing to do" });
+  const status = statusOf(rec);
+  if ((status === "running" || status === "paused") && rec.pid) {
+    const address = await connectRunning(paths.runroot, { id: rec.id, name: rec.name, aliases: [...(rec.config?.opts.networkAlias ?? []), ...o.aliases], pid: rec.pid }, n, runtimeDir(paths, rec.id));
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, networks: [...(r.networks ?? []), address] }));
+  }
+  await updateRecord(paths.root, rec.id, (r) =>
+    r.config ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: [...namesOf(r), n.name].join(","), networkAlias: [...(r.config.opts.networkAlias ?? []), ...o.aliases] } } } : r,
+  );
+}
+
+/** `network disconnect NETWORK CONTAINER`: its interface on that network goes now, and from its config. */
+export async function disconnectContainer(paths: Paths, networkRef: string, containerRef: string): Promise<void> {
+  const n = requireNetwork(paths.root, networkRef);
+  const rec = findContainer(paths.root, containerRef);
+  const names = namesOf(rec);
+  if (!names.includes(n.name)) throw new PodError(`container ${rec.id.slice(0, 12)} is not connected to network ${n.name}`, { hint: `pod inspect ${rec.name} shows its networks` });
+  if (names.length === 1) throw new PodError(`cannot disconnect container ${rec.name} from its only network ${n.name}`, { hint: "connect it to another network first, or remove it" });
+  await disconnectRunning(paths.runroot, rec.id, n.name);
+  await updateRecord(paths.root, rec.id, (r) => ({
+    ...r,
+    networks: r.networks?.filter((a) => a.network !== n.name),
+    ...(r.config ? { config: { ...r.config, opts: { ...r.config.opts, network: namesOf(r).filter((x) => x !== n.name).join(",") } } } : {}),
+  }));
 }

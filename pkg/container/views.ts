@@ -55,7 +55,7 @@ function bridgeSettings(rec: ContainerRecord, running: boolean) {
   if (running && rec.networks?.length) {
     const first = rec.networks[0]!;
     const networks = Object.fromEntries(
-      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: [rec.id.slice(0, 12)] }]),
+      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])] }]),
     );
     return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, Bridge: first.bridge, Networks: networks };
   }

@@ -33,6 +33,8 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
       for (const p of parsePublish(e))
         if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push({ ...p, hostPort: 0 });
   } else for (const e of opts.expose ?? []) parsePublish(e);
+  if (opts.networkAlias?.length && mode.kind !== "named")
+    throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
   if (ports.length && mode.kind === "named")
     throw new UsageError(`-p with --network ${opts.network}: publishing ports of containers on user networks is not supported by pod yet`, {
       hint: "use the default network for containers that publish ports; docs/compat.md lists what is missing",
@@ -103,7 +105,7 @@ export async function networkSetup(
       throw new UsageError(`--network ${opts.network}: user networks as root are not supported by pod yet`, { hint: "as root, use the default bridge (--network bridge), host or none" });
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
-    const u = await attachUserNetworks(where.runroot, { id, name: where.name, aliases: [] }, networks, files, hostResolv, dns);
+    const u = await attachUserNetworks(where.runroot, { id, name: where.name, aliases: opts.networkAlias ?? [] }, networks, files, hostResolv, dns);
     return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
   }
   if (mode.kind === "bridge") {

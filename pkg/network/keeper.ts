@@ -11,9 +11,11 @@ import { interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper
 
 type Pending = { client: { address: string; port: number }; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
 
-/** The addresses of `name` for a query from `from`: the containers on a network `from` is on (with DNS), by name, alias or short id. */
+/** The addresses of `name` for a query from `from`: the containers on a network the querier is on (with DNS), by name, alias or short id. */
 export function lookup(leases: UserLease[], from: string, name: string): string[] | undefined {
-  const mine = new Set(leases.filter((l) => l.ip === from && l.dns).map((l) => l.network));
+  // the querier is a container (its address on any of its networks); it sees every network it is on
+  const ids = new Set(leases.filter((l) => l.ip === from).map((l) => l.id));
+  const mine = new Set(leases.filter((l) => ids.has(l.id) && l.dns).map((l) => l.network));
   if (!mine.size) return undefined;
   const n = bareName(name);
   const hits = leases.filter(

@@ -197,14 +197,77 @@ export type UserNetworkAttachment = {
   /** core.c's P_NEW_NET: "+" and the keeper's network namespace */
   join: string;
   command: string[];
-  addresses: { network: string; ip: string; gateway: string; prefix: number; bridge: string }[];
+  addresses: UserAddress[];
   resolv: string;
 };
 
 // The oneshot, as root of the keeper's namespaces: a veth pair per network with its far end
-// (eth0, eth1, …) in the container's namespace, then the container's side set up from inside.
+// (eth<first>, eth<first+1>, …) in the container's namespace, then the container's side set up from inside.
 const ATTACH_SCRIPT =
-  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; shift 4; i=0; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+
+export type UserAddress = { network: string; ip: string; gateway: string; prefix: number; bridge: string };
+
+/** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
+function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string; aliases: string[] }, networks: NetworkRecord[], first: number, keepOwn: boolean): UserLease[] {
+  const ifaces = interfacesOf(keeper.pid);
+  const leases = readLeases(dir).filter((l) => (keepOwn || l.id !== c.id) && leaseAlive(l, ifaces));
+  const mine: UserLease[] = networks.map((n, i) => {
+    const r = addressRange(n);
+    const used = new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip));
+    let chosen: string | undefined;
+    for (let a = r.first; a <= r.last && !chosen; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) chosen = toIp(a);
+    if (!chosen) throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
+    return {
+      id: c.id,
+      name: c.name,
+      aliases: c.aliases,
+      network: n.name,
+      bridge: n.network_interface,
+      internal: n.internal,
+      dns: n.dns_enabled,
+      ip: chosen,
+      veth: userVethName(c.id, first + i),
+      owner: process.pid,
+      ownerStart: processStartTime(process.pid),
+    };
+  });
+  const all = [...leases, ...mine];
+  applyLeases(dir, keeper.pid, all, networks);
+  return mine;
+}
+
+/** The container side of its interfaces eth<first>…: addresses, and the default route through the first network that has one out. */
+function containerBatch(addresses: UserAddress[], networks: NetworkRecord[], first: number, withRoute: boolean): string {
+  let b = first === 0 ? "link set lo up\n" : "";
+  addresses.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\nlink set eth${first + i} up\n`));
+  const routed = addresses.findIndex((_, i) => !networks[i]!.internal);
+  if (withRoute && routed >= 0) b += `route add default via ${addresses[routed]!.gateway}\n`;
+  return b;
+}
+
+const toAddresses = (mine: UserLease[], networks: NetworkRecord[]): UserAddress[] =>
+  mine.map((l, i) => {
+    const r = addressRange(networks[i]!);
+    return { network: l.network, ip: l.ip, gateway: r.gateway, prefix: r.prefix, bridge: l.bridge };
+  });
+
+const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
+  const nsenter = tool("nsenter", "util-linux");
+  return [nsenter, "-t", String(keeper), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), nsenter, pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
+};
+
+/** The keeper, started (with a fresh namespace) when none runs. */
+async function liveKeeper(dir: string, runroot: string, hostResolv: string): Promise<KeeperState> {
+  const keeper = readKeeper(dir);
+  if (keeper && sameProcess(keeper)) return keeper;
+  stopKeeper(keeper, false);
+  rmSync(keeperFile(dir), { force: true });
+  rmSync(leaseFile(dir), { force: true });
+  const fresh = await startKeeper(dir, runroot, hostResolv);
+  writeFileAtomic(keeperFile(dir), JSON.stringify(fresh), 0o600);
+  return fresh;
+}
 
 /**
  * Leases the container an address on each network (starting the shared
@@ -220,66 +283,55 @@ export async function attachUserNetworks(
   dns: { servers: string[]; search: string[]; options: string[] },
 ): Promise<UserNetworkAttachment> {
   const dir = stateDir(runroot);
-  const nsenter = tool("nsenter", "util-linux");
-  const ip = tool("ip", "iproute2");
   const { keeper, mine } = await locked(dir, async () => {
-    let keeper = readKeeper(dir);
-    if (!keeper || !sameProcess(keeper)) {
-      stopKeeper(keeper, false);
-      rmSync(keeperFile(dir), { force: true });
-      rmSync(leaseFile(dir), { force: true });
-      keeper = await startKeeper(dir, runroot, hostResolv);
-      writeFileAtomic(keeperFile(dir), JSON.stringify(keeper), 0o600);
-    }
-    const ifaces = interfacesOf(keeper.pid);
-    const leases = readLeases(dir).filter((l) => l.id !== c.id && leaseAlive(l, ifaces));
-    const mine: UserLease[] = networks.map((n, i) => {
-      const r = addressRange(n);
-      const used = new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip));
-      let chosen: string | undefined;
-      for (let a = r.first; a <= r.last && !chosen; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) chosen = toIp(a);
-      if (!chosen) throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
-      return {
-        id: c.id,
-        name: c.name,
-        aliases: c.aliases,
-        network: n.name,
-        bridge: n.network_interface,
-        internal: n.internal,
-        dns: n.dns_enabled,
-        ip: chosen,
-        veth: userVethName(c.id, i),
-        owner: process.pid,
-        ownerStart: processStartTime(process.pid),
-      };
-    });
-    applyLeases(dir, keeper.pid, [...leases, ...mine], networks);
-    return { keeper, mine };
+    const keeper = await liveKeeper(dir, runroot, hostResolv);
+    return { keeper, mine: leaseOn(dir, keeper, c, networks, 0, false) };
   });
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const batch = join(files.dir, "netns.batch");
-  const addresses = mine.map((l, i) => {
-    const n = networks[i]!;
-    const r = addressRange(n);
-    return { network: n.name, ip: l.ip, gateway: r.gateway, prefix: r.prefix, bridge: n.network_interface };
-  });
-  let b = "link set lo up\n";
-  addresses.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${i}\nlink set eth${i} up\n`));
-  const routed = addresses.findIndex((_, i) => !networks[i]!.internal);
-  if (routed >= 0) b += `route add default via ${addresses[routed]!.gateway}\n`;
-  writeFileAtomic(batch, b, 0o600);
+  const addresses = toAddresses(mine, networks);
+  writeFileAtomic(batch, containerBatch(addresses, networks, 0, true), 0o600);
   // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
   const dnsAt = addresses.find((_, i) => networks[i]!.dns_enabled);
   const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
   const resolv = dns.servers.length || !dnsAt
     ? resolvConf(hostResolv, "pasta", dns)
     : resolvConf(hostSearch, undefined, { servers: [dnsAt.gateway], search: dns.search.length ? dns.search : [SEARCH_DOMAIN, ...searchOf(hostResolv)], options: dns.options });
-  return {
-    join: `+/proc/${keeper.pid}/ns/net`,
-    command: ["oneshot", "", files.logFile, nsenter, "-t", String(keeper.pid), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", ip, nsenter, "@PID@", batch, ...mine.flatMap((l) => [l.veth, l.bridge])],
-    addresses,
-    resolv,
-  };
+  return { join: `+/proc/${keeper.pid}/ns/net`, command: ["oneshot", "", files.logFile, ...attachArgv(keeper.pid, batch, 0, mine, "@PID@")], addresses, resolv };
+}
+
+/** `network connect` of a running container: one more veth (eth<first>) into its namespace now. */
+export async function connectRunning(runroot: string, c: { id: string; name: string; aliases: string[]; pid: number }, network: NetworkRecord, scratch: string): Promise<UserAddress> {
+  const dir = stateDir(runroot);
+  return locked(dir, () => {
+    const keeper = readKeeper(dir);
+    if (!keeper || !sameProcess(keeper))
+      throw new PodError(`cannot connect container ${c.name}: the user networks' namespace it was on is gone`, { hint: `restart it (pod restart ${c.name}) and connect it again` });
+    // the next interface number after the ones it has (a disconnect leaves a gap)
+    const first = 1 + Math.max(-1, ...readLeases(dir).filter((l) => l.id === c.id).map((l) => Number(l.veth.slice(13))));
+    const mine = leaseOn(dir, keeper, c, [network], first, true);
+    const [address] = toAddresses(mine, [network]);
+    const batch = join(scratch, `netns-${first}.batch`);
+    writeFileAtomic(batch, containerBatch([address!], [network], first, false), 0o600);
+    const r = Bun.spawnSync(attachArgv(keeper.pid, batch, first, mine, String(c.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) {
+      writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.veth !== mine[0]!.veth), null, 1), 0o600);
+      throw new PodError(`connecting container ${c.name} to network ${network.name}: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, { hint: "the container may have just stopped; check pod ps" });
+    }
+    return address!;
+  });
+}
+
+/** `network disconnect` of a running container: its veth on that network goes (the kernel removes the pair), and the lease. */
+export async function disconnectRunning(runroot: string, id: string, network: string): Promise<void> {
+  const dir = stateDir(runroot);
+  await locked(dir, () => {
+    const keeper = readKeeper(dir);
+    const leases = readLeases(dir);
+    const gone = leases.filter((l) => l.id === id && l.network === network);
+    if (keeper && sameProcess(keeper)) for (const l of gone) if (interfacesOf(keeper.pid).has(l.veth)) inKeeper(keeper.pid, [tool("ip", "iproute2"), "link", "del", l.veth]);
+    writeFileAtomic(leaseFile(dir), JSON.stringify(leases.filter((l) => !gone.includes(l)), null, 1), 0o600);
+  });
 }
 
 const searchOf = (resolv: string) =>

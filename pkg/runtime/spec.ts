@@ -40,6 +40,8 @@ export type RunOptions = {
   privileged: boolean;
   /** --network as given ("" = the default: pasta, else slirp4netns); pkg/network parses it */
   network: string;
+  /** --network-alias: more names on the container's user networks */
+  networkAlias?: string[];
   /** -p values, as given */
   publish?: string[];
   /** -P: publish every exposed port on a free host port */

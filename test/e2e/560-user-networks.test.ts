@@ -99,6 +99,46 @@ describe("containers on user networks", () => {
     expect(back.stdout).toContain("hello-late");
   });
 
+  N("--network-alias answers too; after restart its peers still find it", async () => {
+    const net = safeName("al");
+    expectExit(await runPod(["network", "create", net]), 0);
+    const db = safeName("db");
+    await runD(db, ["--network", net, "--network-alias", "database", "alpine", ...SERVE("hello-alias")]);
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom("database")]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("hello-alias");
+    expectExit(await runPod(["restart", "-t", "0", db]), 0);
+    const again = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom(db)]);
+    expectExit(again, 0);
+    expect(again.stdout).toContain("hello-alias");
+    expectPodError(await runPod(["run", "--rm", "--network-alias", "x", "alpine", "true"]), "only be used with user networks");
+    expectPodError(await runPod(["run", "--rm", "--network", net, "-p", "8080:80", "alpine", "true"]), "not supported by pod yet");
+  });
+
+  N("connect and disconnect of a running container change what it reaches and resolves", async () => {
+    const a = safeName("na");
+    const b = safeName("nb");
+    expectExit(await runPod(["network", "create", a]), 0);
+    expectExit(await runPod(["network", "create", b]), 0);
+    const server = safeName("srv");
+    await runD(server, ["--network", b, "alpine", ...SERVE("hello-connected")]);
+    const client = safeName("cli");
+    await runD(client, ["--network", a, "alpine", "sleep", "1000"]);
+    const before = await runPod(["exec", client, "sh", "-c", `nslookup ${server} >/dev/null 2>&1 && echo resolved; true`]);
+    expect(before.stdout).not.toContain("resolved");
+    expectExit(await runPod(["network", "connect", b, client]), 0);
+    const after = await runPod(["exec", client, "sh", "-c", `ip -o link show eth1 && ${fetchFrom(server)}`]);
+    expectExit(after, 0);
+    expect(after.stdout).toContain("hello-connected");
+    expect(JSON.parse((await runPod(["inspect", "--format", "{{json .NetworkSettings.Networks}}", client])).stdout)).toHaveProperty(b);
+    expectPodError(await runPod(["network", "connect", b, client]), "already connected");
+    expectExit(await runPod(["network", "disconnect", b, client]), 0);
+    const gone = await runPod(["exec", client, "sh", "-c", `ip -o link show eth1 2>/dev/null && echo still; nc -w 2 ${server} 80 </dev/null && echo reached; true`]);
+    expect(gone.stdout).not.toContain("still");
+    expect(gone.stdout).not.toContain("reached");
+    expectPodError(await runPod(["network", "disconnect", a, client]), "only network");
+  });
+
   N("an internal network has no route out; the keeper and its pasta end with the last container", async () => {
     const net = safeName("int");
     expectExit(await runPod(["network", "create", "--internal", net]), 0);

@@ -51,6 +51,10 @@ describe("names on user networks", () => {
     expect(lookup(leases, "10.89.0.2", "database.dns.podman")).toEqual(["10.89.0.3"]);
     expect(lookup(leases, "10.89.0.2", "b".repeat(12))).toEqual(["10.89.0.3"]);
   });
+  test("a container on two networks finds the containers of both, whichever address it asks from", () => {
+    const two = [...leases, lease({ network: "back", ip: "10.89.1.3" })];
+    expect(lookup(two, "10.89.0.2", "other")).toEqual(["10.89.1.2"]);
+  });
   test("never a container of a network it is not on, nor for a querier pod does not know", () => {
     expect(lookup(leases, "10.89.1.2", "db")).toBeUndefined();
     expect(lookup(leases, "10.89.9.9", "db")).toBeUndefined();
