@@ -318,6 +318,27 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
 }
 
 /*
+ * SPAWN_DAEMON: the caller reaps this first child; the second one outlives
+ * the caller and keeps its namespaces, with no parent-death signal and
+ * nothing of the caller's stdio (a pipe held open would keep its reader waiting).
+ */
+static void daemonize(int status_fd) {
+  int fd;
+  int pid = fork();
+  if (pid < 0) die_stage(status_fd, STAGE_UNSHARE);
+  if (pid > 0) _exit(0);
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  setsid();
+  fd = open("/dev/null", 2 /* O_RDWR */);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2) close(fd);
+  }
+}
+
+/*
  * Child side, after fork: single-threaded, async-signal-safe calls only.
  * With a single-id mapping (no subuid range) the child writes its own maps,
  * which the kernel allows for exactly the caller's own uid and gid.
@@ -330,22 +351,7 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
     die_stage(status_fd, STAGE_UNSHARE);
   become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (flags & SPAWN_DAEMON) {
-    /* the caller reaps this first child; the second one outlives the caller and keeps its namespaces */
-    int pid = fork();
-    if (pid < 0) die_stage(status_fd, STAGE_UNSHARE);
-    if (pid > 0) _exit(0);
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    setsid();
-    /* nothing of the caller's stdio: a pipe held open would keep its reader waiting */
-    pid = open("/dev/null", 2 /* O_RDWR */);
-    if (pid >= 0) {
-      dup2(pid, 0);
-      dup2(pid, 1);
-      dup2(pid, 2);
-      if (pid > 2) close(pid);
-    }
-  }
+  if (flags & SPAWN_DAEMON) daemonize(status_fd);
   if (single_uid < 0) set_groups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
@@ -1692,10 +1698,12 @@ int pod_signal_container(int userns_of, int target, int sig) {
  * allowed), becomes uid 0 there and execs path. Its ids are then the
  * container's, and /proc/<userns_of>/root is the container's mounted root,
  * which it may change with root's powers (`pod cp` into a running
- * container goes through overlay, not around it). Same return values as
- * pod_spawn_userns; the caller reaps the child.
+ * container goes through overlay, not around it). flags: SPAWN_NEWNET and
+ * SPAWN_DAEMON as for pod_spawn_userns (a user networks' keeper started
+ * again in the user namespace its containers still run in). Same return
+ * values as pod_spawn_userns; the caller reaps the child.
  */
-int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **envp, char *errbuf, int errlen) {
+int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **argv, char **envp, char *errbuf, int errlen) {
   int status_pipe[2];
   unsigned char report[2];
   char nspath[64];
@@ -1721,6 +1729,8 @@ int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **e
     if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0) die_stage(status_pipe[1], STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_pipe[1], STAGE_SET_ID);
     prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    if ((flags & SPAWN_NEWNET) && unshare(0x40000000 /* CLONE_NEWNET */) < 0) die_stage(status_pipe[1], STAGE_UNSHARE);
+    if (flags & SPAWN_DAEMON) daemonize(status_pipe[1]);
     set_groups(0, 0); /* refused where setgroups is denied (single-id maps): the groups then stay */
     reset_signals();
     if (status_pipe[1] > 3) syscall(SYS_close_range, 3, status_pipe[1] - 1, 0);
