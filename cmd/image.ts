@@ -193,6 +193,7 @@ export const rmi: PodCommand = {
 async function answerYes(question: string): Promise<boolean> {
   err(`${question}\nAre you sure you want to continue? [y/N] `);
   for await (const line of console) return /^y/i.test(line);
+  err("\n");
   throw new PodError("reading the answer from stdin: EOF", { hint: "answer y on stdin, or pass -f to prune without asking" });
 }
 
