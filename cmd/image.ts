@@ -89,11 +89,7 @@ export const images: PodCommand = {
     const sortBy = checkImageSort(String(args.sort));
     const usesContainers = filters.some((f) => f.startsWith("containers"));
     const users = usesContainers ? (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths) : undefined;
-    let list = listImages(store, { all: Boolean(args.all), filters, users }).sort((a, b) => b.created.localeCompare(a.created));
-    if (name) {
-      const want = lookupRepo(name);
-      list = list.filter((i) => i.names.some((n) => want(n)));
-    }
+    const list = listImages(store, { all: Boolean(args.all), filters: name ? [`reference=${name}`] : filters, users });
     const now = Date.now();
     const summaries = sortImageRows(list.flatMap((i) => imageSummary(i, now)), sortBy);
     if (args.format === "json") {
@@ -119,15 +115,6 @@ function splitFilter(v: string): string[] {
 function jsonOf(s: ReturnType<typeof imageSummary>[number], labels: Record<string, string> | null) {
   const { ID: _i, Repository: _r, Tag: _t, CreatedSince: _c, ...json } = s;
   return { ...json, Labels: labels };
-}
-
-function lookupRepo(input: string): (name: string) => boolean {
-  const noTag = !/:[^/]*$/.test(input);
-  return (n: string) => {
-    const repo = n.replace(/:[^/:]*$/, "");
-    if (noTag) return repo === input || repo.endsWith(`/${input}`);
-    return n === input || n.endsWith(`/${input}`);
-  };
 }
 
 export const tag: PodCommand = {

@@ -56,6 +56,13 @@ describe("images --filter", () => {
     expect(await ids(["--filter", "reference=nothing-here"])).toEqual([]);
   });
 
+  it("images IMAGE is the reference filter, globs included", async () => {
+    expect(await ids(["busybox"])).toEqual(idsOf(bb));
+    expect(await ids(["busybox:latest"])).toEqual(idsOf(bb));
+    expect(await ids(["busybox*"])).toEqual(idsOf(bb, derived, child));
+    expect(await ids(["busybox:other"])).toEqual([]);
+  });
+
   it("before and since an image, until a time", async () => {
     expect(await ids(["--filter", "since=busybox"])).toEqual(idsOf(derived));
     expect(await ids(["--filter", "after=busybox"])).toEqual(idsOf(derived));
