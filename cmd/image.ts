@@ -69,7 +69,7 @@ const imagesArgs = {
   "no-trunc": { type: "boolean", description: "Do not truncate output" },
   digests: { type: "boolean", description: "Show digests" },
   history: { type: "boolean", description: "Display the image name history" },
-  sort: { type: "string", description: `Sort by ${IMAGE_SORT_FIELDS.join(", ")}`, default: "created", valueHint: "field" },
+  sort: { type: "string", description: "Sort by this field", default: "created", valueHint: IMAGE_SORT_FIELDS.join("|") },
   noheading: { type: "boolean", alias: "n", description: "Do not print column headings" },
   ...formatArg,
   image: { type: "positional", description: "Show only images of this repository", required: false },
@@ -150,7 +150,7 @@ export const rmi: PodCommand = {
   examples: ["pod rmi alpine", "pod rmi -f 3f53bb00af94", "pod rmi -a", "pod rmi --ignore maybe-gone"],
   args: {
     all: { type: "boolean", alias: "a", description: "Remove all images" },
-    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names, and the containers that use it" },
+    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names, and the containers that use it; a missing image is no error" },
     ignore: { type: "boolean", alias: "i", description: "Ignore errors if a specified image does not exist" },
     "no-prune": { type: "boolean", description: "Do not remove the dangling parent images of removed images" },
     image: { type: "positional", description: "Images to remove", required: false },

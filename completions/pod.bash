@@ -70,6 +70,7 @@ __pod_kind() {
 	'container inspect|--type') kind='container' ;;
 	'container top|#1'|'top|#1') kind='args capamb capbnd capeff capinh capprm comm etime group hgroup hpid huser nice pcpu pgid pid ppid rgroup rss ruser seccomp state stime time tty user vsz' ;;
 	'volume create|--driver'|'volume create|-d') kind='local' ;;
+	'images|--sort'|'image ls|--sort'|'image list|--sort') kind='created id repository size tag' ;;
 	'inspect|--type') kind='all container image' ;;
 	'completion|#0') kind='bash zsh fish' ;;
 	*'|--root'|*'|--runroot') kind='@dirs' ;;
