@@ -47,6 +47,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   tag: from(image, (m) => m.tag),
   untag: from(image, (m) => m.untag),
   rmi: from(image, (m) => m.rmi),
+  history: from(image, (m) => m.history),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),
