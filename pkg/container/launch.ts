@@ -10,6 +10,7 @@ import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
 import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
+import { noteUserNetworkPid } from "../network/usernet.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
@@ -172,6 +173,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
+    if (net.usernet) await noteUserNetworkPid(paths.runroot, rec.id, pid);
     if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length) {
       try {
         await addSlirpForwards(net.helper.apiSocket, rec.config.opts.ports);

@@ -28,7 +28,12 @@ export type UserLease = {
   internal: boolean;
   dns: boolean;
   ip: string;
+  gateway: string;
+  prefix: number;
   veth: string;
+  /** the container's first process once it runs: a new keeper joins it again after a crash */
+  pid?: number;
+  pidStart?: number;
   /** the pod that took the lease: it counts as alive until the veth exists */
   owner: number;
   ownerStart?: number;
@@ -120,7 +125,7 @@ function inKeeper(keeper: number, argv: string[], input?: string): void {
 }
 
 /** Starts the keeper and its pasta, and sets the namespace up; returns the keeper's state. */
-async function startKeeper(dir: string, runroot: string, hostResolv: string): Promise<KeeperState> {
+async function startKeeper(dir: string, runroot: string, hostResolv: string, joinUsernsOf?: number): Promise<KeeperState> {
   const pasta = findOnPath("pasta");
   if (!pasta)
     throw new PodError("user networks need pasta for outbound access, and it is not installed (not found in $PATH)", {
@@ -133,7 +138,7 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string): Pr
   const upstream = nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
   writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
   rmSync(readyFile(dir), { force: true });
-  await startNetworkNamespaceDaemon([...selfCommand(), "_netns-keeper", dir], { runroot, env: { ...process.env, POD_KEEPER_PARENT: String(process.pid) } });
+  await startNetworkNamespaceDaemon([...selfCommand(), "_netns-keeper", dir], { runroot, env: process.env }, joinUsernsOf);
   let pid = 0;
   for (let i = 0; i < 500 && !pid; i++) {
     const t = readJson<{ pid?: number }>(readyFile(dir), {});
@@ -180,13 +185,13 @@ async function locked<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
 }
 
 /** Rewrites the shared namespace's bridges and rules for these leases (under the lock). */
-function applyLeases(dir: string, keeper: number, leases: UserLease[], networks: NetworkRecord[]): void {
+function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
   const have = interfacesOf(keeper);
   let batch = "";
-  for (const n of networks) {
-    if (have.has(n.network_interface)) continue;
-    const r = addressRange(n);
-    batch += `link add ${n.network_interface} type bridge\naddr add ${r.gateway}/${r.prefix} dev ${n.network_interface}\nlink set ${n.network_interface} up\n`;
+  for (const l of new Map(leases.map((l) => [l.bridge, l])).values()) {
+    if (have.has(l.bridge)) continue;
+    have.add(l.bridge);
+    batch += `link add ${l.bridge} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
   }
   if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
   inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], userRuleset(leases));
@@ -227,46 +232,69 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       internal: n.internal,
       dns: n.dns_enabled,
       ip: chosen,
+      gateway: r.gateway,
+      prefix: r.prefix,
       veth: userVethName(c.id, first + i),
       owner: process.pid,
       ownerStart: processStartTime(process.pid),
     };
   });
   const all = [...leases, ...mine];
-  applyLeases(dir, keeper.pid, all, networks);
+  applyLeases(dir, keeper.pid, all);
   return mine;
 }
 
 /** The container side of its interfaces eth<first>…: addresses, and the default route through the first network that has one out. */
-function containerBatch(addresses: UserAddress[], networks: NetworkRecord[], first: number, withRoute: boolean): string {
+function containerBatch(leases: UserLease[], first: number, withRoute: boolean): string {
   let b = first === 0 ? "link set lo up\n" : "";
-  addresses.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\nlink set eth${first + i} up\n`));
-  const routed = addresses.findIndex((_, i) => !networks[i]!.internal);
-  if (withRoute && routed >= 0) b += `route add default via ${addresses[routed]!.gateway}\n`;
+  leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\nlink set eth${first + i} up\n`));
+  const routed = leases.find((l) => !l.internal);
+  if (withRoute && routed) b += `route add default via ${routed.gateway}\n`;
   return b;
 }
 
-const toAddresses = (mine: UserLease[], networks: NetworkRecord[]): UserAddress[] =>
-  mine.map((l, i) => {
-    const r = addressRange(networks[i]!);
-    return { network: l.network, ip: l.ip, gateway: r.gateway, prefix: r.prefix, bridge: l.bridge };
-  });
+const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
   const nsenter = tool("nsenter", "util-linux");
   return [nsenter, "-t", String(keeper), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), nsenter, pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
 };
 
-/** The keeper, started (with a fresh namespace) when none runs. */
+/**
+ * The keeper, started when none runs. After a crash (the keeper killed with
+ * -9) the containers still running on user networks are joined again: the
+ * new keeper starts in their user namespace, the old namespace goes with its
+ * pasta, and each gets its veths back with the addresses it had.
+ */
 async function liveKeeper(dir: string, runroot: string, hostResolv: string): Promise<KeeperState> {
-  const keeper = readKeeper(dir);
-  if (keeper && sameProcess(keeper)) return keeper;
-  stopKeeper(keeper, false);
+  const old = readKeeper(dir);
+  if (old && sameProcess(old)) return old;
+  const survivors = readLeases(dir).filter((l) => l.pid !== undefined && sameProcess({ pid: l.pid, start: l.pidStart }));
+  stopKeeper(old, false);
   rmSync(keeperFile(dir), { force: true });
   rmSync(leaseFile(dir), { force: true });
-  const fresh = await startKeeper(dir, runroot, hostResolv);
+  const fresh = await startKeeper(dir, runroot, hostResolv, survivors[0]?.pid);
   writeFileAtomic(keeperFile(dir), JSON.stringify(fresh), 0o600);
+  if (!survivors.length) return fresh;
+  applyLeases(dir, fresh.pid, survivors);
+  for (const [id, mine] of Map.groupBy(survivors, (l) => l.id)) {
+    const batch = join(dir, `rejoin-${id.slice(0, 12)}.batch`);
+    writeFileAtomic(batch, containerBatch(mine, 0, true).replace("link set lo up\n", ""), 0o600);
+    const r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    rmSync(batch, { force: true });
+    if (r.exitCode !== 0) writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.id !== id), null, 1), 0o600);
+  }
   return fresh;
+}
+
+/** Notes the container's first process on its leases once it runs (what a rebuilt namespace joins). */
+export async function noteUserNetworkPid(runroot: string, id: string, pid: number): Promise<void> {
+  const dir = stateDir(runroot);
+  await locked(dir, () => {
+    const leases = readLeases(dir);
+    if (!leases.some((l) => l.id === id)) return;
+    writeFileAtomic(leaseFile(dir), JSON.stringify(leases.map((l) => (l.id === id ? { ...l, pid, pidStart: processStartTime(pid) } : l)), null, 1), 0o600);
+  });
 }
 
 /**
@@ -289,8 +317,8 @@ export async function attachUserNetworks(
   });
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const batch = join(files.dir, "netns.batch");
-  const addresses = toAddresses(mine, networks);
-  writeFileAtomic(batch, containerBatch(addresses, networks, 0, true), 0o600);
+  const addresses = toAddresses(mine);
+  writeFileAtomic(batch, containerBatch(mine, 0, true), 0o600);
   // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
   const dnsAt = addresses.find((_, i) => networks[i]!.dns_enabled);
   const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
@@ -310,9 +338,9 @@ export async function connectRunning(runroot: string, c: { id: string; name: str
     // the next interface number after the ones it has (a disconnect leaves a gap)
     const first = 1 + Math.max(-1, ...readLeases(dir).filter((l) => l.id === c.id).map((l) => Number(l.veth.slice(13))));
     const mine = leaseOn(dir, keeper, c, [network], first, true);
-    const [address] = toAddresses(mine, [network]);
+    const [address] = toAddresses(mine);
     const batch = join(scratch, `netns-${first}.batch`);
-    writeFileAtomic(batch, containerBatch([address!], [network], first, false), 0o600);
+    writeFileAtomic(batch, containerBatch(mine, first, false), 0o600);
     const r = Bun.spawnSync(attachArgv(keeper.pid, batch, first, mine, String(c.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) {
       writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.veth !== mine[0]!.veth), null, 1), 0o600);

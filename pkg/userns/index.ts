@@ -139,11 +139,13 @@ export async function runInUsernsOf(pid: number, argv: string[], o: NsRunOptions
  * parent-death signal): a user network's namespace keeper. The process says
  * its own pid (the child returned here is the first fork, already ended).
  */
-export async function startNetworkNamespaceDaemon(argv: string[], o: NsRunOptions): Promise<void> {
+export async function startNetworkNamespaceDaemon(argv: string[], o: NsRunOptions, joinUsernsOf?: number): Promise<void> {
   const maps = storageMaps();
   let child;
   try {
-    child = spawnInUserNamespace({
+    // after a crash: the user namespace the containers still run in, not a new one
+    if (joinUsernsOf !== undefined) child = spawnJoiningUserns(joinUsernsOf, { path: argv[0]!, argv, env: o.env ?? process.env, scratchDir: o.runroot, newNetwork: true, daemon: true });
+    else child = spawnInUserNamespace({
       path: argv[0]!,
       argv,
       env: o.env ?? process.env,

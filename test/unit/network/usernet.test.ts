@@ -12,7 +12,7 @@ function query(name: string, type: number): Uint8Array {
 }
 
 const lease = (o: Partial<UserLease>): UserLease => ({
-  id: "a".repeat(64), name: "web", aliases: [], network: "front", bridge: "podman1", internal: false, dns: true, ip: "10.89.0.2", veth: "vethaaaa0", owner: 1, ...o,
+  id: "a".repeat(64), name: "web", aliases: [], network: "front", bridge: "podman1", internal: false, dns: true, ip: "10.89.0.2", gateway: "10.89.0.1", prefix: 24, veth: "vethaaaa0", owner: 1, ...o,
 });
 
 describe("dns messages", () => {
