@@ -6,6 +6,7 @@ import { commands } from "./_tree.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, log, setLogLevel, out } from "../pkg/output/index.ts";
 import { releaseBridge } from "../pkg/network/index.ts";
+import { engineOptions, type EngineFlags } from "../pkg/config/index.ts";
 
 type Loader = () => Promise<PodCommand>;
 
@@ -61,6 +62,9 @@ export async function dispatch(argv: string[], version: string): Promise<number>
     const defs = { ...globalArgs, ...(cmd.args as PodArgs) } as PodArgs;
     const parsed: Parsed = parseArgv(rest, defs, path.slice(1).join(" "), cmd.interspersed !== false);
     if (parsed["log-level"]) setLogLevel(String(parsed["log-level"]));
+    // every command checks the engine flags, even one that never opens the store: none is accepted and ignored
+    engineOptions(parsed as EngineFlags);
+    if (parsed.noout) (await import("../pkg/system/index.ts")).discardStdout();
     if (parsed.help) {
       await showHelp(path, cmd);
       return 0;

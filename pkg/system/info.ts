@@ -113,7 +113,7 @@ function storeSection(paths: Paths, f: HostFacts) {
   const paused = up.filter((c) => statusOf(c) === "paused").length;
   return {
     containerStore: { number: containers.length, paused, running: up.length - paused, stopped: containers.length - up.length },
-    graphDriverName: preferredDriver(paths.runroot),
+    graphDriverName: preferredDriver(paths.runroot, paths.engine),
     graphRoot: paths.root,
     graphRootAllocated: f.disk?.total ?? 0,
     graphRootFree: f.disk?.free ?? 0,
