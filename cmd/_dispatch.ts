@@ -15,6 +15,17 @@ async function subCommandsOf(cmd: PodCommand): Promise<[string, PodCommand][]> {
   return Promise.all(Object.entries(subs).map(async ([n, c]) => [n, typeof c === "function" ? await c() : c] as [string, PodCommand]));
 }
 
+/** Where the first word after the global flags is: they may come before the subcommand name, and take values. */
+function firstWord(argv: string[]): number {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith("-")) {
+    const a = argv[i]!;
+    const d = (globalArgs as PodArgs)[a.replace(/^--?/, "").split("=")[0]!];
+    i += d && d.type === "string" && !a.includes("=") ? 2 : 1;
+  }
+  return i;
+}
+
 async function resolve(argv: string[]): Promise<{ path: string[]; cmd: PodCommand; rest: string[] }> {
   let cmd: PodCommand = { meta: { name: "pod", description: "Manage pods, containers and images, rootless and daemonless" }, subCommands: commands as never };
   const path = [invokedName()];
@@ -22,13 +33,7 @@ async function resolve(argv: string[]): Promise<{ path: string[]; cmd: PodComman
   for (;;) {
     const subs = (cmd.subCommands ?? {}) as Record<string, PodCommand | Loader>;
     if (!Object.keys(subs).length) break;
-    // Global flags may come before the subcommand name.
-    let i = 0;
-    while (i < rest.length && rest[i]!.startsWith("-")) {
-      const a = rest[i]!;
-      const d = (globalArgs as PodArgs)[a.replace(/^--?/, "").split("=")[0]!];
-      i += d && d.type === "string" && !a.includes("=") ? 2 : 1;
-    }
+    const i = firstWord(rest);
     const name = rest[i];
     if (name === undefined) break;
     const sub = subs[name];
@@ -52,8 +57,9 @@ async function showHelp(path: string[], cmd: PodCommand): Promise<void> {
 
 export async function dispatch(argv: string[], version: string): Promise<number> {
   try {
-    if (argv[0] === "help") {
-      const { path, cmd } = await resolve(argv.slice(1));
+    const first = firstWord(argv);
+    if (argv[first] === "help") {
+      const { path, cmd } = await resolve(argv.slice(first + 1));
       await showHelp(path, cmd);
       return 0;
     }

@@ -40,6 +40,9 @@ describe("global flags", () => {
     const r = await runPod(["--root", root, "--volumepath", vols, "--tmpdir", join(pod().tmp, "t"), "--storage-driver", "overlay", "info", "--format", "{{.Store.GraphRoot}} {{.Store.VolumePath}}"]);
     expectExit(r, 0);
     expect(r.stdout.trim()).toBe(`${root} ${vols}`);
+    const help = await runPod(["--root", root, "--volumepath", vols, "help", "ps"]);
+    expectExit(help, 0);
+    expect(help.stdout).toContain("List containers");
     expect((await runPod(["--root", root, "system", "reset", "-f"])).code).toBe(0);
   });
 
@@ -138,6 +141,17 @@ describe("global flags", () => {
     expect(readFileSync(join(vols, name, "_data", "f"), "utf8")).toBe("kept\n");
     expectExit(await runPod([...at, "volume", "rm", name]), 0);
     expect(existsSync(join(vols, name))).toBe(false);
+  });
+
+  U("system reset with --volumepath removes the volumes there too", async () => {
+    const root = join(pod().tmp, "reset-root");
+    const vols = join(pod().tmp, "reset-vols");
+    const at = ["--root", root, "--volumepath", vols];
+    expectExit(await runPod([...at, "volume", "create", "v1"]), 0);
+    expect(existsSync(join(vols, "v1", "_data"))).toBe(true);
+    expectExit(await runPod([...at, "system", "reset", "-f"]), 0);
+    expect(existsSync(vols)).toBe(false);
+    expect(existsSync(root)).toBe(false);
   });
 
   A("--tmpdir holds the containers' runtime state; exec and stop find it there", async () => {
