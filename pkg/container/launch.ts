@@ -160,6 +160,11 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       if (!next) {
         if (cgroup) removeContainerCgroup(cgroup);
         await updateRecord(paths.root, rec.id, (r) => ({ ...r, cgroup: undefined }));
+        const prog = paths.engine?.mountProgram;
+        if (unsupported && prog && e.stage === Stage.Helper)
+          throw new PodError(`mounting the container's root with overlay.mount_program=${prog}: ${e.message}`, {
+            hint: "its output is above; check that it is fuse-overlayfs and that you may open /dev/fuse, or drop --storage-opt overlay.mount_program",
+          });
         throw spawnError(e, plan.argv[0] ?? "");
       }
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);

@@ -121,7 +121,7 @@ describe("global flags", () => {
       expect(r.stdout).toMatch(/^\d+\.\d+/);
     } else {
       // where this user cannot open /dev/fuse the mount fails, and pod does not quietly copy the layers instead
-      expectPodError(r, "root filesystem helper");
+      expectPodError(r, `overlay.mount_program=${w.path}`, "/dev/fuse");
       expect(r.stdout).toBe("");
     }
   });
