@@ -3,7 +3,7 @@
 // auth files) and nothing else, so a TAB costs a few milliseconds.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 // records.ts and state.ts, not the folder's index: the index pulls in `run` and the native core, which a TAB must not pay for
 import { listRecords } from "../container/records.ts";
@@ -81,7 +81,7 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
     case "registries":
       return registryItems(env);
     case "volumes":
-      return listVolumes(paths.root).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
+      return listVolumes(volumesPath(paths)).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
     case "networks":
       return networkItems(paths);
   }

@@ -76,6 +76,7 @@ const hintKinds: Record<string, ValueKind> = {
   "running-container": dynamic("running-containers"),
   registry: dynamic("registries"),
   port: NONE,
+  "cgroup-manager": values(["cgroupfs"]),
 };
 
 /** Positional name → kind, when its valueHint says nothing. A `name` is one being made up. */

@@ -17,7 +17,7 @@ import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts
 import { openCgroupProcs, runtimeDir } from "./live.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
-import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
+import { nextDriver, pinnedDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
 import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
@@ -100,10 +100,11 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
   start: Starter<T>,
   { imageConfig, layerDirs, dir, maps, cgroup, hostResolv, netFiles }: LaunchFacts,
 ): Promise<{ started: T; rec: ContainerRecord }> {
-  let driver: RootfsDriver = preferredDriver(paths.runroot);
+  let driver: RootfsDriver = preferredDriver(paths.runroot, paths.engine);
+  const pinned = pinnedDriver(paths.engine) !== undefined;
   let avoidHelper: HelperKind | undefined;
   for (;;) {
-    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts), {
+    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts), paths.engine?.networkCmdPath, {
       root: paths.root,
       runroot: paths.runroot,
       name: rec.name,
@@ -112,7 +113,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       log.debug(`network: ${net.helper.kind}`);
       rmSync(net.helper.apiSocket, { force: true });
     }
-    const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
+    const layout = rootfsLayout(driver, paths.root, layerDirs, dir, paths.engine?.mountProgram);
     if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
@@ -151,7 +152,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       started = start(plan, procs);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
-      if (e.stage === Stage.Network && net.helper?.kind === "pasta" && avoidHelper === undefined && mayFallBack(rec.config.opts) && findOnPath("slirp4netns")) {
+      if (e.stage === Stage.Network && net.helper?.kind === "pasta" && avoidHelper === undefined && mayFallBack(rec.config.opts) && (paths.engine?.networkCmdPath ?? findOnPath("slirp4netns"))) {
         // pasta refuses hosts without a usable external interface (offline, at boot, some VPNs): slirp4netns still gives a network
         log.debug(`network: pasta failed (${e.message}); using slirp4netns`);
         avoidHelper = "pasta";
@@ -160,10 +161,16 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       // Only "this kernel/host cannot do it" moves on to the next driver (and is remembered);
       // anything else (a directory removed under us, say) is this container's problem.
       const unsupported = e.stage === Stage.Helper || (e.stage === Stage.Rootfs && [1, 19, 22, 95].includes(e.errno));
-      const next: RootfsDriver | undefined = unsupported ? nextDriver(driver) : undefined;
+      // a driver the global flags ask for is used or fails: no fallback
+      const next: RootfsDriver | undefined = unsupported && !pinned ? nextDriver(driver) : undefined;
       if (!next) {
         if (cgroup) removeContainerCgroup(cgroup);
         await updateRecord(paths.root, rec.id, (r) => ({ ...r, cgroup: undefined }));
+        const prog = paths.engine?.mountProgram;
+        if (unsupported && prog && e.stage === Stage.Helper)
+          throw new PodError(`mounting the container's root with overlay.mount_program=${prog}: ${e.message}`, {
+            hint: "its output is above; check that it is fuse-overlayfs and that you may open /dev/fuse, or drop --storage-opt overlay.mount_program",
+          });
         throw spawnError(e, plan.argv[0] ?? "");
       }
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);

@@ -4,14 +4,14 @@
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
-import type { Paths } from "../config/index.ts";
+import { containersRunPath, type Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
 import { releaseBridge } from "../network/bridge.ts";
 import { releaseUserNetworks } from "../network/usernet.ts";
 import { newContainerId, updateRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
 
-export const runtimeDir = (paths: Paths, id: string) => join(paths.runroot, "containers", id);
+export const runtimeDir = (paths: Paths, id: string) => join(containersRunPath(paths), id);
 
 export const attachSocket = (paths: Paths, id: string) => join(runtimeDir(paths, id), "attach.sock");
 

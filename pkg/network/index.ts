@@ -85,6 +85,7 @@ export async function networkSetup(
   files: NetworkFiles,
   avoid?: HelperKind,
   join?: JoinTarget,
+  slirpPath?: string,
   where?: { root: string; runroot: string; name: string },
 ): Promise<NetworkSetup> {
   const mode: NetworkMode = parseNetworkMode(opts.network);
@@ -117,8 +118,9 @@ export async function networkSetup(
       hostAddress: b.gateway,
     };
   }
-  let choice: HelperChoice = chooseHelper(mode, conf);
-  if (avoid === choice.kind && mode.kind === "default") choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, []);
+  let choice: HelperChoice = chooseHelper(mode, conf, undefined, slirpPath);
+  if (avoid === choice.kind && mode.kind === "default")
+    choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, [], undefined, slirpPath);
   return {
     mode: "helper",
     helper: { kind: choice.kind, command: helperCommand(choice, opts.ports ?? [], files, hostResolv), apiSocket: files.apiSocket },

@@ -2,7 +2,7 @@
 // images no container uses (the dangling ones, unless `all`: pkg/catalog pruneImages), and
 // reports what it freed.
 import { existsSync } from "node:fs";
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { pruneImages } from "../catalog/index.ts";
 import { imageUsers, listRecords, pruneContainers } from "../container/index.ts";
@@ -31,7 +31,7 @@ async function removeImages(paths: Paths, store: Store, all: boolean, report: Pr
 
 /** `--volumes`: after the containers, so volumes only stopped containers used go too. */
 async function removeVolumes(paths: Paths, report: PruneReport): Promise<void> {
-  const sizes = new Map(unusedVolumes(paths).map((n) => [n, dirSize(volumeDataDir(paths.root, n))]));
+  const sizes = new Map(unusedVolumes(paths).map((n) => [n, dirSize(volumeDataDir(volumesPath(paths), n))]));
   for (const n of await pruneVolumes(paths)) {
     report.volumes.push(n);
     report.reclaimed += sizes.get(n) ?? 0;
