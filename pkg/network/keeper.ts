@@ -2,7 +2,7 @@
 // namespace (it runs inside it, as root of its user namespace), answers DNS
 // for the containers on its bridges, forwards other names upstream, and
 // ends, with its pasta, once no container holds a lease.
-import { appendFileSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { withLock } from "../store/lock.ts";
@@ -107,8 +107,16 @@ export async function runKeeper(dir: string): Promise<number> {
 
   // Ends once no lease is alive for two looks in a row (a container being set up holds its lease through its pod).
   let idle = 0;
+  let known = readKeeper(dir);
   for (;;) {
     await Bun.sleep(1000);
+    if (!existsSync(dir)) {
+      // the state is gone (system reset): end, and the pasta this keeper had
+      stopKeeper(known, false);
+      log(`keeper ${process.pid}: state directory removed, ending`);
+      return 0;
+    }
+    known = readKeeper(dir) ?? known;
     const ifaces = interfacesOf("self");
     if (readLeases(dir).some((l) => leaseAlive(l, ifaces))) {
       idle = 0;

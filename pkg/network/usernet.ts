@@ -365,6 +365,11 @@ export async function disconnectRunning(runroot: string, id: string, network: st
 const searchOf = (resolv: string) =>
   resolv.split("\n").flatMap((l) => /^\s*search\s+(.+)/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean);
 
+/** `system reset`: the keeper and its pasta end now (their containers are stopped already). */
+export function stopUserNetworks(runroot: string): void {
+  stopKeeper(readKeeper(stateDir(runroot)), true);
+}
+
 /** Gives back a container's leases; the keeper ends by itself once none is left. */
 export async function releaseUserNetworks(runroot: string, id: string): Promise<void> {
   const dir = stateDir(runroot);
@@ -376,25 +381,4 @@ export async function releaseUserNetworks(runroot: string, id: string): Promise<
     if (!keeper || !sameProcess(keeper)) return writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
     if (after.length !== leases.length) writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
   });
-}
-
-/** The containers a network has now (the ones with a live lease), for `network rm` and inspect. */
-export function usersOfNetwork(runroot: string, network: string): string[] {
-  const dir = stateDir(runroot);
-  const keeper = readKeeper(dir);
-  if (!keeper || !sameProcess(keeper)) return [];
-  const ifaces = interfacesOf(keeper.pid);
-  return readLeases(dir)
-    .filter((l) => l.network === network && leaseAlive(l, ifaces))
-    .map((l) => l.id);
-}
-
-/** Whether ip is inside a network's subnet (for --ip). */
-export function inSubnet(n: NetworkRecord, ip: string): boolean {
-  const r = addressRange(n);
-  return toInt(ip) >= r.first && toInt(ip) <= r.last;
-}
-
-export function refuseUserNetworkOption(what: string): never {
-  throw new UsageError(`${what} is not supported on user networks by pod yet`, { hint: "docs/compat.md lists what is missing" });
 }

@@ -9,6 +9,7 @@ import { containersRunPath, ensurePrivateDir, volumesPath } from "../config/inde
 import { runInStorageNamespace } from "../userns/index.ts";
 import { Store } from "../store/index.ts";
 import { stopAllContainers } from "../container/index.ts";
+import { stopUserNetworks } from "../network/index.ts";
 
 export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
 export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
@@ -57,6 +58,7 @@ export async function resetStorage(paths: Paths): Promise<void> {
   ensurePrivateDir(paths.runroot);
   // As podman: the store's containers are stopped first, so no process outlives the record that named it.
   await stopAllContainers(paths);
+  stopUserNetworks(paths.runroot);
   const store = new Store(paths);
   // The worker's job file lives in runroot, which is removed last by this process itself.
   await store.removeTrees([paths.root, ...extra]);

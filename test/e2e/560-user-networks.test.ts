@@ -180,4 +180,16 @@ describe("containers on user networks", () => {
     expectExit(await runPod(["rm", "-f", a]), 0);
     await until("the new keeper to end", () => !alive(k2!.pid), 10_000);
   });
+
+  N("system reset -f ends the keeper and its pasta with the containers", async () => {
+    const net = safeName("r");
+    expectExit(await runPod(["network", "create", net]), 0);
+    await runD(safeName("c"), ["--network", net, "alpine", "sleep", "1000"]);
+    const k = keeperState()!;
+    expectExit(await runPod(["system", "reset", "-f"]), 0);
+    await until("the keeper to end at reset", () => !alive(k.pid), 5_000);
+    await until("its pasta too", () => !alive(k.pasta!.pid), 5_000);
+    expectExit(await runPod(["network", "exists", net]), 1);
+    expectExit(await runPod(["pull", "-q", "alpine"]), 0);
+  });
 });
