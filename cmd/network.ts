@@ -34,7 +34,7 @@ const createArgs = {
     internal: { type: "boolean", description: "No access outside the network" },
     "disable-dns": { type: "boolean", description: "No DNS for container names on this network" },
     label: { type: "string", multiple: true, description: "Set a label on the network (KEY=VALUE)", valueHint: "label" },
-    opt: { type: "string", alias: "o", multiple: true, description: "Driver option: mtu=, isolate=, metric=", valueHint: "option" },
+    opt: { type: "string", alias: "o", multiple: true, description: "Driver option (pod takes none yet: each is refused)", valueHint: "option" },
     ignore: { type: "boolean", description: "Do not fail when a network of that name exists" },
     name: { type: "positional", description: "Network name (default: podmanN)", required: false },
 } satisfies PodArgs;
@@ -134,7 +134,7 @@ export const rm: PodCommand = {
     if (!refs.length) throw new UsageError("provide at least one network name or ID", { hint: "pod network rm mynet" });
     if (args.time !== undefined && !/^-?\d+$/.test(String(args.time))) throw new UsageError(`invalid argument "${args.time}" for "-t, --time" flag: not a number of seconds`, { hint: "pod network rm -f -t 0 mynet" });
     const ctx = openContext(args);
-    const { removed, errors } = await removeNetworks(ctx.paths, refs, { force: Boolean(args.force) });
+    const { removed, errors } = await removeNetworks(ctx.paths, refs, { force: Boolean(args.force), timeoutSec: args.time === undefined ? undefined : Number(args.time) });
     out(removed.map((n) => `${n}\n`).join(""));
     reportAll(errors);
   },

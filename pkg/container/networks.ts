@@ -6,7 +6,8 @@ import { PodError } from "../errors.ts";
 import { matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "../network/index.ts";
 import { connectRunning, disconnectRunning } from "../network/usernet.ts";
 import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
-import { removeContainer } from "./lifecycle.ts";
+import { removeContainer, stopContainer } from "./lifecycle.ts";
+import { stopSignalOf } from "./stop-signal.ts";
 import { runtimeDir } from "./live.ts";
 import { statusOf } from "./state.ts";
 
@@ -67,7 +68,7 @@ export function listNetworks(paths: Paths, filters: string[] = []): NetworkRecor
 }
 
 /** `network rm`: a network a container names is in use (exit 2) unless -f removes those containers first. */
-export async function removeNetworks(paths: Paths, refs: string[], o: { force: boolean }): Promise<{ removed: string[]; errors: PodError[] }> {
+export async function removeNetworks(paths: Paths, refs: string[], o: { force: boolean; timeoutSec?: number }): Promise<{ removed: string[]; errors: PodError[] }> {
   const removed: string[] = [];
   const errors: PodError[] = [];
   for (const ref of refs) {
@@ -80,7 +81,12 @@ export async function removeNetworks(paths: Paths, refs: string[], o: { force: b
           exit: 2,
           hint: `remove ${users.map((u) => u.name).join(", ")} first, or use network rm -f`,
         });
-      for (const c of users) await removeContainer(paths, c, true);
+      for (const c of users) {
+        // -t: the containers get their stop signal and that long, as `stop -t` gives them, before rm -f kills them
+        const s = statusOf(c);
+        if (o.timeoutSec !== undefined && (s === "running" || s === "paused")) await stopContainer(paths, c, o.timeoutSec, stopSignalOf(paths, c));
+        await removeContainer(paths, c, true);
+      }
       await removeNetworkRecord(paths.root, n.name);
       removed.push(n.name);
     } catch (e) {

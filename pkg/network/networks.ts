@@ -168,8 +168,7 @@ export async function createNetwork(root: string, o: CreateNetworkOptions): Prom
       entry.lease_range = { start_ip: toIp(Math.max(r.base, base + 1)), end_ip: toIp(Math.min(r.base + subnetSize(r.prefix) - 1, base + subnetSize(prefix) - 2)) };
     }
     for (const k of Object.keys(o.options ?? {}))
-      if (!["mtu", "isolate", "metric"].includes(k))
-        throw new UsageError(`unsupported bridge network option ${k}`, { hint: "pod's bridge networks take the options mtu, isolate and metric" });
+      throw new UsageError(`unsupported bridge network option ${k}: pod takes no --opt yet`, { hint: "leave --opt out; docs/compat.md lists what is missing" });
     const rec: NetworkRecord = {
       name,
       id: randomBytes(32).toString("hex"),
