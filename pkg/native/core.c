@@ -1145,8 +1145,14 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
   /* "+path": a network namespace of its own, owned by the user namespace of the one at path (a user network's) */
   int own_net = plan[P_NEW_NET][0] == '+';
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (own_net) {
-    if (join_user < 0 || setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
+  if (own_net && join_user < 0) {
+    /* as root the keeper has no user namespace of its own: a container's own, mapped as usual */
+    if (unshare(CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_UNSHARE);
+    become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    ns |= CLONE_NEWNET;
+  } else if (own_net) {
+    if (setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
     ns |= CLONE_NEWNET;
   } else if (join_user >= 0) {

@@ -102,8 +102,6 @@ export async function networkSetup(
   }
   if (mode.kind === "named") {
     if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });
-    if ((process.getuid?.() ?? 1) === 0)
-      throw new UsageError(`--network ${opts.network}: user networks as root are not supported by pod yet`, { hint: "as root, use the default bridge (--network bridge), host or none" });
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
     const u = await attachUserNetworks(where.runroot, { id, name: where.name, aliases: opts.networkAlias ?? [] }, networks, files, hostResolv, dns);

@@ -112,8 +112,13 @@ function tool(name: string, pkg: string): string {
 }
 
 /** Runs argv as root of the keeper's namespaces (nsenter into its user and network namespace). */
+const asRoot = () => (process.getuid?.() ?? 1) === 0;
+
+/** nsenter into the keeper: its network namespace, and rootless its user namespace (as root it has none of its own). */
+const enterKeeper = (keeper: number) => [tool("nsenter", "util-linux"), "-t", String(keeper), ...(asRoot() ? [] : ["-U"]), "-n", "--"];
+
 function inKeeper(keeper: number, argv: string[], input?: string): void {
-  const r = Bun.spawnSync([tool("nsenter", "util-linux"), "-t", String(keeper), "-U", "-n", "--", ...argv], {
+  const r = Bun.spawnSync([...enterKeeper(keeper), ...argv], {
     stdin: input === undefined ? "ignore" : Buffer.from(input),
     stdout: "pipe",
     stderr: "pipe",
@@ -138,7 +143,11 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   const upstream = nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
   writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
   rmSync(readyFile(dir), { force: true });
-  await startNetworkNamespaceDaemon([...selfCommand(), "_netns-keeper", dir], { runroot, env: process.env }, joinUsernsOf);
+  const argv = [...selfCommand(), "_netns-keeper", dir];
+  if (asRoot()) {
+    // root needs no user namespace: a network namespace (util-linux unshare) in a session of its own, detached
+    Bun.spawn([tool("setsid", "util-linux"), tool("unshare", "util-linux"), "--net", "--", ...argv], { stdio: ["ignore", "ignore", "ignore"], env: process.env }).unref();
+  } else await startNetworkNamespaceDaemon(argv, { runroot, env: process.env }, joinUsernsOf);
   let pid = 0;
   for (let i = 0; i < 500 && !pid; i++) {
     const t = readJson<{ pid?: number }>(readyFile(dir), {});
@@ -152,6 +161,8 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
     const pidFile = join(dir, "pasta.pid");
     rmSync(pidFile, { force: true });
     const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
+    // as root pasta would turn itself into nobody, who may not join the keeper's namespace
+    if (asRoot()) args.push("--runas", "0:0");
     if (dnsForward) args.push("--dns-forward", PASTA_DNS_FORWARD);
     const r = Bun.spawnSync([pasta, ...args, String(pid)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const pastaPid = Number(readJson<number>(pidFile, 0));
@@ -256,8 +267,7 @@ function containerBatch(leases: UserLease[], first: number, withRoute: boolean):
 const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
-  const nsenter = tool("nsenter", "util-linux");
-  return [nsenter, "-t", String(keeper), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), nsenter, pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
+  return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
 };
 
 /**
@@ -273,7 +283,7 @@ async function liveKeeper(dir: string, runroot: string, hostResolv: string): Pro
   stopKeeper(old, false);
   rmSync(keeperFile(dir), { force: true });
   rmSync(leaseFile(dir), { force: true });
-  const fresh = await startKeeper(dir, runroot, hostResolv, survivors[0]?.pid);
+  const fresh = await startKeeper(dir, runroot, hostResolv, asRoot() ? undefined : survivors[0]?.pid);
   writeFileAtomic(keeperFile(dir), JSON.stringify(fresh), 0o600);
   if (!survivors.length) return fresh;
   applyLeases(dir, fresh.pid, survivors);

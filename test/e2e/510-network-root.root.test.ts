@@ -209,3 +209,25 @@ describe("rootless on a host without a usable external interface", () => {
     }
   });
 });
+
+describe("user networks as root", () => {
+  R("two containers find each other by name; another network does not; the keeper ends with the last one", async () => {
+    const net = safeName("rn");
+    const other = safeName("ro");
+    expectExit(await runPod(["network", "create", net]), 0);
+    expectExit(await runPod(["network", "create", other]), 0);
+    const web = safeName("w");
+    await runD(web, ["--network", net, "alpine", "sh", "-c", "while true; do echo hello-root-net | nc -l -p 80; done"]);
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `nslookup ${web}; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${web} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("hello-root-net");
+    const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; true`]);
+    expect(far.stdout).not.toContain("resolved");
+    const state = JSON.parse(readFileSync(join(pod().runtimeDir, "pod", "networks", "keeper.json"), "utf8").toString());
+    expect(alive(state.pid)).toBe(true);
+    expectExit(await runPod(["rm", "-f", web]), 0);
+    await until("the keeper to end after the last container", () => !alive(state.pid), 10_000);
+    await until("its pasta too", () => !alive(state.pasta.pid), 5_000);
+  });
+});
+
