@@ -45,6 +45,18 @@ export const runArgs = {
   "dns-option": { type: "string", multiple: true, description: "Set a resolv.conf option", valueHint: "option" },
   "add-host": { type: "string", multiple: true, description: "Add a host:ip line to /etc/hosts (host-gateway: the host)", valueHint: "host:ip" },
   "no-hosts": { type: "boolean", description: "Do not write /etc/hosts: keep the image's" },
+  label: { type: "string", alias: "l", multiple: true, description: "Set a label on the container (KEY=VALUE, or KEY for an empty value)", valueHint: "label" },
+  "label-file": { type: "string", multiple: true, description: "Read labels from a file of KEY=VALUE lines", valueHint: "file" },
+  annotation: { type: "string", multiple: true, description: "Add an annotation to the container (KEY=VALUE)", valueHint: "annotation" },
+  "stop-signal": { type: "string", description: "Signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)", valueHint: "signal" },
+  "stop-timeout": { type: "string", description: "Seconds stop waits for the container before killing it (default 10)", valueHint: "seconds" },
+  "env-host": { type: "boolean", description: "Use the host's environment in the container" },
+  unsetenv: { type: "string", multiple: true, description: "Unset a default environment variable (from pod or the image)", valueHint: "env" },
+  "unsetenv-all": { type: "boolean", description: "Unset every default environment variable (from pod and the image)" },
+  tz: { type: "string", description: "Set the container's timezone: local (the host's) or an IANA zone such as Europe/Berlin", valueHint: "timezone" },
+  timeout: { type: "string", description: "Seconds the container may run before it is killed (0: no limit)", valueHint: "seconds" },
+  replace: { type: "boolean", description: "Remove the container of the same --name first, if there is one" },
+  rmi: { type: "boolean", description: "Remove the image once the container exits, unless another container uses it (implies --rm)" },
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
@@ -64,6 +76,20 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     cidfile: args.cidfile as string | undefined,
     interactive: Boolean(args.interactive),
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
+    replace: Boolean(args.replace),
+    rmi: Boolean(args.rmi),
+    flags: {
+      labels: list("label"),
+      labelFiles: list("label-file"),
+      annotations: list("annotation"),
+      stopSignal: args["stop-signal"] as string | undefined,
+      stopTimeout: args["stop-timeout"] as string | undefined,
+      envHost: Boolean(args["env-host"]),
+      unsetenv: list("unsetenv"),
+      unsetenvAll: Boolean(args["unsetenv-all"]),
+      tz: args.tz as string | undefined,
+      timeout: args.timeout as string | undefined,
+    },
     opts: {
       command,
       entrypoint: args.entrypoint as string | undefined,
@@ -115,7 +141,8 @@ export const create: PodCommand = {
   meta: { name: "create", description: "Create but do not start a container" },
   examples: ["pod create --name web alpine sleep 1000", "pod start web"],
   interspersed: false,
-  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => k !== "detach")) as PodArgs,
+  // --rmi is run's alone (podman's create has no such flag)
+  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => k !== "detach" && k !== "rmi")) as PodArgs,
   async run({ args }) {
     const ctx = openContext(args);
     const rec = await createContainer(ctx.paths, runRequest(args));

@@ -23,6 +23,10 @@ import { clearRunFiles, markRunning } from "./reconcile.ts";
 import { joinTarget } from "./join.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 
+declare const POD_VERSION: string;
+/** pod's version, defined when the binary is built */
+const engineVersion = typeof POD_VERSION === "string" ? POD_VERSION : "0.0.0-dev";
+
 function readHostFile(path: string): string {
   try {
     return readFileSync(path, "utf8");
@@ -123,6 +127,9 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostResolv,
       net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip },
       name: rec.name,
+      image: rec.image,
+      imageId: rec.imageId,
+      engineVersion,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;

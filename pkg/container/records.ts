@@ -13,6 +13,8 @@ import type { RunOptions } from "../runtime/index.ts";
 /** What `create`/`run` asked for, kept so that `start` can launch the container again. */
 export type ContainerConfig = {
   rm: boolean;
+  /** run --rmi: the image is removed with the container */
+  rmi?: boolean;
   interactive: boolean;
   opts: RunOptions;
   /** run/create --cidfile: removed along with the container */

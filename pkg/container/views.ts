@@ -36,7 +36,7 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, s
     StartedAt: rec.startedAt ? Math.floor(Date.parse(rec.startedAt) / 1000) : 0,
     Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
     Ports: (rec.config?.opts.ports ?? []).map(formatPort),
-    Labels: null,
+    Labels: rec.config?.opts.labels ?? null,
     Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
     ...(size ? { Size: size } : {}),
@@ -90,7 +90,7 @@ export type PsRow = ReturnType<typeof psRow>;
 
 /** The template view: `{{.Names}}` is a plain name, `{{.Command}}` the (truncated) command text, as podman prints them. */
 export function psTemplateRow(r: PsRow) {
-  return { ...r, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
+  return { ...r, Labels: r.Labels ?? {}, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
 }
 
 export function psJsonRow(r: PsRow) {
@@ -137,8 +137,12 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Cmd: o?.command.length ? o.command : null,
       Entrypoint: o?.entrypoint ?? null,
       WorkingDir: o?.workdir ?? "",
-      Labels: null,
+      Labels: o?.labels ?? null,
+      Annotations: o?.annotations ?? {},
       Image: rec.image,
+      StopSignal: o?.stopSignal ?? 15,
+      StopTimeout: o?.stopTimeout ?? 10,
+      ...(o?.tz ? { Timezone: o.tz } : {}),
       Tty: o?.tty ?? false,
       OpenStdin: rec.config?.interactive ?? false,
     },

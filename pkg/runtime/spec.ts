@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { isIP } from "node:net";
 import { PodError, UsageError } from "../errors.ts";
-import { readImageFile } from "./imagefs.ts";
+import { readImageFile, resolveImagePath } from "./imagefs.ts";
+import { timezoneFile } from "./tz.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
@@ -56,6 +57,23 @@ export type RunOptions = {
   noHosts?: boolean;
   userns: string;
   tty: boolean;
+  /** --label/--label-file over the image's labels (merged at create) */
+  labels?: Record<string, string>;
+  /** --annotation KEY=VALUE */
+  annotations?: Record<string, string>;
+  /** --stop-signal, else the image's StopSignal (set at create): what stop sends first */
+  stopSignal?: number;
+  /** --stop-timeout: seconds stop waits before SIGKILL when -t is not given */
+  stopTimeout?: number;
+  /** --env-host: the host's environment at create */
+  envHost?: string[];
+  /** --unsetenv names */
+  unsetenv?: string[];
+  unsetenvAll?: boolean;
+  /** --tz: local or an IANA zone */
+  tz?: string;
+  /** --timeout: seconds the container may run before it is killed */
+  timeout?: number;
 };
 
 export type RunInput = {
@@ -80,6 +98,11 @@ export type RunInput = {
   hostResolv: string;
   /** the network the container gets (pkg/network decided it): none is a namespace with lo only */
   net?: NetworkFacts;
+  /** the image as the container names it, and its ID: /run/.containerenv */
+  image?: string;
+  imageId?: string;
+  /** pod's version, for /run/.containerenv's engine="pod-VERSION" */
+  engineVersion?: string;
   opts: RunOptions;
 };
 
@@ -209,7 +232,17 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const groups = checkMapped(user, maps);
   const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
   const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
-  const env = buildEnv({ imageEnv: image.Env ?? [], envFiles: o.envFiles, env: o.env, hostEnv: input.hostEnv, home: user.home, hostname });
+  const env = buildEnv({
+    imageEnv: image.Env ?? [],
+    envFiles: o.envFiles,
+    env: o.env,
+    hostEnv: input.hostEnv,
+    home: user.home,
+    hostname,
+    envHost: o.envHost,
+    unsetenv: o.unsetenv,
+    unsetenvAll: o.unsetenvAll,
+  });
   // a joined namespace is not the container's own: /sys is the host's, as with --network host
   const newNetwork = netOf(input).mode !== "host" && netOf(input).mode !== "join";
   const ops = buildMountOps({
@@ -230,6 +263,16 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     ops.push({ op: "touch", target: `/etc/${f.path}`, mode: 0o644 });
     ops.push({ op: "bind", source: join(input.containerDir, f.path), target: `/etc/${f.path}`, recursive: false, readonly: false });
   }
+  const taken = new Set(ops.flatMap((op) => (op.op === "bind" || op.op === "mount" ? [op.target] : [])));
+  if (o.tz && !taken.has("/etc/localtime")) {
+    const target = resolveImagePath(input.layerDirs, "/etc/localtime")?.path ?? "/etc/localtime";
+    ops.push({ op: "touch", target, mode: 0o644 }, { op: "bind", source: timezoneFile(o.tz), target, recursive: false, readonly: true });
+  }
+  const containerenv = containerEnvFile(input);
+  // podman leaves it out where the user mounts it, or binds something over /run
+  const runBound = ops.some((op) => op.op === "bind" && (op.target === "/run" || op.target === "/run/.containerenv"));
+  if (!runBound)
+    ops.push({ op: "touch", target: "/run/.containerenv", mode: 0o644 }, { op: "bind", source: join(input.containerDir, containerenv.path), target: "/run/.containerenv", recursive: false, readonly: true });
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,
@@ -249,7 +292,26 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     uidMap: maps.uid,
     gidMap: maps.gid,
   };
-  return { plan, files: [...containerFiles(hostname, input, input.name), ...idFiles] };
+  return { plan, files: [...containerFiles(hostname, input, input.name), ...idFiles, containerenv] };
+}
+
+/**
+ * /run/.containerenv, which tools test for to know they run in a container:
+ * empty, and with --privileged the container's facts, as podman writes it.
+ */
+function containerEnvFile(input: RunInput): ContainerFile {
+  if (!input.opts.privileged) return { path: "containerenv", content: "" };
+  const q = (v: string | undefined) => JSON.stringify(v ?? "");
+  const content = [
+    `engine="pod-${input.engineVersion ?? "0.0.0-dev"}"`,
+    `name=${q(input.name)}`,
+    `id=${q(input.id)}`,
+    `image=${q(input.image)}`,
+    `imageid=${q(input.imageId)}`,
+    `rootless=${input.hostUid === 0 ? 0 : 1}`,
+    "",
+  ].join("\n");
+  return { path: "containerenv", content };
 }
 
 /**

@@ -109,6 +109,8 @@ describe("pod run alpine", () => {
         "/sys/fs/selinux",
       ].map((p) => `mask ${p}`),
       ...["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map((p) => `readonly ${p}`),
+      "touch /run/.containerenv",
+      "bind /run/.containerenv",
     ]);
   });
 
@@ -123,6 +125,7 @@ describe("pod run alpine", () => {
       },
       { path: "hostname", content: "0123456789ab\n" },
       { path: "resolv.conf", content: "nameserver 127.0.0.53\noptions edns0\n" },
+      { path: "containerenv", content: "" },
     ]);
   });
 });

@@ -1,0 +1,61 @@
+// The run/create flags that are settled when the container is created, from
+// their raw values and the image's config: labels (the image's under the
+// container's), annotations, the stop signal and timeout, --env-host (the
+// host's environment now, as podman reads it at create), --tz, --timeout.
+import { UsageError } from "../errors.ts";
+import { hostEnvEntries, mergeLabels, parseAnnotations, parseLabels, timezoneFile, type RunOptions } from "../runtime/index.ts";
+import { parseSignal } from "./lifecycle.ts";
+
+/** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
+export type CreateFlags = {
+  labels?: string[];
+  labelFiles?: string[];
+  annotations?: string[];
+  stopSignal?: string;
+  stopTimeout?: string;
+  envHost?: boolean;
+  unsetenv?: string[];
+  unsetenvAll?: boolean;
+  tz?: string;
+  timeout?: string;
+};
+
+/** A flag of whole seconds (podman's uint flags). */
+export function wholeSeconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+    throw new UsageError(`invalid argument "${v}" for "${flag}" flag: expected whole seconds`, { hint: `e.g. ${flag} 10` });
+  return n;
+}
+
+/** Everything that can be checked before the image is pulled. */
+export function checkCreateFlags(f: CreateFlags): void {
+  parseLabels(f.labels ?? [], f.labelFiles ?? []);
+  parseAnnotations(f.annotations ?? []);
+  if (f.stopSignal !== undefined) parseSignal(f.stopSignal);
+  if (f.stopTimeout !== undefined) wholeSeconds("--stop-timeout", f.stopTimeout);
+  if (f.timeout !== undefined) wholeSeconds("--timeout", f.timeout);
+  if (f.tz !== undefined) timezoneFile(f.tz);
+}
+
+/** The RunOptions fields these flags set, with the image's config (`.config` of the OCI image config). */
+export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; StopSignal?: unknown } | undefined, hostEnv: Record<string, string | undefined>): Partial<RunOptions> {
+  const own = parseLabels(f.labels ?? [], f.labelFiles ?? []);
+  const labels = mergeLabels(imageConfig?.Labels, own);
+  const annotations = parseAnnotations(f.annotations ?? []);
+  const imageSignal = typeof imageConfig?.StopSignal === "string" && imageConfig.StopSignal ? imageConfig.StopSignal : undefined;
+  const signal = f.stopSignal ?? imageSignal;
+  const timeout = f.timeout !== undefined ? wholeSeconds("--timeout", f.timeout) : undefined;
+  return {
+    ...(Object.keys(labels).length ? { labels } : {}),
+    ...(Object.keys(annotations).length ? { annotations } : {}),
+    ...(signal !== undefined ? { stopSignal: parseSignal(signal) } : {}),
+    ...(f.stopTimeout !== undefined ? { stopTimeout: wholeSeconds("--stop-timeout", f.stopTimeout) } : {}),
+    ...(f.envHost ? { envHost: hostEnvEntries(hostEnv) } : {}),
+    ...(f.unsetenv?.length ? { unsetenv: f.unsetenv } : {}),
+    ...(f.unsetenvAll ? { unsetenvAll: true } : {}),
+    ...(f.tz !== undefined ? { tz: f.tz } : {}),
+    // podman: 0 means no timeout
+    ...(timeout ? { timeout } : {}),
+  };
+}
