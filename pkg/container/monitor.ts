@@ -141,7 +141,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
     const store = new Store(paths);
     await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
     await removeAnonymousVolumes(store, rec.config.opts.volumeMounts);
-    if (rec.config.rmi) await (await import("./image-users.ts")).removeRunImage(paths, rec.image);
+    if (rec.config.rmi) await (await import("./image-users.ts")).removeRunImage(paths, rec.config.rmi);
   }
   return 0;
 }

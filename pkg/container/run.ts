@@ -118,7 +118,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   let rec: ContainerRecord | undefined;
   const config: ContainerConfig = {
     rm: req.rm || Boolean(req.rmi),
-    ...(req.rmi ? { rmi: true } : {}),
+    ...(req.rmi ? { rmi: req.image } : {}),
     interactive: req.interactive,
     opts: { ...opts, ...settled, ...attached, ports },
     cidfile,
@@ -186,7 +186,7 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
-      if (req.rmi) await removeRunImage(paths, rec.image);
+      if (req.rmi) await removeRunImage(paths, req.image);
     }
   }
 }

@@ -1,0 +1,345 @@
+// run/create flags of issue 12 with podman 4.x semantics: --label,
+// --label-file and the image's labels (inspect, ps {{.Labels}}, --filter
+// label= and label!=), --annotation, --stop-signal, --stop-timeout,
+// --env-host, --unsetenv, --unsetenv-all, --tz, --replace, --rmi, --timeout,
+// and the /run/.containerenv every container gets. Each error case is a
+// one-line Error with a hint, exit 125, and leaves no container behind.
+import { beforeAll, describe } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { join } from "node:path";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, HEX64, SETUP_TIMEOUT } from "./helpers.ts";
+import { useLifecycle, runD, create, track, inspectFmt, inspect, untilStatus, until } from "./lifecycle-helpers.ts";
+import { startRegistry, pushLayout, type Registry } from "../fixtures/registry.ts";
+import { alpineTarball } from "../fixtures/images.ts";
+import { MT, OciLayout, sha256 } from "../fixtures/oci.ts";
+import { makeTempDir, removeDir } from "../fixtures/proc.ts";
+
+useSuite("550-run-flags");
+useLifecycle();
+
+const A = requires("subuid", "alpine-fixture");
+
+/** Alpine with labels, FROM_IMAGE=1 and `StopSignal: SIGUSR1` in its config, pulled from a registry of its own. */
+let labeled = "";
+
+beforeAll(async () => {
+  const tarball = alpineTarball();
+  if (!tarball) return;
+  const reg: Registry = await startRegistry();
+  onSuiteEnd(() => reg.stop());
+  const dir = makeTempDir("pod-labeled-layout");
+  onSuiteEnd(() => removeDir(dir));
+  const L = new OciLayout(dir);
+  const blob = readFileSync(tarball);
+  const layer = L.addBlob(blob, MT.layerGzip);
+  const created = "2024-09-06T12:00:00Z";
+  const config = L.addBlob(
+    JSON.stringify({
+      created,
+      architecture: "amd64",
+      os: "linux",
+      config: {
+        Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FROM_IMAGE=1"],
+        Cmd: ["/bin/sh"],
+        StopSignal: "SIGUSR1",
+        Labels: { maintainer: "pod tests", tier: "image" },
+      },
+      rootfs: { type: "layers", diff_ids: [`sha256:${sha256(gunzipSync(blob))}`] },
+      history: [{ created, created_by: "pod test: alpine with labels" }],
+    }),
+    MT.ociConfig,
+  );
+  const manifest = L.addBlob(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config, layers: [layer] }), MT.ociManifest);
+  L.tag(manifest, "labeled");
+  await pushLayout(reg, dir, "labeled", "pod-test/labeled", "latest");
+  labeled = `${reg.host}/pod-test/labeled:latest`;
+  expectExit(await runPod(["pull", "-q", labeled]), 0);
+}, SETUP_TIMEOUT);
+
+/** `ps -a --filter name=^PREFIX ARGS --format {{.Names}}`, sorted. */
+async function psNames(prefix: string, args: string[] = []): Promise<string[]> {
+  const r = await runPod(["ps", "-a", "--filter", `name=^${prefix}`, ...args, "--format", "{{.Names}}"]);
+  expectExit(r, 0);
+  return lines(r.stdout).sort();
+}
+
+/** No container of that name exists (an error case left nothing behind). */
+async function expectNoContainer(name: string): Promise<void> {
+  expectExit(await runPod(["container", "exists", name]), 1);
+}
+
+describe("--label, --label-file, --annotation", () => {
+  A("labels over the image's, in inspect and ps; --annotation in inspect", async () => {
+    const file = join(pod().tmp, `${safeName("lf")}.labels`);
+    writeFileSync(file, "# from a file\n\nfile=yes\ntier=file\n");
+    const name = safeName("lab");
+    await create(name, ["-l", "app=web", "--label", "empty", "--label-file", file, "--label", "tier=flag", "--annotation", "io.example/a=1", "--annotation", "b=x=y", labeled, "true"]);
+    const j = (await inspect(name)) as unknown as { Config: { Labels: Record<string, string>; Annotations: Record<string, string> } };
+    expect(j.Config.Labels).toEqual({ maintainer: "pod tests", tier: "flag", app: "web", empty: "", file: "yes" });
+    expect(j.Config.Annotations).toEqual({ "io.example/a": "1", b: "x=y" });
+    const ps = await runPod(["ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Labels}}"]);
+    expectExit(ps, 0);
+    assertOutput(ps.stdout, "map[app:web empty: file:yes maintainer:pod tests tier:flag]\n", "ps {{.Labels}}");
+    const one = await runPod(["ps", "-a", "--filter", `name=^${name}$`, "--format", '{{index .Labels "app"}}']);
+    assertOutput(one.stdout, "web\n", "ps {{index .Labels}}");
+    const json = await runPod(["ps", "-a", "--filter", `name=^${name}$`, "--format", "json"]);
+    expect(JSON.parse(json.stdout)[0].Labels).toEqual(j.Config.Labels);
+  });
+
+  A("a container without labels: null in inspect and ps json, map[] in a template", async () => {
+    const name = safeName("nolab");
+    await create(name, ["alpine", "true"]);
+    expect(await inspectFmt(name, "{{json .Config.Labels}}")).toBe("null");
+    const ps = await runPod(["ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Labels}}"]);
+    assertOutput(ps.stdout, "map[]\n", "ps {{.Labels}}");
+  });
+
+  A("ps, rm and stop --filter label=KEY, label=KEY=VALUE, label!=", async () => {
+    const p = safeName("lf");
+    await create(`${p}-a`, ["-l", "role=db", "-l", "env=prod", "alpine", "true"]);
+    await create(`${p}-b`, ["-l", "role=web", "alpine", "true"]);
+    await create(`${p}-c`, ["alpine", "true"]);
+    expect(await psNames(p, ["--filter", "label=role"])).toEqual([`${p}-a`, `${p}-b`]);
+    expect(await psNames(p, ["--filter", "label=role=web"])).toEqual([`${p}-b`]);
+    expect(await psNames(p, ["--filter", "label=role", "--filter", "label=env=prod"])).toEqual([`${p}-a`]);
+    expect(await psNames(p, ["--filter", "label!=role"])).toEqual([`${p}-c`]);
+    expect(await psNames(p, ["--filter", "label!=role=db"])).toEqual([`${p}-b`, `${p}-c`]);
+    const rm = await runPod(["rm", "--filter", "label=role=web"]);
+    expectExit(rm, 0);
+    expect(await psNames(p)).toEqual([`${p}-a`, `${p}-c`]);
+  });
+
+  A("bad labels, label files and annotations are refused before anything is created", async () => {
+    const name = safeName("badlab");
+    track(name);
+    expectPodError(await runPod(["create", "--name", name, "--label", "=x", "alpine"]), 'invalid label "=x"', "Hint:");
+    expectPodError(await runPod(["create", "--name", name, "--label-file", "/nonexistent/labels", "alpine"]), "reading label file /nonexistent/labels: no such file or directory");
+    expectPodError(await runPod(["create", "--name", name, "--annotation", "novalue", "alpine"]), "annotations must be formatted KEY=VALUE");
+    await expectNoContainer(name);
+  });
+});
+
+describe("--stop-signal, --stop-timeout", () => {
+  /** PID 1 exits 7 on SIGUSR1 and ignores SIGTERM. */
+  const usr1 = ["sh", "-c", 'trap "exit 7" USR1; trap "" TERM; while :; do sleep 0.1; done'];
+
+  A("stop sends --stop-signal; inspect shows it as a number", async () => {
+    const name = safeName("sig");
+    await runD(name, ["--stop-signal", "SIGUSR1", "alpine", ...usr1]);
+    expect(await inspectFmt(name, "{{.Config.StopSignal}}")).toBe("10");
+    const t0 = Date.now();
+    expectExit(await runPod(["stop", name]), 0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await inspectFmt(name, "{{.State.ExitCode}}")).toBe("7");
+  });
+
+  A("the image's STOPSIGNAL is the default, --stop-signal wins over it", async () => {
+    const a = safeName("isig");
+    await create(a, [labeled, "true"]);
+    expect(await inspectFmt(a, "{{.Config.StopSignal}}")).toBe("10");
+    const b = safeName("fsig");
+    await create(b, ["--stop-signal", "HUP", labeled, "true"]);
+    expect(await inspectFmt(b, "{{.Config.StopSignal}}")).toBe("1");
+    const c = safeName("dsig");
+    await create(c, ["alpine", "true"]);
+    expect(await inspectFmt(c, "{{.Config.StopSignal}} {{.Config.StopTimeout}}")).toBe("15 10");
+  });
+
+  A("--stop-timeout is how long stop and restart wait without -t; -t still wins", async () => {
+    const name = safeName("stt");
+    await runD(name, ["--stop-timeout", "1", "alpine", "sleep", "1000"]);
+    expect(await inspectFmt(name, "{{.Config.StopTimeout}}")).toBe("1");
+    let t0 = Date.now();
+    expectExit(await runPod(["restart", name]), 0);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(await inspectFmt(name, "{{.State.Status}}")).toBe("running");
+    t0 = Date.now();
+    expectExit(await runPod(["stop", name]), 0);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(6000);
+    expect(await inspectFmt(name, "{{.State.ExitCode}}")).toBe("137");
+    expectExit(await runPod(["start", name]), 0);
+    t0 = Date.now();
+    expectExit(await runPod(["stop", "-t", "0", name]), 0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  A("rm -f of a container with --stop-timeout sends its stop signal first", async () => {
+    const name = safeName("rmst");
+    await runD(name, ["--stop-timeout", "5", "--stop-signal", "USR1", "alpine", ...usr1]);
+    const rm = await runPod(["rm", "-f", name]);
+    expectExit(rm, 0);
+    await expectNoContainer(name);
+  });
+
+  A("a bad signal or timeout is refused", async () => {
+    const name = safeName("badsig");
+    track(name);
+    expectPodError(await runPod(["create", "--name", name, "--stop-signal", "NOPE", "alpine"]), 'invalid signal "NOPE"');
+    expectPodError(await runPod(["create", "--name", name, "--stop-timeout", "soon", "alpine"]), 'invalid argument "soon" for "--stop-timeout" flag');
+    expectPodError(await runPod(["create", "--name", name, "--stop-timeout", "-1", "alpine"]), '"--stop-timeout"');
+    await expectNoContainer(name);
+  });
+});
+
+describe("--env-host, --unsetenv, --unsetenv-all", () => {
+  A("--env-host copies the host's environment at create; -e and the image still apply", async () => {
+    const r = await runPod(["run", "--rm", "--env-host", "-e", "B=flag", labeled, "sh", "-c", 'echo "$POD_E2E_HOSTVAR $B $FROM_IMAGE"'], {
+      env: { POD_E2E_HOSTVAR: "from-host", B: "host" },
+    });
+    expectExit(r, 0);
+    assertOutput(r.stdout, "from-host flag 1\n");
+  });
+
+  A("--unsetenv drops a default or image variable, -e still sets one", async () => {
+    const r = await runPod(["run", "--rm", "--unsetenv", "TERM", "--unsetenv", "FROM_IMAGE", "--unsetenv", "HOME", "-e", "HOME=/mine", labeled, "/usr/bin/env"]);
+    expectExit(r, 0);
+    const env = lines(r.stdout);
+    expect(env.filter((l) => /^(TERM|FROM_IMAGE)=/.test(l))).toEqual([]);
+    expect(env).toContain("HOME=/mine");
+    expect(env).toContain("container=podman");
+  });
+
+  A("--unsetenv-all leaves only -e", async () => {
+    const r = await runPod(["run", "--rm", "--unsetenv-all", "-e", "ONLY=1", labeled, "/usr/bin/env"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, "ONLY=1\n");
+  });
+});
+
+describe("--tz", () => {
+  A("an IANA zone or local becomes /etc/localtime; inspect shows it", async () => {
+    const tokyo = await runPod(["run", "--rm", "--tz", "Asia/Tokyo", "alpine", "date", "+%Z"]);
+    expectExit(tokyo, 0);
+    assertOutput(tokyo.stdout, "JST\n");
+    const local = await runPod(["run", "--rm", "--tz", "local", "alpine", "date", "+%Z"]);
+    expectExit(local, 0);
+    const host = Bun.spawnSync(["date", "+%Z"]).stdout.toString();
+    assertOutput(local.stdout, host, "--tz local is the host's zone");
+    const name = safeName("tz");
+    await create(name, ["--tz", "Europe/Berlin", "alpine", "true"]);
+    expect(await inspectFmt(name, "{{.Config.Timezone}}")).toBe("Europe/Berlin");
+  });
+
+  A("an unknown zone is podman's unknown time zone", async () => {
+    const name = safeName("badtz");
+    track(name);
+    expectPodError(await runPod(["create", "--name", name, "--tz", "Mars/Olympus", "alpine"]), "finding timezone: unknown time zone Mars/Olympus");
+    expectPodError(await runPod(["create", "--name", name, "--tz", "../../etc/passwd", "alpine"]), "unknown time zone");
+    await expectNoContainer(name);
+  });
+});
+
+describe("--replace", () => {
+  A("removes the container of that name first (running ones too); create and run", async () => {
+    const name = safeName("rep");
+    const old = await runD(name, ["alpine", "sleep", "1000"]);
+    const r = await runPod(["create", "--replace", "--name", name, "alpine", "true"]);
+    expectExit(r, 0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(HEX64);
+    expect(id).not.toBe(old);
+    expect(await inspectFmt(name, "{{.Id}}")).toBe(id);
+    expectExit(await runPod(["container", "exists", old]), 1);
+    const run = await runPod(["run", "--replace", "--name", name, "alpine", "echo", "again"]);
+    expectExit(run, 0);
+    assertOutput(run.stdout, "again\n");
+    // no container of that name yet: --replace just creates it
+    const fresh = safeName("rep-new");
+    await create(fresh, ["--replace", "alpine", "true"]);
+  });
+
+  A("without --name it is refused", async () => {
+    const before = (await runPod(["ps", "-a", "-q"])).stdout;
+    expectPodError(await runPod(["create", "--replace", "alpine", "true"]), "cannot replace container without --name being set");
+    expect((await runPod(["ps", "-a", "-q"])).stdout).toBe(before);
+  });
+});
+
+describe("--rmi", () => {
+  A("the name run used goes with the container; an image another container uses stays, with a warning", async () => {
+    const img = `localhost/pod-rmi-test:${safeName("t")}`;
+    expectExit(await runPod(["tag", "alpine", img]), 0);
+    const r = await runPod(["run", "--rmi", img, "echo", "ran"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, "ran\n");
+    expectExit(await runPod(["image", "exists", img]), 1);
+    expectExit(await runPod(["image", "exists", "alpine"]), 0);
+    expect(lines((await runPod(["ps", "-a", "--filter", `ancestor=${img}`, "-q"])).stdout)).toEqual([]);
+
+    // the labeled image has one name: removing it would delete it, which the other container's use forbids
+    const keeper = safeName("keep");
+    await create(keeper, [labeled, "true"]);
+    const used = await runPod(["run", "--rmi", labeled, "true"]);
+    expectExit(used, 0);
+    expect(used.stderr).toContain(`Failed removing image ${labeled}`);
+    expectExit(await runPod(["image", "exists", labeled]), 0);
+  });
+
+  A("with -d the monitor removes container and image once it exits", async () => {
+    const img = `localhost/pod-rmi-test:${safeName("d")}`;
+    expectExit(await runPod(["tag", "alpine", img]), 0);
+    const name = safeName("rmid");
+    await runD(name, ["--rmi", img, "sleep", "0.5"]);
+    await until("the container and its image are gone", async () => (await runPod(["image", "exists", img])).code === 1, 15_000);
+    await expectNoContainer(name);
+  });
+
+  A("create has no --rmi (podman's create does not either)", async () => {
+    const r = await runPod(["create", "--rmi", "alpine"]);
+    expectExit(r, 125);
+    expect(r.stderr).toContain("unknown flag: --rmi");
+  });
+});
+
+describe("--timeout", () => {
+  A("the container is killed after N seconds: run exits 255 and inspect shows -1, as podman", async () => {
+    const name = safeName("to");
+    track(name);
+    const t0 = Date.now();
+    const r = await runPod(["run", "--name", name, "--timeout", "1", "alpine", "sleep", "60"]);
+    expectExit(r, 255);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await inspectFmt(name, "{{.State.Status}} {{.State.ExitCode}}")).toBe("exited -1");
+  });
+
+  A("detached: the monitor kills it; a container that ends in time keeps its own code", async () => {
+    const name = safeName("tod");
+    await runD(name, ["--timeout", "1", "alpine", "sleep", "60"]);
+    await untilStatus(name, "exited", 10_000);
+    expect(await inspectFmt(name, "{{.State.ExitCode}}")).toBe("-1");
+    const quick = await runPod(["run", "--rm", "--timeout", "30", "alpine", "sh", "-c", "exit 3"]);
+    expectExit(quick, 3);
+  });
+
+  A("a bad value is refused", async () => {
+    expectPodError(await runPod(["run", "--rm", "--timeout", "1s", "alpine", "true"]), 'invalid argument "1s" for "--timeout" flag');
+  });
+});
+
+describe("/run/.containerenv", () => {
+  A("every container has it: empty, and with --privileged pod's facts (podman's format)", async () => {
+    const plain = await runPod(["run", "--rm", "alpine", "sh", "-c", "test -f /run/.containerenv && wc -c < /run/.containerenv"]);
+    expectExit(plain, 0);
+    assertOutput(plain.stdout.trim(), "0", "an unprivileged container's .containerenv is empty");
+    const name = safeName("cenv");
+    track(name);
+    const r = await runPod(["run", "--name", name, "--privileged", "alpine", "cat", "/run/.containerenv"]);
+    expectExit(r, 0);
+    const id = await inspectFmt(name, "{{.Id}}");
+    const imageId = await inspectFmt(name, "{{.Image}}");
+    const image = await inspectFmt(name, "{{.ImageName}}");
+    assertOutput(r.stdout, new RegExp(`^engine="pod-[^"]+"\nname="${name}"\nid="${id}"\nimage="${image.replace(/[.]/g, "\\.")}"\nimageid="${imageId}"\nrootless=1\n$`));
+  });
+
+  A("a read-only root and a user's /run keep theirs", async () => {
+    const ro = await runPod(["run", "--rm", "--read-only", "alpine", "test", "-f", "/run/.containerenv"]);
+    expectExit(ro, 0);
+    const dir = join(pod().tmp, safeName("run"));
+    Bun.spawnSync(["mkdir", "-p", dir]);
+    const bound = await runPod(["run", "--rm", "-v", `${dir}:/run`, "alpine", "test", "-e", "/run/.containerenv"]);
+    expectExit(bound, 1);
+  });
+});
