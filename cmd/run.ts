@@ -57,6 +57,10 @@ export const runArgs = {
   timeout: { type: "string", description: "Seconds the container may run before it is killed (0: no limit)", valueHint: "seconds" },
   replace: { type: "boolean", description: "Remove the container of the same --name first, if there is one" },
   rmi: { type: "boolean", description: "Remove the image once the container exits, unless another container uses it (implies --rm)" },
+  "group-add": { type: "string", multiple: true, description: "Add a supplementary group (a name of the image's /etc/group or a gid), or keep-groups: keep your own groups", valueHint: "group" },
+  "shm-size": { type: "string", description: "Size of /dev/shm (number with an optional unit b, k, m or g; default 64m)", valueHint: "size" },
+  hostuser: { type: "string", multiple: true, description: "Add a user of the host (name or UID) to the container's /etc/passwd", valueHint: "user" },
+  "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
@@ -89,6 +93,10 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       unsetenvAll: Boolean(args["unsetenv-all"]),
       tz: args.tz as string | undefined,
       timeout: args.timeout as string | undefined,
+      groupAdd: commaList(list("group-add")),
+      shmSize: args["shm-size"] as string | undefined,
+      hostuser: list("hostuser"),
+      passwdEntry: args["passwd-entry"] as string | undefined,
     },
     opts: {
       command,

@@ -1,9 +1,12 @@
 // The run/create flags that are settled when the container is created, from
 // their raw values and the image's config: labels (the image's under the
 // container's), annotations, the stop signal and timeout, --env-host (the
-// host's environment now, as podman reads it at create), --tz, --timeout.
-import { UsageError } from "../errors.ts";
-import { hostEnvEntries, mergeLabels, parseAnnotations, parseLabels, timezoneFile, type RunOptions } from "../runtime/index.ts";
+// host's environment now, as podman reads it at create), --tz, --timeout,
+// --group-add, --shm-size, --hostuser (the host's passwd line, read now),
+// --passwd-entry.
+import { readFileSync } from "node:fs";
+import { PodError, UsageError } from "../errors.ts";
+import { hostEnvEntries, mergeLabels, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
@@ -18,7 +21,31 @@ export type CreateFlags = {
   unsetenvAll?: boolean;
   tz?: string;
   timeout?: string;
+  groupAdd?: string[];
+  shmSize?: string;
+  hostuser?: string[];
+  passwdEntry?: string;
 };
+
+/** --hostuser NAME|UID: the host's /etc/passwd line for that user (podman's user.Lookup errors). */
+export function hostPasswdLines(names: string[], passwdText: string): string[] {
+  const rows = passwdText.split("\n").filter((l) => l && !l.startsWith("#"));
+  return names.map((n) => {
+    const numeric = /^\d+$/.test(n);
+    const line = rows.find((l) => (numeric ? l.split(":")[2] === n : l.split(":")[0] === n));
+    if (!line)
+      throw new PodError(numeric ? `user: unknown userid ${n}` : `user: unknown user ${n}`, { hint: "--hostuser names a user (or uid) of the host's /etc/passwd" });
+    return line;
+  });
+}
+
+function readHostPasswd(): string {
+  try {
+    return readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return "";
+  }
+}
 
 /** A flag of whole seconds (podman's uint flags). */
 export function wholeSeconds(flag: string, v: string): number {
@@ -36,6 +63,9 @@ export function checkCreateFlags(f: CreateFlags): void {
   if (f.stopTimeout !== undefined) wholeSeconds("--stop-timeout", f.stopTimeout);
   if (f.timeout !== undefined) wholeSeconds("--timeout", f.timeout);
   if (f.tz !== undefined) timezoneFile(f.tz);
+  if (f.groupAdd?.includes("keep-groups")) resolveGroupAdd(f.groupAdd, []);
+  if (f.shmSize !== undefined) parseShmSize(f.shmSize);
+  if (f.hostuser?.length) hostPasswdLines(f.hostuser, readHostPasswd());
 }
 
 /** The RunOptions fields these flags set, with the image's config (`.config` of the OCI image config). */
@@ -57,5 +87,9 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(f.tz !== undefined ? { tz: f.tz } : {}),
     // podman: 0 means no timeout
     ...(timeout ? { timeout } : {}),
+    ...(f.groupAdd?.length ? { groupAdd: f.groupAdd } : {}),
+    ...(f.shmSize !== undefined ? { shmSize: parseShmSize(f.shmSize) } : {}),
+    ...(f.hostuser?.length ? { hostUsers: hostPasswdLines(f.hostuser, readHostPasswd()) } : {}),
+    ...(f.passwdEntry !== undefined ? { passwdEntry: f.passwdEntry } : {}),
   };
 }

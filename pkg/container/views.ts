@@ -157,6 +157,8 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       NetworkMode: rec.networkHelper ?? networkModeText(o?.network),
       PortBindings: portBindings(o?.ports),
       SecurityOpt: o?.securityOpt ?? [],
+      GroupAdd: o?.groupAdd ?? [],
+      ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");

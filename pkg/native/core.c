@@ -818,8 +818,11 @@ static void set_credentials(char **plan, int status_fd) {
   for (cap = 0; cap <= CAP_LAST; cap++)
     if (!(bounding & (1UL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && err_no() != 22)
       die_stage(status_fd, STAGE_CAPS);
-  parse_groups(plan[P_GROUPS], groups, &ngroups);
-  if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  /* "keep" (--group-add keep-groups): no setgroups, the groups pod runs with stay, as crun's keep_original_groups */
+  if (!streq(plan[P_GROUPS], "keep")) {
+    parse_groups(plan[P_GROUPS], groups, &ngroups);
+    if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  }
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
   if (set_ids((unsigned int)parse_u64(plan[P_UID]), (unsigned int)parse_u64(plan[P_GID])) < 0) die_stage(status_fd, STAGE_CREDS);
   hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */

@@ -233,7 +233,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.Cwd] = plan.cwd;
   h[PlanField.Uid] = String(plan.uid);
   h[PlanField.Gid] = String(plan.gid);
-  h[PlanField.Groups] = plan.groups.join(",");
+  h[PlanField.Groups] = plan.keepGroups ? "keep" : plan.groups.join(",");
   h[PlanField.CapBounding] = bit(plan.caps.bounding);
   h[PlanField.CapEffective] = bit(plan.caps.effective);
   h[PlanField.CapPermitted] = bit(plan.caps.permitted);
@@ -379,7 +379,7 @@ export function spawnMonitoredContainer(
 }
 
 /** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
-export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "caps" | "noNewPrivileges">;
+export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges">;
 
 /**
  * Starts a process in the namespaces of the running container whose PID 1 is

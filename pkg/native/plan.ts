@@ -69,6 +69,8 @@ export type LaunchPlan = {
   gid: number;
   /** supplementary groups */
   groups: number[];
+  /** --group-add keep-groups: no setgroups(2), the process keeps the groups pod has (`groups` unused) */
+  keepGroups?: boolean;
   caps: Capabilities;
   noNewPrivileges: boolean;
   /** a built-in init as PID 1 that forwards signals and reaps zombies */

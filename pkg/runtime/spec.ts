@@ -14,7 +14,7 @@ import { resolveArgv, resolveWorkdir } from "./command.ts";
 import { buildEnv } from "./env.ts";
 import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
 import { buildMountOps } from "./mounts.ts";
-import { resolveUser, type ResolvedUser } from "./user.ts";
+import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
 
 export type RunOptions = {
@@ -74,6 +74,14 @@ export type RunOptions = {
   tz?: string;
   /** --timeout: seconds the container may run before it is killed */
   timeout?: number;
+  /** --group-add values: group names of the image, gids, or keep-groups alone */
+  groupAdd?: string[];
+  /** --shm-size in bytes */
+  shmSize?: number;
+  /** --hostuser: the host's passwd lines for those users, read at create */
+  hostUsers?: string[];
+  /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
+  passwdEntry?: string;
 };
 
 export type RunInput = {
@@ -229,7 +237,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
   const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid);
   const user = resolveUser(userSpec(input, image), input.layerDirs);
-  const groups = checkMapped(user, maps);
+  const added = resolveGroupAdd(o.groupAdd ?? [], input.layerDirs);
+  const groups = [...new Set([...checkMapped(user, maps), ...added.gids.map((g) => checkGroupMapped(g, maps))])];
   const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
   const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
   const env = buildEnv({
@@ -257,8 +266,9 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     tmpfs: o.tmpfs,
     volumeMounts: o.volumeMounts,
     workdir: cwd,
+    shmSize: o.shmSize,
   });
-  const idFiles = idEntryFiles(user, input.layerDirs);
+  const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
     ops.push({ op: "touch", target: `/etc/${f.path}`, mode: 0o644 });
     ops.push({ op: "bind", source: join(input.containerDir, f.path), target: `/etc/${f.path}`, recursive: false, readonly: false });
@@ -286,6 +296,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     uid: user.uid,
     gid: user.gid,
     groups,
+    ...(added.keep ? { keepGroups: true } : {}),
     caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
     noNewPrivileges,
     init: o.init,
@@ -319,16 +330,31 @@ function containerEnvFile(input: RunInput): ContainerFile {
  * podman adds one, so `id` and programs that look the user up see a name:
  * the image's files plus one line, bound over /etc/passwd and /etc/group.
  */
-function idEntryFiles(user: ResolvedUser, layerDirs: string[]): ContainerFile[] {
+function idEntryFiles(user: ResolvedUser, layerDirs: string[], o: Pick<RunOptions, "hostUsers" | "passwdEntry">): ContainerFile[] {
   const files: ContainerFile[] = [];
+  const image = readImageFile(layerDirs, "/etc/passwd") ?? "";
+  let passwd = withNewline(image);
+  const named = new Set(image.split("\n").map((l) => l.split(":")[0]));
+  // --hostuser: the host's line, unless the image has a user of that name
+  for (const line of o.hostUsers ?? []) if (!named.has(line.split(":")[0])) passwd += `${line}\n`;
   if (user.uid !== 0 && user.name === undefined) {
-    const passwd = readImageFile(layerDirs, "/etc/passwd") ?? "";
-    files.push({ path: "passwd", content: `${withNewline(passwd)}${user.uid}:*:${user.uid}:${user.gid}:container user:${user.home}:/bin/sh\n` });
+    const vars: Record<string, string> = { USERNAME: String(user.uid), UID: String(user.uid), GID: String(user.gid), NAME: "container user", HOME: user.home };
+    const template = o.passwdEntry ?? "$USERNAME:*:$UID:$GID:$NAME:$HOME:/bin/sh";
+    passwd += withNewline(template.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? ""));
   }
+  if (passwd !== withNewline(image)) files.push({ path: "passwd", content: passwd });
   const group = readImageFile(layerDirs, "/etc/group") ?? "";
   if (!group.split("\n").some((l) => l.split(":")[2] === String(user.gid)))
     files.push({ path: "group", content: `${withNewline(group)}${user.gid}:x:${user.gid}:\n` });
   return files;
+}
+
+/** A --group-add gid must have a host gid, or setgroups(2) fails. */
+function checkGroupMapped(gid: number, maps: IdMaps): number {
+  if (idIsMapped(maps.gid, gid)) return gid;
+  throw new PodError(`--group-add ${gid}: gid ${gid} is not mapped in the container's user namespace`, {
+    hint: isSingleIdMap(maps.gid) ? "only gid 0 exists without subordinate ids: add a range with sudo usermod --add-subgids 100000-165535 $USER" : "pick a gid inside the range your /etc/subgid entry gives pod",
+  });
 }
 
 const withNewline = (t: string) => (t && !t.endsWith("\n") ? `${t}\n` : t);

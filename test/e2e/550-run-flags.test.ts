@@ -343,3 +343,62 @@ describe("/run/.containerenv", () => {
     expectExit(bound, 1);
   });
 });
+
+describe("--group-add, --shm-size, --hostuser, --passwd-entry", () => {
+  A("--group-add takes the image's group names and gids; inspect lists them", async () => {
+    const r = await runPod(["run", "--rm", "--group-add", "wheel", "--group-add", "1234,audio", "alpine", "id", "-G"]);
+    expectExit(r, 0);
+    // alpine: wheel is 10, audio 18; root's memberships stay
+    const ids = r.stdout.trim().split(" ");
+    for (const g of ["0", "10", "18", "1234"]) expect(ids).toContain(g);
+    const plain = await runPod(["run", "--rm", "--user", "guest", "--group-add", "audio", "alpine", "id", "-G"]);
+    assertOutput(plain.stdout, "100 18\n", "guest's primary group (users), then the added one");
+    const name = safeName("ga");
+    await create(name, ["--group-add", "wheel", "alpine", "true"]);
+    expect(await inspectFmt(name, "{{json .HostConfig.GroupAdd}}")).toBe('["wheel"]');
+  });
+
+  A("--group-add keep-groups keeps the caller's groups (unmapped ones show as nobody); it stands alone", async () => {
+    const r = await runPod(["run", "--rm", "--group-add", "keep-groups", "alpine", "cat", "/proc/self/status"]);
+    expectExit(r, 0);
+    const groups = /^Groups:\s*(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "";
+    const hostGroups = Bun.spawnSync(["id", "-G"]).stdout.toString().trim().split(" ");
+    // each host group is there, as root (the user's own gid maps to 0) or as the overflow gid
+    expect(groups.split(/\s+/).filter(Boolean).length).toBe(hostGroups.length);
+    const name = safeName("kg");
+    track(name);
+    expectPodError(await runPod(["create", "--name", name, "--group-add", "keep-groups", "--group-add", "wheel", "alpine"]), "keep-groups' option is not allowed with any other --group-add options");
+    expectPodError(await runPod(["run", "--rm", "--group-add", "nosuchgroup", "alpine", "true"]), "unable to find group nosuchgroup");
+    await expectNoContainer(name);
+  });
+
+  A("--shm-size sizes /dev/shm; a bad size is refused", async () => {
+    const r = await runPod(["run", "--rm", "--shm-size", "16m", "alpine", "df", "-k", "/dev/shm"]);
+    expectExit(r, 0);
+    expect(lines(r.stdout)[1]?.split(/\s+/)[1]).toBe("16384");
+    const def = await runPod(["run", "--rm", "alpine", "df", "-k", "/dev/shm"]);
+    expect(lines(def.stdout)[1]?.split(/\s+/)[1]).toBe("65536");
+    const name = safeName("shm");
+    await create(name, ["--shm-size", "1g", "alpine", "true"]);
+    expect(await inspectFmt(name, "{{.HostConfig.ShmSize}}")).toBe(String(2 ** 30));
+    for (const bad of ["lots", "0", "-1m"]) expectPodError(await runPod(["run", "--rm", "--shm-size", bad, "alpine", "true"]), `invalid size: '${bad}'`);
+  });
+
+  A("--hostuser adds the host's passwd line; an unknown user is refused", async () => {
+    const me = Bun.spawnSync(["id", "-un"]).stdout.toString().trim();
+    const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === me)!;
+    const r = await runPod(["run", "--rm", "--hostuser", me, "alpine", "grep", `^${me}:`, "/etc/passwd"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, `${line}\n`);
+    expectPodError(await runPod(["run", "--rm", "--hostuser", "no-such-user-pod", "alpine", "true"]), "user: unknown user no-such-user-pod");
+  });
+
+  A("--passwd-entry shapes the entry added for a user the image lacks", async () => {
+    const r = await runPod(["run", "--rm", "--user", "1234:1234", "--passwd-entry", "$USERNAME:x:$UID:$GID:custom $NAME:$HOME:/bin/false", "alpine", "grep", "^1234:", "/etc/passwd"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, "1234:x:1234:1234:custom container user:/:/bin/false\n");
+    const known = await runPod(["run", "--rm", "--user", "guest", "--passwd-entry", "$USERNAME:x:$UID:0::/:/bin/false", "alpine", "grep", "-c", ":/bin/false$", "/etc/passwd"]);
+    // guest is in the image: nothing is added
+    expect(known.stdout.trim()).toBe("0");
+  });
+});
