@@ -6,7 +6,7 @@
 // --passwd-entry.
 import { readFileSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
-import { hostEnvEntries, mergeLabels, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
+import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
@@ -25,7 +25,16 @@ export type CreateFlags = {
   shmSize?: string;
   hostuser?: string[];
   passwdEntry?: string;
+  ulimits?: string[];
 };
+
+function readOwnLimits(): string {
+  try {
+    return readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return "";
+  }
+}
 
 /** --hostuser NAME|UID: the host's /etc/passwd line for that user (podman's user.Lookup errors). */
 export function hostPasswdLines(names: string[], passwdText: string): string[] {
@@ -66,6 +75,7 @@ export function checkCreateFlags(f: CreateFlags): void {
   if (f.groupAdd?.includes("keep-groups")) resolveGroupAdd(f.groupAdd, []);
   if (f.shmSize !== undefined) parseShmSize(f.shmSize);
   if (f.hostuser?.length) hostPasswdLines(f.hostuser, readHostPasswd());
+  if (f.ulimits?.length) checkUlimits(parseUlimits(f.ulimits), ownHardLimits(readOwnLimits()), process.getuid?.() === 0);
 }
 
 /** The RunOptions fields these flags set, with the image's config (`.config` of the OCI image config). */
@@ -91,5 +101,6 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(f.shmSize !== undefined ? { shmSize: parseShmSize(f.shmSize) } : {}),
     ...(f.hostuser?.length ? { hostUsers: hostPasswdLines(f.hostuser, readHostPasswd()) } : {}),
     ...(f.passwdEntry !== undefined ? { passwdEntry: f.passwdEntry } : {}),
+    ...(f.ulimits?.length && !(f.ulimits.length === 1 && f.ulimits[0] === "host") ? { ulimits: f.ulimits } : {}),
   };
 }

@@ -141,7 +141,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     // itself unrecorded (the CLI was killed) needs to add only what it knows.
     const rt = runtimeDir(paths, rec.id);
     mkdirSync(rt, { recursive: true, mode: 0o700 });
-    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
+    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, rlimits: plan.rlimits, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
     const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };

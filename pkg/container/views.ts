@@ -3,7 +3,7 @@
 import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
-import type { VolumeMount } from "../runtime/index.ts";
+import { parseUlimits, type VolumeMount } from "../runtime/index.ts";
 import { exitCodeOf, statusOf, statusText } from "./state.ts";
 
 export function commandLine(rec: ContainerRecord): string {
@@ -103,6 +103,11 @@ function volumeMountViews(mounts: VolumeMount[] = []) {
   return mounts.map((v) => ({ Type: "volume", Name: v.name, Source: v.source, Destination: v.target, Driver: "local", RW: !v.readonly }));
 }
 
+/** podman's HostConfig.Ulimits: RLIMIT_ names, unlimited as 2^64-1. */
+function ulimitViews(values: string[] | undefined) {
+  return parseUlimits(values ?? []).map((u) => ({ Name: `RLIMIT_${u.name.toUpperCase()}`, Soft: Number(u.soft), Hard: Number(u.hard) }));
+}
+
 /** execIds: the container's live exec sessions (live.ts). */
 export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
   const status = statusOf(rec);
@@ -159,6 +164,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       SecurityOpt: o?.securityOpt ?? [],
       GroupAdd: o?.groupAdd ?? [],
       ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
+      Ulimits: ulimitViews(o?.ulimits),
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");

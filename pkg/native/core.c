@@ -75,6 +75,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_setresuid 147
 #define SYS_setresgid 149
 #define SYS_setgroups 159
+#define SYS_prlimit64 261
 #else
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
@@ -86,6 +87,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_setresuid 117
 #define SYS_setresgid 119
 #define SYS_setgroups 116
+#define SYS_prlimit64 302
 #endif
 #define SYS_close_range 436
 #define SYS_openat2 437
@@ -504,7 +506,8 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_CAP_AMBIENT 15
 #define P_NO_NEW_PRIVS 16
 #define P_INIT 17
-#define P_HEADER_LEN 18
+#define P_RLIMITS 18
+#define P_HEADER_LEN 19
 
 struct open_how {
   unsigned long flags;
@@ -804,6 +807,23 @@ static void parse_groups(const char *s, gid_t *out, int *n) {
   }
 }
 
+/* --ulimit: "RESOURCE:SOFT:HARD,..." (decimal; RLIM_INFINITY as 18446744073709551615), set before the ids change */
+static void set_rlimits(const char *s, int status_fd) {
+  while (*s) {
+    unsigned long lim[2];
+    unsigned long res = parse_u64(s);
+    while (*s && *s != ':') s++;
+    if (*s == ':') s++;
+    lim[0] = parse_u64(s);
+    while (*s && *s != ':') s++;
+    if (*s == ':') s++;
+    lim[1] = parse_u64(s);
+    if (syscall(SYS_prlimit64, 0, res, lim, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+    while (*s && *s != ',') s++;
+    if (*s == ',') s++;
+  }
+}
+
 static void set_credentials(char **plan, int status_fd) {
   gid_t groups[64];
   int ngroups;
@@ -818,6 +838,7 @@ static void set_credentials(char **plan, int status_fd) {
   for (cap = 0; cap <= CAP_LAST; cap++)
     if (!(bounding & (1UL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && err_no() != 22)
       die_stage(status_fd, STAGE_CAPS);
+  set_rlimits(plan[P_RLIMITS], status_fd);
   /* "keep" (--group-add keep-groups): no setgroups, the groups pod runs with stay, as crun's keep_original_groups */
   if (!streq(plan[P_GROUPS], "keep")) {
     parse_groups(plan[P_GROUPS], groups, &ngroups);

@@ -241,6 +241,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.CapAmbient] = bit(plan.caps.ambient);
   h[PlanField.NoNewPrivs] = plan.noNewPrivileges ? "1" : "0";
   h[PlanField.Init] = plan.init ? "1" : "0";
+  h[PlanField.Rlimits] = (plan.rlimits ?? []).map((r) => `${r.resource}:${r.soft}:${r.hard}`).join(",");
   const ops: string[] = [];
   const opStarts: number[] = [];
   for (const op of plan.ops) {
@@ -379,7 +380,7 @@ export function spawnMonitoredContainer(
 }
 
 /** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
-export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges">;
+export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges" | "rlimits">;
 
 /**
  * Starts a process in the namespaces of the running container whose PID 1 is

@@ -69,6 +69,8 @@ export type LaunchPlan = {
   gid: number;
   /** supplementary groups */
   groups: number[];
+  /** --ulimit: setrlimit(2) before the ids change; limits as decimal strings (RLIM_INFINITY is 2^64-1) */
+  rlimits?: { resource: number; soft: string; hard: string }[];
   /** --group-add keep-groups: no setgroups(2), the process keeps the groups pod has (`groups` unused) */
   keepGroups?: boolean;
   caps: Capabilities;

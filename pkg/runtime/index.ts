@@ -16,3 +16,4 @@ export { resolveArgv, resolveWorkdir, type CommandInput } from "./command.ts";
 export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } from "./idmap.ts";
 export { mergeLabels, parseAnnotations, parseLabelFile, parseLabels, type StringMap } from "./labels.ts";
 export { timezoneFile } from "./tz.ts";
+export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";

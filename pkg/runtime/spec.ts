@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { PodError, UsageError } from "../errors.ts";
 import { readImageFile, resolveImagePath } from "./imagefs.ts";
 import { timezoneFile } from "./tz.ts";
+import { parseUlimits, rlimitsOf } from "./ulimits.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
@@ -80,6 +81,8 @@ export type RunOptions = {
   shmSize?: number;
   /** --hostuser: the host's passwd lines for those users, read at create */
   hostUsers?: string[];
+  /** --ulimit values as given (checked at create) */
+  ulimits?: string[];
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
   passwdEntry?: string;
 };
@@ -297,6 +300,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     gid: user.gid,
     groups,
     ...(added.keep ? { keepGroups: true } : {}),
+    ...(o.ulimits?.length ? { rlimits: rlimitsOf(parseUlimits(o.ulimits)) } : {}),
     caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
     noNewPrivileges,
     init: o.init,

@@ -402,3 +402,35 @@ describe("--group-add, --shm-size, --hostuser, --passwd-entry", () => {
     expect(known.stdout.trim()).toBe("0");
   });
 });
+
+describe("--ulimit", () => {
+  A("sets soft and hard limits the container (and exec) sees; inspect lists them", async () => {
+    const r = await runPod(["run", "--rm", "--ulimit", "nofile=512:1024", "--ulimit", "core=0", "alpine", "sh", "-c", "ulimit -Sn; ulimit -Hn; ulimit -c"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, "512\n1024\n0\n");
+    const name = safeName("ul");
+    await runD(name, ["--ulimit", "nofile=256:512", "alpine", "sleep", "1000"]);
+    const ex = await runPod(["exec", name, "sh", "-c", "ulimit -n"]);
+    expectExit(ex, 0);
+    assertOutput(ex.stdout, "256\n");
+    expect(await inspectFmt(name, "{{json .HostConfig.Ulimits}}")).toBe('[{"Name":"RLIMIT_NOFILE","Soft":256,"Hard":512}]');
+    const host = await runPod(["run", "--rm", "--ulimit", "host", "alpine", "sh", "-c", "ulimit -Hn"]);
+    expectExit(host, 0);
+    const own = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))![1];
+    assertOutput(host.stdout, `${own}\n`, "--ulimit host keeps pod's own limits");
+  });
+
+  A("bad values, and a hard limit above the caller's own, are refused before the container exists", async () => {
+    const name = safeName("badul");
+    track(name);
+    expectPodError(await runPod(["create", "--name", name, "--ulimit", "files=10", "alpine"]), "invalid ulimit type: files");
+    expectPodError(await runPod(["create", "--name", name, "--ulimit", "nofile", "alpine"]), "invalid ulimit argument: nofile");
+    expectPodError(await runPod(["create", "--name", name, "--ulimit", "nofile=20:10", "alpine"]), "ulimit soft limit must be less than or equal to hard limit: 20 > 10");
+    const own = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))![1]!;
+    if (own !== "unlimited") {
+      const above = String(BigInt(own) + 1n);
+      expectPodError(await runPod(["create", "--name", name, "--ulimit", `nofile=${above}:${above}`, "alpine"]), "above your own");
+    }
+    await expectNoContainer(name);
+  });
+});
