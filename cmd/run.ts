@@ -60,6 +60,7 @@ export const runArgs = {
   "group-add": { type: "string", multiple: true, description: "Add a supplementary group (a name of the image's /etc/group or a gid), or keep-groups: keep your own groups", valueHint: "group" },
   "shm-size": { type: "string", description: "Size of /dev/shm (number with an optional unit b, k, m or g; default 64m)", valueHint: "size" },
   hostuser: { type: "string", multiple: true, description: "Add a user of the host (name or UID) to the container's /etc/passwd", valueHint: "user" },
+  sysctl: { type: "string", multiple: true, description: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)", valueHint: "key=value" },
   ulimit: { type: "string", multiple: true, description: "Set a resource limit: NAME=SOFT[:HARD] (-1: unlimited), or host", valueHint: "ulimit" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
@@ -99,6 +100,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       hostuser: list("hostuser"),
       passwdEntry: args["passwd-entry"] as string | undefined,
       ulimits: list("ulimit"),
+      sysctls: list("sysctl"),
     },
     opts: {
       command,

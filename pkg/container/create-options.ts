@@ -6,7 +6,7 @@
 // --passwd-entry.
 import { readFileSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
-import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
+import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
@@ -26,6 +26,7 @@ export type CreateFlags = {
   hostuser?: string[];
   passwdEntry?: string;
   ulimits?: string[];
+  sysctls?: string[];
 };
 
 function readOwnLimits(): string {
@@ -65,7 +66,8 @@ export function wholeSeconds(flag: string, v: string): number {
 }
 
 /** Everything that can be checked before the image is pulled. */
-export function checkCreateFlags(f: CreateFlags): void {
+export function checkCreateFlags(f: CreateFlags, network = ""): void {
+  if (f.sysctls?.length) parseSysctls(f.sysctls, network);
   parseLabels(f.labels ?? [], f.labelFiles ?? []);
   parseAnnotations(f.annotations ?? []);
   if (f.stopSignal !== undefined) parseSignal(f.stopSignal);
@@ -101,6 +103,7 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(f.shmSize !== undefined ? { shmSize: parseShmSize(f.shmSize) } : {}),
     ...(f.hostuser?.length ? { hostUsers: hostPasswdLines(f.hostuser, readHostPasswd()) } : {}),
     ...(f.passwdEntry !== undefined ? { passwdEntry: f.passwdEntry } : {}),
+    ...(f.sysctls?.length ? { sysctls: f.sysctls } : {}),
     ...(f.ulimits?.length && !(f.ulimits.length === 1 && f.ulimits[0] === "host") ? { ulimits: f.ulimits } : {}),
   };
 }

@@ -210,6 +210,10 @@ export function spawnError(e: ContainerSpawnError, command: string): PodError {
           ? "pasta found no usable external interface (offline?): use --network slirp4netns, or --network none"
           : "the helper's own message is above; `pod doctor` checks pasta, slirp4netns and /dev/net/tun; --network none runs without a network",
     });
+  if (e.stage === Stage.Mount && e.op?.op === "write")
+    return new PodError(`setting sysctl ${e.op.target.replace(/^\/proc\/sys\//, "").replaceAll("/", ".")}=${e.op.data}: ${e.message.replace(/^[^:]*: /, "")}`, {
+      hint: "this kernel does not let the container's namespaces set it (not namespaced here, or no such key): drop that --sysctl",
+    });
   if (e.stage === Stage.Mount && e.op)
     return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {
       hint: e.op.op === "bind" ? `check that ${e.op.source} exists and that you may read it` : undefined,

@@ -100,7 +100,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
   const store = new Store(paths).init();
   if (req.replace && req.name === undefined) await replaceNamed(paths, undefined);
-  checkCreateFlags(req.flags ?? {});
+  checkCreateFlags(req.flags ?? {}, req.opts.network);
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const plan = planVolumes(opts);
   // What can be checked without the image is checked before anything is pulled or recorded.

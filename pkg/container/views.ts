@@ -165,6 +165,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       GroupAdd: o?.groupAdd ?? [],
       ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
       Ulimits: ulimitViews(o?.ulimits),
+      Sysctls: Object.fromEntries((o?.sysctls ?? []).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)])),
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");

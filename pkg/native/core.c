@@ -708,6 +708,7 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
   int i = 0;
   while (ops[i]) {
     const char *op = ops[i];
+    int start = i;
     int rc = 0;
     if (streq(op, "mount")) {
       int fd;
@@ -743,6 +744,18 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
     } else if (streq(op, "readonly")) {
       rc = readonly_in_root(rootfd, ops[i + 1]);
       i += 2;
+    } else if (streq(op, "write")) {
+      /* --sysctl: a value written to an existing file (under /proc/sys) inside the root */
+      int fd = open_in_root(rootfd, ops[i + 1], O_WRONLY);
+      const char *data = ops[i + 2];
+      int len = 0;
+      while (data[len]) len++;
+      if (fd < 0) rc = -1;
+      else {
+        if (write(fd, data, (size_t)len) != len) rc = -1;
+        close(fd);
+      }
+      i += 3;
     } else {
       *__errno_location() = 22;
       rc = -1;
@@ -752,8 +765,8 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
       unsigned char msg[4];
       msg[0] = STAGE_MOUNT;
       msg[1] = (unsigned char)err_no();
-      msg[2] = (unsigned char)(i & 0xff);
-      msg[3] = (unsigned char)((i >> 8) & 0xff);
+      msg[2] = (unsigned char)(start & 0xff);
+      msg[3] = (unsigned char)((start >> 8) & 0xff);
       write(status_fd, msg, 4);
       _exit(125);
     }

@@ -264,6 +264,9 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
       case "readonly":
         ops.push(op.op, op.target);
         break;
+      case "write":
+        ops.push("write", op.target, op.data);
+        break;
     }
   }
   return { header: h, ops, opStarts };

@@ -23,7 +23,9 @@ export type MountOp =
   /** hide a path: /dev/null over a file, an empty read-only tmpfs over a directory; missing paths are skipped */
   | { op: "mask"; target: string }
   /** make an existing path read-only (bind onto itself, then MOUNT_ATTR_RDONLY); missing paths are skipped */
-  | { op: "readonly"; target: string };
+  | { op: "readonly"; target: string }
+  /** write `data` to an existing file (a /proc/sys entry: --sysctl) */
+  | { op: "write"; target: string; data: string };
 
 /** How the root directory itself is mounted (in the new mount namespace, before any MountOp). */
 export type RootfsMount =

@@ -17,3 +17,4 @@ export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } fr
 export { mergeLabels, parseAnnotations, parseLabelFile, parseLabels, type StringMap } from "./labels.ts";
 export { timezoneFile } from "./tz.ts";
 export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";
+export { networkNsMode, parseSysctls, sysctlOps } from "./sysctl.ts";

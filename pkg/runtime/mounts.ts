@@ -76,6 +76,8 @@ export type MountInput = {
   workdir: string;
   /** --shm-size in bytes (default 64 MiB) */
   shmSize?: number;
+  /** --sysctl writes (sysctl.ts), made before /proc/sys is read-only */
+  sysctls?: MountOp[];
 };
 
 /** podman's default /dev/shm size: 64 MiB. */
@@ -219,6 +221,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
     ...userMountOps(m, mounts),
     ...readOnlyTmpfsOps(m, taken),
     ...workdirOps(m, mounts),
+    ...(m.sysctls ?? []),
     ...securityOps(m.privileged),
   ];
 }

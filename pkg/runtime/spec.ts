@@ -9,6 +9,7 @@ import { PodError, UsageError } from "../errors.ts";
 import { readImageFile, resolveImagePath } from "./imagefs.ts";
 import { timezoneFile } from "./tz.ts";
 import { parseUlimits, rlimitsOf } from "./ulimits.ts";
+import { parseSysctls, sysctlOps } from "./sysctl.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
@@ -81,6 +82,8 @@ export type RunOptions = {
   shmSize?: number;
   /** --hostuser: the host's passwd lines for those users, read at create */
   hostUsers?: string[];
+  /** --sysctl KEY=VALUE values as given */
+  sysctls?: string[];
   /** --ulimit values as given (checked at create) */
   ulimits?: string[];
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
@@ -270,6 +273,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     volumeMounts: o.volumeMounts,
     workdir: cwd,
     shmSize: o.shmSize,
+    sysctls: sysctlOps(parseSysctls(o.sysctls ?? [], o.network)),
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
