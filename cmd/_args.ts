@@ -20,6 +20,16 @@ export const globalArgs = {
   root: { type: "string", description: "Storage root directory", valueHint: "dir" },
   runroot: { type: "string", description: "Runtime state directory", valueHint: "dir" },
   "log-level": { type: "string", description: "Log level: debug, info, warn, error", valueHint: "level" },
+  "storage-driver": { type: "string", description: "Storage driver: overlay (kernel overlay, else fuse-overlayfs, else a copy) or vfs (a copy)", valueHint: "overlay|vfs" },
+  "storage-opt": { type: "string", multiple: true, description: "Storage driver option: overlay.mount_program=PATH", valueHint: "option" },
+  tmpdir: { type: "string", description: "Directory of containers' runtime state (attach sockets, exec specs)", valueHint: "dir" },
+  volumepath: { type: "string", description: "Directory volumes are kept in (default ROOT/volumes)", valueHint: "dir" },
+  "cgroup-manager": { type: "string", description: "Cgroup manager: cgroupfs (pod writes its delegated cgroup v2 subtree itself)", valueHint: "cgroup-manager" },
+  // podman's; refused with the reason (pod has no OCI runtime and no conmon), so hidden from help and completion
+  runtime: { type: "string", hidden: true, description: "OCI runtime (refused: pod starts containers with its own native core)", valueHint: "path" },
+  conmon: { type: "string", hidden: true, description: "conmon binary (refused: pod supervises containers with its own monitor)", valueHint: "path" },
+  "network-cmd-path": { type: "string", description: "Path of the slirp4netns binary to use", valueHint: "path" },
+  noout: { type: "boolean", description: "Do not print to stdout" },
   help: { type: "boolean", alias: "h", description: "Show help" },
 } satisfies PodArgs;
 

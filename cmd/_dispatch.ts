@@ -6,12 +6,24 @@ import { commands } from "./_tree.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, log, setLogLevel, out } from "../pkg/output/index.ts";
 import { releaseBridge } from "../pkg/network/index.ts";
+import { engineOptions, type EngineFlags } from "../pkg/config/index.ts";
 
 type Loader = () => Promise<PodCommand>;
 
 async function subCommandsOf(cmd: PodCommand): Promise<[string, PodCommand][]> {
   const subs = (cmd.subCommands ?? {}) as Record<string, PodCommand | Loader>;
   return Promise.all(Object.entries(subs).map(async ([n, c]) => [n, typeof c === "function" ? await c() : c] as [string, PodCommand]));
+}
+
+/** Where the first word after the global flags is: they may come before the subcommand name, and take values. */
+function firstWord(argv: string[]): number {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith("-")) {
+    const a = argv[i]!;
+    const d = (globalArgs as PodArgs)[a.replace(/^--?/, "").split("=")[0]!];
+    i += d && d.type === "string" && !a.includes("=") ? 2 : 1;
+  }
+  return i;
 }
 
 async function resolve(argv: string[]): Promise<{ path: string[]; cmd: PodCommand; rest: string[] }> {
@@ -21,13 +33,7 @@ async function resolve(argv: string[]): Promise<{ path: string[]; cmd: PodComman
   for (;;) {
     const subs = (cmd.subCommands ?? {}) as Record<string, PodCommand | Loader>;
     if (!Object.keys(subs).length) break;
-    // Global flags may come before the subcommand name.
-    let i = 0;
-    while (i < rest.length && rest[i]!.startsWith("-")) {
-      const a = rest[i]!;
-      const d = (globalArgs as PodArgs)[a.replace(/^--?/, "").split("=")[0]!];
-      i += d && d.type === "string" && !a.includes("=") ? 2 : 1;
-    }
+    const i = firstWord(rest);
     const name = rest[i];
     if (name === undefined) break;
     const sub = subs[name];
@@ -51,8 +57,9 @@ async function showHelp(path: string[], cmd: PodCommand): Promise<void> {
 
 export async function dispatch(argv: string[], version: string): Promise<number> {
   try {
-    if (argv[0] === "help") {
-      const { path, cmd } = await resolve(argv.slice(1));
+    const first = firstWord(argv);
+    if (argv[first] === "help") {
+      const { path, cmd } = await resolve(argv.slice(first + 1));
       await showHelp(path, cmd);
       return 0;
     }
@@ -61,6 +68,9 @@ export async function dispatch(argv: string[], version: string): Promise<number>
     const defs = { ...globalArgs, ...(cmd.args as PodArgs) } as PodArgs;
     const parsed: Parsed = parseArgv(rest, defs, path.slice(1).join(" "), cmd.interspersed !== false);
     if (parsed["log-level"]) setLogLevel(String(parsed["log-level"]));
+    // every command checks the engine flags, even one that never opens the store: none is accepted and ignored
+    engineOptions(parsed as EngineFlags);
+    if (parsed.noout) (await import("../pkg/system/index.ts")).discardStdout();
     if (parsed.help) {
       await showHelp(path, cmd);
       return 0;

@@ -5,7 +5,7 @@ import { openContext } from "./_context.ts";
 import { UsageError } from "../pkg/errors.ts";
 import type { Paths } from "../pkg/config/index.ts";
 
-export function existsCommand(noun: "container" | "image" | "volume", example: string, exists: (paths: Paths, name: string) => boolean): PodCommand {
+export function existsCommand(noun: "container" | "image" | "volume" | "network", example: string, exists: (paths: Paths, name: string) => boolean): PodCommand {
   return {
     meta: { name: "exists", description: `Check whether ${noun === "image" ? "an image exists in local storage" : `a ${noun} exists`} (exit 0) or not (exit 1)` },
     examples: [`pod ${noun} exists ${example} && echo yes`],

@@ -14,6 +14,7 @@ const doctor = () => import("./doctor.ts");
 const files = () => import("./files.ts");
 const volume = () => import("./volume.ts");
 const monitor = () => import("./monitor.ts");
+const network = () => import("./network.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -38,12 +39,15 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   export: from(files, (m) => m.exportCmd),
   cp: from(files, (m) => m.cp),
   volume: from(volume, (m) => m.volume),
+  network: from(network, (m) => m.network),
+  "_netns-keeper": from(network, (m) => m.keeper),
   "_monitor": from(monitor, (m) => m.monitor),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),
   tag: from(image, (m) => m.tag),
   untag: from(image, (m) => m.untag),
   rmi: from(image, (m) => m.rmi),
+  history: from(image, (m) => m.history),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

@@ -320,26 +320,6 @@ export const rename: PodCommand = {
   },
 };
 
-const psSpec = {
-  table: "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-  headers: { ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", Created: "CREATED", Status: "STATUS", Ports: "PORTS", Names: "NAMES", Size: "SIZE" },
-};
-
-const psArgs = {
-    all: { type: "boolean", alias: "a", description: "Show all containers, not only running ones" },
-    quiet: { type: "boolean", alias: "q", description: "Print only container IDs" },
-    last: { type: "string", alias: "n", description: "Print the n last created containers", valueHint: "n" },
-    latest: { type: "boolean", alias: "l", description: "Print the latest created container" },
-    filter: { type: "string", alias: "f", multiple: true, description: `Filter: ${FILTER_KEYS.map((k) => `${k}=`).join(", ")}`, valueHint: "filter" },
-    sort: { type: "enum", options: [...PS_SORT_KEYS], description: `Sort output by: ${PS_SORT_KEYS.join(", ")}`, valueHint: "key" },
-    size: { type: "boolean", alias: "s", description: "Display the total file sizes" },
-    "no-trunc": { type: "boolean", description: "Do not truncate output" },
-    noheading: { type: "boolean", description: "Do not print headers" },
-    // podman lists containers other tools made in its storage (buildah's); pod's store holds only its own, so the list is the same
-    external: { type: "boolean", description: "Also show containers made by other tools (pod's store has none: the same list)" },
-    ...formatArg,
-} satisfies PodArgs;
-
 export const containerExists = existsCommand("container", "web", (paths, name) => {
   try {
     findContainer(paths.root, name);
@@ -350,26 +330,4 @@ export const containerExists = existsCommand("container", "web", (paths, name) =
   }
 });
 
-export const ps: PodCommand = {
-  meta: { name: "ps", description: "List containers" },
-  examples: ["pod ps", "pod ps -a --filter status=exited", "pod ps -a --size --sort names", "pod ps --format '{{.Names}} {{.Status}}'"],
-  args: psArgs,
-  async run({ args }) {
-    const ctx = openContext(args);
-    const q: PsQuery = {
-      all: Boolean(args.all),
-      filters: args.filter as unknown as string[],
-      last: args.last !== undefined ? Number(args.last) : undefined,
-      latest: Boolean(args.latest),
-      sort: args.sort as PsSortKey | undefined,
-      size: Boolean(args.size),
-      noTrunc: Boolean(args["no-trunc"]),
-    };
-    checkPsQuery({ ...q, quiet: Boolean(args.quiet) });
-    const rows = listContainers(ctx.paths, q);
-    if (args.format === "json") return out(formatItems("json", rows.map(psJsonRow), psSpec));
-    if (args.quiet && args.format === undefined) return out(rows.map((r) => `${r.ID}\n`).join(""));
-    const spec = q.size ? { ...psSpec, table: `${psSpec.table}\t{{.Size}}` } : psSpec;
-    out(formatItems(args.format as string | undefined, rows.map(psTemplateRow), spec, { noHeading: Boolean(args.noheading) }));
-  },
-};
+export { ps } from "./ps.ts";

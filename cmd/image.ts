@@ -6,8 +6,8 @@ import { existsCommand } from "./_exists.ts";
 import { Store } from "../pkg/store/index.ts";
 import { pullImage } from "../pkg/pull/index.ts";
 import { hostPlatform, parsePlatform } from "../pkg/registry/index.ts";
-import { imageInspect, imageSummary, lookupImage, removeImages, tagImage, untagImage } from "../pkg/catalog/index.ts";
-import { formatItems, formatValue, humanSize, out, err } from "../pkg/output/index.ts";
+import { checkImageSort, historyOf, IMAGE_SORT_FIELDS, imageInspect, imageSummary, imageTree, listImages, lookupImage, pruneImages, removeImages, rmiExitCode, sortImageRows, tagImage, untagImage } from "../pkg/catalog/index.ts";
+import { formatItems, formatValue, humanSize, timeAgo, out, err } from "../pkg/output/index.ts";
 import { ImageUnknown, PodError, UsageError } from "../pkg/errors.ts";
 import { credentialsFlag } from "./_auth-flags.ts";
 
@@ -57,60 +57,64 @@ export const pull: PodCommand = {
 
 const imageTable = {
   table: "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
-  headers: { ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT", Repository: "REPOSITORY", Tag: "TAG", Size: "SIZE", Digest: "DIGEST" },
+  headers: { ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT", Repository: "REPOSITORY", Tag: "TAG", Size: "SIZE", Digest: "DIGEST", History: "HISTORY" },
 };
+
+const filterHint = "dangling=true, label=KEY[=VALUE], reference=NAME, before=IMAGE, since=IMAGE, until=TIME, id=ID, intermediate=BOOL, readonly=BOOL";
+
+const imagesArgs = {
+  all: { type: "boolean", alias: "a", description: "Show all images (intermediate images too)" },
+  filter: { type: "string", alias: "f", multiple: true, description: `Show only the images the filter matches (${filterHint})`, valueHint: "filter" },
+  quiet: { type: "boolean", alias: "q", description: "Display only image IDs" },
+  "no-trunc": { type: "boolean", description: "Do not truncate output" },
+  digests: { type: "boolean", description: "Show digests" },
+  history: { type: "boolean", description: "Display the image name history" },
+  sort: { type: "string", description: "Sort by this field", default: "created", valueHint: IMAGE_SORT_FIELDS.join("|") },
+  noheading: { type: "boolean", alias: "n", description: "Do not print column headings" },
+  ...formatArg,
+  image: { type: "positional", description: "Show only images of this repository", required: false },
+} satisfies PodArgs;
 
 export const images: PodCommand = {
   meta: { name: "images", description: "List images in local storage" },
-  examples: ["pod images", "pod images -q", "pod images --format '{{.Repository}}:{{.Tag}}'", "pod images --format json"],
-  args: {
-    all: { type: "boolean", alias: "a", description: "Show all images (intermediate images too)" },
-    quiet: { type: "boolean", alias: "q", description: "Display only image IDs" },
-    "no-trunc": { type: "boolean", description: "Do not truncate output" },
-    digests: { type: "boolean", description: "Show digests" },
-    noheading: { type: "boolean", alias: "n", description: "Do not print column headings" },
-    ...formatArg,
-    image: { type: "positional", description: "Show only images of this repository", required: false },
-  },
+  examples: ["pod images", "pod images -q", "pod images --filter dangling=true", "pod images --sort repository --format '{{.Repository}}:{{.Tag}}'", "pod images --format json"],
+  args: imagesArgs,
   async run({ args }) {
     const ctx = openContext(args);
     const store = new Store(ctx.paths);
-    let list = store.images().sort((a, b) => b.created.localeCompare(a.created));
-    const filterName = (args._ as string[])[0];
-    if (filterName) {
-      const want = lookupRepo(filterName);
-      list = list.filter((i) => i.names.some((n) => want(n)));
+    const filters = (args.filter as unknown as string[]).flatMap(splitFilter);
+    const name = (args._ as string[])[0];
+    if (name && filters.length) throw new UsageError("cannot specify an image and a filter(s)", { hint: `use --filter reference=${name} beside the other filters` });
+    if ((args._ as string[]).length > 1) throw new UsageError("`pod images` takes at most one IMAGE", { hint: "pod images --filter reference=NAME" });
+    const sortBy = checkImageSort(String(args.sort));
+    const usesContainers = filters.some((f) => f.startsWith("containers"));
+    const users = usesContainers ? (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths) : undefined;
+    const list = listImages(store, { all: Boolean(args.all), filters: name ? [`reference=${name}`] : filters, users });
+    const now = Date.now();
+    const summaries = sortImageRows(list.flatMap((i) => imageSummary(i, now)), sortBy);
+    if (args.format === "json") {
+      const seen = new Set<string>();
+      const firsts = summaries.filter((s) => !seen.has(s.Id) && seen.add(s.Id));
+      return out(formatItems("json", firsts.map((s) => jsonOf(s, list.find((i) => i.id === s.Id)!.labels ?? null)), imageTable));
     }
     if (args.quiet) {
-      const ids = [...new Set(list.map((i) => (args["no-trunc"] ? `sha256:${i.id}` : i.id.slice(0, 12))))];
+      const ids = [...new Set(summaries.map((s) => (args["no-trunc"] ? `sha256:${s.Id}` : s.ID)))];
       return out(ids.map((i) => i + "\n").join(""));
     }
-    const now = Date.now();
-    if (args.format === "json") return out(formatItems("json", list.map((i) => jsonOf(imageSummary(i, now)[0]!, i.labels ?? null)), imageTable));
-    const rows = list.flatMap((i) => imageSummary(i, now)).map((s) => ({
-      ...s,
-      ID: args["no-trunc"] ? `sha256:${s.Id}` : s.ID,
-      Size: humanSize(s.Size),
-    }));
-    const spec = args.digests
-      ? { ...imageTable, table: "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}" }
-      : imageTable;
-    out(formatItems(args.format as string | undefined, rows, spec, { noHeading: Boolean(args.noheading) }));
+    const rows = summaries.map((s) => ({ ...s, ID: args["no-trunc"] ? `sha256:${s.Id}` : s.ID, Size: humanSize(s.Size), History: s.History.join(", ") || "<none>" }));
+    const cols = ["{{.Repository}}", "{{.Tag}}", ...(args.digests ? ["{{.Digest}}"] : []), "{{.ID}}", "{{.CreatedSince}}", "{{.Size}}", ...(args.history ? ["{{.History}}"] : [])];
+    out(formatItems(args.format as string | undefined, rows, { ...imageTable, table: cols.join("\t") }, { noHeading: Boolean(args.noheading) }));
   },
 };
+
+/** podman's images --filter is a string slice: `a=1,b=2` is two filters. */
+function splitFilter(v: string): string[] {
+  return v.split(",").filter(Boolean);
+}
 
 function jsonOf(s: ReturnType<typeof imageSummary>[number], labels: Record<string, string> | null) {
   const { ID: _i, Repository: _r, Tag: _t, CreatedSince: _c, ...json } = s;
   return { ...json, Labels: labels };
-}
-
-function lookupRepo(input: string): (name: string) => boolean {
-  const noTag = !/:[^/]*$/.test(input);
-  return (n: string) => {
-    const repo = n.replace(/:[^/:]*$/, "");
-    if (noTag) return repo === input || repo.endsWith(`/${input}`);
-    return n === input || n.endsWith(`/${input}`);
-  };
 }
 
 export const tag: PodCommand = {
@@ -143,11 +147,12 @@ export const untag: PodCommand = {
 
 export const rmi: PodCommand = {
   meta: { name: "rmi", description: "Remove one or more images from local storage" },
-  examples: ["pod rmi alpine", "pod rmi -f 3f53bb00af94", "pod rmi -a"],
+  examples: ["pod rmi alpine", "pod rmi -f 3f53bb00af94", "pod rmi -a", "pod rmi --ignore maybe-gone"],
   args: {
     all: { type: "boolean", alias: "a", description: "Remove all images" },
-    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names, and the containers that use it" },
+    force: { type: "boolean", alias: "f", description: "Remove the image even if it has several names, and the containers that use it; a missing image is no error" },
     ignore: { type: "boolean", alias: "i", description: "Ignore errors if a specified image does not exist" },
+    "no-prune": { type: "boolean", description: "Do not remove the dangling parent images of removed images" },
     image: { type: "positional", description: "Images to remove", required: false },
   },
   async run({ args }) {
@@ -156,13 +161,119 @@ export const rmi: PodCommand = {
     if (args.all && inputs.length) throw new UsageError("when using the --all switch, you may not pass any image names or IDs", { hint: "pod rmi -a" });
     const ctx = openContext(args);
     const store = new Store(ctx.paths);
-    const r = await removeImages(store, inputs, { force: Boolean(args.force), all: Boolean(args.all), users: (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths) });
+    const users = (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths);
+    const r = await removeImages(store, inputs, {
+      force: Boolean(args.force),
+      all: Boolean(args.all),
+      users,
+      noPrune: Boolean(args["no-prune"]),
+      ignore: Boolean(args.ignore || args.force),
+    });
     out(r.untagged.map((n) => `Untagged: ${n}\n`).join("") + r.deleted.map((d) => `Deleted: ${d}\n`).join(""));
-    const errors = args.ignore ? r.errors.filter((e) => !/image not known/.test(e.message)) : r.errors;
-    if (errors.length > 1) for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
-    if (errors.length) throw errors.at(-1)!;
+    if (!r.errors.length) return;
+    for (const e of r.errors.slice(0, -1)) err(`Error: ${e.message}\n`);
+    const last = r.errors.at(-1)!;
+    throw new PodError(last.message, { hint: last.hint, exit: rmiExitCode(r.errors) });
   },
 };
+
+async function answerYes(question: string): Promise<boolean> {
+  err(`${question}\nAre you sure you want to continue? [y/N] `);
+  for await (const line of console) return /^y/i.test(line);
+  err("\n");
+  throw new PodError("reading the answer from stdin: EOF", { hint: "answer y on stdin, or pass -f to prune without asking" });
+}
+
+const pruneArgs = {
+  all: { type: "boolean", alias: "a", description: "Remove all images not in use by containers, not just dangling ones" },
+  force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
+  filter: { type: "string", multiple: true, description: "Prune only the images the filter matches (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE], and the images filters)", valueHint: "filter" },
+} satisfies PodArgs;
+
+export const imagePrune: PodCommand = {
+  meta: { name: "prune", description: "Remove unused images" },
+  examples: ["pod image prune -f", "pod image prune -a -f", "pod image prune -f --filter until=24h", "pod image prune -af --filter label=stage=build"],
+  args: pruneArgs,
+  async run({ args }) {
+    if ((args._ as string[]).length) throw new UsageError("`pod image prune` takes no arguments", { hint: "pod image prune -f --filter reference=NAME" });
+    const ctx = openContext(args);
+    if (!args.force) {
+      const what = args.all ? "all images without at least one container associated with them" : "all dangling images";
+      if (!(await answerYes(`WARNING! This command removes ${what}.`))) return;
+    }
+    const filters = (args.filter as unknown as string[]).map((f) => {
+      if (!f.includes("=")) throw new PodError(`filter input must be in the form of filter=value: ${f} is invalid`, { hint: "pod image prune -f --filter until=24h" });
+      return f;
+    });
+    const users = (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths);
+    const removed = await pruneImages(new Store(ctx.paths), { all: Boolean(args.all), filters, users });
+    out(removed.map((id) => `${id}\n`).join(""));
+  },
+};
+
+export const imageTreeCmd: PodCommand = {
+  meta: { name: "tree", description: "Print the layer hierarchy of an image in a tree format" },
+  examples: ["pod image tree alpine", "pod image tree --whatrequires alpine"],
+  args: {
+    whatrequires: { type: "boolean", description: "Show all child images and layers of the specified image" },
+    image: { type: "positional", description: "Image" },
+  },
+  async run({ args }) {
+    const inputs = args._ as string[];
+    if (inputs.length !== 1) throw new UsageError("`pod image tree` requires exactly one IMAGE", { hint: "pod image tree alpine" });
+    out(imageTree(new Store(openContext(args).paths), inputs[0]!, Boolean(args.whatrequires)) + "\n");
+  },
+};
+
+const historyTable = {
+  table: "{{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+  headers: { CreatedBy: "CREATED BY", CreatedAt: "CREATED AT", CreatedSince: "CREATED SINCE" },
+};
+
+export const history: PodCommand = {
+  meta: { name: "history", description: "Show history of a specified image" },
+  examples: ["pod history alpine", "pod history --no-trunc --format '{{.ID}} {{.CreatedBy}}' alpine", "pod history -q alpine"],
+  args: {
+    human: { type: "boolean", alias: "H", default: true, description: "Display sizes and dates in human readable format (--human=false for RFC 3339 dates)" },
+    "no-trunc": { type: "boolean", description: "Do not truncate the output" },
+    quiet: { type: "boolean", alias: "q", description: "Display the numeric IDs only" },
+    ...formatArg,
+    image: { type: "positional", description: "Image" },
+  },
+  async run({ args }) {
+    const inputs = args._ as string[];
+    if (inputs.length !== 1) throw new UsageError("`pod history` requires exactly one IMAGE", { hint: "pod history alpine" });
+    const layers = historyOf(new Store(openContext(args).paths), inputs[0]!);
+    const format = args.format as string | undefined;
+    if (format === "json") {
+      const rfc3339 = (t: string) => new Date(t).toISOString().replace(/\.\d+Z$/, "Z");
+      const json = layers.map((l) => ({ id: l.id, created: l.created, ...(l.createdBy ? { CreatedBy: l.createdBy } : {}), size: l.size, ...(l.comment ? { comment: l.comment } : {}), Created: rfc3339(l.created) }));
+      return out(JSON.stringify(json) + "\n");
+    }
+    const noTrunc = Boolean(args["no-trunc"]);
+    const now = Date.now();
+    const rows = layers.map((l) => {
+      const since = timeAgo(l.created, now);
+      return {
+        ID: !noTrunc && l.id.length >= 12 ? l.id.slice(0, 12) : l.id,
+        Created: args.human === false ? new Date(l.created).toISOString().replace(/\.\d+Z$/, "Z") : since,
+        CreatedSince: since,
+        CreatedAt: goTime(l.created),
+        CreatedBy: !noTrunc && l.createdBy.length > 45 ? l.createdBy.slice(0, 42) + "..." : l.createdBy,
+        Size: humanSize(l.size),
+        Comment: l.comment,
+        Tags: [],
+      };
+    });
+    if (args.quiet) return out(rows.map((r) => `${r.ID}\n`).join(""));
+    out(formatItems(format, rows, historyTable));
+  },
+};
+
+/** Go's time.Time String() in UTC, as podman's CreatedAt prints it: "2024-01-02 03:04:05 +0000 UTC". */
+function goTime(t: string): string {
+  return new Date(Math.floor(Date.parse(t) / 1000) * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC");
+}
 
 export const imageInspectCmd: PodCommand = {
   meta: { name: "inspect", description: "Display the configuration of images" },
@@ -208,6 +319,9 @@ export const image: PodCommand = {
     tag,
     untag,
     rm: rmi,
+    prune: imagePrune,
+    tree: imageTreeCmd,
+    history,
     exists: imageExists,
     inspect: imageInspectCmd,
   } as never,

@@ -32,7 +32,7 @@ function splitName(name: string): [string, string] {
   return at > name.lastIndexOf("/") ? [name.slice(0, at), name.slice(at + 1)] : [name, "<none>"];
 }
 
-function readConfig(store: Store, img: ImageRecord): Record<string, any> {
+export function readConfig(store: Store, img: ImageRecord): Record<string, any> {
   try {
     return JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`)));
   } catch {
@@ -61,7 +61,7 @@ export function imageSummary(img: ImageRecord, now = Date.now(), labels: Record<
     Os: img.os,
     ID: img.id.slice(0, 12),
     CreatedSince: timeAgo(created, now),
-    History: img.names,
+    History: img.namesHistory ?? img.names,
   };
   const names = img.names.length ? img.names : ["<none>:<none>"];
   return names.map((n) => {
@@ -110,6 +110,6 @@ export function imageInspect(store: Store, img: ImageRecord): Record<string, unk
     ManifestType: img.manifestMediaType,
     User: c.User ?? "",
     History: config.history ?? [],
-    NamesHistory: img.names,
+    NamesHistory: img.namesHistory ?? img.names,
   };
 }

@@ -1,8 +1,9 @@
 // Dynamic candidates: what only pod's own state can tell. Each reads one
 // small file or directory (images.json, containers/*/container.json, the
 // auth files) and nothing else, so a TAB costs a few milliseconds.
-import { readFileSync } from "node:fs";
-import type { Paths } from "../config/index.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 // records.ts and state.ts, not the folder's index: the index pulls in `run` and the native core, which a TAB must not pay for
 import { listRecords } from "../container/records.ts";
@@ -80,6 +81,19 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
     case "registries":
       return registryItems(env);
     case "volumes":
-      return listVolumes(paths.root).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
+      return listVolumes(volumesPath(paths)).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
+    case "networks":
+      return networkItems(paths);
   }
+}
+
+/** The default network and the files of pkg/network's records, read directly (no lock a TAB would wait for). */
+function networkItems(paths: Paths): Item[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(join(paths.root, "networks")).filter((f) => f.endsWith(".json"));
+  } catch {
+    // no network made yet
+  }
+  return [{ name: "podman", description: "default network" }, ...files.map((f) => ({ name: f.slice(0, -5), description: "network" }))];
 }

@@ -10,7 +10,7 @@
 // catches.
 
 /** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
-export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes";
+export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes" | "networks";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -76,6 +76,7 @@ const hintKinds: Record<string, ValueKind> = {
   "running-container": dynamic("running-containers"),
   registry: dynamic("registries"),
   port: NONE,
+  "cgroup-manager": values(["cgroupfs"]),
 };
 
 /** Positional name → kind, when its valueHint says nothing. A `name` is one being made up. */
@@ -86,6 +87,7 @@ const positionalKinds: Record<string, ValueKind> = {
   container: dynamic("containers"),
   registry: dynamic("registries"),
   volume: dynamic("volumes"),
+  network: dynamic("networks"),
   command: FILES,
   path: FILES,
   file: FILES,

@@ -5,8 +5,10 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { mkdirSync, statSync } from "node:fs";
 import { PodError } from "../errors.ts";
+import type { EngineOptions } from "./engine.ts";
 
-export type Paths = { root: string; runroot: string };
+/** Where pod keeps things, and the engine-wide settings of the global flags (engine.ts). */
+export type Paths = { root: string; runroot: string; engine?: EngineOptions };
 type Env = Record<string, string | undefined>;
 
 export function home(env: Env = process.env): string {
@@ -32,6 +34,12 @@ export function resolvePaths(flags: { root?: string; runroot?: string }, env: En
   }
   return { root, runroot };
 }
+
+/** Where volumes live: --volumepath, else <root>/volumes. */
+export const volumesPath = (p: Paths): string => p.engine?.volumepath ?? join(p.root, "volumes");
+
+/** The parent of containers' runtime dirs (attach socket, exec spec, helper pids): --tmpdir, else the runroot. */
+export const containersRunPath = (p: Paths): string => join(p.engine?.tmpdir ?? p.runroot, "containers");
 
 /** A short, stable name for a store, from its absolute path. */
 export function storeTag(root: string): string {

@@ -3,7 +3,7 @@
 // monitor is the container's parent and its start-up does not delay the CLI.
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { Store } from "../store/index.ts";
-import type { Paths } from "../config/index.ts";
+import { engineArgv, type Paths } from "../config/index.ts";
 import { pipe } from "../native/libc.ts";
 import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "../native/core.ts";
 import { selfCommand } from "../userns/index.ts";
@@ -34,7 +34,7 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   const monitors = monitorsCgroup();
   const monitorProcs = monitors ? openCgroupProcs(monitors) : -1;
   const monitor: MonitorExec = {
-    before: [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
+    before: [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, ...engineArgv(paths.engine), "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
     after: [rec.id],
     env: process.env,
     keepFds: [outR, errR, inW].filter((fd) => fd >= 0),

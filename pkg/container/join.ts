@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
-import { parseNetworkMode, type JoinTarget } from "../network/index.ts";
+import { findNetwork, parseNetworkMode, type JoinTarget } from "../network/index.ts";
 import type { RunOptions } from "../runtime/index.ts";
 import { containerDir, findContainer } from "./records.ts";
 import { statusOf } from "./state.ts";
@@ -12,6 +12,15 @@ import { statusOf } from "./state.ts";
 /** At create: the container named must exist (its ID is what the record keeps), the path must be there. */
 export function checkJoinTarget(root: string, opts: RunOptions): RunOptions {
   const mode = parseNetworkMode(opts.network);
+  if (mode.kind === "named") {
+    // by name in the record, however it was given; a missing network is run's error (125)
+    const names = mode.names.map((n) => {
+      const found = findNetwork(root, n);
+      if (!found) throw new PodError(`unable to find network with name or ID ${n}: network not found`, { hint: "`pod network ls` lists the networks; `pod network create NAME` makes one" });
+      return found.name;
+    });
+    return { ...opts, network: names.join(",") };
+  }
   if (mode.kind === "container") return { ...opts, network: `container:${findContainer(root, mode.target).id}` };
   if (mode.kind === "ns" && !existsSync(mode.path))
     throw new PodError(`--network ns:${mode.path}: no such file or directory`, { hint: "give the path of a network namespace, e.g. /run/netns/NAME or /proc/PID/ns/net" });

@@ -9,14 +9,15 @@ import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
-import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, type HelperKind } from "../network/index.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
+import { noteUserNetworkPid } from "../network/usernet.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
 import { createContainerCgroup, removeContainerCgroup } from "../cgroup/index.ts";
 import { openCgroupProcs, runtimeDir } from "./live.ts";
 import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
-import { nextDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
+import { nextDriver, pinnedDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
 import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
@@ -81,6 +82,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   } catch (e) {
     // a start that failed gives its place on root's bridge back
     await releaseBridge(rec.id);
+    await releaseUserNetworks(paths.runroot, rec.id);
     throw e;
   }
 }
@@ -102,15 +104,20 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
   start: Starter<T>,
   { imageConfig, layerDirs, dir, maps, cgroup, hostResolv, netFiles }: LaunchFacts,
 ): Promise<{ started: T; rec: ContainerRecord }> {
-  let driver: RootfsDriver = preferredDriver(paths.runroot);
+  let driver: RootfsDriver = preferredDriver(paths.runroot, paths.engine);
+  const pinned = pinnedDriver(paths.engine) !== undefined;
   let avoidHelper: HelperKind | undefined;
   for (;;) {
-    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts));
+    const net = await networkSetup(rec.id, rec.config.opts, hostResolv, netFiles, avoidHelper, joinTarget(paths.root, rec.config.opts), paths.engine?.networkCmdPath, {
+      root: paths.root,
+      runroot: paths.runroot,
+      name: rec.name,
+    });
     if (net.helper) {
       log.debug(`network: ${net.helper.kind}`);
       rmSync(net.helper.apiSocket, { force: true });
     }
-    const layout = rootfsLayout(driver, paths.root, layerDirs, dir);
+    const layout = rootfsLayout(driver, paths.root, layerDirs, dir, paths.engine?.mountProgram);
     if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
@@ -125,7 +132,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostEnv: process.env,
       hostHosts: readHostFile("/etc/hosts"),
       hostResolv,
-      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip },
+      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip ?? net.usernet?.addresses[0]?.ip },
       name: rec.name,
       image: rec.image,
       imageId: rec.imageId,
@@ -133,7 +140,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;
-    plan.netHelper = net.helper?.command ?? net.bridge?.command;
+    plan.netHelper = net.helper?.command ?? net.bridge?.command ?? net.usernet?.command;
     plan.joinNetwork = net.join;
     for (const f of files) writeFileAtomic(join(dir, f.path), f.content);
     log.debug(`launch plan built: ${driver} root, ${plan.ops.length} mount steps${cgroup ? `, cgroup ${cgroup}` : ""}`);
@@ -145,14 +152,14 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
     const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };
-    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge ? "bridge" : undefined), bridge }));
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge || net.usernet ? "bridge" : undefined), bridge, networks: net.usernet?.addresses }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {
       started = start(plan, procs);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
-      if (e.stage === Stage.Network && net.helper?.kind === "pasta" && avoidHelper === undefined && mayFallBack(rec.config.opts) && findOnPath("slirp4netns")) {
+      if (e.stage === Stage.Network && net.helper?.kind === "pasta" && avoidHelper === undefined && mayFallBack(rec.config.opts) && (paths.engine?.networkCmdPath ?? findOnPath("slirp4netns"))) {
         // pasta refuses hosts without a usable external interface (offline, at boot, some VPNs): slirp4netns still gives a network
         log.debug(`network: pasta failed (${e.message}); using slirp4netns`);
         avoidHelper = "pasta";
@@ -161,10 +168,16 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       // Only "this kernel/host cannot do it" moves on to the next driver (and is remembered);
       // anything else (a directory removed under us, say) is this container's problem.
       const unsupported = e.stage === Stage.Helper || (e.stage === Stage.Rootfs && [1, 19, 22, 95].includes(e.errno));
-      const next: RootfsDriver | undefined = unsupported ? nextDriver(driver) : undefined;
+      // a driver the global flags ask for is used or fails: no fallback
+      const next: RootfsDriver | undefined = unsupported && !pinned ? nextDriver(driver) : undefined;
       if (!next) {
         if (cgroup) removeContainerCgroup(cgroup);
         await updateRecord(paths.root, rec.id, (r) => ({ ...r, cgroup: undefined }));
+        const prog = paths.engine?.mountProgram;
+        if (unsupported && prog && e.stage === Stage.Helper)
+          throw new PodError(`mounting the container's root with overlay.mount_program=${prog}: ${e.message}`, {
+            hint: "its output is above; check that it is fuse-overlayfs and that you may open /dev/fuse, or drop --storage-opt overlay.mount_program",
+          });
         throw spawnError(e, plan.argv[0] ?? "");
       }
       rememberDriver(paths.runroot, next, `${driver} root filesystem failed (${e.message})`);
@@ -174,6 +187,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
+    if (net.usernet) await noteUserNetworkPid(paths.runroot, rec.id, pid);
     if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length) {
       try {
         await addSlirpForwards(net.helper.apiSocket, rec.config.opts.ports);

@@ -7,7 +7,7 @@ import { ContainerStateInvalid, NoSuchContainer, PodError, wrap } from "../error
 import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
-import { releaseBridge } from "../network/index.ts";
+import { releaseBridge, releaseUserNetworks } from "../network/index.ts";
 import { containerDir, containersDir, listRecords, unreadableContainerDirs, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
 import { canPause, canRemove, canSignal, canStart, canUnpause, exitCodeOf, isAlive, isUp, processStartTime, statusOf } from "./state.ts";
 import { readLivePids } from "./reconcile.ts";
@@ -128,6 +128,7 @@ async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, 
   }
   // before the monitor is ended: it may be giving the address back right now (the lock waits for it)
   if (rec.bridge) await releaseBridge(rec.id);
+  if (rec.networks) await releaseUserNetworks(paths.runroot, rec.id);
   endMonitor(containerDir(paths.root, rec.id));
   const store = new Store(paths);
   await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));

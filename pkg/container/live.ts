@@ -4,13 +4,14 @@
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
-import type { Paths } from "../config/index.ts";
+import { containersRunPath, type Paths } from "../config/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
 import { releaseBridge } from "../network/bridge.ts";
+import { releaseUserNetworks } from "../network/usernet.ts";
 import { newContainerId, updateRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
 
-export const runtimeDir = (paths: Paths, id: string) => join(paths.runroot, "containers", id);
+export const runtimeDir = (paths: Paths, id: string) => join(containersRunPath(paths), id);
 
 export const attachSocket = (paths: Paths, id: string) => join(runtimeDir(paths, id), "attach.sock");
 
@@ -30,13 +31,16 @@ export function killHelper(pid: number): void {
 export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
   let cgroup: string | undefined;
   let bridged = false;
+  let networked = false;
   await updateRecord(paths.root, id, (r) => {
     cgroup = r.cgroup;
     bridged = r.bridge !== undefined;
+    networked = r.networks !== undefined;
     return { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined };
   });
   if (cgroup) removeContainerCgroup(cgroup);
   if (bridged) await releaseBridge(id);
+  if (networked) await releaseUserNetworks(paths.runroot, id);
 }
 
 const execDir = (paths: Paths, id: string) => join(runtimeDir(paths, id), "exec");

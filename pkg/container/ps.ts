@@ -10,14 +10,44 @@ import { listRecords, type ContainerRecord } from "./records.ts";
 import { containerRwSize } from "./disk.ts";
 import { statusOf, type Status } from "./state.ts";
 import { compileFilters, filtersOnStatus } from "./filters.ts";
-import { commandLine, psRow, type ContainerSize, type PsRow } from "./views.ts";
+import { commandLine, psRow, type ContainerNamespaces, type ContainerSize, type PsRow } from "./views.ts";
+import { readlinkSync } from "node:fs";
 
 export const PS_SORT_KEYS = ["command", "created", "id", "image", "names", "runningfor", "size", "status"] as const;
 export type PsSortKey = (typeof PS_SORT_KEYS)[number];
 
-export type PsQuery = { all: boolean; filters: string[]; last?: number; latest: boolean; sort?: PsSortKey; size: boolean; noTrunc: boolean };
+export type PsQuery = { all: boolean; filters: string[]; last?: number; latest: boolean; sort?: PsSortKey; size: boolean; noTrunc: boolean; ns?: boolean };
 
 type Entry = { rec: ContainerRecord; status: Status; size?: ContainerSize };
+
+/** /proc/PID/ns/<file> for each of podman's --ns columns, in its order. */
+const NS_FILES: [keyof ContainerNamespaces, string][] = [
+  ["Cgroup", "cgroup"],
+  ["IPC", "ipc"],
+  ["MNT", "mnt"],
+  ["NET", "net"],
+  ["PIDNS", "pid"],
+  ["User", "user"],
+  ["UTS", "uts"],
+];
+
+/** "net:[4026531992]" → "4026531992"; "" where the link cannot be read (the process is gone, or not ours). */
+export function namespaceInode(link: string): string {
+  return /^\w+:\[(\d+)\]$/.exec(link)?.[1] ?? "";
+}
+
+/** The namespaces of a running container's first process, read from /proc/PID/ns (podman's `ps --ns`). */
+export function containerNamespaces(pid: number | undefined, proc = "/proc"): ContainerNamespaces {
+  const read = (f: string) => {
+    if (!pid) return "";
+    try {
+      return namespaceInode(readlinkSync(`${proc}/${pid}/ns/${f}`));
+    } catch {
+      return "";
+    }
+  };
+  return Object.fromEntries(NS_FILES.map(([k, f]) => [k, read(f)])) as ContainerNamespaces;
+}
 
 /** Ascending by the key, as podman's sort.Sort over ListContainer; ties keep the newest-first order. */
 export function sortEntries<T extends Entry>(entries: T[], key: PsSortKey): T[] {
@@ -49,7 +79,8 @@ export function containerSize(store: Store, root: string, rec: ContainerRecord):
 export function checkPsQuery(q: PsQuery & { quiet: boolean }): void {
   if (q.last !== undefined && !Number.isInteger(q.last)) throw new UsageError(`invalid --last "${q.last}": expected a whole number`, { hint: "pod ps -n 3" });
   if (q.last !== undefined && q.last >= 0 && q.latest) throw new UsageError("last and latest are mutually exclusive", { hint: "use -n N or -l" });
-  if (q.quiet && q.size) throw new UsageError("quiet conflicts with size and namespace", { hint: "drop -q or --size" });
+  if (q.quiet && (q.size || q.ns)) throw new UsageError("quiet conflicts with size and namespace", { hint: q.size ? "drop -q or --size" : "drop -q or --ns" });
+  if (q.size && q.ns) throw new UsageError("size and namespace options conflict", { hint: "drop --size or --ns" });
 }
 
 /** `ancestor=`: an image reference to the ID of the image the store has under it. */
@@ -80,5 +111,8 @@ export function listContainers(paths: Paths, q: PsQuery, now = Date.now()): PsRo
   if (q.latest) entries = entries.slice(0, 1);
   if (q.size) entries = entries.map((e) => ({ ...e, size: containerSize(store, paths.root, e.rec) }));
   if (q.sort) entries = sortEntries(entries, q.sort);
-  return entries.map((e) => psRow(e.rec, now, q.noTrunc, e.size));
+  return entries.map((e) => {
+    const live = e.status === "running" || e.status === "paused";
+    return psRow(e.rec, now, q.noTrunc, e.size, q.ns ? containerNamespaces(live ? e.rec.pid : undefined) : undefined);
+  });
 }

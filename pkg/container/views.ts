@@ -13,7 +13,10 @@ export function commandLine(rec: ContainerRecord): string {
 /** `ps --size`: the container's own layer and its image's layers, in bytes (podman's define.ContainerSize). */
 export type ContainerSize = { rootFsSize: number; rwSize: number };
 
-export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, size?: ContainerSize) {
+/** `ps --ns`: the inode numbers of the first process's namespaces (podman's ListContainerNamespaces); empty when it is not running. */
+export type ContainerNamespaces = { Cgroup: string; IPC: string; MNT: string; NET: string; PIDNS: string; User: string; UTS: string };
+
+export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, size?: ContainerSize, namespaces?: ContainerNamespaces) {
   const status = statusOf(rec);
   const created = Date.parse(rec.created);
   const cmd = commandLine(rec);
@@ -39,6 +42,10 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, s
     Labels: rec.config?.opts.labels ?? null,
     Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
+    // pod has no pods yet: podman's fields, empty
+    Pod: "",
+    PodName: "",
+    ...(namespaces ? { Namespaces: namespaces } : {}),
     ...(size ? { Size: size } : {}),
   };
 }
@@ -52,6 +59,13 @@ function portBindings(ports: PortMapping[] | undefined): Record<string, { HostIp
 
 /** A bridged container's address while it runs, in podman's fields; its network is podman's default, named "podman". */
 function bridgeSettings(rec: ContainerRecord, running: boolean) {
+  if (running && rec.networks?.length) {
+    const first = rec.networks[0]!;
+    const networks = Object.fromEntries(
+      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])] }]),
+    );
+    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, Bridge: first.bridge, Networks: networks };
+  }
   const b = running ? rec.bridge : undefined;
   if (!b) return {};
   const addr = { IPAddress: b.ip, IPPrefixLen: b.prefix, Gateway: b.gateway };
@@ -90,7 +104,10 @@ export type PsRow = ReturnType<typeof psRow>;
 
 /** The template view: `{{.Names}}` is a plain name, `{{.Command}}` the (truncated) command text, as podman prints them. */
 export function psTemplateRow(r: PsRow) {
-  return { ...r, Labels: r.Labels ?? {}, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
+  const ns = r.Namespaces;
+  // podman's psReporter names the --ns columns CGROUPNS … UTS
+  const nsColumns = ns ? { CGROUPNS: ns.Cgroup, IPC: ns.IPC, MNT: ns.MNT, NET: ns.NET, PIDNS: ns.PIDNS, USERNS: ns.User, UTS: ns.UTS } : {};
+  return { ...r, ...nsColumns, Labels: r.Labels ?? {}, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
 }
 
 export function psJsonRow(r: PsRow) {

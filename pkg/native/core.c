@@ -114,6 +114,8 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 /* Flags for pod_spawn_userns, mirrored in protocol.ts. */
 #define SPAWN_NEWNS 1       /* also a new mount namespace */
 #define SPAWN_SETSID 2      /* new session: no controlling terminal */
+#define SPAWN_NEWNET 4      /* also a new network namespace, owned by the new user namespace */
+#define SPAWN_DAEMON 8      /* leave the caller: a second fork, no parent-death signal (the process says its own pid) */
 
 struct kernel_sigaction {
   void *handler;
@@ -318,6 +320,27 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
 }
 
 /*
+ * SPAWN_DAEMON: the caller reaps this first child; the second one outlives
+ * the caller and keeps its namespaces, with no parent-death signal and
+ * nothing of the caller's stdio (a pipe held open would keep its reader waiting).
+ */
+static void daemonize(int status_fd) {
+  int fd;
+  int pid = fork();
+  if (pid < 0) die_stage(status_fd, STAGE_UNSHARE);
+  if (pid > 0) _exit(0);
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  setsid();
+  fd = open("/dev/null", 2 /* O_RDWR */);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2) close(fd);
+  }
+}
+
+/*
  * Child side, after fork: single-threaded, async-signal-safe calls only.
  * With a single-id mapping (no subuid range) the child writes its own maps,
  * which the kernel allows for exactly the caller's own uid and gid.
@@ -326,9 +349,11 @@ static void child_stage(int flags, int to_parent, int from_parent, int status_fd
                         const char *cwd, const char *path, char *const argv[], char *const envp[]) {
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (flags & SPAWN_SETSID) setsid();
-  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0)) < 0) die_stage(status_fd, STAGE_UNSHARE);
+  if (unshare(CLONE_NEWUSER | ((flags & SPAWN_NEWNS) ? CLONE_NEWNS : 0) | ((flags & SPAWN_NEWNET) ? 0x40000000 : 0)) < 0)
+    die_stage(status_fd, STAGE_UNSHARE);
   become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (flags & SPAWN_DAEMON) daemonize(status_fd);
   if (single_uid < 0) set_groups(0, 0);
   if (cwd && cwd[0] && chdir(cwd) < 0) die_stage(status_fd, STAGE_CHDIR);
   reset_signals();
@@ -1080,7 +1105,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   /* ping without privileges, as podman allows it (gid 0 of the container), in its own network namespace. */
-  if (plan[P_NEW_NET][0] == '1') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
+  if (plan[P_NEW_NET][0] == '1' || plan[P_NEW_NET][0] == '+') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
   /* The network helper is attached before the command runs: no first connection goes nowhere. */
   if (net_sync >= 0) {
     /* The helper opens /proc/PID/ns/*: a process whose ids changed (keep-id maps root elsewhere) is not dumpable, and would refuse it. */
@@ -1152,10 +1177,16 @@ static int same_namespace(int fd, const char *self) {
 static void join_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                        int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                        int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
-                       int join_user, int join_net, int pid_fd) {
+                       int join_user, int join_net, int pid_fd, int net_sync) {
   unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  /* "+path": a network namespace of its own, owned by the user namespace of the one at path (a user network's) */
+  int own_net = plan[P_NEW_NET][0] == '+';
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (join_user >= 0) {
+  if (own_net) {
+    if (join_user < 0 || setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
+    if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
+    ns |= CLONE_NEWNET;
+  } else if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0 || setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
   } else {
@@ -1168,7 +1199,7 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
   if (unshare(ns) < 0) die_stage(status_fd, STAGE_UNSHARE);
   fork_as_sibling(pid_fd, status_fd, STAGE_UNSHARE);
   container_stage(plan, ops, helper, argv, envp, -1, -1, status_fd, single_uid, single_gid, stdin_fd, stdout_fd,
-                  stderr_fd, tty_sock, winsize, cgroup_procs, -1, 1);
+                  stderr_fd, tty_sock, winsize, cgroup_procs, own_net ? net_sync : -1, 1);
 }
 
 /*
@@ -1308,8 +1339,8 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   pid_pipe[1] = -1;
   if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
   if (cgroup_procs >= 0) flags &= ~(unsigned long)CLONE_NEWCGROUP;
-  if (plan[P_NEW_NET][0] == '/') {
-    join_net = open(plan[P_NEW_NET], O_RDONLY | O_CLOEXEC);
+  if (plan[P_NEW_NET][0] == '/' || plan[P_NEW_NET][0] == '+') {
+    join_net = open(plan[P_NEW_NET] + (plan[P_NEW_NET][0] == '+'), O_RDONLY | O_CLOEXEC);
     if (join_net < 0) {
       fail_msg(errbuf, errlen, "opening the network namespace to join", err_no());
       return -1;
@@ -1354,7 +1385,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     if (join_net >= 0)
       join_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1], single ? host_uid : -1,
                  single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd, winsize ? tty_socks[1] : -1, winsize,
-                 cgroup_procs, join_user, join_net, pid_pipe[1]);
+                 cgroup_procs, join_user, join_net, pid_pipe[1], net_sync[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
                     winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0], 0);
@@ -1704,10 +1735,12 @@ int pod_signal_container(int userns_of, int target, int sig) {
  * allowed), becomes uid 0 there and execs path. Its ids are then the
  * container's, and /proc/<userns_of>/root is the container's mounted root,
  * which it may change with root's powers (`pod cp` into a running
- * container goes through overlay, not around it). Same return values as
- * pod_spawn_userns; the caller reaps the child.
+ * container goes through overlay, not around it). flags: SPAWN_NEWNET and
+ * SPAWN_DAEMON as for pod_spawn_userns (a user networks' keeper started
+ * again in the user namespace its containers still run in). Same return
+ * values as pod_spawn_userns; the caller reaps the child.
  */
-int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **envp, char *errbuf, int errlen) {
+int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **argv, char **envp, char *errbuf, int errlen) {
   int status_pipe[2];
   unsigned char report[2];
   char nspath[64];
@@ -1733,6 +1766,8 @@ int pod_spawn_join_userns(int userns_of, const char *path, char **argv, char **e
     if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0) die_stage(status_pipe[1], STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_pipe[1], STAGE_SET_ID);
     prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    if ((flags & SPAWN_NEWNET) && unshare(0x40000000 /* CLONE_NEWNET */) < 0) die_stage(status_pipe[1], STAGE_UNSHARE);
+    if (flags & SPAWN_DAEMON) daemonize(status_pipe[1]);
     set_groups(0, 0); /* refused where setgroups is denied (single-id maps): the groups then stay */
     reset_signals();
     if (status_pipe[1] > 3) syscall(SYS_close_range, 3, status_pipe[1] - 1, 0);

@@ -64,7 +64,7 @@ function compile(workDir: string): Core {
           returns: FFIType.i32,
         },
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-        pod_spawn_join_userns: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+        pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
           args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
@@ -111,6 +111,10 @@ export type UsernsSpawnOptions = {
   maps: IdMapArgs;
   newMountNs?: boolean;
   newSession?: boolean;
+  /** also a new network namespace (a user network's shared one) */
+  newNetwork?: boolean;
+  /** outlive the caller (a second fork, no parent-death signal): the returned child is the first fork, which ends at once */
+  daemon?: boolean;
   /** where cc() may write its scratch files (pod's runtime dir) */
   scratchDir: string;
 };
@@ -176,7 +180,8 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
   const path = Buffer.from(o.path + "\0");
   const cwd = o.cwd ? Buffer.from(o.cwd + "\0") : null;
   const errbuf = Buffer.alloc(512);
-  const flags = (o.newMountNs ? SpawnFlag.NewMountNs : 0) | (o.newSession ? SpawnFlag.NewSession : 0);
+  const flags =
+    (o.newMountNs ? SpawnFlag.NewMountNs : 0) | (o.newSession ? SpawnFlag.NewSession : 0) | (o.newNetwork ? SpawnFlag.NewNetwork : 0) | (o.daemon ? SpawnFlag.Daemon : 0);
   const pid = core.pod_spawn_userns(
     flags,
     ptr(path),
@@ -197,13 +202,14 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
  * Starts `argv` as uid 0 of the user namespace of process `usernsOf` (a
  * running container's PID 1), with pod's stdio. Returns once it has exec'd.
  */
-export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions, "path" | "argv" | "env" | "scratchDir">): UsernsChild {
+export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions, "path" | "argv" | "env" | "scratchDir" | "newNetwork" | "daemon">): UsernsChild {
   core ??= compile(o.scratchDir);
   const argv = cArray(o.argv);
   const envp = cArray(envList(o.env));
   const path = Buffer.from(o.path + "\0");
   const errbuf = Buffer.alloc(512);
-  const pid = core.pod_spawn_join_userns(usernsOf, ptr(path), argv.ptr, envp.ptr, ptr(errbuf), errbuf.length);
+  const flags = (o.newNetwork ? SpawnFlag.NewNetwork : 0) | (o.daemon ? SpawnFlag.Daemon : 0);
+  const pid = core.pod_spawn_join_userns(usernsOf, flags, ptr(path), argv.ptr, envp.ptr, ptr(errbuf), errbuf.length);
   keepAlive([argv, envp, path]);
   if (pid < 0) throw spawnFailure(pid, errbuf);
   return new UsernsChild(pid);

@@ -8,6 +8,8 @@ export const Sync = {
 export const SpawnFlag = {
   NewMountNs: 1,
   NewSession: 2,
+  NewNetwork: 4,
+  Daemon: 8,
 } as const;
 
 /** Stages the child reports on its close-on-exec status pipe when it fails before exec. */

@@ -28,9 +28,9 @@ export type HelperChoice = { kind: HelperKind; path: string; slirp: SlirpOptions
 
 /**
  * The helper a mode asks for: the default is containers.conf's choice, else
- * pasta when installed, else slirp4netns; a missing one is one clear error.
+ * pasta when installed, else slirp4netns (slirpPath when given); a missing one is one clear error.
  */
-export function chooseHelper(mode: NetworkMode, confFiles: string[], pathVar?: string): HelperChoice {
+export function chooseHelper(mode: NetworkMode, confFiles: string[], pathVar?: string, slirpPath?: string): HelperChoice {
   const slirpDefaults: SlirpOptions = { allowHostLoopback: false, enableIpv6: false, mtu: 65520 };
   const want: HelperKind[] =
     mode.kind === "pasta" ? ["pasta"] : mode.kind === "slirp4netns" ? ["slirp4netns"] : (() => {
@@ -38,7 +38,8 @@ export function chooseHelper(mode: NetworkMode, confFiles: string[], pathVar?: s
       return conf ? [conf] : ["pasta", "slirp4netns"];
     })();
   for (const kind of want) {
-    const path = findOnPath(kind, pathVar);
+    // --network-cmd-path names the slirp4netns binary (podman's meaning); pasta is still looked up
+    const path = kind === "slirp4netns" && slirpPath ? slirpPath : findOnPath(kind, pathVar);
     if (path) return { kind, path, slirp: mode.kind === "slirp4netns" ? mode.opts : slirpDefaults, pastaArgs: mode.kind === "pasta" ? mode.args : [] };
   }
   if (want.length === 1)

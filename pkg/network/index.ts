@@ -8,11 +8,15 @@ import { PodError, UsageError } from "../errors.ts";
 import type { RunOptions } from "../runtime/index.ts";
 import { parseNetworkMode, parsePublish, joinsOutside, type NetworkMode, type PortMapping } from "./mode.ts";
 import { attachBridge } from "./bridge.ts";
+import { requireNetwork } from "./networks.ts";
+import { attachUserNetworks } from "./usernet.ts";
 import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
 
 export { parseNetworkMode, parsePublish, formatPort, joinsOutside, type NetworkMode, type PortMapping, type Protocol } from "./mode.ts";
 export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
+export { releaseUserNetworks, stopUserNetworks } from "./usernet.ts";
+export { createNetwork, defaultNetwork, findNetwork, matchesNetworkFilter, networkNotFound, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "./networks.ts";
 export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
 
 /**
@@ -29,6 +33,12 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
       for (const p of parsePublish(e))
         if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push({ ...p, hostPort: 0 });
   } else for (const e of opts.expose ?? []) parsePublish(e);
+  if (opts.networkAlias?.length && mode.kind !== "named")
+    throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
+  if (ports.length && mode.kind === "named")
+    throw new UsageError(`-p with --network ${opts.network}: publishing ports of containers on user networks is not supported by pod yet`, {
+      hint: "use the default network for containers that publish ports; docs/compat.md lists what is missing",
+    });
   if (ports.length && !joinsOutside(mode))
     throw new UsageError(`-p cannot be used with --network ${opts.network}`, {
       hint: mode.kind === "host" ? "with --network host the container's ports are the host's already" : "leave out --network none, or -p",
@@ -40,12 +50,14 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
 export type JoinTarget = { path: string; resolv?: string; hostAddress?: string };
 
 export type NetworkSetup = {
-  mode: "host" | "none" | "helper" | "bridge" | "join";
+  mode: "host" | "none" | "helper" | "bridge" | "join" | "usernet";
   /** the network namespace to join */
   join?: string;
   helper?: { kind: HelperKind; command: string[]; apiSocket: string };
   /** root's bridge: the veth's oneshot command and the address the container got */
   bridge?: { command: string[]; ip: string; gateway: string; prefix: number; name: string };
+  /** user networks: the veths' oneshot command and each address */
+  usernet?: { command: string[]; addresses: { network: string; ip: string; gateway: string; prefix: number; bridge: string }[] };
   resolv: string;
   hostAddress?: string;
 };
@@ -73,6 +85,8 @@ export async function networkSetup(
   files: NetworkFiles,
   avoid?: HelperKind,
   join?: JoinTarget,
+  slirpPath?: string,
+  where?: { root: string; runroot: string; name: string },
 ): Promise<NetworkSetup> {
   const mode: NetworkMode = parseNetworkMode(opts.network);
   const conf = containersConfFiles();
@@ -86,6 +100,15 @@ export async function networkSetup(
     // another container's network: its resolv.conf and its way to the host, as podman shares them
     return { mode: "join", join: join.path, resolv: join.resolv ?? resolvConf(hostResolv, undefined, dns), hostAddress: join.hostAddress };
   }
+  if (mode.kind === "named") {
+    if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });
+    if ((process.getuid?.() ?? 1) === 0)
+      throw new UsageError(`--network ${opts.network}: user networks as root are not supported by pod yet`, { hint: "as root, use the default bridge (--network bridge), host or none" });
+    if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
+    const networks = mode.names.map((n) => requireNetwork(where.root, n));
+    const u = await attachUserNetworks(where.runroot, { id, name: where.name, aliases: opts.networkAlias ?? [] }, networks, files, hostResolv, dns);
+    return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
+  }
   if (mode.kind === "bridge") {
     const b = await attachBridge(id, opts.ports ?? [], files);
     return {
@@ -95,8 +118,9 @@ export async function networkSetup(
       hostAddress: b.gateway,
     };
   }
-  let choice: HelperChoice = chooseHelper(mode, conf);
-  if (avoid === choice.kind && mode.kind === "default") choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, []);
+  let choice: HelperChoice = chooseHelper(mode, conf, undefined, slirpPath);
+  if (avoid === choice.kind && mode.kind === "default")
+    choice = chooseHelper({ kind: avoid === "pasta" ? "slirp4netns" : "pasta", ...(avoid === "pasta" ? { opts: choice.slirp } : { args: [] }) } as NetworkMode, [], undefined, slirpPath);
   return {
     mode: "helper",
     helper: { kind: choice.kind, command: helperCommand(choice, opts.ports ?? [], files, hostResolv), apiSocket: files.apiSocket },

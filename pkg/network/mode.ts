@@ -12,6 +12,8 @@ export type NetworkMode =
   | { kind: "bridge" }
   | { kind: "container"; target: string }
   | { kind: "ns"; path: string }
+  /** user networks (`pod network create`), by name or id; rootless `podman` is one too */
+  | { kind: "named"; names: string[] }
   | { kind: "pasta"; args: string[] }
   | { kind: "slirp4netns"; opts: SlirpOptions };
 
@@ -53,6 +55,8 @@ export function parseNetworkMode(value: string | undefined, asRoot = (process.ge
   if (v === "host") return { kind: "host" };
   // podman's default network as root: `bridge`, or its name `podman`
   if ((v === "bridge" || v === "podman") && asRoot) return { kind: "bridge" };
+  // rootless, podman's bridge is its default network in the user networks' namespace
+  if (v === "bridge") return { kind: "named", names: ["podman"] };
   if (v === "pasta" || v.startsWith("pasta:")) {
     const args = v === "pasta" ? [] : v.slice(6).split(",").filter((a) => a !== "");
     return { kind: "pasta", args };
@@ -63,7 +67,17 @@ export function parseNetworkMode(value: string | undefined, asRoot = (process.ge
     if (!v.slice(3).startsWith("/")) throw new UsageError(`invalid --network ${v}: the namespace must be an absolute path`, { hint: "--network ns:/run/netns/NAME or ns:/proc/PID/ns/net" });
     return { kind: "ns", path: v.slice(3) };
   }
-  if (/^(container|ns):/.test(v) || v === "bridge" || v === "slirp" || /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v))
+  if (v !== "bridge" && v !== "slirp" && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(,[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(v)) {
+    const names = v.split(",");
+    if (names.some((n) => ["none", "host", "pasta", "slirp4netns", "private", "bridge"].includes(n)))
+      throw new UsageError(`invalid --network ${v}: a mode cannot be combined with networks`, { hint: "--network NAME[,NAME…] names user networks only" });
+    return { kind: "named", names: [...new Set(names)] };
+  }
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*:/.test(v) && !/^(container|ns):/.test(v))
+    throw new UsageError(`--network ${v}: per-network options (ip=, mac=, alias=, interface_name=) are not supported by pod yet`, {
+      hint: "give the network by its name alone; docs/compat.md lists what is missing",
+    });
+  if (/^(container|ns):/.test(v) || v === "bridge" || v === "slirp")
     throw new UsageError(`--network ${v}: not supported by pod yet`, {
       hint: "use the default (pasta, else slirp4netns), pasta[:OPTIONS], slirp4netns[:OPTIONS], host or none; docs/compat.md lists what is missing",
     });

@@ -7,4 +7,5 @@ export { humanSize, humanDuration, timeAgo } from "./units.ts";
 export { log, setLogLevel, logLevel, type LogLevel } from "./log.ts";
 export { ProgressBoard } from "./progress.ts";
 export { formatItems, formatValue, type FormatSpec } from "./format.ts";
-export { out, outBytes, err, stderrIsTTY, stdoutIsTTY, useColor } from "./stream.ts";
+export { out, outBytes, outWhileRead, repaint, err, stderrIsTTY, stdoutIsTTY, useColor } from "./stream.ts";
+export { parseGoDuration, parseTime } from "./time.ts";

@@ -7,6 +7,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { join, relative } from "node:path";
 import type { RootfsMount } from "../native/plan.ts";
 import { log } from "../output/index.ts";
+import type { EngineOptions } from "../config/index.ts";
 
 export type RootfsDriver = "overlay" | "fuse-overlayfs" | "vfs";
 export const driverOrder: RootfsDriver[] = ["overlay", "fuse-overlayfs", "vfs"];
@@ -17,7 +18,7 @@ export type RootfsLayout = { rootfs: string; rootfsMount: RootfsMount; rootfsHel
  * layerDirs: host paths of the layers' diff dirs, bottom first.
  * Paths for kernel overlay are relative to the storage root (mount(2) data must fit in a page).
  */
-export function rootfsLayout(driver: RootfsDriver, storageRoot: string, layerDirs: string[], containerDir: string): RootfsLayout {
+export function rootfsLayout(driver: RootfsDriver, storageRoot: string, layerDirs: string[], containerDir: string, mountProgram?: string): RootfsLayout {
   const merged = join(containerDir, "merged");
   const upper = join(containerDir, "upper");
   const work = join(containerDir, "work");
@@ -28,7 +29,7 @@ export function rootfsLayout(driver: RootfsDriver, storageRoot: string, layerDir
     return { rootfs: merged, rootfsMount: { kind: "overlay", cwd: storageRoot, data } };
   }
   if (driver === "fuse-overlayfs") {
-    const fuse = ["/usr/bin/fuse-overlayfs", "/usr/local/bin/fuse-overlayfs"].find((p) => existsSync(p)) ?? "fuse-overlayfs";
+    const fuse = mountProgram ?? ["/usr/bin/fuse-overlayfs", "/usr/local/bin/fuse-overlayfs"].find((p) => existsSync(p)) ?? "fuse-overlayfs";
     return {
       rootfs: merged,
       rootfsMount: { kind: "bind" },
@@ -40,14 +41,27 @@ export function rootfsLayout(driver: RootfsDriver, storageRoot: string, layerDir
 
 const cacheFile = (runroot: string) => join(runroot, "rootfs-driver");
 
-/** POD_ROOTFS_DRIVER forces a driver (for tests and for hosts where the probe guesses wrong). */
-export function forcedDriver(env = process.env): RootfsDriver | undefined {
+type DriverChoice = Pick<EngineOptions, "storageDriver" | "mountProgram">;
+
+export function pinnedDriver(choice: DriverChoice = {}): RootfsDriver | undefined {
+  return choice.storageDriver === "vfs" ? "vfs" : choice.mountProgram ? "fuse-overlayfs" : undefined;
+}
+
+/**
+ * The driver the global flags pin (--storage-driver vfs: the copy;
+ * --storage-opt overlay.mount_program: fuse-overlayfs with that program), else
+ * POD_ROOTFS_DRIVER (for tests and for hosts where the probe guesses wrong).
+ * A pinned driver has no fallback and is not remembered.
+ */
+export function forcedDriver(choice: DriverChoice = {}, env = process.env): RootfsDriver | undefined {
+  const pinned = pinnedDriver(choice);
+  if (pinned) return pinned;
   const forced = env.POD_ROOTFS_DRIVER as RootfsDriver | undefined;
   return forced && driverOrder.includes(forced) ? forced : undefined;
 }
 
-export function preferredDriver(runroot: string, env = process.env): RootfsDriver {
-  const forced = forcedDriver(env);
+export function preferredDriver(runroot: string, choice: DriverChoice = {}, env = process.env): RootfsDriver {
+  const forced = forcedDriver(choice, env);
   if (forced) return forced;
   try {
     const d = readFileSync(cacheFile(runroot), "utf8").trim() as RootfsDriver;

@@ -43,6 +43,8 @@ export type RunOptions = {
   privileged: boolean;
   /** --network as given ("" = the default: pasta, else slirp4netns); pkg/network parses it */
   network: string;
+  /** --network-alias: more names on the container's user networks */
+  networkAlias?: string[];
   /** -p values, as given */
   publish?: string[];
   /** -P: publish every exposed port on a free host port */
@@ -122,7 +124,7 @@ export type RunInput = {
 
 /** What pkg/network decided for this start; without it: --network host or none, the host's resolv.conf. */
 /** address: the container's own on root's bridge, which /etc/hosts gives its names. */
-export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge" | "join"; resolv: string; hostAddress?: string; address?: string };
+export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge" | "join" | "usernet"; resolv: string; hostAddress?: string; address?: string };
 
 const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts.network === "host" ? "host" : "none", resolv: input.hostResolv };
 

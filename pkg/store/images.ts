@@ -23,7 +23,16 @@ export type ImageRecord = {
   architecture: string;
   variant?: string;
   labels?: Record<string, string>;
+  /** every name the image has had, the latest first (c/storage's NamesHistory); absent in records older than it */
+  namesHistory?: string[];
 };
+
+/** The record with `added` among its names, remembered in its names history (latest first), as c/storage does. */
+export function addNames(img: ImageRecord, added: string[]): ImageRecord {
+  let history = img.namesHistory ?? img.names;
+  for (const n of added) history = [n, ...history.filter((h) => h !== n)];
+  return { ...img, names: [...new Set([...img.names, ...added])], namesHistory: history };
+}
 
 type IndexFile = { version: 1; images: ImageRecord[] };
 
@@ -57,8 +66,8 @@ export function upsertImage(images: ImageRecord[], rec: ImageRecord): ImageRecor
     .map((i) => ({ ...i, names: i.names.filter((n) => !names.has(n)) }));
   const old = images.find((i) => i.id === rec.id);
   const merged = old
-    ? { ...rec, names: [...new Set([...rec.names, ...old.names])], repoDigests: [...new Set([...rec.repoDigests, ...old.repoDigests])] }
-    : rec;
+    ? { ...addNames({ ...rec, names: old.names, namesHistory: old.namesHistory }, rec.names), names: [...new Set([...rec.names, ...old.names])], repoDigests: [...new Set([...rec.repoDigests, ...old.repoDigests])] }
+    : addNames({ ...rec, names: [] }, rec.names);
   return [...others, merged];
 }
 

@@ -1,7 +1,7 @@
 // The local store: image index, blobs, extracted layers, locks, temp space.
 // It knows nothing of registries or the network.
 export { Store, type LayerInfo } from "./store.ts";
-export { findImage, noSuchImage, upsertImage, type ImageRecord, type ImageQuery } from "./images.ts";
+export { findImage, noSuchImage, upsertImage, addNames, type ImageRecord, type ImageQuery } from "./images.ts";
 export { executeStorageJob, registerJobKind, runStorageJob, type JobHandler, type VerifyResult } from "./worker.ts";
 export { withLock, tryWithLock, removeLockIfFree } from "./lock.ts";
 export { writeFileAtomic } from "./atomic.ts";

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DigestMismatch, PodError } from "../errors.ts";
-import { ensurePrivateDir, type Paths } from "../config/index.ts";
+import { ensurePrivateDir, volumesPath, type Paths } from "../config/index.ts";
 import { log } from "../output/index.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { withLock } from "./lock.ts";
@@ -32,10 +32,13 @@ const hexOf = (digest: string) => {
 export class Store {
   readonly root: string;
   readonly runroot: string;
+  /** the volumes directory (pkg/volume owns what is in it) */
+  readonly volumes: string;
 
   constructor(paths: Paths) {
     this.root = paths.root;
     this.runroot = paths.runroot;
+    this.volumes = volumesPath(paths);
   }
 
   get indexFile() {

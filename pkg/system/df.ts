@@ -1,6 +1,6 @@
 // `pod system df`: what images, containers and volumes take on disk, and how
 // much of it `pod system prune -a` could give back.
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 // records.ts, not the folder's index: the index pulls in `run` and the native core
 import { listRecords } from "../container/records.ts";
@@ -37,7 +37,7 @@ export function layersSize(store: Store, images: ImageRecord[]): number {
 
 /** Volumes: active ones are those a container records; the others are what `prune --volumes` frees. */
 function volumesRow(paths: Paths): DfRow {
-  const sizes = new Map(listVolumes(paths.root).map((v) => [v.name, dirSize(volumeDataDir(paths.root, v.name))]));
+  const sizes = new Map(listVolumes(volumesPath(paths)).map((v) => [v.name, dirSize(volumeDataDir(volumesPath(paths), v.name))]));
   const unused = unusedVolumes(paths);
   const total = [...sizes.values()].reduce((n, s) => n + s, 0);
   return dfRow("Local Volumes", sizes.size, sizes.size - unused.length, total, unused.reduce((n, v) => n + (sizes.get(v) ?? 0), 0));

@@ -2,13 +2,14 @@
 // reports and clean-up of `pod info`, `pod version`, `pod system df`,
 // `pod system prune` and `pod system check`. Nothing here prints: cmd/system.ts does.
 import { existsSync, statSync } from "node:fs";
-import { join, isAbsolute } from "node:path";
+import { join, isAbsolute, relative } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
-import { ensurePrivateDir } from "../config/index.ts";
+import { containersRunPath, ensurePrivateDir, volumesPath } from "../config/index.ts";
 import { runInStorageNamespace } from "../userns/index.ts";
 import { Store } from "../store/index.ts";
 import { stopAllContainers } from "../container/index.ts";
+import { stopUserNetworks } from "../network/index.ts";
 
 export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
 export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
@@ -16,6 +17,7 @@ export { pruneSystem, type PruneReport } from "./prune.ts";
 export { checkStorage, parseMaxAge, problemLine, removedLine, type CheckReport, type Problem } from "./check.ts";
 export { isRunning } from "./containers.ts";
 export { toYaml } from "./yaml.ts";
+export { discardStdout } from "./noout.ts";
 
 function resolveExecutable(cmd: string, env = process.env): string {
   if (cmd.includes("/")) return isAbsolute(cmd) ? cmd : join(process.cwd(), cmd);
@@ -48,14 +50,18 @@ export async function runUnshare(paths: Paths, argv: string[]): Promise<number> 
 
 /** Removes storage and runtime state, files owned by subordinate ids included. */
 export async function resetStorage(paths: Paths): Promise<void> {
-  const targets = [paths.root, paths.runroot].filter((p) => existsSync(p));
+  // --volumepath and --tmpdir may put volumes and containers' runtime state outside root and runroot
+  const outside = (p: string, parent: string) => relative(parent, p).startsWith("..") || isAbsolute(relative(parent, p));
+  const extra = [volumesPath(paths), containersRunPath(paths)].filter((p) => outside(p, paths.root) && outside(p, paths.runroot) && existsSync(p));
+  const targets = [paths.root, paths.runroot, ...extra].filter((p) => existsSync(p));
   if (!targets.length) return;
   ensurePrivateDir(paths.runroot);
   // As podman: the store's containers are stopped first, so no process outlives the record that named it.
   await stopAllContainers(paths);
+  stopUserNetworks(paths.runroot);
   const store = new Store(paths);
   // The worker's job file lives in runroot, which is removed last by this process itself.
-  await store.removeTrees([paths.root]);
+  await store.removeTrees([paths.root, ...extra]);
   const { rmSync } = await import("node:fs");
   rmSync(paths.runroot, { recursive: true, force: true });
 }

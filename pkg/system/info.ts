@@ -3,7 +3,7 @@
 // version) so `--format '{{.Store.GraphRoot}}'` scripts carry over.
 import { existsSync, statSync } from "node:fs";
 import { arch, cpus, freemem, hostname, release, totalmem, uptime } from "node:os";
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { gatherFacts, hostContext, type HostFacts, type Tool } from "../doctor/index.ts";
 import { authFileForWrite, authFilePaths, loadRegistriesConfig } from "../image/index.ts";
 import { preferredDriver } from "../rootfs/index.ts";
@@ -113,12 +113,13 @@ function storeSection(paths: Paths, f: HostFacts) {
   const paused = up.filter((c) => statusOf(c) === "paused").length;
   return {
     containerStore: { number: containers.length, paused, running: up.length - paused, stopped: containers.length - up.length },
-    graphDriverName: preferredDriver(paths.runroot),
+    graphDriverName: preferredDriver(paths.runroot, paths.engine),
     graphRoot: paths.root,
     graphRootAllocated: f.disk?.total ?? 0,
     graphRootFree: f.disk?.free ?? 0,
     imageStore: { number: new Store(paths).images().length },
     runRoot: paths.runroot,
+    volumePath: volumesPath(paths),
   };
 }
 

@@ -1,10 +1,10 @@
 // `pod system prune`: removes the containers that are not running, then
-// images no container uses (only those without a name, unless `all`), and
+// images no container uses (the dangling ones, unless `all`: pkg/catalog pruneImages), and
 // reports what it freed.
 import { existsSync } from "node:fs";
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
-import { IMAGE_IN_USE_EXIT, removeImages } from "../catalog/index.ts";
+import { pruneImages } from "../catalog/index.ts";
 import { imageUsers, listRecords, pruneContainers } from "../container/index.ts";
 import { pruneVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
 import { containerSize, dirSize, isRunning } from "./containers.ts";
@@ -22,23 +22,16 @@ async function removeContainers(paths: Paths, report: PruneReport): Promise<void
   }
 }
 
-async function pruneImages(paths: Paths, store: Store, all: boolean, report: PruneReport): Promise<void> {
-  const used = new Set(listRecords(paths.root).map((c) => c.imageId));
-  const before = store.images();
-  const targets = before.filter((i) => !used.has(i.id) && (all || i.names.length === 0)).map((i) => i.id);
-  if (!targets.length) return;
-  const sizeBefore = layersSize(store, before);
-  // A container created since `used` was read keeps its image (refused with IMAGE_IN_USE_EXIT), and is not removed.
-  const r = await removeImages(store, targets, { force: true, all: false, users: imageUsers(paths), removeUsers: false });
-  const failed = r.errors.filter((e) => e.exit !== IMAGE_IN_USE_EXIT);
-  if (failed.length) throw failed[0]!;
-  report.images.push(...r.deleted);
+/** podman's image prune (pkg/catalog): dangling images, or with `all` every image no container uses, until nothing more goes. */
+async function removeImages(paths: Paths, store: Store, all: boolean, report: PruneReport): Promise<void> {
+  const sizeBefore = layersSize(store, store.images());
+  report.images.push(...(await pruneImages(store, { all, filters: [], users: imageUsers(paths) })));
   report.reclaimed += sizeBefore - layersSize(store, store.images());
 }
 
 /** `--volumes`: after the containers, so volumes only stopped containers used go too. */
 async function removeVolumes(paths: Paths, report: PruneReport): Promise<void> {
-  const sizes = new Map(unusedVolumes(paths).map((n) => [n, dirSize(volumeDataDir(paths.root, n))]));
+  const sizes = new Map(unusedVolumes(paths).map((n) => [n, dirSize(volumeDataDir(volumesPath(paths), n))]));
   for (const n of await pruneVolumes(paths)) {
     report.volumes.push(n);
     report.reclaimed += sizes.get(n) ?? 0;
@@ -51,7 +44,7 @@ export async function pruneSystem(paths: Paths, o: { all: boolean; volumes?: boo
   const store = new Store(paths).init();
   await removeContainers(paths, report);
   if (o.volumes) await removeVolumes(paths, report);
-  await pruneImages(paths, store, o.all, report);
+  await removeImages(paths, store, o.all, report);
   await store.sweepTemp();
   return report;
 }

@@ -132,3 +132,35 @@ export async function runInUsernsOf(pid: number, argv: string[], o: NsRunOptions
     });
   }
 }
+
+/**
+ * Starts argv as uid 0 of a new user namespace with the storage maps and a
+ * network namespace of its own, detached from pod (a second fork, no
+ * parent-death signal): a user network's namespace keeper. The process says
+ * its own pid (the child returned here is the first fork, already ended).
+ */
+export async function startNetworkNamespaceDaemon(argv: string[], o: NsRunOptions, joinUsernsOf?: number): Promise<void> {
+  const maps = storageMaps();
+  let child;
+  try {
+    // after a crash: the user namespace the containers still run in, not a new one
+    if (joinUsernsOf !== undefined) child = spawnJoiningUserns(joinUsernsOf, { path: argv[0]!, argv, env: o.env ?? process.env, scratchDir: o.runroot, newNetwork: true, daemon: true });
+    else child = spawnInUserNamespace({
+      path: argv[0]!,
+      argv,
+      env: o.env ?? process.env,
+      cwd: o.cwd ?? "/",
+      maps: maps.single ? {} : { uid: maps.uid, gid: maps.gid },
+      newNetwork: true,
+      daemon: true,
+      newSession: true,
+      scratchDir: o.runroot,
+    });
+  } catch (e) {
+    if (!(e instanceof NativeSpawnError)) throw e;
+    throw new PodError(`creating the user networks' namespace: ${e.message}`, {
+      hint: "check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root (sudo apt-get install uidmap)",
+    });
+  }
+  await child.wait();
+}

@@ -44,17 +44,17 @@ function isEmptyDir(dir: string): boolean {
  * it done. A volume that already holds files is left alone.
  */
 async function copyUp(store: Store, layerDirs: string[], name: string, target: string): Promise<void> {
-  const root = store.root;
-  await withLock(join(volumeDir(root, name), "copyup.lock"), "write", async () => {
-    const vol = readVolume(root, name);
+  const vols = store.volumes;
+  await withLock(join(volumeDir(vols, name), "copyup.lock"), "write", async () => {
+    const vol = readVolume(vols, name);
     if (!vol?.needsCopyUp) return;
-    const data = volumeDataDir(root, name);
+    const data = volumeDataDir(vols, name);
     const at = resolveImagePath(layerDirs, target);
     if (at?.entry?.st.isDirectory() && isEmptyDir(data)) {
       log.debug(`volume ${name}: copying ${at.path} of the image into it`);
       await store.copySubtree(layerDirs, at.path, data);
     }
-    writeVolume(root, { ...vol, needsCopyUp: false });
+    writeVolume(vols, { ...vol, needsCopyUp: false });
   });
 }
 
@@ -69,8 +69,8 @@ export async function attachVolumes(store: Store, layerDirs: string[], plan: Vol
   try {
     for (const r of plan.requests) {
       const anonymous = r.name === undefined;
-      const { volume } = await createVolume(store.root, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
-      mounts.push({ name: volume.name, source: volumeDataDir(store.root, volume.name), target: r.target, readonly: r.readonly, anonymous });
+      const { volume } = await createVolume(store.volumes, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
+      mounts.push({ name: volume.name, source: volumeDataDir(store.volumes, volume.name), target: r.target, readonly: r.readonly, anonymous });
       if (r.copyUp && volume.needsCopyUp) await copyUp(store, layerDirs, volume.name, r.target);
     }
   } catch (e) {

@@ -1,4 +1,4 @@
-// pkg/volume owns volumes: podman's local driver layout under <root>/volumes
+// pkg/volume owns volumes: podman's local driver layout under <root>/volumes or --volumepath
 // (a record and a _data directory per volume, made atomically under a lock),
 // the volume grammar of -v and --mount, attaching volumes to a container being
 // created (made on first use, filled from the image while new), and the

@@ -4,18 +4,18 @@
 // removes the containers first, as podman does.
 import { NoSuchVolume, PodError, UsageError } from "../errors.ts";
 import { Store } from "../store/index.ts";
-import type { Paths } from "../config/index.ts";
+import { volumesPath, type Paths } from "../config/index.ts";
 // records.ts, not the folder's index: the index reaches back into this folder (run.ts attaches volumes)
 import { listRecords, type ContainerRecord } from "../container/records.ts";
 import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 
 /** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
-export function volumeInspect(root: string, v: VolumeRecord) {
+export function volumeInspect(vols: string, v: VolumeRecord) {
   return {
     Name: v.name,
     Driver: "local",
-    Mountpoint: volumeDataDir(root, v.name),
+    Mountpoint: volumeDataDir(vols, v.name),
     CreatedAt: v.createdAt,
     Labels: v.labels,
     Scope: "local",
@@ -52,12 +52,12 @@ export async function createNamedVolume(paths: Paths, o: { name?: string; labels
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
   new Store(paths).init();
-  const { volume } = await createVolume(paths.root, { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  const { volume } = await createVolume(volumesPath(paths), { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
   return volume.name;
 }
 
 export function volumeExists(paths: Paths, name: string): boolean {
-  return readVolume(paths.root, name) !== undefined;
+  return readVolume(volumesPath(paths), name) !== undefined;
 }
 
 function noSuchVolume(name: string): NoSuchVolume {
@@ -103,19 +103,19 @@ export function listVolumeViews(paths: Paths, filterValues: string[]): VolumeVie
   const used = filters.some((f) => f.key === "dangling") ? volumeUsers(paths.root) : new Map<string, ContainerRecord[]>();
   const byKey = new Map<string, Filter[]>();
   for (const f of filters) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
-  return listVolumes(paths.root)
+  return listVolumes(volumesPath(paths))
     .filter((v) => [...byKey].every(([key, fs]) => (key === "label" ? fs.every((f) => matches(v, f, used)) : fs.some((f) => matches(v, f, used)))))
-    .map((v) => volumeInspect(paths.root, v));
+    .map((v) => volumeInspect(volumesPath(paths), v));
 }
 
 /** `volume inspect`: the views of the volumes found, and an error for each name that is not one. */
 export function inspectVolumes(paths: Paths, names: string[], all: boolean): { views: VolumeView[]; errors: PodError[] } {
-  if (all) return { views: listVolumes(paths.root).map((v) => volumeInspect(paths.root, v)), errors: [] };
+  if (all) return { views: listVolumes(volumesPath(paths)).map((v) => volumeInspect(volumesPath(paths), v)), errors: [] };
   const views: VolumeView[] = [];
   const errors: PodError[] = [];
   for (const n of names) {
-    const v = readVolume(paths.root, n);
-    if (v) views.push(volumeInspect(paths.root, v));
+    const v = readVolume(volumesPath(paths), n);
+    if (v) views.push(volumeInspect(volumesPath(paths), v));
     else errors.push(new NoSuchVolume(`no such volume ${n}`, { hint: "`pod volume ls` lists volumes" }));
   }
   return { views, errors };
@@ -131,9 +131,9 @@ export async function removeVolumes(paths: Paths, names: string[], o: { force: b
   const store = new Store(paths);
   const removed: string[] = [];
   const errors: PodError[] = [];
-  const targets = o.all ? listVolumes(paths.root).map((v) => v.name) : names;
+  const targets = o.all ? listVolumes(volumesPath(paths)).map((v) => v.name) : names;
   for (const name of targets) {
-    if (!readVolume(paths.root, name)) {
+    if (!readVolume(volumesPath(paths), name)) {
       if (!o.force) errors.push(noSuchVolume(name));
       continue;
     }
@@ -161,7 +161,7 @@ export async function removeVolumes(paths: Paths, names: string[], o: { force: b
 /** Names of the volumes no container records: what `volume prune` removes. */
 export function unusedVolumes(paths: Paths): string[] {
   const used = volumeUsers(paths.root);
-  return listVolumes(paths.root)
+  return listVolumes(volumesPath(paths))
     .map((v) => v.name)
     .filter((n) => !used.has(n));
 }

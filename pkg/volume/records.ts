@@ -1,12 +1,14 @@
-// Volumes on disk, podman's local driver layout:
-//   <root>/volumes/<name>/_data          what containers see (bind-mounted)
-//   <root>/volumes/<name>/volume.json    the record
-//   <root>/volumes/<name>/copyup.lock    held while image content is copied in
-//   <root>/volumes/.lock                 held while a name is claimed or a volume removed
+// Volumes on disk, podman's local driver layout, in the volumes directory
+// (--volumepath, else <root>/volumes: volumesPath in pkg/config):
+//   <vols>/<name>/_data          what containers see (bind-mounted)
+//   <vols>/<name>/volume.json    the record
+//   <vols>/<name>/copyup.lock    held while image content is copied in
+//   <vols>/.lock                 held while a name is claimed or a volume removed
 // (no volume name starts with a dot, so .lock and the .tmp-* dirs never clash with one)
 // A volume is assembled in a temp dir beside the others and renamed into
 // place, so one under its final name is always whole; a removed one is
-// renamed into <root>/tmp first, then deleted in the storage namespace
+// renamed into <root>/tmp (or, for a --volumepath elsewhere, into
+// <vols>/.rm-*) first, then deleted in the storage namespace
 // (files in it may belong to subordinate ids).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -25,49 +27,48 @@ export type VolumeRecord = {
   needsCopyUp: boolean;
 };
 
-export const volumesDir = (root: string) => join(root, "volumes");
-export const volumeDir = (root: string, name: string) => join(volumesDir(root), name);
+export const volumeDir = (vols: string, name: string) => join(vols, name);
 /** The mount point: what a container sees, and what `volume inspect` calls Mountpoint. */
-export const volumeDataDir = (root: string, name: string) => join(volumeDir(root, name), "_data");
-const recordFile = (root: string, name: string) => join(volumeDir(root, name), "volume.json");
+export const volumeDataDir = (vols: string, name: string) => join(volumeDir(vols, name), "_data");
+const recordFile = (vols: string, name: string) => join(volumeDir(vols, name), "volume.json");
 
-export function readVolume(root: string, name: string): VolumeRecord | undefined {
+export function readVolume(vols: string, name: string): VolumeRecord | undefined {
   if (!isVolumeName(name)) return undefined;
   try {
-    return JSON.parse(readFileSync(recordFile(root, name), "utf8")) as VolumeRecord;
+    return JSON.parse(readFileSync(recordFile(vols, name), "utf8")) as VolumeRecord;
   } catch {
     return undefined;
   }
 }
 
 /** Every volume, sorted by name; directories without a record (none under a valid name, normally) are skipped. */
-export function listVolumes(root: string): VolumeRecord[] {
+export function listVolumes(vols: string): VolumeRecord[] {
   let names: string[];
   try {
-    names = readdirSync(volumesDir(root));
+    names = readdirSync(vols);
   } catch {
     return [];
   }
   return names
     .sort()
-    .map((n) => readVolume(root, n))
+    .map((n) => readVolume(vols, n))
     .filter((v): v is VolumeRecord => v !== undefined);
 }
 
-export function writeVolume(root: string, v: VolumeRecord): void {
-  writeFileAtomic(recordFile(root, v.name), JSON.stringify(v, null, 2));
+export function writeVolume(vols: string, v: VolumeRecord): void {
+  writeFileAtomic(recordFile(vols, v.name), JSON.stringify(v, null, 2));
 }
 
-function withVolumesLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
-  ensurePrivateDir(volumesDir(root));
-  return withLock(join(volumesDir(root), ".lock"), "write", fn);
+function withVolumesLock<T>(vols: string, fn: () => Promise<T> | T): Promise<T> {
+  ensurePrivateDir(vols);
+  return withLock(join(vols, ".lock"), "write", fn);
 }
 
 /** Temp dirs of creators killed before their rename: they hold an empty _data and a record, all ours. */
-function sweepPartial(root: string): void {
-  for (const n of readdirSync(volumesDir(root))) {
+function sweepPartial(vols: string): void {
+  for (const n of readdirSync(vols)) {
     const m = /^\.tmp-(\d+)-/.exec(n);
-    if (m && !pidAlive(Number(m[1]))) rmSync(join(volumesDir(root), n), { recursive: true, force: true });
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(vols, n), { recursive: true, force: true });
   }
 }
 
@@ -79,30 +80,30 @@ export type NewVolume = { name: string; labels: Record<string, string>; anonymou
  * on a second container, `volume create --ignore`). `created` says whether
  * this call made it.
  */
-export async function createVolume(root: string, init: NewVolume, ifExists: "fail" | "reuse"): Promise<{ volume: VolumeRecord; created: boolean }> {
-  return withVolumesLock(root, () => {
-    const old = readVolume(root, init.name);
+export async function createVolume(vols: string, init: NewVolume, ifExists: "fail" | "reuse"): Promise<{ volume: VolumeRecord; created: boolean }> {
+  return withVolumesLock(vols, () => {
+    const old = readVolume(vols, init.name);
     if (old) {
       if (ifExists === "reuse") return { volume: old, created: false };
       throw new PodError(`volume with name ${init.name} already exists: volume already exists`, {
         hint: `use it as it is (-v ${init.name}:/path), remove it first (pod volume rm ${init.name}), or pass --ignore`,
       });
     }
-    if (existsSync(volumeDir(root, init.name)))
-      throw new PodError(`${volumeDir(root, init.name)} exists but holds no volume record`, {
-        hint: `remove it (pod unshare rm -rf ${volumeDir(root, init.name)}) or pick another name`,
+    if (existsSync(volumeDir(vols, init.name)))
+      throw new PodError(`${volumeDir(vols, init.name)} exists but holds no volume record`, {
+        hint: `remove it (pod unshare rm -rf ${volumeDir(vols, init.name)}) or pick another name`,
       });
-    sweepPartial(root);
+    sweepPartial(vols);
     const volume: VolumeRecord = { ...init, createdAt: new Date().toISOString(), needsCopyUp: true };
-    const tmp = join(volumesDir(root), `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+    const tmp = join(vols, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
     try {
       mkdirSync(tmp, { mode: 0o700 });
       mkdirSync(join(tmp, "_data"), { mode: 0o755 });
       writeFileAtomic(join(tmp, "volume.json"), JSON.stringify(volume, null, 2));
-      renameSync(tmp, volumeDir(root, init.name));
+      renameSync(tmp, volumeDir(vols, init.name));
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
-      throw new PodError(`creating volume ${init.name}: ${(e as Error).message}`, { hint: "check free disk space and the permissions of the storage root", cause: e });
+      throw new PodError(`creating volume ${init.name}: ${(e as Error).message}`, { hint: "check free disk space and the permissions of the volumes directory", cause: e });
     }
     return { volume, created: true };
   });
@@ -115,14 +116,15 @@ export async function createVolume(root: string, init: NewVolume, ifExists: "fai
  */
 export async function removeVolumeDirs(store: Store, names: string[]): Promise<void> {
   if (!names.length) return;
-  const root = store.root;
+  const vols = store.volumes;
   store.init();
-  const doomed = await withVolumesLock(root, () => {
+  const doomed = await withVolumesLock(vols, () => {
     const moved: string[] = [];
     for (const name of names) {
-      if (!isVolumeName(name) || !existsSync(volumeDir(root, name))) continue;
-      const to = join(root, "tmp", `${process.pid}-rm-vol-${name}`);
-      renameSync(volumeDir(root, name), to);
+      if (!isVolumeName(name) || !existsSync(volumeDir(vols, name))) continue;
+      // renamed within one file system: into the store's tmp/ when the volumes live under the root
+      const to = vols === join(store.root, "volumes") ? join(store.root, "tmp", `${process.pid}-rm-vol-${name}`) : join(vols, `.rm-${process.pid}-${name}`);
+      renameSync(volumeDir(vols, name), to);
       moved.push(to);
     }
     return moved;

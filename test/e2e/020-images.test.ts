@@ -238,8 +238,10 @@ describe("pod tag and pod rmi", () => {
     expectPodError(await runPod(["image", "inspect", "busybox"]), "busybox");
   });
 
-  it("rmi of a missing image fails naming it", async () => {
-    expectPodError(await runPod(["rmi", "no-such-image"]), "no-such-image");
+  it("rmi of a missing image fails naming it, exit 1 (podman's code for a missing image)", async () => {
+    const r = await runPod(["rmi", "no-such-image"]);
+    expectExit(r, 1);
+    expect(r.stderr).toMatch(/^Error: no-such-image: image not known\nHint: /);
   });
 
   it("rmi -a removes every image and its layers", async () => {

@@ -1,10 +1,10 @@
 // `ps --sort` (podman's SortPsOutput keys, ascending), `ps --size` as podman
 // prints it, and `--cidfile` files that appear whole and only once.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PS_SORT_KEYS, sortEntries } from "../../../pkg/container/ps.ts";
+import { PS_SORT_KEYS, checkPsQuery, containerNamespaces, namespaceInode, sortEntries } from "../../../pkg/container/ps.ts";
 import { goSize, psJsonRow, psRow, psTemplateRow, sizeText } from "../../../pkg/container/views.ts";
 import { checkCidFile, removeCidFileOf, writeCidFile } from "../../../pkg/container/cidfile.ts";
 import type { ContainerRecord } from "../../../pkg/container/records.ts";
@@ -110,5 +110,41 @@ describe("--cidfile", () => {
     writeFileSync(reused, "d".repeat(64));
     removeCidFileOf(rec("x", "c", { config: { rm: false, interactive: false, opts: {} as never, cidfile: reused } as never }));
     expect(existsSync(reused)).toBe(true);
+  });
+});
+
+describe("ps --ns and --pod", () => {
+  test("namespace links give their inode numbers; anything else gives nothing", () => {
+    expect(namespaceInode("net:[4026531992]")).toBe("4026531992");
+    expect(namespaceInode("user:[4026531837]")).toBe("4026531837");
+    expect(namespaceInode("garbage")).toBe("");
+  });
+
+  test("the first process's /proc/PID/ns links, in podman's columns; empty without a pid or a link", () => {
+    const proc = mkdtempSync(join(tmpdir(), "pod-proc-"));
+    mkdirSync(join(proc, "42", "ns"), { recursive: true });
+    const files = { cgroup: 1, ipc: 2, mnt: 3, net: 4, pid: 5, user: 6, uts: 7 };
+    for (const [f, n] of Object.entries(files)) if (f !== "uts") symlinkSync(`${f}:[${n}]`, join(proc, "42", "ns", f));
+    expect(containerNamespaces(42, proc)).toEqual({ Cgroup: "1", IPC: "2", MNT: "3", NET: "4", PIDNS: "5", User: "6", UTS: "" });
+    expect(containerNamespaces(undefined, proc)).toEqual({ Cgroup: "", IPC: "", MNT: "", NET: "", PIDNS: "", User: "", UTS: "" });
+    rmSync(proc, { recursive: true, force: true });
+  });
+
+  test("rows carry podman's empty Pod and PodName, and the --ns columns when asked", () => {
+    const r = rec("a", "a", { state: "exited" });
+    const plain = psRow(r);
+    expect([plain.Pod, plain.PodName]).toEqual(["", ""]);
+    expect("Namespaces" in plain).toBe(false);
+    const ns = { Cgroup: "1", IPC: "2", MNT: "3", NET: "4", PIDNS: "5", User: "6", UTS: "7" };
+    const t = psTemplateRow(psRow(r, Date.now(), false, undefined, ns));
+    expect([t.CGROUPNS, t.IPC, t.MNT, t.NET, t.PIDNS, t.USERNS, t.UTS]).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
+    expect(psJsonRow(psRow(r, Date.now(), false, undefined, ns)).Namespaces).toEqual(ns);
+  });
+
+  test("--ns conflicts with -q and with --size, as in podman", () => {
+    const q = { all: false, filters: [], latest: false, size: false, noTrunc: false };
+    expect(() => checkPsQuery({ ...q, ns: true, quiet: true })).toThrow("quiet conflicts with size and namespace");
+    expect(() => checkPsQuery({ ...q, ns: true, size: true, quiet: false })).toThrow("size and namespace options conflict");
+    expect(() => checkPsQuery({ ...q, ns: true, quiet: false })).not.toThrow();
   });
 });

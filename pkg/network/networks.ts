@@ -1,0 +1,228 @@
+// User-defined networks (`pod network create`): one JSON file per network in
+// <root>/networks/, in podman's (netavark's) shape, so `network inspect`
+// prints what podman prints. The default network `podman` is not a file:
+// it always exists, with podman's id, interface and subnet.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { isIPv4 } from "node:net";
+import { PodError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { withLock } from "../store/lock.ts";
+
+export type Subnet = { subnet: string; gateway: string; lease_range?: { start_ip: string; end_ip: string } };
+
+/** A network as podman's `network inspect` shows it. */
+export type NetworkRecord = {
+  name: string;
+  id: string;
+  driver: "bridge";
+  network_interface: string;
+  created: string;
+  subnets: Subnet[];
+  ipv6_enabled: boolean;
+  internal: boolean;
+  dns_enabled: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  ipam_options: { driver: string };
+};
+
+export const DEFAULT_NETWORK = "podman";
+/** podman's id of its default network, the same on every host */
+const DEFAULT_ID = "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9";
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export const networksDir = (root: string) => join(root, "networks");
+const lockFile = (root: string) => join(networksDir(root), "networks.lock");
+const recordFile = (root: string, name: string) => join(networksDir(root), `${name}.json`);
+
+export const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+export const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+export function defaultNetwork(): NetworkRecord {
+  return {
+    name: DEFAULT_NETWORK,
+    id: DEFAULT_ID,
+    driver: "bridge",
+    network_interface: "podman0",
+    created: new Date(0).toISOString(),
+    subnets: [{ subnet: "10.88.0.0/16", gateway: "10.88.0.1" }],
+    ipv6_enabled: false,
+    internal: false,
+    dns_enabled: false,
+    ipam_options: { driver: "host-local" },
+  };
+}
+
+/** A CIDR as base address and prefix; the base is the network's own (host bits cleared). */
+export function parseCidr(cidr: string): { base: number; prefix: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 8 || Number(m[2]) > 30)
+    throw new UsageError(`invalid subnet ${JSON.stringify(cidr)}: pod takes IPv4 subnets from /8 to /30`, { hint: "--subnet 10.89.5.0/24" });
+  const prefix = Number(m[2]);
+  const size = 2 ** (32 - prefix);
+  return { base: toInt(m[1]!) - (toInt(m[1]!) % size), prefix };
+}
+
+export const subnetSize = (prefix: number) => 2 ** (32 - prefix);
+
+const overlaps = (a: string, b: string) => {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return x.base < y.base + subnetSize(y.prefix) && y.base < x.base + subnetSize(x.prefix);
+};
+
+export function readNetworks(root: string): NetworkRecord[] {
+  const out = [defaultNetwork()];
+  let names: string[] = [];
+  try {
+    names = readdirSync(networksDir(root)).filter((f) => f.endsWith(".json"));
+  } catch {
+    return out;
+  }
+  for (const f of names.sort()) {
+    try {
+      const r = JSON.parse(readFileSync(join(networksDir(root), f), "utf8")) as NetworkRecord;
+      if (r.name !== DEFAULT_NETWORK) out.push(r);
+    } catch {
+      // a file another tool left half-written is not a network
+    }
+  }
+  return out;
+}
+
+/** A network by name, full id or unique id prefix, as podman finds them; undefined if none. */
+export function findNetwork(root: string, ref: string): NetworkRecord | undefined {
+  const all = readNetworks(root);
+  const byName = all.find((n) => n.name === ref);
+  if (byName) return byName;
+  const byId = all.filter((n) => n.id.startsWith(ref));
+  return /^[0-9a-f]+$/.test(ref) && byId.length === 1 ? byId[0] : undefined;
+}
+
+export function networkNotFound(ref: string): PodError {
+  return new PodError(`unable to find network with name or ID ${ref}: network not found`, { exit: 1, hint: "`pod network ls` lists the networks" });
+}
+
+export function requireNetwork(root: string, ref: string): NetworkRecord {
+  const n = findNetwork(root, ref);
+  if (!n) throw networkNotFound(ref);
+  return n;
+}
+
+export type CreateNetworkOptions = {
+  name?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  disableDns?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  ignore?: boolean;
+};
+
+/** The first free /24 of podman's default pool 10.89.0.0/16 that no network uses. */
+export function freeSubnet(taken: string[]): string {
+  for (let i = 0; i < 256; i++) {
+    const s = `10.89.${i}.0/24`;
+    if (!taken.some((t) => overlaps(t, s))) return s;
+  }
+  throw new PodError("no free subnet left in 10.89.0.0/16 for another network", { hint: "remove networks you no longer need, or give one with --subnet" });
+}
+
+/** podman's names for the bridges of new networks: podman1, podman2, … (podman0 is the default's). */
+function freeInterface(all: NetworkRecord[]): string {
+  for (let i = 1; ; i++) if (!all.some((n) => n.network_interface === `podman${i}`)) return `podman${i}`;
+}
+
+export async function createNetwork(root: string, o: CreateNetworkOptions): Promise<NetworkRecord> {
+  mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
+  return withLock(lockFile(root), "write", () => {
+    const all = readNetworks(root);
+    let name = o.name;
+    if (name === undefined) for (let i = 1; !name || all.some((n) => n.name === name); i++) name = `podman${i}`;
+    if (!NAME_RE.test(name) || name.length > 255)
+      throw new UsageError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`, { hint: "pod network create mynet" });
+    const existing = all.find((n) => n.name === name);
+    if (existing) {
+      if (o.ignore) return existing;
+      throw new PodError(`network name ${name} already used: network already exists`, { hint: "pick another name, remove the network first, or add --ignore" });
+    }
+    const subnet = o.subnet ? (() => {
+      const c = parseCidr(o.subnet);
+      return `${toIp(c.base)}/${c.prefix}`;
+    })() : freeSubnet(all.flatMap((n) => n.subnets.map((s) => s.subnet)));
+    const clash = all.find((n) => n.subnets.some((s) => overlaps(s.subnet, subnet)));
+    if (clash) throw new PodError(`subnet ${subnet} is already used on the host or by another config`, { hint: `network ${clash.name} uses ${clash.subnets[0]!.subnet}: pick another --subnet` });
+    const { base, prefix } = parseCidr(subnet);
+    const inside = (ip: string) => isIPv4(ip) && toInt(ip) > base && toInt(ip) < base + subnetSize(prefix) - 1;
+    if (o.gateway !== undefined && !inside(o.gateway))
+      throw new UsageError(`gateway ${o.gateway} is not in subnet ${subnet}`, { hint: "give an address inside the subnet, or leave --gateway out" });
+    const entry: Subnet = { subnet, gateway: o.gateway ?? toIp(base + 1) };
+    if (o.ipRange) {
+      const r = parseCidr(o.ipRange);
+      if (r.base < base || r.base + subnetSize(r.prefix) > base + subnetSize(prefix))
+        throw new UsageError(`ip-range ${o.ipRange} is not in subnet ${subnet}`, { hint: "give a range inside the subnet, e.g. 10.89.5.128/25" });
+      entry.lease_range = { start_ip: toIp(Math.max(r.base, base + 1)), end_ip: toIp(Math.min(r.base + subnetSize(r.prefix) - 1, base + subnetSize(prefix) - 2)) };
+    }
+    for (const k of Object.keys(o.options ?? {}))
+      if (!["mtu", "isolate", "metric"].includes(k))
+        throw new UsageError(`unsupported bridge network option ${k}`, { hint: "pod's bridge networks take the options mtu, isolate and metric" });
+    const rec: NetworkRecord = {
+      name,
+      id: randomBytes(32).toString("hex"),
+      driver: "bridge",
+      network_interface: freeInterface(all),
+      created: new Date().toISOString(),
+      subnets: [entry],
+      ipv6_enabled: false,
+      internal: o.internal ?? false,
+      dns_enabled: !o.disableDns,
+      ...(o.labels && Object.keys(o.labels).length ? { labels: o.labels } : {}),
+      ...(o.options && Object.keys(o.options).length ? { options: o.options } : {}),
+      ipam_options: { driver: "host-local" },
+    };
+    writeFileAtomic(recordFile(root, name), JSON.stringify(rec, null, 2) + "\n", 0o600);
+    return rec;
+  });
+}
+
+/** Removes a network's file; the caller has made sure no container uses it. */
+export async function removeNetworkRecord(root: string, name: string): Promise<void> {
+  if (name === DEFAULT_NETWORK) throw new PodError(`default network ${DEFAULT_NETWORK} cannot be removed`, { exit: 125, hint: "remove only networks you created" });
+  if (!existsSync(networksDir(root))) return;
+  await withLock(lockFile(root), "write", () => rmSync(recordFile(root, name), { force: true }));
+}
+
+/** The address range containers get: the lease range, else the subnet without its network, gateway and broadcast addresses. */
+export function addressRange(n: NetworkRecord): { first: number; last: number; gateway: string; prefix: number } {
+  const s = n.subnets[0]!;
+  const { base, prefix } = parseCidr(s.subnet);
+  const first = s.lease_range ? toInt(s.lease_range.start_ip) : base + 1;
+  const last = s.lease_range ? toInt(s.lease_range.end_ip) : base + subnetSize(prefix) - 2;
+  return { first, last, gateway: s.gateway, prefix };
+}
+
+/** podman's `network ls --filter`: name, id, driver, label, dangling is not here (pkg/container knows the users). */
+export function matchesNetworkFilter(n: NetworkRecord, key: string, value: string): boolean {
+  switch (key) {
+    case "name":
+      return new RegExp(value).test(n.name);
+    case "id":
+      return n.id.startsWith(value);
+    case "driver":
+      return n.driver === value;
+    case "label": {
+      const [k, v] = value.split("=", 2) as [string, string?];
+      return n.labels?.[k] !== undefined && (v === undefined || n.labels[k] === v);
+    }
+    case "label!": {
+      const [k, v] = value.split("=", 2) as [string, string?];
+      return !(n.labels?.[k] !== undefined && (v === undefined || n.labels[k] === v));
+    }
+    default:
+      throw new UsageError(`invalid filter "${key}"`, { hint: "network filters: name, id, driver, label, label!, dangling, until" });
+  }
+}

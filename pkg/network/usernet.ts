@@ -1,0 +1,384 @@
+// Rootless user networks: one network namespace per user (and runroot) that
+// holds a bridge per network in use, as podman's rootless netns does. Its
+// keeper (`pod _netns-keeper`, a daemon in a user namespace with the storage
+// maps) owns the namespace, answers DNS for the containers on its bridges
+// and ends, with the pasta that gives the namespace outbound access, once no
+// container is attached. A container on a user network runs in the
+// keeper's user namespace with a network namespace of its own (core.c "+"
+// mode), joined to its bridges by veth pairs the native core's oneshot
+// command makes; its addresses are leases in a file under a lock.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { PodError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import { withLock } from "../store/lock.ts";
+import { pidAlive, processStartTime } from "../store/leftovers.ts";
+import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
+import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
+import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
+import { SEARCH_DOMAIN } from "./dns.ts";
+
+/** One container's place on one network. */
+export type UserLease = {
+  id: string;
+  name: string;
+  aliases: string[];
+  network: string;
+  bridge: string;
+  internal: boolean;
+  dns: boolean;
+  ip: string;
+  gateway: string;
+  prefix: number;
+  veth: string;
+  /** the container's first process once it runs: a new keeper joins it again after a crash */
+  pid?: number;
+  pidStart?: number;
+  /** the pod that took the lease: it counts as alive until the veth exists */
+  owner: number;
+  ownerStart?: number;
+};
+
+export type KeeperState = { pid: number; start?: number; pasta?: { pid: number; start?: number } };
+
+export const stateDir = (runroot: string) => join(runroot, "networks");
+export const usernetLock = (dir: string) => join(dir, "usernet.lock");
+const leaseFile = (dir: string) => join(dir, "leases.json");
+const keeperFile = (dir: string) => join(dir, "keeper.json");
+export const readyFile = (dir: string) => join(dir, "keeper.ready");
+export const upstreamFile = (dir: string) => join(dir, "upstream.json");
+/** pasta's interface in the shared namespace */
+export const TAP = "tap0";
+export const NFT_TABLE = "pod";
+
+function readJson<T>(path: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export const readLeases = (dir: string) => readJson<UserLease[]>(leaseFile(dir), []);
+export const readKeeper = (dir: string) => readJson<KeeperState | undefined>(keeperFile(dir), undefined);
+
+const sameProcess = (p: { pid: number; start?: number } | undefined) => p !== undefined && pidAlive(p.pid) && processStartTime(p.pid) === p.start;
+
+/** The interfaces of the keeper's namespace (from any process: /proc/PID/net is that process's namespace). */
+export function interfacesOf(pid: number | "self"): Set<string> {
+  try {
+    const lines = readFileSync(`/proc/${pid}/net/dev`, "utf8").split("\n").slice(2);
+    return new Set(lines.map((l) => l.split(":")[0]!.trim()).filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
+export function leaseAlive(l: UserLease, ifaces: Set<string>): boolean {
+  if (ifaces.has(l.veth)) return true;
+  return l.ownerStart !== undefined && processStartTime(l.owner) === l.ownerStart;
+}
+
+/** The host end of a container's veth on its n-th network (IFNAMSIZ: 15 bytes). */
+export const userVethName = (id: string, n: number) => `veth${id.slice(0, 9)}${n}`;
+
+/** The whole `inet pod` table of the shared namespace: networks do not reach each other; internal ones reach nothing outside. */
+export function userRuleset(leases: UserLease[]): string {
+  const bridges = [...new Map(leases.map((l) => [l.bridge, l.internal])).entries()].sort();
+  return [
+    `table inet ${NFT_TABLE} {}`,
+    `delete table inet ${NFT_TABLE}`,
+    `table inet ${NFT_TABLE} {`,
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy drop;",
+    "    ct state established,related accept",
+    // within one network (bridged frames pass here too where br_netfilter is loaded)
+    ...bridges.map(([b]) => `    iifname "${b}" oifname "${b}" accept`),
+    ...bridges.filter(([, internal]) => !internal).map(([b]) => `    iifname "${b}" oifname "${TAP}" accept`),
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+    `    oifname "${TAP}" masquerade`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+function tool(name: string, pkg: string): string {
+  const p = findOnPath(name, `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`);
+  if (!p) throw new PodError(`user networks need ${name}, which is not installed (not found in $PATH)`, { hint: `install it (sudo apt-get install ${pkg}), or use the default network` });
+  return p;
+}
+
+/** Runs argv as root of the keeper's namespaces (nsenter into its user and network namespace). */
+function inKeeper(keeper: number, argv: string[], input?: string): void {
+  const r = Bun.spawnSync([tool("nsenter", "util-linux"), "-t", String(keeper), "-U", "-n", "--", ...argv], {
+    stdin: input === undefined ? "ignore" : Buffer.from(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0)
+    throw new PodError(`setting up the user network namespace: ${argv.join(" ")}: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
+      hint: "user networks need nsenter, ip (iproute2) and nft (nftables); `pod doctor` checks the rest",
+    });
+}
+
+/** Starts the keeper and its pasta, and sets the namespace up; returns the keeper's state. */
+async function startKeeper(dir: string, runroot: string, hostResolv: string, joinUsernsOf?: number): Promise<KeeperState> {
+  const pasta = findOnPath("pasta");
+  if (!pasta)
+    throw new PodError("user networks need pasta for outbound access, and it is not installed (not found in $PATH)", {
+      hint: "install it (sudo apt-get install passt), or use the default network",
+    });
+  const ip = tool("ip", "iproute2");
+  tool("nft", "nftables");
+  // the keeper forwards what it does not know to the resolvers a pasta container would use
+  const dnsForward = nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1") && pastaOffers(pasta, "--dns-forward", join(runroot, "pasta-help"));
+  const upstream = nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
+  writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
+  rmSync(readyFile(dir), { force: true });
+  await startNetworkNamespaceDaemon([...selfCommand(), "_netns-keeper", dir], { runroot, env: process.env }, joinUsernsOf);
+  let pid = 0;
+  for (let i = 0; i < 500 && !pid; i++) {
+    const t = readJson<{ pid?: number }>(readyFile(dir), {});
+    if (t.pid && pidAlive(t.pid)) pid = t.pid;
+    else await Bun.sleep(10);
+  }
+  if (!pid) throw new PodError("the user networks' namespace keeper did not start", { hint: `its log is ${join(dir, "keeper.log")}; run the command again with --log-level debug` });
+  const keeper: KeeperState = { pid, start: processStartTime(pid) };
+  try {
+    inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
+    const pidFile = join(dir, "pasta.pid");
+    rmSync(pidFile, { force: true });
+    const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
+    if (dnsForward) args.push("--dns-forward", PASTA_DNS_FORWARD);
+    const r = Bun.spawnSync([pasta, ...args, String(pid)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const pastaPid = Number(readJson<number>(pidFile, 0));
+    if (r.exitCode !== 0 || !pastaPid)
+      throw new PodError(`starting pasta for the user networks: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
+        hint: "pasta needs /dev/net/tun read-writable by you (sudo chmod 666 /dev/net/tun); `pod doctor` checks it",
+      });
+    keeper.pasta = { pid: pastaPid, start: processStartTime(pastaPid) };
+  } catch (e) {
+    process.kill(pid, "SIGTERM");
+    throw e;
+  }
+  return keeper;
+}
+
+/** Stops what a keeper left: its pasta (and the keeper itself, if asked). */
+export function stopKeeper(k: KeeperState | undefined, alsoKeeper: boolean): void {
+  if (!k) return;
+  for (const p of alsoKeeper ? [k.pasta, k] : [k.pasta])
+    if (sameProcess(p))
+      try {
+        process.kill(p!.pid, "SIGTERM");
+      } catch {
+        // gone meanwhile
+      }
+}
+
+async function locked<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withLock(usernetLock(dir), "write", fn);
+}
+
+/** Rewrites the shared namespace's bridges and rules for these leases (under the lock). */
+function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
+  const have = interfacesOf(keeper);
+  let batch = "";
+  for (const l of new Map(leases.map((l) => [l.bridge, l])).values()) {
+    if (have.has(l.bridge)) continue;
+    have.add(l.bridge);
+    batch += `link add ${l.bridge} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
+  }
+  if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
+  inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], userRuleset(leases));
+  writeFileAtomic(leaseFile(dir), JSON.stringify(leases, null, 1), 0o600);
+}
+
+export type UserNetworkAttachment = {
+  /** core.c's P_NEW_NET: "+" and the keeper's network namespace */
+  join: string;
+  command: string[];
+  addresses: UserAddress[];
+  resolv: string;
+};
+
+// The oneshot, as root of the keeper's namespaces: a veth pair per network with its far end
+// (eth<first>, eth<first+1>, …) in the container's namespace, then the container's side set up from inside.
+const ATTACH_SCRIPT =
+  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+
+export type UserAddress = { network: string; ip: string; gateway: string; prefix: number; bridge: string };
+
+/** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
+function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string; aliases: string[] }, networks: NetworkRecord[], first: number, keepOwn: boolean): UserLease[] {
+  const ifaces = interfacesOf(keeper.pid);
+  const leases = readLeases(dir).filter((l) => (keepOwn || l.id !== c.id) && leaseAlive(l, ifaces));
+  const mine: UserLease[] = networks.map((n, i) => {
+    const r = addressRange(n);
+    const used = new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip));
+    let chosen: string | undefined;
+    for (let a = r.first; a <= r.last && !chosen; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) chosen = toIp(a);
+    if (!chosen) throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
+    return {
+      id: c.id,
+      name: c.name,
+      aliases: c.aliases,
+      network: n.name,
+      bridge: n.network_interface,
+      internal: n.internal,
+      dns: n.dns_enabled,
+      ip: chosen,
+      gateway: r.gateway,
+      prefix: r.prefix,
+      veth: userVethName(c.id, first + i),
+      owner: process.pid,
+      ownerStart: processStartTime(process.pid),
+    };
+  });
+  const all = [...leases, ...mine];
+  applyLeases(dir, keeper.pid, all);
+  return mine;
+}
+
+/** The container side of its interfaces eth<first>…: addresses, and the default route through the first network that has one out. */
+function containerBatch(leases: UserLease[], first: number, withRoute: boolean): string {
+  let b = first === 0 ? "link set lo up\n" : "";
+  leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\nlink set eth${first + i} up\n`));
+  const routed = leases.find((l) => !l.internal);
+  if (withRoute && routed) b += `route add default via ${routed.gateway}\n`;
+  return b;
+}
+
+const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
+
+const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
+  const nsenter = tool("nsenter", "util-linux");
+  return [nsenter, "-t", String(keeper), "-U", "-n", "--", "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), nsenter, pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
+};
+
+/**
+ * The keeper, started when none runs. After a crash (the keeper killed with
+ * -9) the containers still running on user networks are joined again: the
+ * new keeper starts in their user namespace, the old namespace goes with its
+ * pasta, and each gets its veths back with the addresses it had.
+ */
+async function liveKeeper(dir: string, runroot: string, hostResolv: string): Promise<KeeperState> {
+  const old = readKeeper(dir);
+  if (old && sameProcess(old)) return old;
+  const survivors = readLeases(dir).filter((l) => l.pid !== undefined && sameProcess({ pid: l.pid, start: l.pidStart }));
+  stopKeeper(old, false);
+  rmSync(keeperFile(dir), { force: true });
+  rmSync(leaseFile(dir), { force: true });
+  const fresh = await startKeeper(dir, runroot, hostResolv, survivors[0]?.pid);
+  writeFileAtomic(keeperFile(dir), JSON.stringify(fresh), 0o600);
+  if (!survivors.length) return fresh;
+  applyLeases(dir, fresh.pid, survivors);
+  for (const [id, mine] of Map.groupBy(survivors, (l) => l.id)) {
+    const batch = join(dir, `rejoin-${id.slice(0, 12)}.batch`);
+    writeFileAtomic(batch, containerBatch(mine, 0, true).replace("link set lo up\n", ""), 0o600);
+    const r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    rmSync(batch, { force: true });
+    if (r.exitCode !== 0) writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.id !== id), null, 1), 0o600);
+  }
+  return fresh;
+}
+
+/** Notes the container's first process on its leases once it runs (what a rebuilt namespace joins). */
+export async function noteUserNetworkPid(runroot: string, id: string, pid: number): Promise<void> {
+  const dir = stateDir(runroot);
+  await locked(dir, () => {
+    const leases = readLeases(dir);
+    if (!leases.some((l) => l.id === id)) return;
+    writeFileAtomic(leaseFile(dir), JSON.stringify(leases.map((l) => (l.id === id ? { ...l, pid, pidStart: processStartTime(pid) } : l)), null, 1), 0o600);
+  });
+}
+
+/**
+ * Leases the container an address on each network (starting the shared
+ * namespace when it is the first) and returns how the native core puts it
+ * there. `hostResolv` gives the keeper its upstream resolvers.
+ */
+export async function attachUserNetworks(
+  runroot: string,
+  c: { id: string; name: string; aliases: string[] },
+  networks: NetworkRecord[],
+  files: { dir: string; logFile: string },
+  hostResolv: string,
+  dns: { servers: string[]; search: string[]; options: string[] },
+): Promise<UserNetworkAttachment> {
+  const dir = stateDir(runroot);
+  const { keeper, mine } = await locked(dir, async () => {
+    const keeper = await liveKeeper(dir, runroot, hostResolv);
+    return { keeper, mine: leaseOn(dir, keeper, c, networks, 0, false) };
+  });
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  const batch = join(files.dir, "netns.batch");
+  const addresses = toAddresses(mine);
+  writeFileAtomic(batch, containerBatch(mine, 0, true), 0o600);
+  // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
+  const dnsAt = addresses.find((_, i) => networks[i]!.dns_enabled);
+  const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
+  const resolv = dns.servers.length || !dnsAt
+    ? resolvConf(hostResolv, "pasta", dns)
+    : resolvConf(hostSearch, undefined, { servers: [dnsAt.gateway], search: dns.search.length ? dns.search : [SEARCH_DOMAIN, ...searchOf(hostResolv)], options: dns.options });
+  return { join: `+/proc/${keeper.pid}/ns/net`, command: ["oneshot", "", files.logFile, ...attachArgv(keeper.pid, batch, 0, mine, "@PID@")], addresses, resolv };
+}
+
+/** `network connect` of a running container: one more veth (eth<first>) into its namespace now. */
+export async function connectRunning(runroot: string, c: { id: string; name: string; aliases: string[]; pid: number }, network: NetworkRecord, scratch: string): Promise<UserAddress> {
+  const dir = stateDir(runroot);
+  return locked(dir, () => {
+    const keeper = readKeeper(dir);
+    if (!keeper || !sameProcess(keeper))
+      throw new PodError(`cannot connect container ${c.name}: the user networks' namespace it was on is gone`, { hint: `restart it (pod restart ${c.name}) and connect it again` });
+    // the next interface number after the ones it has (a disconnect leaves a gap)
+    const first = 1 + Math.max(-1, ...readLeases(dir).filter((l) => l.id === c.id).map((l) => Number(l.veth.slice(13))));
+    const mine = leaseOn(dir, keeper, c, [network], first, true);
+    const [address] = toAddresses(mine);
+    const batch = join(scratch, `netns-${first}.batch`);
+    writeFileAtomic(batch, containerBatch(mine, first, false), 0o600);
+    const r = Bun.spawnSync(attachArgv(keeper.pid, batch, first, mine, String(c.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) {
+      writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.veth !== mine[0]!.veth), null, 1), 0o600);
+      throw new PodError(`connecting container ${c.name} to network ${network.name}: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, { hint: "the container may have just stopped; check pod ps" });
+    }
+    return address!;
+  });
+}
+
+/** `network disconnect` of a running container: its veth on that network goes (the kernel removes the pair), and the lease. */
+export async function disconnectRunning(runroot: string, id: string, network: string): Promise<void> {
+  const dir = stateDir(runroot);
+  await locked(dir, () => {
+    const keeper = readKeeper(dir);
+    const leases = readLeases(dir);
+    const gone = leases.filter((l) => l.id === id && l.network === network);
+    if (keeper && sameProcess(keeper)) for (const l of gone) if (interfacesOf(keeper.pid).has(l.veth)) inKeeper(keeper.pid, [tool("ip", "iproute2"), "link", "del", l.veth]);
+    writeFileAtomic(leaseFile(dir), JSON.stringify(leases.filter((l) => !gone.includes(l)), null, 1), 0o600);
+  });
+}
+
+const searchOf = (resolv: string) =>
+  resolv.split("\n").flatMap((l) => /^\s*search\s+(.+)/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean);
+
+/** `system reset`: the keeper and its pasta end now (their containers are stopped already). */
+export function stopUserNetworks(runroot: string): void {
+  stopKeeper(readKeeper(stateDir(runroot)), true);
+}
+
+/** Gives back a container's leases; the keeper ends by itself once none is left. */
+export async function releaseUserNetworks(runroot: string, id: string): Promise<void> {
+  const dir = stateDir(runroot);
+  if (!existsSync(leaseFile(dir)) || !readLeases(dir).some((l) => l.id === id)) return;
+  await locked(dir, () => {
+    const keeper = readKeeper(dir);
+    const leases = readLeases(dir);
+    const after = leases.filter((l) => l.id !== id);
+    if (!keeper || !sameProcess(keeper)) return writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
+    if (after.length !== leases.length) writeFileAtomic(leaseFile(dir), JSON.stringify(after, null, 1), 0o600);
+  });
+}

@@ -1,0 +1,195 @@
+// User networks, rootless: `pod network` create/ls/inspect/exists/rm/prune
+// with podman's output and exit codes, and containers on one network
+// reaching each other by name (DNS, not /etc/hosts) while another network
+// and the outside of an internal one stay out of reach. The shared
+// namespace's keeper and its pasta end with the last container.
+// Traffic stays inside the namespaces the tests create.
+import { describe } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName } from "./helpers.ts";
+import { useLifecycle, runD, until, alive } from "./lifecycle-helpers.ts";
+
+useSuite("560-user-networks");
+useLifecycle();
+
+const N = requires("subuid", "alpine-fixture", "tun");
+const T = requires("subuid");
+
+const stateDir = () => join(pod().runtimeDir, "pod", "networks");
+function keeperState(): { pid: number; pasta?: { pid: number } } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(stateDir(), "keeper.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+const SERVE = (text: string) => ["sh", "-c", `while true; do echo ${text} | nc -l -p 80; done`];
+/** A shell loop that retries a connection while the server starts. */
+const fetchFrom = (host: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${host} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`;
+
+describe("pod network", () => {
+  T("create, ls, inspect, exists and rm with podman's output and exit codes", async () => {
+    const net = safeName("n");
+    const c = await runPod(["network", "create", "--subnet", "10.89.77.0/24", "--label", "app=web", net]);
+    expectExit(c, 0);
+    expect(c.stdout).toBe(`${net}\n`);
+    const ls = await runPod(["network", "ls"]);
+    expect(lines(ls.stdout)[0]).toMatch(/^NETWORK ID +NAME +DRIVER$/);
+    expect(ls.stdout).toMatch(/^2f259bab93aa +podman +bridge$/m);
+    expect(ls.stdout).toMatch(new RegExp(`^[0-9a-f]{12} +${net} +bridge$`, "m"));
+    expect((await runPod(["network", "ls", "-q", "--filter", "label=app=web"])).stdout).toBe(`${net}\n`);
+    const inspect = JSON.parse((await runPod(["network", "inspect", net])).stdout);
+    expect(inspect[0]).toMatchObject({ name: net, driver: "bridge", subnets: [{ subnet: "10.89.77.0/24", gateway: "10.89.77.1" }], internal: false, dns_enabled: true, labels: { app: "web" } });
+    expect(inspect[0].id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await runPod(["network", "inspect", "--format", "{{.Name}} {{.Driver}}", net])).stdout).toBe(`${net} bridge\n`);
+    expectExit(await runPod(["network", "exists", net]), 0);
+    expectExit(await runPod(["network", "exists", "no-such-net"]), 1);
+    const dup = await runPod(["network", "create", net]);
+    expectPodError(dup, "network already exists");
+    expectExit(await runPod(["network", "create", "--ignore", net]), 0);
+    expectPodError(await runPod(["network", "create", "--subnet", "10.89.77.128/25", safeName("o")]), "already used");
+    expectPodError(await runPod(["network", "create", "bad/name"]), "invalid");
+    const missing = await runPod(["network", "rm", "no-such-net"]);
+    expectExit(missing, 1);
+    expect(missing.stderr).toContain("unable to find network with name or ID no-such-net: network not found");
+    expectPodError(await runPod(["network", "rm", "podman"]), "cannot be removed");
+    const rm = await runPod(["network", "rm", net]);
+    expectExit(rm, 0);
+    expect(rm.stdout).toBe(`${net}\n`);
+    expectExit(await runPod(["network", "exists", net]), 1);
+  });
+
+  T("run --network with a network that does not exist is refused before anything is recorded", async () => {
+    const name = safeName("x");
+    const r = await runPod(["run", "--rm", "--name", name, "--network", "no-such-net", "alpine", "true"]);
+    expectExit(r, 125);
+    expect(r.stderr).toContain("unable to find network with name or ID no-such-net: network not found");
+    expect((await runPod(["ps", "-a", "-q", "--filter", `name=${name}`])).stdout).toBe("");
+  });
+});
+
+describe("containers on user networks", () => {
+  N("find each other by name over DNS and talk TCP; another network neither resolves nor reaches them", async () => {
+    const net = safeName("front");
+    const other = safeName("back");
+    expectExit(await runPod(["network", "create", net]), 0);
+    expectExit(await runPod(["network", "create", other]), 0);
+    const web = safeName("web");
+    await runD(web, ["--network", net, "alpine", ...SERVE("hello-by-name")]);
+    const ip = (await runPod(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", web])).stdout.trim();
+    expect(JSON.parse((await runPod(["inspect", "--format", "{{json .NetworkSettings.Networks}}", web])).stdout)[net].IPAddress).toBe(ip);
+    expect(ip).toMatch(/^10\.89\.\d+\.\d+$/);
+    // nslookup asks the DNS server in resolv.conf, never /etc/hosts
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `cat /etc/resolv.conf; nslookup ${web}; ${fetchFrom(web)}`]);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/^search dns\.podman/m);
+    expect(r.stdout).toContain(`Address: ${ip}`);
+    expect(r.stdout).toContain("hello-by-name");
+    const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; nc -w 2 ${ip} 80 </dev/null && echo reached; true`]);
+    expectExit(far, 0);
+    expect(far.stdout).not.toContain("resolved");
+    expect(far.stdout).not.toContain("reached");
+    // a container started later is found from the first one
+    const late = safeName("late");
+    await runD(late, ["--network", net, "alpine", ...SERVE("hello-late")]);
+    const back = await runPod(["exec", web, "sh", "-c", fetchFrom(late)]);
+    expectExit(back, 0);
+    expect(back.stdout).toContain("hello-late");
+  });
+
+  N("--network-alias answers too; after restart its peers still find it", async () => {
+    const net = safeName("al");
+    expectExit(await runPod(["network", "create", net]), 0);
+    const db = safeName("db");
+    await runD(db, ["--network", net, "--network-alias", "database", "alpine", ...SERVE("hello-alias")]);
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom("database")]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("hello-alias");
+    expectExit(await runPod(["restart", "-t", "0", db]), 0);
+    const again = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom(db)]);
+    expectExit(again, 0);
+    expect(again.stdout).toContain("hello-alias");
+    expectPodError(await runPod(["run", "--rm", "--network-alias", "x", "alpine", "true"]), "only be used with user networks");
+    expectPodError(await runPod(["run", "--rm", "--network", net, "-p", "8080:80", "alpine", "true"]), "not supported by pod yet");
+  });
+
+  N("connect and disconnect of a running container change what it reaches and resolves", async () => {
+    const a = safeName("na");
+    const b = safeName("nb");
+    expectExit(await runPod(["network", "create", a]), 0);
+    expectExit(await runPod(["network", "create", b]), 0);
+    const server = safeName("srv");
+    await runD(server, ["--network", b, "alpine", ...SERVE("hello-connected")]);
+    const client = safeName("cli");
+    await runD(client, ["--network", a, "alpine", "sleep", "1000"]);
+    const before = await runPod(["exec", client, "sh", "-c", `nslookup ${server} >/dev/null 2>&1 && echo resolved; true`]);
+    expect(before.stdout).not.toContain("resolved");
+    expectExit(await runPod(["network", "connect", b, client]), 0);
+    const after = await runPod(["exec", client, "sh", "-c", `ip -o link show eth1 && ${fetchFrom(server)}`]);
+    expectExit(after, 0);
+    expect(after.stdout).toContain("hello-connected");
+    expect(JSON.parse((await runPod(["inspect", "--format", "{{json .NetworkSettings.Networks}}", client])).stdout)).toHaveProperty(b);
+    expectPodError(await runPod(["network", "connect", b, client]), "already connected");
+    expectExit(await runPod(["network", "disconnect", b, client]), 0);
+    const gone = await runPod(["exec", client, "sh", "-c", `ip -o link show eth1 2>/dev/null && echo still; nc -w 2 ${server} 80 </dev/null && echo reached; true`]);
+    expect(gone.stdout).not.toContain("still");
+    expect(gone.stdout).not.toContain("reached");
+    expectPodError(await runPod(["network", "disconnect", a, client]), "only network");
+  });
+
+  N("an internal network has no route out; the keeper and its pasta end with the last container", async () => {
+    const net = safeName("int");
+    expectExit(await runPod(["network", "create", "--internal", net]), 0);
+    const name = safeName("i");
+    await runD(name, ["--network", net, "alpine", "sleep", "1000"]);
+    const k = keeperState();
+    expect(k?.pid, "a keeper runs while a container is on a network").toBeGreaterThan(0);
+    expect(alive(k!.pid)).toBe(true);
+    expect(alive(k!.pasta!.pid)).toBe(true);
+    const routes = await runPod(["exec", name, "ip", "route"]);
+    expectExit(routes, 0);
+    expect(routes.stdout).not.toMatch(/^default/m);
+    const inUse = await runPod(["network", "rm", net]);
+    expectExit(inUse, 2);
+    expect(inUse.stderr).toContain("network is being used");
+    const forced = await runPod(["network", "rm", "-f", net]);
+    expectExit(forced, 0);
+    expect((await runPod(["ps", "-a", "-q", "--filter", `name=${name}`])).stdout).toBe("");
+    await until("the keeper to end after the last container", () => !alive(k!.pid), 10_000);
+    await until("its pasta to end too", () => !alive(k!.pasta!.pid), 5_000);
+  });
+
+  N("after kill -9 of the keeper the next command rebuilds the namespace: running containers are joined again and still found", async () => {
+    const net = safeName("k");
+    expectExit(await runPod(["network", "create", net]), 0);
+    const a = safeName("a");
+    await runD(a, ["--network", net, "alpine", ...SERVE("hello-again")]);
+    const ip = (await runPod(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", a])).stdout.trim();
+    const k = keeperState()!;
+    process.kill(k.pid, "SIGKILL");
+    await until("the keeper to die", () => !alive(k.pid), 5_000);
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `nslookup ${a}; ${fetchFrom(a)}`]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("hello-again");
+    expect(r.stdout).toContain(`Address: ${ip}`);
+    const k2 = keeperState();
+    expect(k2?.pid).not.toBe(k.pid);
+    expect(alive(k.pasta!.pid), "the dead keeper's pasta was stopped").toBe(false);
+    expectExit(await runPod(["rm", "-f", a]), 0);
+    await until("the new keeper to end", () => !alive(k2!.pid), 10_000);
+  });
+
+  N("system reset -f ends the keeper and its pasta with the containers", async () => {
+    const net = safeName("r");
+    expectExit(await runPod(["network", "create", net]), 0);
+    await runD(safeName("c"), ["--network", net, "alpine", "sleep", "1000"]);
+    const k = keeperState()!;
+    expectExit(await runPod(["system", "reset", "-f"]), 0);
+    await until("the keeper to end at reset", () => !alive(k.pid), 5_000);
+    await until("its pasta too", () => !alive(k.pasta!.pid), 5_000);
+    expectExit(await runPod(["network", "exists", net]), 1);
+    expectExit(await runPod(["pull", "-q", "alpine"]), 0);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, test } from "bun:test";
+import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
+import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
+import { userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
+import { lookup } from "../../../pkg/network/keeper.ts";
+import { parseNetworkMode } from "../../../pkg/network/mode.ts";
+
+/** A query for name/type as a resolver sends it (id 0x1234, recursion desired). */
+function query(name: string, type: number): Uint8Array {
+  const labels = name.split(".").flatMap((l) => [l.length, ...new TextEncoder().encode(l)]);
+  return new Uint8Array([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, type, 0, 1]);
+}
+
+const lease = (o: Partial<UserLease>): UserLease => ({
+  id: "a".repeat(64), name: "web", aliases: [], network: "front", bridge: "podman1", internal: false, dns: true, ip: "10.89.0.2", gateway: "10.89.0.1", prefix: 24, veth: "vethaaaa0", owner: 1, ...o,
+});
+
+describe("dns messages", () => {
+  test("a query's question is read, case-folded", () => {
+    const q = parseQuery(query("Web.DNS.podman", TYPE_A))!;
+    expect(q).toMatchObject({ id: 0x1234, name: "web.dns.podman", type: TYPE_A, recursion: true });
+    expect(bareName(q.name)).toBe("web");
+  });
+  test("responses and truncated packets are not queries", () => {
+    const r = query("web", TYPE_A);
+    r[2] = 0x81;
+    expect(parseQuery(r)).toBeUndefined();
+    expect(parseQuery(query("web", TYPE_A).subarray(0, 14))).toBeUndefined();
+  });
+  test("an A answer carries the addresses; AAAA of a known name has none; an unknown name is NXDOMAIN", () => {
+    const msg = query("web", TYPE_A);
+    const a = buildAnswer(msg, parseQuery(msg)!, ["10.89.0.2"]);
+    expect(a[3]! & 0xf).toBe(0);
+    expect((a[6]! << 8) | a[7]!).toBe(1);
+    expect([...a.subarray(a.length - 4)]).toEqual([10, 89, 0, 2]);
+    const six = query("web", TYPE_AAAA);
+    expect((buildAnswer(six, parseQuery(six)!, ["10.89.0.2"])[7])).toBe(0);
+    expect(buildAnswer(msg, parseQuery(msg)!, undefined)[3]! & 0xf).toBe(3);
+  });
+  test("single labels and the dns.podman domain never go upstream", () => {
+    expect(isLocalName("web")).toBe(true);
+    expect(isLocalName("web.dns.podman.")).toBe(true);
+    expect(isLocalName("example.org")).toBe(false);
+  });
+});
+
+describe("names on user networks", () => {
+  const leases = [lease({}), lease({ id: "b".repeat(64), name: "db", ip: "10.89.0.3", aliases: ["database"] }), lease({ id: "c".repeat(64), name: "other", network: "back", ip: "10.89.1.2" })];
+  test("a container finds the others of its network by name, alias and short id", () => {
+    expect(lookup(leases, "10.89.0.2", "db")).toEqual(["10.89.0.3"]);
+    expect(lookup(leases, "10.89.0.2", "database.dns.podman")).toEqual(["10.89.0.3"]);
+    expect(lookup(leases, "10.89.0.2", "b".repeat(12))).toEqual(["10.89.0.3"]);
+  });
+  test("a container on two networks finds the containers of both, whichever address it asks from", () => {
+    const two = [...leases, lease({ network: "back", ip: "10.89.1.3" })];
+    expect(lookup(two, "10.89.0.2", "other")).toEqual(["10.89.1.2"]);
+  });
+  test("never a container of a network it is not on, nor for a querier pod does not know", () => {
+    expect(lookup(leases, "10.89.1.2", "db")).toBeUndefined();
+    expect(lookup(leases, "10.89.9.9", "db")).toBeUndefined();
+    expect(lookup([lease({ dns: false }), lease({ name: "db", ip: "10.89.0.3", dns: false })], "10.89.0.2", "db"), "a network without DNS").toBeUndefined();
+  });
+});
+
+describe("network records", () => {
+  test("new networks take the next free /24 of 10.89.0.0/16", () => {
+    expect(freeSubnet([])).toBe("10.89.0.0/24");
+    expect(freeSubnet(["10.88.0.0/16", "10.89.0.0/24", "10.89.2.0/23"])).toBe("10.89.1.0/24");
+  });
+  test("subnets are normalised and bounded", () => {
+    expect(parseCidr("10.89.5.7/24")).toEqual({ base: (10 << 24 | 89 << 16 | 5 << 8) >>> 0, prefix: 24 });
+    expect(() => parseCidr("10.89.5.0/31")).toThrow("invalid subnet");
+    expect(() => parseCidr("fd00::/64")).toThrow("invalid subnet");
+  });
+  test("the default network is podman's", () => {
+    const d = defaultNetwork();
+    expect(d).toMatchObject({ name: "podman", network_interface: "podman0", subnets: [{ subnet: "10.88.0.0/16", gateway: "10.88.0.1" }] });
+    expect(addressRange(d).prefix).toBe(16);
+  });
+  test("--network NAME[,NAME] names user networks; modes do not mix with them", () => {
+    expect(parseNetworkMode("front,back", false)).toEqual({ kind: "named", names: ["front", "back"] });
+    expect(parseNetworkMode("bridge", false)).toEqual({ kind: "named", names: ["podman"] });
+    expect(parseNetworkMode("podman", true)).toEqual({ kind: "bridge" });
+    expect(() => parseNetworkMode("front,host", false)).toThrow("cannot be combined");
+    expect(() => parseNetworkMode("front:ip=10.89.0.5", false)).toThrow("not supported by pod yet");
+  });
+});
+
+describe("the shared namespace's rules", () => {
+  test("each network reaches itself; only non-internal ones reach pasta's interface", () => {
+    const rules = userRuleset([lease({}), lease({ bridge: "podman2", network: "int", internal: true })]);
+    expect(rules).toContain('iifname "podman1" oifname "podman1" accept');
+    expect(rules).toContain('iifname "podman2" oifname "podman2" accept');
+    expect(rules).toContain('iifname "podman1" oifname "tap0" accept');
+    expect(rules).not.toContain('iifname "podman2" oifname "tap0"');
+    expect(rules).toContain("policy drop");
+  });
+  test("veth names fit IFNAMSIZ", () => {
+    expect(userVethName("0123456789abcdef", 3).length).toBeLessThanOrEqual(15);
+  });
+});
