@@ -85,21 +85,19 @@ function imageRuntimeConfig(store: Store, img: ImageRecord): Record<string, any>
 }
 
 /** --replace: the container that has the name now is removed (stopped first), as podman does. */
-async function replaceNamed(paths: Paths, name: string | undefined): Promise<void> {
-  if (name === undefined) throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
+async function replaceNamed(paths: Paths, name: string): Promise<void> {
   const old = listRecords(paths.root).find((r) => r.name === name);
   if (!old) return;
   await removeContainer(paths, old, true);
   log.debug(`container ${old.id.slice(0, 12)} (${name}) removed for --replace`);
 }
 
-
-
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
   const store = new Store(paths).init();
-  if (req.replace && req.name === undefined) await replaceNamed(paths, undefined);
+  if (req.replace && req.name === undefined)
+    throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const plan = planVolumes(opts);
@@ -113,7 +111,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   const ports = early ?? (await planPorts(opts, Object.keys(imageConfig.ExposedPorts ?? {})));
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const settled = createOptions(req.flags ?? {}, imageConfig, process.env);
-  if (req.replace) await replaceNamed(paths, req.name);
+  if (req.replace && req.name !== undefined) await replaceNamed(paths, req.name);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
   let rec: ContainerRecord | undefined;
   const config: ContainerConfig = {
