@@ -23,6 +23,7 @@ import {
   pauseContainer,
   unpauseContainer,
   stopSignalOf,
+  stopTimeoutOf,
   containerDir,
   followLog,
   mayStillLog,
@@ -168,7 +169,7 @@ export const stop: PodCommand = {
   meta: { name: "stop", description: "Stop one or more running containers" },
   examples: ["pod stop web", "pod stop -t 2 web", "pod stop -a", "pod stop --cidfile /run/web.cid"],
   args: {
-    time: { type: "string", alias: ["t", "timeout"], default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
+    time: { type: "string", alias: ["t", "timeout"], description: "Seconds to wait before killing the container (default: its --stop-timeout, 10)", valueHint: "seconds" },
     ignore: { type: "boolean", alias: "i", description: "Ignore errors when a container (or --cidfile) does not exist" },
     ...allArg,
     ...latestArg,
@@ -178,11 +179,11 @@ export const stop: PodCommand = {
   },
   async run({ args }) {
     const ctx = openContext(args);
-    const t = seconds(args, "pod stop -t 5 NAME");
+    const t = args.time !== undefined ? seconds(args, "pod stop -t 5 NAME") : undefined;
     const forgive = (e: PodError) => Boolean(args.ignore) && isNoSuchContainer(e);
     // podman's --all passes over paused containers instead of failing on them
     const notPaused = args.all ? (r: ContainerRecord) => statusOf(r) !== "paused" : undefined;
-    await eachTarget(ctx.paths, args, async (rec, input) => (await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec)), input), notPaused, { forgive });
+    await eachTarget(ctx.paths, args, async (rec, input) => (await stopContainer(ctx.paths, rec, t ?? stopTimeoutOf(rec), stopSignalOf(ctx.paths, rec)), input), notPaused, { forgive });
   },
 };
 
@@ -213,7 +214,7 @@ export const restart: PodCommand = {
   meta: { name: "restart", description: "Restart one or more containers" },
   examples: ["pod restart web", "pod restart --running", "pod restart -t 2 --filter name=^web"],
   args: {
-    time: { type: "string", alias: "t", default: "10", description: "Seconds to wait before killing the container", valueHint: "seconds" },
+    time: { type: "string", alias: "t", description: "Seconds to wait before killing the container (default: its --stop-timeout, 10)", valueHint: "seconds" },
     running: { type: "boolean", description: "Restart every running container" },
     ...allArg,
     ...latestArg,
@@ -223,13 +224,13 @@ export const restart: PodCommand = {
   },
   async run({ args }) {
     const ctx = openContext(args);
-    const t = seconds(args, "pod restart -t 5 NAME");
+    const t = args.time !== undefined ? seconds(args, "pod restart -t 5 NAME") : undefined;
     const list = (k: string) => (args as Record<string, unknown>)[k] as string[];
     const picks = list("_").length || args.all || args.latest || list("cidfile").length || list("filter").length;
     if (args.running && picks)
       throw new UsageError("--running restarts every running container: it takes no names, --all, --latest, --cidfile or --filter", { hint: "pod restart --running" });
     const restartOne = async (rec: ContainerRecord, input: string) => {
-      await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
+      await stopContainer(ctx.paths, rec, t ?? stopTimeoutOf(rec), stopSignalOf(ctx.paths, rec));
       await startContainer(ctx.paths, findContainer(ctx.paths.root, rec.id));
       return input;
     };
@@ -264,7 +265,9 @@ export const rm: PodCommand = {
       ctx.paths,
       args,
       async (rec) => {
-        if (t !== undefined) await stopContainer(ctx.paths, rec, t, stopSignalOf(ctx.paths, rec));
+        // without -t, only a container with its own --stop-timeout is stopped first (pod's rm -f kills at once otherwise)
+        const wait = t ?? rec.config?.opts.stopTimeout;
+        if (wait !== undefined && args.force && statusOf(rec) === "running") await stopContainer(ctx.paths, rec, wait, stopSignalOf(ctx.paths, rec));
         await removeContainer(ctx.paths, rec, Boolean(args.force), { volumes: Boolean(args.volumes) });
         return rec.id;
       },

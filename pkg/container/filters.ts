@@ -1,8 +1,10 @@
 // podman's container filters (`ps`, `start`, `stop`, `restart`, `rm`
 // --filter KEY=VALUE), as pure functions over records: values of one key
 // are alternatives (any may match), different keys must all match
-// (podman's pkg/domain/filters/containers.go). Keys pod has no data for
-// (label, pod, network, health, restart-policy) are refused, not ignored.
+// (podman's pkg/domain/filters/containers.go), except `label`, where every
+// value must match, and `label!`, which drops the containers `label` would
+// keep (podman's MatchLabelFilters). Keys pod has no data for (pod, network, health,
+// restart-policy) are refused, not ignored.
 import { UsageError } from "../errors.ts";
 import type { ContainerRecord } from "./records.ts";
 import { exitCodeOf, type Status } from "./state.ts";
@@ -13,7 +15,7 @@ export type Candidate = { rec: ContainerRecord; status: Status };
 export type ContainerFilter = (c: Candidate) => boolean;
 type Ctx = { all: ContainerRecord[]; now: number; resolveImage?: (ref: string) => string | undefined };
 
-export const FILTER_KEYS = ["id", "name", "status", "ancestor", "exited", "before", "since", "until", "volume", "command"] as const;
+export const FILTER_KEYS = ["id", "name", "status", "ancestor", "exited", "before", "since", "until", "volume", "command", "label", "label!"] as const;
 // podman's define.StringToContainerStatus; "stopped" is what podman calls exited before cleanup
 const STATUSES = ["created", "running", "exited", "stopped", "paused", "configured", "initialized", "stopping", "removing", "unknown"];
 const HINT = `pod knows the filters ${FILTER_KEYS.join(", ")} (KEY=VALUE)`;
@@ -65,6 +67,24 @@ function mountsOf(rec: ContainerRecord): { source: string; dest: string; name?: 
   return [...binds, ...(o?.volumeMounts ?? []).map((m) => ({ source: m.source, dest: m.target, name: m.name }))];
 }
 
+/** A label key pattern as podman matches it (filepath.Match: `*`, `?`, `[…]`). */
+function keyPattern(p: string): RegExp {
+  const re = p.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    throw new UsageError(`label filter: bad pattern "${p}"`, { hint: "e.g. --filter label=app or --filter label=app=web" });
+  }
+}
+
+/** `KEY` (present, any value) or `KEY=VALUE`: does one of the labels match? */
+export function labelMatches(spec: string, labels: Record<string, string> | undefined): boolean {
+  const eq = spec.indexOf("=");
+  const [key, value] = eq < 0 ? [spec, undefined] : [spec.slice(0, eq), spec.slice(eq + 1)];
+  const k = keyPattern(key);
+  return Object.entries(labels ?? {}).some(([lk, lv]) => (value === undefined || value === "" || lv === value) && (lk === key || k.test(lk)));
+}
+
 function keyFilter(key: string, values: string[], ctx: Ctx): ContainerFilter {
   switch (key) {
     case "id": {
@@ -111,6 +131,10 @@ function keyFilter(key: string, values: string[], ctx: Ctx): ContainerFilter {
           const [src, dest = ""] = v.split(":");
           return mountsOf(rec).some((m) => (dest ? (m.name ?? m.source) === src && m.dest === dest : m.dest === src || m.name === src));
         });
+    case "label":
+      return ({ rec }) => values.every((v) => labelMatches(v, rec.config?.opts.labels));
+    case "label!":
+      return ({ rec }) => !values.every((v) => labelMatches(v, rec.config?.opts.labels));
     case "command": {
       const res = values.map((v) => regex(key, v));
       return ({ rec }) => res.some((r) => r.test(rec.command[0] ?? ""));

@@ -23,7 +23,7 @@ export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } fro
 export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
 export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, parseUntil, followLog, logSize, type LogLine } from "./logs.ts";
 export { containerDir } from "./records.ts";
-export { stopSignalOf } from "./stop-signal.ts";
+export { stopSignalOf, stopTimeoutOf } from "./stop-signal.ts";
 export { copyFiles, diffContainer, exportContainer, parseCopyTarget, pickContainer, type CopyOptions } from "./files.ts";
 export { changesJson, changesText, type Change } from "./fs-changes.ts";
 export { topContainer, DESCRIPTORS } from "./procs.ts";

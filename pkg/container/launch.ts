@@ -24,6 +24,10 @@ import { clearRunFiles, markRunning } from "./reconcile.ts";
 import { joinTarget } from "./join.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 
+declare const POD_VERSION: string;
+/** pod's version, defined when the binary is built */
+const engineVersion = typeof POD_VERSION === "string" ? POD_VERSION : "0.0.0-dev";
+
 function readHostFile(path: string): string {
   try {
     return readFileSync(path, "utf8");
@@ -130,6 +134,9 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostResolv,
       net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip ?? net.usernet?.addresses[0]?.ip },
       name: rec.name,
+      image: rec.image,
+      imageId: rec.imageId,
+      engineVersion,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;
@@ -141,7 +148,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     // itself unrecorded (the CLI was killed) needs to add only what it knows.
     const rt = runtimeDir(paths, rec.id);
     mkdirSync(rt, { recursive: true, mode: 0o700 });
-    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
+    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, rlimits: plan.rlimits, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
     clearRunFiles(dir);
     const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };
@@ -216,6 +223,10 @@ export function spawnError(e: ContainerSpawnError, command: string): PodError {
         : /External interface not usable/.test(e.message)
           ? "pasta found no usable external interface (offline?): use --network slirp4netns, or --network none"
           : "the helper's own message is above; `pod doctor` checks pasta, slirp4netns and /dev/net/tun; --network none runs without a network",
+    });
+  if (e.stage === Stage.Mount && e.op?.op === "write")
+    return new PodError(`setting sysctl ${e.op.target.replace(/^\/proc\/sys\//, "").replaceAll("/", ".")}=${e.op.data}: ${e.message.replace(/^[^:]*: /, "")}`, {
+      hint: "this kernel does not let the container's namespaces set it (not namespaced here, or no such key): drop that --sysctl",
     });
   if (e.stage === Stage.Mount && e.op)
     return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {

@@ -114,7 +114,14 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
-  const code = await waitExit(child.pid);
+  // --timeout: killed after that many seconds, and recorded -1 as podman's conmon does
+  const timeout = rec?.config?.opts.timeout;
+  let timedOut = false;
+  const kill = () => void import("../native/core.ts").then((m) => ((timedOut = true), m.signalContainer(child.pid, child.pid, 9, paths.runroot)));
+  const timer = timeout ? setTimeout(kill, timeout * 1000) : undefined;
+  const exited = await waitExit(child.pid);
+  clearTimeout(timer);
+  const code = timedOut ? -1 : exited;
   // The network helper serves this container only: it ends with it (and, by its death signal, with us).
   if (child.netHelper !== undefined) killHelper(child.netHelper);
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
@@ -134,6 +141,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
     const store = new Store(paths);
     await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
     await removeAnonymousVolumes(store, rec.config.opts.volumeMounts);
+    if (rec.config.rmi) await (await import("./image-users.ts")).removeRunImage(paths, rec.config.rmi);
   }
   return 0;
 }

@@ -13,6 +13,8 @@ import type { RunOptions } from "../runtime/index.ts";
 /** What `create`/`run` asked for, kept so that `start` can launch the container again. */
 export type ContainerConfig = {
   rm: boolean;
+  /** run --rmi: the image as the user named it, removed with the container (that name only, as podman) */
+  rmi?: string;
   interactive: boolean;
   opts: RunOptions;
   /** run/create --cidfile: removed along with the container */

@@ -3,7 +3,7 @@
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
 import { closeSync, openSync, rmSync } from "node:fs";
-import { PodError } from "../errors.ts";
+import { PodError, UsageError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
 import { pullImage } from "../pull/index.ts";
@@ -14,12 +14,14 @@ import { log } from "../output/index.ts";
 import { planPorts } from "../network/index.ts";
 import { checkJoinTarget } from "./join.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, findContainer, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
+import { createRecord, findContainer, listRecords, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
 import { isUp, statusOf } from "./state.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
 import { killHelper, recordExit, runtimeDir } from "./live.ts";
-import { startContainer } from "./lifecycle.ts";
+import { removeContainer, startContainer } from "./lifecycle.ts";
+import { removeRunImage } from "./image-users.ts";
+import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
@@ -38,6 +40,12 @@ export type RunRequest = {
   detachKeys?: number[];
   /** --cidfile: where to write the new container's ID */
   cidfile?: string;
+  /** flags settled at create from their raw values and the image (create-options.ts) */
+  flags?: CreateFlags;
+  /** --replace: remove the container of that --name first */
+  replace?: boolean;
+  /** --rmi (run only, implies rm): remove the image once the container is gone, unless another container uses it */
+  rmi?: boolean;
 };
 
 const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -67,19 +75,30 @@ function freezeEnv(opts: RunOptions): RunOptions {
   return { ...opts, env: frozenEnv(opts.envFiles, opts.env, process.env), envFiles: [] };
 }
 
-function exposedPorts(store: Store, img: ImageRecord): string[] {
+/** The `.config` of the image's OCI config (Env, ExposedPorts, Labels, StopSignal…). */
+function imageRuntimeConfig(store: Store, img: ImageRecord): Record<string, any> {
   try {
-    const config = JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`)));
-    return Object.keys(config.config?.ExposedPorts ?? {});
+    return JSON.parse(new TextDecoder().decode(store.readBlob(`sha256:${img.id}`))).config ?? {};
   } catch {
-    return [];
+    return {};
   }
+}
+
+/** --replace: the container that has the name now is removed (stopped first), as podman does. */
+async function replaceNamed(paths: Paths, name: string): Promise<void> {
+  const old = listRecords(paths.root).find((r) => r.name === name);
+  if (!old) return;
+  await removeContainer(paths, old, true);
+  log.debug(`container ${old.id.slice(0, 12)} (${name}) removed for --replace`);
 }
 
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
   const store = new Store(paths).init();
+  if (req.replace && req.name === undefined)
+    throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
+  checkCreateFlags(req.flags ?? {}, req.opts.network);
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const plan = planVolumes(opts);
   // What can be checked without the image is checked before anything is pulled or recorded.
@@ -88,11 +107,20 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   // checked before the pull; -P needs the image's EXPOSE and is planned after it
   const early = opts.publishAll ? undefined : await planPorts(opts);
   const img = await ensureImage(store, req.image, req.pull, req.platform);
-  const ports = early ?? (await planPorts(opts, exposedPorts(store, img)));
+  const imageConfig = imageRuntimeConfig(store, img);
+  const ports = early ?? (await planPorts(opts, Object.keys(imageConfig.ExposedPorts ?? {})));
   log.debug(`image ${img.id.slice(0, 12)} ready`);
+  const settled = createOptions(req.flags ?? {}, imageConfig, process.env);
+  if (req.replace && req.name !== undefined) await replaceNamed(paths, req.name);
   const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
   let rec: ContainerRecord | undefined;
-  const config: ContainerConfig = { rm: req.rm, interactive: req.interactive, opts: { ...opts, ...attached, ports }, cidfile };
+  const config: ContainerConfig = {
+    rm: req.rm || Boolean(req.rmi),
+    ...(req.rmi ? { rmi: req.image } : {}),
+    interactive: req.interactive,
+    opts: { ...opts, ...settled, ...attached, ports },
+    cidfile,
+  };
   try {
     rec = await createRecord(paths.root, {
       image: img.names[0] ?? img.id,
@@ -152,10 +180,11 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
   try {
     return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive));
   } finally {
-    if (req.rm) {
+    if (req.rm || req.rmi) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
+      if (req.rmi) await removeRunImage(paths, req.image);
     }
   }
 }
@@ -200,7 +229,13 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     pid1 = child.pid;
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);
+    const timeout = rec.config?.opts.timeout;
+    let timedOut = false;
+    const timer = timeout ? setTimeout(() => ((timedOut = true), deliver(9)), timeout * 1000) : undefined;
     code = await child.wait();
+    clearTimeout(timer);
+    // podman (conmon) records -1 for a container its --timeout killed, and run exits 255
+    if (timedOut) code = -1;
     if (started.netHelperPid !== undefined) killHelper(started.netHelperPid);
     await term?.finish();
   } finally {

@@ -3,7 +3,7 @@
 import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
-import type { VolumeMount } from "../runtime/index.ts";
+import { parseUlimits, type VolumeMount } from "../runtime/index.ts";
 import { exitCodeOf, statusOf, statusText } from "./state.ts";
 
 export function commandLine(rec: ContainerRecord): string {
@@ -39,7 +39,7 @@ export function psRow(rec: ContainerRecord, now = Date.now(), noTrunc = false, s
     StartedAt: rec.startedAt ? Math.floor(Date.parse(rec.startedAt) / 1000) : 0,
     Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
     Ports: (rec.config?.opts.ports ?? []).map(formatPort),
-    Labels: null,
+    Labels: rec.config?.opts.labels ?? null,
     Mounts: [...(rec.config?.opts.volumes ?? []).map((v) => v.split(":")[1] ?? v), ...(rec.config?.opts.volumeMounts ?? []).map((v) => v.target)],
     AutoRemove: rec.config?.rm ?? false,
     // pod has no pods yet: podman's fields, empty
@@ -107,7 +107,7 @@ export function psTemplateRow(r: PsRow) {
   const ns = r.Namespaces;
   // podman's psReporter names the --ns columns CGROUPNS … UTS
   const nsColumns = ns ? { CGROUPNS: ns.Cgroup, IPC: ns.IPC, MNT: ns.MNT, NET: ns.NET, PIDNS: ns.PIDNS, USERNS: ns.User, UTS: ns.UTS } : {};
-  return { ...r, ...nsColumns, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
+  return { ...r, ...nsColumns, Labels: r.Labels ?? {}, Names: r.Names.join(","), Command: r.CommandText, Ports: r.Ports.join(", "), Created: r.CreatedHuman, Size: sizeText(r.Size) };
 }
 
 export function psJsonRow(r: PsRow) {
@@ -118,6 +118,11 @@ export function psJsonRow(r: PsRow) {
 /** Named and anonymous volumes as podman's inspect lists them among Mounts. */
 function volumeMountViews(mounts: VolumeMount[] = []) {
   return mounts.map((v) => ({ Type: "volume", Name: v.name, Source: v.source, Destination: v.target, Driver: "local", RW: !v.readonly }));
+}
+
+/** podman's HostConfig.Ulimits: RLIMIT_ names, unlimited as 2^64-1. */
+function ulimitViews(values: string[] | undefined) {
+  return parseUlimits(values ?? []).map((u) => ({ Name: `RLIMIT_${u.name.toUpperCase()}`, Soft: Number(u.soft), Hard: Number(u.hard) }));
 }
 
 /** execIds: the container's live exec sessions (live.ts). */
@@ -154,8 +159,12 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Cmd: o?.command.length ? o.command : null,
       Entrypoint: o?.entrypoint ?? null,
       WorkingDir: o?.workdir ?? "",
-      Labels: null,
+      Labels: o?.labels ?? null,
+      Annotations: o?.annotations ?? {},
       Image: rec.image,
+      StopSignal: o?.stopSignal ?? 15,
+      StopTimeout: o?.stopTimeout ?? 10,
+      ...(o?.tz ? { Timezone: o.tz } : {}),
       Tty: o?.tty ?? false,
       OpenStdin: rec.config?.interactive ?? false,
     },
@@ -170,6 +179,10 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       NetworkMode: rec.networkHelper ?? networkModeText(o?.network),
       PortBindings: portBindings(o?.ports),
       SecurityOpt: o?.securityOpt ?? [],
+      GroupAdd: o?.groupAdd ?? [],
+      ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
+      Ulimits: ulimitViews(o?.ulimits),
+      Sysctls: Object.fromEntries((o?.sysctls ?? []).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)])),
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");

@@ -75,6 +75,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_setresuid 147
 #define SYS_setresgid 149
 #define SYS_setgroups 159
+#define SYS_prlimit64 261
 #else
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
@@ -86,6 +87,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define SYS_setresuid 117
 #define SYS_setresgid 119
 #define SYS_setgroups 116
+#define SYS_prlimit64 302
 #endif
 #define SYS_close_range 436
 #define SYS_openat2 437
@@ -529,7 +531,8 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_CAP_AMBIENT 15
 #define P_NO_NEW_PRIVS 16
 #define P_INIT 17
-#define P_HEADER_LEN 18
+#define P_RLIMITS 18
+#define P_HEADER_LEN 19
 
 struct open_how {
   unsigned long flags;
@@ -730,6 +733,7 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
   int i = 0;
   while (ops[i]) {
     const char *op = ops[i];
+    int start = i;
     int rc = 0;
     if (streq(op, "mount")) {
       int fd;
@@ -765,6 +769,18 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
     } else if (streq(op, "readonly")) {
       rc = readonly_in_root(rootfd, ops[i + 1]);
       i += 2;
+    } else if (streq(op, "write")) {
+      /* --sysctl: a value written to an existing file (under /proc/sys) inside the root */
+      int fd = open_in_root(rootfd, ops[i + 1], O_WRONLY);
+      const char *data = ops[i + 2];
+      int len = 0;
+      while (data[len]) len++;
+      if (fd < 0) rc = -1;
+      else {
+        if (write(fd, data, (size_t)len) != len) rc = -1;
+        close(fd);
+      }
+      i += 3;
     } else {
       *__errno_location() = 22;
       rc = -1;
@@ -774,8 +790,8 @@ static int apply_ops(int rootfd, char **ops, int status_fd) {
       unsigned char msg[4];
       msg[0] = STAGE_MOUNT;
       msg[1] = (unsigned char)err_no();
-      msg[2] = (unsigned char)(i & 0xff);
-      msg[3] = (unsigned char)((i >> 8) & 0xff);
+      msg[2] = (unsigned char)(start & 0xff);
+      msg[3] = (unsigned char)((start >> 8) & 0xff);
       write(status_fd, msg, 4);
       _exit(125);
     }
@@ -829,6 +845,23 @@ static void parse_groups(const char *s, gid_t *out, int *n) {
   }
 }
 
+/* --ulimit: "RESOURCE:SOFT:HARD,..." (decimal; RLIM_INFINITY as 18446744073709551615), set before the ids change */
+static void set_rlimits(const char *s, int status_fd) {
+  while (*s) {
+    unsigned long lim[2];
+    unsigned long res = parse_u64(s);
+    while (*s && *s != ':') s++;
+    if (*s == ':') s++;
+    lim[0] = parse_u64(s);
+    while (*s && *s != ':') s++;
+    if (*s == ':') s++;
+    lim[1] = parse_u64(s);
+    if (syscall(SYS_prlimit64, 0, res, lim, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+    while (*s && *s != ',') s++;
+    if (*s == ',') s++;
+  }
+}
+
 static void set_credentials(char **plan, int status_fd) {
   gid_t groups[64];
   int ngroups;
@@ -843,8 +876,12 @@ static void set_credentials(char **plan, int status_fd) {
   for (cap = 0; cap <= CAP_LAST; cap++)
     if (!(bounding & (1UL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && err_no() != 22)
       die_stage(status_fd, STAGE_CAPS);
-  parse_groups(plan[P_GROUPS], groups, &ngroups);
-  if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  set_rlimits(plan[P_RLIMITS], status_fd);
+  /* "keep" (--group-add keep-groups): no setgroups, the groups pod runs with stay, as crun's keep_original_groups */
+  if (!streq(plan[P_GROUPS], "keep")) {
+    parse_groups(plan[P_GROUPS], groups, &ngroups);
+    if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
+  }
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
   if (set_ids((unsigned int)parse_u64(plan[P_UID]), (unsigned int)parse_u64(plan[P_GID])) < 0) die_stage(status_fd, STAGE_CREDS);
   hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */

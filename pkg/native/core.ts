@@ -239,7 +239,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.Cwd] = plan.cwd;
   h[PlanField.Uid] = String(plan.uid);
   h[PlanField.Gid] = String(plan.gid);
-  h[PlanField.Groups] = plan.groups.join(",");
+  h[PlanField.Groups] = plan.keepGroups ? "keep" : plan.groups.join(",");
   h[PlanField.CapBounding] = bit(plan.caps.bounding);
   h[PlanField.CapEffective] = bit(plan.caps.effective);
   h[PlanField.CapPermitted] = bit(plan.caps.permitted);
@@ -247,6 +247,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.CapAmbient] = bit(plan.caps.ambient);
   h[PlanField.NoNewPrivs] = plan.noNewPrivileges ? "1" : "0";
   h[PlanField.Init] = plan.init ? "1" : "0";
+  h[PlanField.Rlimits] = (plan.rlimits ?? []).map((r) => `${r.resource}:${r.soft}:${r.hard}`).join(",");
   const ops: string[] = [];
   const opStarts: number[] = [];
   for (const op of plan.ops) {
@@ -268,6 +269,9 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
       case "mask":
       case "readonly":
         ops.push(op.op, op.target);
+        break;
+      case "write":
+        ops.push("write", op.target, op.data);
         break;
     }
   }
@@ -385,7 +389,7 @@ export function spawnMonitoredContainer(
 }
 
 /** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
-export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "caps" | "noNewPrivileges">;
+export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges" | "rlimits">;
 
 /**
  * Starts a process in the namespaces of the running container whose PID 1 is

@@ -23,7 +23,9 @@ export type MountOp =
   /** hide a path: /dev/null over a file, an empty read-only tmpfs over a directory; missing paths are skipped */
   | { op: "mask"; target: string }
   /** make an existing path read-only (bind onto itself, then MOUNT_ATTR_RDONLY); missing paths are skipped */
-  | { op: "readonly"; target: string };
+  | { op: "readonly"; target: string }
+  /** write `data` to an existing file (a /proc/sys entry: --sysctl) */
+  | { op: "write"; target: string; data: string };
 
 /** How the root directory itself is mounted (in the new mount namespace, before any MountOp). */
 export type RootfsMount =
@@ -69,6 +71,10 @@ export type LaunchPlan = {
   gid: number;
   /** supplementary groups */
   groups: number[];
+  /** --ulimit: setrlimit(2) before the ids change; limits as decimal strings (RLIM_INFINITY is 2^64-1) */
+  rlimits?: { resource: number; soft: string; hard: string }[];
+  /** --group-add keep-groups: no setgroups(2), the process keeps the groups pod has (`groups` unused) */
+  keepGroups?: boolean;
   caps: Capabilities;
   noNewPrivileges: boolean;
   /** a built-in init as PID 1 that forwards signals and reaps zombies */

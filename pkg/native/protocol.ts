@@ -75,5 +75,6 @@ export const PlanField = {
   CapAmbient: 15,
   NoNewPrivs: 16,
   Init: 17,
-  HeaderLen: 18,
+  Rlimits: 18,
+  HeaderLen: 19,
 } as const;

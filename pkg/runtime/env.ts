@@ -1,7 +1,8 @@
 // The container's environment, in podman's order (later wins): the image's
-// Env, then each --env-file, then each -e; then the defaults podman adds when
-// a name is still unset (containers.conf env PATH and TERM, container=podman,
-// HOSTNAME, HOME). The --env-file format is docker's (opts/envfile.go): one
+// Env and the defaults podman adds when a name is still unset (containers.conf
+// env PATH and TERM, container=podman, HOSTNAME, HOME), less what --unsetenv
+// names (all of them with --unsetenv-all); then the host's environment
+// (--env-host, read at create); then each --env-file, then each -e. The --env-file format is docker's (opts/envfile.go): one
 // KEY=VALUE a line, the value taken verbatim, `#` comments and blank lines
 // skipped, and a lone KEY taking the host's value or dropped when unset.
 import { readFileSync } from "node:fs";
@@ -81,6 +82,13 @@ export function flagEntries(values: string[], hostEnv: HostEnv): string[] {
   return out;
 }
 
+/** --env-host: the host's environment as KEY=VALUE entries, what the container records at create. */
+export function hostEnvEntries(hostEnv: HostEnv): string[] {
+  return Object.entries(hostEnv)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[0] !== "")
+    .map(([k, v]) => `${k}=${v}`);
+}
+
 /**
  * The entries of --env-file and -e, in that order, with lone KEYs resolved
  * against `hostEnv` now: what a container records at create time, so that a
@@ -102,6 +110,12 @@ export type EnvInput = {
   /** the resolved user's home directory */
   home: string;
   hostname: string;
+  /** --env-host: the host's environment as it was at create, KEY=VALUE */
+  envHost?: string[];
+  /** --unsetenv: defaults and image variables to leave out */
+  unsetenv?: string[];
+  /** --unsetenv-all: no defaults and no image variables */
+  unsetenvAll?: boolean;
 };
 
 /** The container process's environment as KEY=VALUE strings. */
@@ -111,9 +125,6 @@ export function buildEnv(i: EnvInput): string[] {
     const eq = kv.indexOf("=");
     if (eq > 0) merged.set(kv.slice(0, eq), kv);
   };
-  i.imageEnv.forEach(put);
-  for (const f of i.envFiles) readEnvFile(f, i.hostEnv).forEach(put);
-  flagEntries(i.env, i.hostEnv).forEach(put);
   const defaults: [string, string][] = [
     ["PATH", DEFAULT_PATH],
     ["TERM", "xterm"],
@@ -121,6 +132,12 @@ export function buildEnv(i: EnvInput): string[] {
     ["HOSTNAME", i.hostname],
     ["HOME", i.home],
   ];
-  for (const [k, v] of defaults) if (!merged.has(k)) merged.set(k, `${k}=${v}`);
+  const unset = new Set(i.unsetenv ?? []);
+  if (!i.unsetenvAll) i.imageEnv.forEach(put);
+  for (const k of unset) merged.delete(k);
+  (i.envHost ?? []).forEach(put);
+  for (const f of i.envFiles) readEnvFile(f, i.hostEnv).forEach(put);
+  flagEntries(i.env, i.hostEnv).forEach(put);
+  if (!i.unsetenvAll) for (const [k, v] of defaults) if (!merged.has(k) && !unset.has(k)) merged.set(k, `${k}=${v}`);
   return [...merged.values()];
 }

@@ -7,10 +7,14 @@
 // container directory.
 export { buildLaunchPlan, type ContainerFile, type RunInput, type RunOptions } from "./spec.ts";
 export { imagePathIsDir, readImageFile, resolveImagePath, type ResolvedImagePath } from "./imagefs.ts";
-export { resolveUser, type ResolvedUser } from "./user.ts";
+export { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 export { CAPABILITIES, DEFAULT_CAPABILITIES, capabilityNames, capabilityNumber, computeCaps, type CapsInput } from "./caps.ts";
-export { buildMountOps, MASKED_PATHS, READONLY_PATHS, type MountInput } from "./mounts.ts";
+export { buildMountOps, DEFAULT_SHM_SIZE, MASKED_PATHS, parseShmSize, READONLY_PATHS, type MountInput } from "./mounts.ts";
 export { containerPath, isHostPath, parseTmpfs, parseVolume, type BindVolume, type TmpfsVolume, type UserMount, type VolumeMount } from "./volumes.ts";
-export { buildEnv, DEFAULT_PATH, frozenEnv, parseEnvFile, type EnvInput } from "./env.ts";
+export { buildEnv, DEFAULT_PATH, frozenEnv, hostEnvEntries, parseEnvFile, type EnvInput } from "./env.ts";
 export { resolveArgv, resolveWorkdir, type CommandInput } from "./command.ts";
 export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } from "./idmap.ts";
+export { mergeLabels, parseAnnotations, parseLabelFile, parseLabels, type StringMap } from "./labels.ts";
+export { timezoneFile } from "./tz.ts";
+export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";
+export { networkNsMode, parseSysctls, sysctlOps } from "./sysctl.ts";

@@ -74,13 +74,33 @@ export type MountInput = {
   volumeMounts?: VolumeMount[];
   /** the process's working directory, created when the image lacks it */
   workdir: string;
+  /** --shm-size in bytes (default 64 MiB) */
+  shmSize?: number;
+  /** --sysctl writes (sysctl.ts), made before /proc/sys is read-only */
+  sysctls?: MountOp[];
 };
+
+/** podman's default /dev/shm size: 64 MiB. */
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+
+/**
+ * A --shm-size value as podman reads it (go-units RAMInBytes): a number with
+ * an optional b, k, m, g, t or p unit (powers of 1024), above 0.
+ */
+export function parseShmSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(v);
+  const mult: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+  const n = m ? Math.floor(Number(m[1]) * (m[2] ? mult[m[2].toLowerCase()]! : 1)) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new UsageError(`invalid size: '${v}'`, { hint: "give --shm-size as a number with an optional unit: b, k, m or g (e.g. --shm-size 256m)" });
+  return n;
+}
 
 function fsMount(fstype: string, target: string, flags: number, data = "", source = fstype): MountOp {
   return { op: "mount", fstype, source, target, flags, data };
 }
 
-function devOps(): MountOp[] {
+function devOps(shmSize = DEFAULT_SHM_SIZE): MountOp[] {
   const ops: MountOp[] = [fsMount("tmpfs", "/dev", MS.NOSUID | MS.STRICTATIME, "mode=755,size=65536k")];
   for (const d of DEVICES) {
     ops.push({ op: "touch", target: `/dev/${d}`, mode: 0o644 });
@@ -88,7 +108,8 @@ function devOps(): MountOp[] {
   }
   for (const [target, linkTarget] of DEV_SYMLINKS) ops.push({ op: "symlink", linkTarget, target });
   ops.push(fsMount("devpts", "/dev/pts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
-  ops.push(fsMount("tmpfs", "/dev/shm", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=1777,size=65536k", "shm"));
+  const size = shmSize % 1024 === 0 ? `${shmSize / 1024}k` : String(shmSize);
+  ops.push(fsMount("tmpfs", "/dev/shm", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=1777,size=${size}`, "shm"));
   ops.push(fsMount("mqueue", "/dev/mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC));
   return ops;
 }
@@ -191,7 +212,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
   const taken = new Set(mounts.map((u) => u.target));
   const base: MountOp[] = [
     fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
-    ...devOps(),
+    ...devOps(m.shmSize),
     sysOp(m.newNetwork, m.privileged),
   ].filter((op) => op.op === "symlink" || !taken.has(op.target));
   return [
@@ -200,6 +221,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
     ...userMountOps(m, mounts),
     ...readOnlyTmpfsOps(m, taken),
     ...workdirOps(m, mounts),
+    ...(m.sysctls ?? []),
     ...securityOps(m.privileged),
   ];
 }

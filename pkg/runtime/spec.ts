@@ -6,14 +6,17 @@
 import { join } from "node:path";
 import { isIP } from "node:net";
 import { PodError, UsageError } from "../errors.ts";
-import { readImageFile } from "./imagefs.ts";
+import { readImageFile, resolveImagePath } from "./imagefs.ts";
+import { timezoneFile } from "./tz.ts";
+import { parseUlimits, rlimitsOf } from "./ulimits.ts";
+import { parseSysctls, sysctlOps } from "./sysctl.ts";
 import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
 import { buildEnv } from "./env.ts";
 import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
 import { buildMountOps } from "./mounts.ts";
-import { resolveUser, type ResolvedUser } from "./user.ts";
+import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
 
 export type RunOptions = {
@@ -58,6 +61,35 @@ export type RunOptions = {
   noHosts?: boolean;
   userns: string;
   tty: boolean;
+  /** --label/--label-file over the image's labels (merged at create) */
+  labels?: Record<string, string>;
+  /** --annotation KEY=VALUE */
+  annotations?: Record<string, string>;
+  /** --stop-signal, else the image's StopSignal (set at create): what stop sends first */
+  stopSignal?: number;
+  /** --stop-timeout: seconds stop waits before SIGKILL when -t is not given */
+  stopTimeout?: number;
+  /** --env-host: the host's environment at create */
+  envHost?: string[];
+  /** --unsetenv names */
+  unsetenv?: string[];
+  unsetenvAll?: boolean;
+  /** --tz: local or an IANA zone */
+  tz?: string;
+  /** --timeout: seconds the container may run before it is killed */
+  timeout?: number;
+  /** --group-add values: group names of the image, gids, or keep-groups alone */
+  groupAdd?: string[];
+  /** --shm-size in bytes */
+  shmSize?: number;
+  /** --hostuser: the host's passwd lines for those users, read at create */
+  hostUsers?: string[];
+  /** --sysctl KEY=VALUE values as given */
+  sysctls?: string[];
+  /** --ulimit values as given (checked at create) */
+  ulimits?: string[];
+  /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
+  passwdEntry?: string;
 };
 
 export type RunInput = {
@@ -82,6 +114,11 @@ export type RunInput = {
   hostResolv: string;
   /** the network the container gets (pkg/network decided it): none is a namespace with lo only */
   net?: NetworkFacts;
+  /** the image as the container names it, and its ID: /run/.containerenv */
+  image?: string;
+  imageId?: string;
+  /** pod's version, for /run/.containerenv's engine="pod-VERSION" */
+  engineVersion?: string;
   opts: RunOptions;
 };
 
@@ -208,10 +245,21 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
   const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid);
   const user = resolveUser(userSpec(input, image), input.layerDirs);
-  const groups = checkMapped(user, maps);
+  const added = resolveGroupAdd(o.groupAdd ?? [], input.layerDirs);
+  const groups = [...new Set([...checkMapped(user, maps), ...added.gids.map((g) => checkGroupMapped(g, maps))])];
   const argv = resolveArgv({ imageEntrypoint: image.Entrypoint, imageCmd: image.Cmd, entrypoint: o.entrypoint, command: o.command });
   const cwd = resolveWorkdir(o.workdir, image.WorkingDir);
-  const env = buildEnv({ imageEnv: image.Env ?? [], envFiles: o.envFiles, env: o.env, hostEnv: input.hostEnv, home: user.home, hostname });
+  const env = buildEnv({
+    imageEnv: image.Env ?? [],
+    envFiles: o.envFiles,
+    env: o.env,
+    hostEnv: input.hostEnv,
+    home: user.home,
+    hostname,
+    envHost: o.envHost,
+    unsetenv: o.unsetenv,
+    unsetenvAll: o.unsetenvAll,
+  });
   // a joined namespace is not the container's own: /sys is the host's, as with --network host
   const newNetwork = netOf(input).mode !== "host" && netOf(input).mode !== "join";
   const ops = buildMountOps({
@@ -226,12 +274,24 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     tmpfs: o.tmpfs,
     volumeMounts: o.volumeMounts,
     workdir: cwd,
+    shmSize: o.shmSize,
+    sysctls: sysctlOps(parseSysctls(o.sysctls ?? [], o.network)),
   });
-  const idFiles = idEntryFiles(user, input.layerDirs);
+  const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
     ops.push({ op: "touch", target: `/etc/${f.path}`, mode: 0o644 });
     ops.push({ op: "bind", source: join(input.containerDir, f.path), target: `/etc/${f.path}`, recursive: false, readonly: false });
   }
+  const taken = new Set(ops.flatMap((op) => (op.op === "bind" || op.op === "mount" ? [op.target] : [])));
+  if (o.tz && !taken.has("/etc/localtime")) {
+    const target = resolveImagePath(input.layerDirs, "/etc/localtime")?.path ?? "/etc/localtime";
+    ops.push({ op: "touch", target, mode: 0o644 }, { op: "bind", source: timezoneFile(o.tz), target, recursive: false, readonly: true });
+  }
+  const containerenv = containerEnvFile(input);
+  // podman leaves it out where the user mounts it, or binds something over /run
+  const runBound = ops.some((op) => op.op === "bind" && (op.target === "/run" || op.target === "/run/.containerenv"));
+  if (!runBound)
+    ops.push({ op: "touch", target: "/run/.containerenv", mode: 0o644 }, { op: "bind", source: join(input.containerDir, containerenv.path), target: "/run/.containerenv", recursive: false, readonly: true });
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,
@@ -245,13 +305,34 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     uid: user.uid,
     gid: user.gid,
     groups,
+    ...(added.keep ? { keepGroups: true } : {}),
+    ...(o.ulimits?.length ? { rlimits: rlimitsOf(parseUlimits(o.ulimits)) } : {}),
     caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
     noNewPrivileges,
     init: o.init,
     uidMap: maps.uid,
     gidMap: maps.gid,
   };
-  return { plan, files: [...containerFiles(hostname, input, input.name), ...idFiles] };
+  return { plan, files: [...containerFiles(hostname, input, input.name), ...idFiles, containerenv] };
+}
+
+/**
+ * /run/.containerenv, which tools test for to know they run in a container:
+ * empty, and with --privileged the container's facts, as podman writes it.
+ */
+function containerEnvFile(input: RunInput): ContainerFile {
+  if (!input.opts.privileged) return { path: "containerenv", content: "" };
+  const q = (v: string | undefined) => JSON.stringify(v ?? "");
+  const content = [
+    `engine="pod-${input.engineVersion ?? "0.0.0-dev"}"`,
+    `name=${q(input.name)}`,
+    `id=${q(input.id)}`,
+    `image=${q(input.image)}`,
+    `imageid=${q(input.imageId)}`,
+    `rootless=${input.hostUid === 0 ? 0 : 1}`,
+    "",
+  ].join("\n");
+  return { path: "containerenv", content };
 }
 
 /**
@@ -259,16 +340,31 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
  * podman adds one, so `id` and programs that look the user up see a name:
  * the image's files plus one line, bound over /etc/passwd and /etc/group.
  */
-function idEntryFiles(user: ResolvedUser, layerDirs: string[]): ContainerFile[] {
+function idEntryFiles(user: ResolvedUser, layerDirs: string[], o: Pick<RunOptions, "hostUsers" | "passwdEntry">): ContainerFile[] {
   const files: ContainerFile[] = [];
+  const image = readImageFile(layerDirs, "/etc/passwd") ?? "";
+  let passwd = withNewline(image);
+  const named = new Set(image.split("\n").map((l) => l.split(":")[0]));
+  // --hostuser: the host's line, unless the image has a user of that name
+  for (const line of o.hostUsers ?? []) if (!named.has(line.split(":")[0])) passwd += `${line}\n`;
   if (user.uid !== 0 && user.name === undefined) {
-    const passwd = readImageFile(layerDirs, "/etc/passwd") ?? "";
-    files.push({ path: "passwd", content: `${withNewline(passwd)}${user.uid}:*:${user.uid}:${user.gid}:container user:${user.home}:/bin/sh\n` });
+    const vars: Record<string, string> = { USERNAME: String(user.uid), UID: String(user.uid), GID: String(user.gid), NAME: "container user", HOME: user.home };
+    const template = o.passwdEntry ?? "$USERNAME:*:$UID:$GID:$NAME:$HOME:/bin/sh";
+    passwd += withNewline(template.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? ""));
   }
+  if (passwd !== withNewline(image)) files.push({ path: "passwd", content: passwd });
   const group = readImageFile(layerDirs, "/etc/group") ?? "";
   if (!group.split("\n").some((l) => l.split(":")[2] === String(user.gid)))
     files.push({ path: "group", content: `${withNewline(group)}${user.gid}:x:${user.gid}:\n` });
   return files;
+}
+
+/** A --group-add gid must have a host gid, or setgroups(2) fails. */
+function checkGroupMapped(gid: number, maps: IdMaps): number {
+  if (idIsMapped(maps.gid, gid)) return gid;
+  throw new PodError(`--group-add ${gid}: gid ${gid} is not mapped in the container's user namespace`, {
+    hint: isSingleIdMap(maps.gid) ? "only gid 0 exists without subordinate ids: add a range with sudo usermod --add-subgids 100000-165535 $USER" : "pick a gid inside the range your /etc/subgid entry gives pod",
+  });
 }
 
 const withNewline = (t: string) => (t && !t.endsWith("\n") ? `${t}\n` : t);

@@ -123,3 +123,27 @@ export function resolveUser(spec: string, layerDirs: string[]): ResolvedUser {
   const home = entry?.home ?? (uid === 0 ? "/root" : "/");
   return entry ? { uid, gid, groups, home, name: entry.name } : { uid, gid, groups, home };
 }
+
+/**
+ * --group-add values: group names of the image's /etc/group, or gids.
+ * `keep-groups` (the user's own supplementary groups, as crun keeps them)
+ * stands alone, as in podman.
+ */
+export function resolveGroupAdd(values: string[], layerDirs: string[]): { keep: boolean; gids: number[] } {
+  if (values.includes("keep-groups")) {
+    if (values.length > 1)
+      throw new UsageError("the '--group-add keep-groups' option is not allowed with any other --group-add options", { hint: "use either --group-add keep-groups or a list of groups" });
+    return { keep: true, gids: [] };
+  }
+  const groupFile = values.length ? parseGroup(readImageFile(layerDirs, "/etc/group")) : [];
+  const gids = values.map((v) => {
+    const byName = groupFile.find((g) => g.name === v);
+    if (byName) return byName.gid;
+    const gid = parseId(v);
+    if (gid !== undefined) return gid;
+    throw new PodError(`unable to find group ${v}: no matching entries in group file`, {
+      hint: `the image's /etc/group has no group ${v}: give a numeric gid (--group-add 1000)`,
+    });
+  });
+  return { keep: false, gids };
+}

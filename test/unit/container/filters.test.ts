@@ -22,10 +22,16 @@ const web = rec("web", "aaa111", "2026-11-23T10:00:00Z", {
     opts: {
       volumes: ["/srv/www:/usr/share/www:ro"],
       volumeMounts: [{ name: "data", source: "/x/volumes/data/_data", target: "/data", readonly: false }],
+      labels: { app: "web", tier: "front", "com.example.owner": "ops" },
     } as never,
   },
 });
-const job = rec("job-1", "bbb222", "2026-11-23T11:00:00Z", { state: "exited", exitCode: 2, command: ["/bin/sh", "-c", "exit 2"] });
+const job = rec("job-1", "bbb222", "2026-11-23T11:00:00Z", {
+  state: "exited",
+  exitCode: 2,
+  command: ["/bin/sh", "-c", "exit 2"],
+  config: { rm: false, interactive: false, opts: { volumes: [], labels: { app: "batch", tier: "" } } as never },
+});
 const fresh = rec("fresh", "abc333", "2026-11-23T11:30:00Z", { image: "quay.io/podman/hello:latest", imageId: "f".repeat(64) });
 const all = [web, job, fresh];
 const status: Record<string, Status> = { web: "running", "job-1": "exited", fresh: "created" };
@@ -46,7 +52,7 @@ describe("parsing", () => {
   test("no = or an unknown key is a usage error naming it, with the keys pod knows", () => {
     for (const [spec, msg] of [
       ["bogus=1", "bogus is an invalid filter"],
-      ["label=x", "label is an invalid filter"],
+      ["pod=x", "pod is an invalid filter"],
       ["name", 'invalid filter "name"'],
       ["=x", 'invalid filter "=x"'],
     ] as const) {
@@ -147,5 +153,29 @@ describe("matching", () => {
     expect(names(["command=^sleep$"])).toEqual(["web", "fresh"]);
     expect(names(["command=sh"])).toEqual(["job-1"]);
     expect(names(["command=1000"])).toEqual([]);
+  });
+});
+
+describe("label", () => {
+  test("KEY is present with any value, KEY=VALUE matches exactly, KEY= any value", () => {
+    expect(names(["label=app"])).toEqual(["web", "job-1"]);
+    expect(names(["label=app=web"])).toEqual(["web"]);
+    expect(names(["label=app="])).toEqual(["web", "job-1"]);
+    expect(names(["label=tier="])).toEqual(["web", "job-1"]);
+    expect(names(["label=nope"])).toEqual([]);
+  });
+  test("several label filters must all match (podman's MatchLabelFilters)", () => {
+    expect(names(["label=app", "label=tier=front"])).toEqual(["web"]);
+    expect(names(["label=app=web", "label=app=batch"])).toEqual([]);
+  });
+  test("glob patterns in the key", () => {
+    expect(names(["label=com.example.*"])).toEqual(["web"]);
+    expect(names(["label=com.example.*=ops"])).toEqual(["web"]);
+    expect(names(["label=com?example.owner"])).toEqual(["web"]);
+  });
+  test("label! keeps the containers label= would drop", () => {
+    expect(names(["label!=app=web"])).toEqual(["job-1", "fresh"]);
+    expect(names(["label!=app"])).toEqual(["fresh"]);
+    expect(names(["label!=app", "label=tier"])).toEqual([]);
   });
 });

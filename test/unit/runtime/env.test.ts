@@ -107,3 +107,18 @@ describe("frozenEnv (what create records)", () => {
     expect(thrown(() => frozenEnv([path], [], {})).message).toBe(`reading env file ${path}: no such file or directory`);
   });
 });
+
+describe("--env-host, --unsetenv, --unsetenv-all", () => {
+  test("--unsetenv drops a default or an image variable; -e still sets it", () => {
+    const env = buildEnv({ ...base, imageEnv: ["A=image", "B=image"], unsetenv: ["A", "TERM", "HOME"], env: ["HOME=/mine"] });
+    expect(env).toEqual(["B=image", "HOME=/mine", `PATH=${DEFAULT_PATH}`, "container=podman", "HOSTNAME=abc123"]);
+  });
+  test("--unsetenv-all leaves only what the user gave", () => {
+    expect(buildEnv({ ...base, imageEnv: ["A=image"], unsetenvAll: true, env: ["X=1"] })).toEqual(["X=1"]);
+  });
+  test("--env-host: over the image, under --env-file and -e; kept by --unsetenv-all", () => {
+    const env = buildEnv({ ...base, imageEnv: ["PATH=/image", "A=image"], envHost: ["PATH=/host", "H=1", "X=host"], env: ["X=flag"] });
+    expect(env).toEqual(["PATH=/host", "A=image", "H=1", "X=flag", "TERM=xterm", "container=podman", "HOSTNAME=abc123", "HOME=/root"]);
+    expect(buildEnv({ ...base, unsetenvAll: true, envHost: ["H=1"] })).toEqual(["H=1"]);
+  });
+});

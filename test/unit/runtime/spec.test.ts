@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { PodError, UsageError } from "../../../pkg/errors.ts";
 import { MS } from "../../../pkg/native/plan.ts";
-import { buildLaunchPlan, capabilityNames, DEFAULT_PATH, type RunInput, type RunOptions } from "../../../pkg/runtime/index.ts";
+import { buildLaunchPlan, capabilityNames, DEFAULT_PATH, parseShmSize, type RunInput, type RunOptions } from "../../../pkg/runtime/index.ts";
 import { ALPINE_ETC, makeLayers, removeScratch, thrown } from "./_layers.ts";
 
 afterAll(removeScratch);
@@ -109,6 +109,8 @@ describe("pod run alpine", () => {
         "/sys/fs/selinux",
       ].map((p) => `mask ${p}`),
       ...["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map((p) => `readonly ${p}`),
+      "touch /run/.containerenv",
+      "bind /run/.containerenv",
     ]);
   });
 
@@ -123,6 +125,7 @@ describe("pod run alpine", () => {
       },
       { path: "hostname", content: "0123456789ab\n" },
       { path: "resolv.conf", content: "nameserver 127.0.0.53\noptions edns0\n" },
+      { path: "containerenv", content: "" },
     ]);
   });
 });
@@ -212,5 +215,61 @@ describe("options", () => {
     expect(thrown(() => buildLaunchPlan(input({ hostname: "a b" })))).toBeInstanceOf(UsageError);
     expect(thrown(() => buildLaunchPlan(input({}, { imageConfig: { config: {} } }))).message).toBe("no command specified");
     expect(buildLaunchPlan(input({ command: ["true"] }, { imageConfig: {} })).plan.argv).toEqual(["true"]);
+  });
+});
+
+describe("issue 12 flags in the plan", () => {
+  test("/run/.containerenv: empty, and with --privileged podman's facts", () => {
+    const empty = buildLaunchPlan(input()).files.find((f) => f.path === "containerenv");
+    expect(empty?.content).toBe("");
+    const { plan, files } = buildLaunchPlan(input({ privileged: true }, { name: "web", image: "docker.io/library/alpine:latest", imageId: "f".repeat(64), engineVersion: "1.2.3" }));
+    expect(files.find((f) => f.path === "containerenv")?.content).toBe(
+      `engine="pod-1.2.3"\nname="web"\nid="${id}"\nimage="docker.io/library/alpine:latest"\nimageid="${"f".repeat(64)}"\nrootless=1\n`,
+    );
+    const bind = plan.ops.find((o) => o.target === "/run/.containerenv" && o.op === "bind");
+    expect(bind).toMatchObject({ source: "/home/u/.local/share/pod/containers/c/containerenv", readonly: true });
+  });
+
+  test("a -v on /run leaves .containerenv out", () => {
+    const { plan } = buildLaunchPlan(input({ volumes: ["/tmp:/run"] }));
+    expect(plan.ops.some((o) => o.target === "/run/.containerenv")).toBe(false);
+  });
+
+  test("--group-add adds names and gids after the user's groups; keep-groups keeps pod's", () => {
+    const { plan } = buildLaunchPlan(input({ groupAdd: ["wheel", "1234"] }));
+    expect(plan.groups).toEqual([0, 1, 2, 3, 4, 10, 1234]);
+    const keep = buildLaunchPlan(input({ groupAdd: ["keep-groups"] })).plan;
+    expect(keep.keepGroups).toBe(true);
+    expect(thrown(() => buildLaunchPlan(input({ groupAdd: ["nope"] }))).message).toBe("unable to find group nope: no matching entries in group file");
+    expect(thrown(() => buildLaunchPlan(input({ groupAdd: ["keep-groups", "10"] })))).toBeInstanceOf(UsageError);
+  });
+
+  test("--shm-size sizes /dev/shm", () => {
+    const shm = (o: Partial<RunOptions>) => buildLaunchPlan(input(o)).plan.ops.find((op) => op.target === "/dev/shm");
+    expect(shm({})).toMatchObject({ data: "mode=1777,size=65536k" });
+    expect(shm({ shmSize: parseShmSize("1g") })).toMatchObject({ data: "mode=1777,size=1048576k" });
+    expect(shm({ shmSize: parseShmSize("1000") })).toMatchObject({ data: "mode=1777,size=1000" });
+    for (const bad of ["", "0", "x", "1q", "-5"]) expect(thrown(() => parseShmSize(bad))).toBeInstanceOf(UsageError);
+    expect(parseShmSize("1.5k")).toBe(1536);
+    expect(parseShmSize("64MB")).toBe(64 * 2 ** 20);
+  });
+
+  test("--hostuser lines and --passwd-entry go into the passwd file", () => {
+    const host = "me:x:1000:1000:Me:/home/me:/bin/bash";
+    const { files } = buildLaunchPlan(input({ hostUsers: [host, "root:x:0:0:root:/root:/bin/sh"] }));
+    const passwd = files.find((f) => f.path === "passwd")!.content;
+    expect(passwd.endsWith(`${host}\n`)).toBe(true);
+    expect(passwd.split("\n").filter((l) => l.startsWith("root:")).length).toBe(1);
+    const custom = buildLaunchPlan(input({ user: "4321:4321", passwdEntry: "$USERNAME:x:${UID}:$GID:$NAME:$HOME:/bin/false $NOPE" })).files.find((f) => f.path === "passwd")!.content;
+    expect(custom.endsWith("4321:x:4321:4321:container user:/:/bin/false \n")).toBe(true);
+  });
+
+  test("--tz binds the zone file read-only; --unsetenv and --env-host shape the environment", () => {
+    const { plan } = buildLaunchPlan(input({ tz: "local" }));
+    const bind = plan.ops.find((o) => o.op === "bind" && o.target === "/etc/localtime");
+    expect(bind).toMatchObject({ readonly: true });
+    const env = buildLaunchPlan(input({ unsetenv: ["TERM"], envHost: ["FROM_HOST=1"] })).plan.env;
+    expect(env).toContain("FROM_HOST=1");
+    expect(env.some((e) => e.startsWith("TERM="))).toBe(false);
   });
 });
