@@ -129,7 +129,7 @@ export async function runKeeper(dir: string): Promise<number> {
       const k = readKeeper(dir);
       if (k && k.pid !== process.pid) return true; // another keeper took over: just leave
       stopKeeper(k, false);
-      for (const f of ["keeper.json", "leases.json", "keeper.ready", "upstream.json", "pasta.pid"]) rmSync(join(dir, f), { force: true });
+      for (const f of ["keeper.json", "leases.json", "keeper.ready", "upstream.json", "helper.pid"]) rmSync(join(dir, f), { force: true });
       return true;
     });
     if (done) {

@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { withLock } from "../store/lock.ts";
 import { pidAlive, processStartTime } from "../store/leftovers.ts";
 import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
-import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
+import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf, SLIRP_DNS } from "./helpers.ts";
 import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { SEARCH_DOMAIN } from "./dns.ts";
 
@@ -39,7 +39,8 @@ export type UserLease = {
   ownerStart?: number;
 };
 
-export type KeeperState = { pid: number; start?: number; pasta?: { pid: number; start?: number } };
+/** The keeper and its outbound helper (pasta; slirp4netns as root). */
+export type KeeperState = { pid: number; start?: number; helper?: { pid: number; start?: number } };
 
 export const stateDir = (runroot: string) => join(runroot, "networks");
 export const usernetLock = (dir: string) => join(dir, "usernet.lock");
@@ -47,7 +48,7 @@ const leaseFile = (dir: string) => join(dir, "leases.json");
 const keeperFile = (dir: string) => join(dir, "keeper.json");
 export const readyFile = (dir: string) => join(dir, "keeper.ready");
 export const upstreamFile = (dir: string) => join(dir, "upstream.json");
-/** pasta's interface in the shared namespace */
+/** the outbound helper's interface in the shared namespace */
 export const TAP = "tap0";
 export const NFT_TABLE = "pod";
 
@@ -129,18 +130,53 @@ function inKeeper(keeper: number, argv: string[], input?: string): void {
     });
 }
 
-/** Starts the keeper and its pasta, and sets the namespace up; returns the keeper's state. */
+/**
+ * The outbound helper of the shared namespace: pasta rootless; slirp4netns
+ * as root (pasta, turned into a capability-less root there, may not open the
+ * namespace of a keeper that kept its capabilities).
+ */
+function startOutbound(keeper: number, dir: string, pasta: string | undefined, dnsForward: boolean): { pid: number; start?: number } {
+  if (!asRoot()) {
+    const pidFile = join(dir, "helper.pid");
+    rmSync(pidFile, { force: true });
+    const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
+    if (dnsForward) args.push("--dns-forward", PASTA_DNS_FORWARD);
+    const r = Bun.spawnSync([pasta!, ...args, String(keeper)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const pid = Number(readJson<number>(pidFile, 0));
+    if (r.exitCode !== 0 || !pid)
+      throw new PodError(`starting pasta for the user networks: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
+        hint: "pasta needs /dev/net/tun read-writable by you (sudo chmod 666 /dev/net/tun); `pod doctor` checks it",
+      });
+    return { pid, start: processStartTime(pid) };
+  }
+  const slirp = findOnPath("slirp4netns", `${process.env.PATH ?? ""}:/usr/bin:/bin`);
+  if (!slirp) throw new PodError("user networks as root need slirp4netns for outbound access, and it is not installed (not found in $PATH)", { hint: "install it (apt-get install slirp4netns)" });
+  const p = Bun.spawn([tool("setsid", "util-linux"), slirp, "--configure", "--mtu=65520", "--disable-host-loopback", String(keeper), TAP], { stdio: ["ignore", "ignore", "ignore"] });
+  p.unref();
+  return { pid: p.pid, start: processStartTime(p.pid) };
+}
+
+/** Whether process pid's network namespace has a default route yet (/proc/PID/net/route is that namespace's). */
+function hasDefaultRoute(pid: number): boolean {
+  try {
+    return /^\S+\s+00000000\s/m.test(readFileSync(`/proc/${pid}/net/route`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the keeper and its outbound helper, and sets the namespace up; returns the keeper's state. */
 async function startKeeper(dir: string, runroot: string, hostResolv: string, joinUsernsOf?: number): Promise<KeeperState> {
   const pasta = findOnPath("pasta");
-  if (!pasta)
+  if (!pasta && !asRoot())
     throw new PodError("user networks need pasta for outbound access, and it is not installed (not found in $PATH)", {
       hint: "install it (sudo apt-get install passt), or use the default network",
     });
   const ip = tool("ip", "iproute2");
   tool("nft", "nftables");
-  // the keeper forwards what it does not know to the resolvers a pasta container would use
-  const dnsForward = nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1") && pastaOffers(pasta, "--dns-forward", join(runroot, "pasta-help"));
-  const upstream = nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
+  // the keeper forwards what it does not know to the resolvers a pasta container would use (slirp4netns's own as root)
+  const dnsForward = !asRoot() && nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1") && pastaOffers(pasta!, "--dns-forward", join(runroot, "pasta-help"));
+  const upstream = asRoot() ? [SLIRP_DNS] : nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
   writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
   rmSync(readyFile(dir), { force: true });
   const argv = [...selfCommand(), "_netns-keeper", dir];
@@ -158,19 +194,9 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   const keeper: KeeperState = { pid, start: processStartTime(pid) };
   try {
     inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
-    const pidFile = join(dir, "pasta.pid");
-    rmSync(pidFile, { force: true });
-    const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
-    // as root pasta would turn itself into nobody, who may not join the keeper's namespace
-    if (asRoot()) args.push("--runas", "0:0");
-    if (dnsForward) args.push("--dns-forward", PASTA_DNS_FORWARD);
-    const r = Bun.spawnSync([pasta, ...args, String(pid)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const pastaPid = Number(readJson<number>(pidFile, 0));
-    if (r.exitCode !== 0 || !pastaPid)
-      throw new PodError(`starting pasta for the user networks: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`, {
-        hint: "pasta needs /dev/net/tun read-writable by you (sudo chmod 666 /dev/net/tun); `pod doctor` checks it",
-      });
-    keeper.pasta = { pid: pastaPid, start: processStartTime(pastaPid) };
+    keeper.helper = startOutbound(pid, dir, pasta, dnsForward);
+    // slirp4netns configures tap0 after it starts: ready once the namespace has its default route
+    for (let i = 0; i < 500 && asRoot() && !hasDefaultRoute(pid); i++) await Bun.sleep(10);
   } catch (e) {
     process.kill(pid, "SIGTERM");
     throw e;
@@ -178,10 +204,10 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   return keeper;
 }
 
-/** Stops what a keeper left: its pasta (and the keeper itself, if asked). */
+/** Stops what a keeper left: its outbound helper (and the keeper itself, if asked). */
 export function stopKeeper(k: KeeperState | undefined, alsoKeeper: boolean): void {
   if (!k) return;
-  for (const p of alsoKeeper ? [k.pasta, k] : [k.pasta])
+  for (const p of alsoKeeper ? [k.helper, k] : [k.helper])
     if (sameProcess(p))
       try {
         process.kill(p!.pid, "SIGTERM");

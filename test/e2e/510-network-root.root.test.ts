@@ -158,6 +158,8 @@ describe("cleanup as root", () => {
     const monitor = await monitorOf(id);
     process.kill(monitor, "SIGKILL");
     await until("the monitor to end", () => !alive(monitor), 5_000);
+    // the container dies of its parent-death signal a moment later; its veth goes with its namespace
+    await until("the container's veth to go", () => !linkExists(vethOf(id)), 5_000);
     expectExit(await runPod(["ps", "-a"]), 0);
     await expectNothingLeft([id]);
     expect(await inspectFmt(name, "{{.State.Status}}")).toBe("exited");
@@ -227,7 +229,7 @@ describe("user networks as root", () => {
     expect(alive(state.pid)).toBe(true);
     expectExit(await runPod(["rm", "-f", web]), 0);
     await until("the keeper to end after the last container", () => !alive(state.pid), 10_000);
-    await until("its pasta too", () => !alive(state.pasta.pid), 5_000);
+    await until("its pasta too", () => !alive(state.helper.pid), 5_000);
   });
 });
 

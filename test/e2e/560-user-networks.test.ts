@@ -17,7 +17,7 @@ const N = requires("subuid", "alpine-fixture", "tun");
 const T = requires("subuid");
 
 const stateDir = () => join(pod().runtimeDir, "pod", "networks");
-function keeperState(): { pid: number; pasta?: { pid: number } } | undefined {
+function keeperState(): { pid: number; helper?: { pid: number } } | undefined {
   try {
     return JSON.parse(readFileSync(join(stateDir(), "keeper.json"), "utf8"));
   } catch {
@@ -147,7 +147,7 @@ describe("containers on user networks", () => {
     const k = keeperState();
     expect(k?.pid, "a keeper runs while a container is on a network").toBeGreaterThan(0);
     expect(alive(k!.pid)).toBe(true);
-    expect(alive(k!.pasta!.pid)).toBe(true);
+    expect(alive(k!.helper!.pid)).toBe(true);
     const routes = await runPod(["exec", name, "ip", "route"]);
     expectExit(routes, 0);
     expect(routes.stdout).not.toMatch(/^default/m);
@@ -158,7 +158,7 @@ describe("containers on user networks", () => {
     expectExit(forced, 0);
     expect((await runPod(["ps", "-a", "-q", "--filter", `name=${name}`])).stdout).toBe("");
     await until("the keeper to end after the last container", () => !alive(k!.pid), 10_000);
-    await until("its pasta to end too", () => !alive(k!.pasta!.pid), 5_000);
+    await until("its pasta to end too", () => !alive(k!.helper!.pid), 5_000);
   });
 
   N("after kill -9 of the keeper the next command rebuilds the namespace: running containers are joined again and still found", async () => {
@@ -176,7 +176,7 @@ describe("containers on user networks", () => {
     expect(r.stdout).toContain(`Address: ${ip}`);
     const k2 = keeperState();
     expect(k2?.pid).not.toBe(k.pid);
-    expect(alive(k.pasta!.pid), "the dead keeper's pasta was stopped").toBe(false);
+    expect(alive(k.helper!.pid), "the dead keeper's pasta was stopped").toBe(false);
     expectExit(await runPod(["rm", "-f", a]), 0);
     await until("the new keeper to end", () => !alive(k2!.pid), 10_000);
   });
@@ -188,7 +188,7 @@ describe("containers on user networks", () => {
     const k = keeperState()!;
     expectExit(await runPod(["system", "reset", "-f"]), 0);
     await until("the keeper to end at reset", () => !alive(k.pid), 5_000);
-    await until("its pasta too", () => !alive(k.pasta!.pid), 5_000);
+    await until("its pasta too", () => !alive(k.helper!.pid), 5_000);
     expectExit(await runPod(["network", "exists", net]), 1);
     expectExit(await runPod(["pull", "-q", "alpine"]), 0);
   });
