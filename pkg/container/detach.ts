@@ -1,6 +1,7 @@
 // Starting a container detached: the native core starts it from a daemonized
 // child that then execs `pod _monitor` (pod_spawn_monitored in core.c), so the
 // monitor is the container's parent and its start-up does not delay the CLI.
+import { awaitPublished, clearPublished } from "./publish.ts";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { Store } from "../store/index.ts";
 import { engineArgv, type Paths } from "../config/index.ts";
@@ -42,8 +43,10 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
     liveFile: liveFile(containerDir(paths.root, rec.id)),
   };
   mkdirSync(runtimeDir(paths, rec.id), { recursive: true, mode: 0o700 });
+  clearPublished(paths, rec.id);
   try {
-    const { started } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
+    const { started, rec: running } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
+    await awaitPublished(paths, running);
     return started.pid;
   } finally {
     for (const fd of [outR, outW, errR, errW, inR, inW, devNull, monitorProcs]) if (fd >= 0) closeSync(fd);

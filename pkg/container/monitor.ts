@@ -6,6 +6,7 @@
 // writes the log, serves the attach socket, records the exit code and times,
 // runs --rm cleanup, and exits when the container does. It idles for the
 // container's lifetime, so it loads little: the start is in detach.ts.
+import { publishOnUserNetwork } from "./publish.ts";
 import { closeSync, read, rmSync, writeSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { setWindowSize, waitExit } from "../native/libc.ts";
@@ -112,6 +113,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
       ];
   process.on("SIGTERM", () => void import("../native/core.ts").then((m) => m.signalContainer(child.pid, child.pid, 15, paths.runroot)));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
+  const published = publishOnUserNetwork(paths, rec);
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   // --timeout: killed after that many seconds, and recorded -1 as podman's conmon does
@@ -121,6 +123,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   const timer = timeout ? setTimeout(kill, timeout * 1000) : undefined;
   const exited = await waitExit(child.pid);
   clearTimeout(timer);
+  published?.stop();
   const code = timedOut ? -1 : exited;
   // The network helper serves this container only: it ends with it (and, by its death signal, with us).
   if (child.netHelper !== undefined) killHelper(child.netHelper);

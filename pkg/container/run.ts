@@ -2,6 +2,7 @@
 // container, then either stay in the foreground (forward signals, copy the
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
+import { publishOnUserNetwork } from "./publish.ts";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
@@ -213,6 +214,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
   const handlers = forwarded.map((s) => [s, () => deliver(signalNumber[s])] as const);
   for (const [s, h] of handlers) process.on(s, h);
   let term: ContainerTerminal | undefined;
+  let published: { stop(): void } | undefined;
   let code: number;
   try {
     let started;
@@ -227,6 +229,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     const { child, ttyMaster } = started;
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
+    published = publishOnUserNetwork(paths, readRecord(paths.root, rec.id));
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);
     const timeout = rec.config?.opts.timeout;
@@ -240,6 +243,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     await term?.finish();
   } finally {
     term?.restore();
+    published?.stop();
     for (const [s, h] of handlers) process.off(s, h);
   }
   await recordExit(paths, rec.id, code);

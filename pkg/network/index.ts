@@ -35,9 +35,9 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
   } else for (const e of opts.expose ?? []) parsePublish(e);
   if (opts.networkAlias?.length && mode.kind !== "named")
     throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
-  if (ports.length && mode.kind === "named")
-    throw new UsageError(`-p with --network ${opts.network}: publishing ports of containers on user networks is not supported by pod yet`, {
-      hint: "use the default network for containers that publish ports; docs/compat.md lists what is missing",
+  if (ports.some((p) => p.protocol === "udp") && mode.kind === "named")
+    throw new UsageError(`-p …/udp with --network ${opts.network}: publishing UDP ports of containers on user networks is not supported by pod yet`, {
+      hint: "publish TCP ports, or use the default network for UDP; docs/compat.md lists what is missing",
     });
   if (ports.length && !joinsOutside(mode))
     throw new UsageError(`-p cannot be used with --network ${opts.network}`, {

@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { proxySocket, serveProxy } from "./proxy.ts";
 import { withLock } from "../store/lock.ts";
 import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, type Question } from "./dns.ts";
 import { interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
@@ -95,6 +96,9 @@ export async function runKeeper(dir: string): Promise<number> {
       },
     },
   });
+  // -p of containers on user networks: the owner of each container passes its connections here
+  rmSync(proxySocket(dir), { force: true });
+  const proxy = serveProxy(proxySocket(dir));
   writeFileAtomic(readyFile(dir), JSON.stringify({ pid: process.pid }), 0o600);
   log(`keeper ${process.pid} answering DNS; upstream ${upstream.join(" ") || "(none)"}`);
 
@@ -136,6 +140,8 @@ export async function runKeeper(dir: string): Promise<number> {
       log(`keeper ${process.pid}: no container left, ending`);
       server.close();
       client.close();
+      proxy.stop();
+      rmSync(proxySocket(dir), { force: true });
       return 0;
     }
     idle = 0;

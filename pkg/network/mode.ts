@@ -85,7 +85,7 @@ export function parseNetworkMode(value: string | undefined, asRoot = (process.ge
 }
 
 /** Whether the container gets a network namespace of its own joined to the outside (a helper, or root's bridge), so -p applies. */
-export const joinsOutside = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns" || m.kind === "bridge";
+export const joinsOutside = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns" || m.kind === "bridge" || m.kind === "named";
 
 export type Protocol = "tcp" | "udp";
 

@@ -7,7 +7,8 @@
 import { describe } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName } from "./helpers.ts";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName, POD } from "./helpers.ts";
+import { freePort, sleep } from "../fixtures/proc.ts";
 import { useLifecycle, runD, until, alive } from "./lifecycle-helpers.ts";
 
 useSuite("560-user-networks");
@@ -22,6 +23,20 @@ function keeperState(): { pid: number; helper?: { pid: number } } | undefined {
     return JSON.parse(readFileSync(join(stateDir(), "keeper.json"), "utf8"));
   } catch {
     return undefined;
+  }
+}
+
+/** What a TCP server on 127.0.0.1:port sends before it closes, retrying while it starts. */
+async function readTcp(port: number, timeoutMs = 10_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await new Promise<string | null>((resolve) => {
+      let data = "";
+      Bun.connect({ hostname: "127.0.0.1", port, socket: { data(_s, d) { data += new TextDecoder().decode(d); }, close() { resolve(data || null); }, error() { resolve(null); }, connectError() { resolve(null); } } }).catch(() => resolve(null));
+    });
+    if (got !== null) return got;
+    if (Date.now() > end) throw new Error(`nothing came from 127.0.0.1:${port}`);
+    await sleep(100);
   }
 }
 
@@ -112,7 +127,23 @@ describe("containers on user networks", () => {
     expectExit(again, 0);
     expect(again.stdout).toContain("hello-alias");
     expectPodError(await runPod(["run", "--rm", "--network-alias", "x", "alpine", "true"]), "only be used with user networks");
-    expectPodError(await runPod(["run", "--rm", "--network", net, "-p", "8080:80", "alpine", "true"]), "not supported by pod yet");
+    expectPodError(await runPod(["run", "--rm", "--network", net, "-p", "8080:80/udp", "alpine", "true"]), "not supported by pod yet");
+  });
+
+  N("-p to a container on a user network, detached and in the foreground; the port closes with the container", async () => {
+    const net = safeName("pub");
+    expectExit(await runPod(["network", "create", net]), 0);
+    const port = await freePort();
+    const name = safeName("p");
+    await runD(name, ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", ...SERVE("hello-published")]);
+    expect(await readTcp(port)).toBe("hello-published\n");
+    expect((await runPod(["port", name])).stdout).toContain(`80/tcp -> 127.0.0.1:${port}`);
+    expectExit(await runPod(["rm", "-f", name]), 0);
+    expect(await readTcp(port, 500).catch(() => "closed")).toBe("closed");
+    const fg = await freePort();
+    const run = Bun.spawn([POD, "run", "--rm", "--network", net, "-p", `127.0.0.1:${fg}:80`, "alpine", "sh", "-c", "echo hello-foreground | nc -l -p 80"], { env: pod().env, stdout: "pipe", stderr: "pipe" });
+    expect(await readTcp(fg)).toBe("hello-foreground\n");
+    expect(await run.exited).toBe(0);
   });
 
   N("connect and disconnect of a running container change what it reaches and resolves", async () => {
