@@ -23,6 +23,7 @@ import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./
 import { clearRunFiles, markRunning } from "./reconcile.ts";
 import { joinTarget } from "./join.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { containerEvent } from "../events/index.ts";
 
 function readHostFile(path: string): string {
   try {
@@ -180,6 +181,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
+    await containerEvent(paths, rec, "start");
     if (net.usernet) await noteUserNetworkPid(paths.runroot, rec.id, pid);
     if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length) {
       try {

@@ -15,6 +15,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { attachSocket, killHelper, recordExit, runtimeDir } from "./live.ts";
 import { LogWriter, logPath } from "./logs.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** Reads fd until EOF/EIO, handing each chunk to onData. */
 function pump(fd: number, onData: (b: Uint8Array) => void): Promise<void> {
@@ -117,6 +118,8 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   const code = await waitExit(child.pid);
   // The network helper serves this container only: it ends with it (and, by its death signal, with us).
   if (child.netHelper !== undefined) killHelper(child.netHelper);
+  // died before the exit is on record: whoever waits for the record (stop, wait) then finds the event written
+  if (rec) await containerEvent(paths, rec, "died", code);
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);
@@ -133,6 +136,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
     const { removeAnonymousVolumes } = await import("../volume/index.ts");
     const store = new Store(paths);
     await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
+    await containerEvent(paths, rec, "remove");
     await removeAnonymousVolumes(store, rec.config.opts.volumeMounts);
   }
   return 0;

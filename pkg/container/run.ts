@@ -23,6 +23,7 @@ import { startContainer } from "./lifecycle.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
+import { containerEvent } from "../events/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -104,6 +105,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       config,
     }, () => store.images().some((i) => i.id === img.id));
     if (cidfile) writeCidFile(cidfile, rec.id);
+    await containerEvent(paths, rec, "create");
   } catch (e) {
     // podman removes a container whose --cidfile it could not write
     if (rec) await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
@@ -131,6 +133,7 @@ async function unlessStarted<T>(paths: Paths, rec: ContainerRecord, start: () =>
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+      await containerEvent(paths, rec, "remove");
       log.debug(`container ${rec.id.slice(0, 12)} removed: it could not be started`);
     }
     throw e;
@@ -154,6 +157,7 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
   } finally {
     if (req.rm) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+      await containerEvent(paths, rec, "remove");
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
     }
@@ -196,6 +200,8 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
       if (devNull >= 0) closeSync(devNull);
     }
     const { child, ttyMaster } = started;
+    // the foreground pod holds the container's stdio from its start: podman's attach
+    await containerEvent(paths, rec, "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
     for (const sig of pending.splice(0)) deliver(sig);
@@ -207,6 +213,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     term?.restore();
     for (const [s, h] of handlers) process.off(s, h);
   }
+  await containerEvent(paths, rec, "died", code);
   await recordExit(paths, rec.id, code);
   rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
   log.debug(`container ${rec.id.slice(0, 12)} exited with ${code}`);

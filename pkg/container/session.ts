@@ -17,6 +17,7 @@ import { logPath, readLogFrom, renderLine } from "./logs.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
 export function parseDetachKeys(spec: string): number[] {
@@ -99,6 +100,7 @@ export async function attachContainer(
     },
   });
   if (!socket) return replayEnded(paths, rec);
+  await containerEvent(paths, rec, "attach");
   const sendResize = () => {
     const { rows, cols } = hostWindowSize();
     socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
@@ -175,6 +177,7 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
     if (procs >= 0) closeSync(procs);
   }
   const session = recordExecSession(paths, rec.id, started.child.pid);
+  await containerEvent(paths, rec, "exec");
   if (o.detach) return { session };
   const { child, ttyMaster } = started;
   const term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
@@ -184,6 +187,7 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
   try {
     const code = await child.wait();
     await term?.finish();
+    await containerEvent(paths, rec, "exec_died", code);
     return { code };
   } finally {
     term?.restore();
