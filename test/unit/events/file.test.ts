@@ -23,6 +23,21 @@ describe("appendEvent", () => {
     expect(readEvents(file).map((e) => e.Name)).toEqual(["v3", "v4", "v5", "v6"]);
   });
 
+  test("writers in several processes never interleave a line", async () => {
+    const file = join(dir, "procs.log");
+    const mod = join(import.meta.dir, "../../../pkg/events/index.ts");
+    const script = `const { appendEvent } = await import(${JSON.stringify(mod)});
+      for (let i = 0; i < 150; i++) await appendEvent(${JSON.stringify(file)}, JSON.stringify({ Name: process.argv.at(-1) + "-" + i, Status: "create", Type: "volume", Time: "2024-01-01T12:00:00Z", pad: "x".repeat(1000) }));`;
+    const procs = ["a", "b", "c", "d"].map((w) => Bun.spawn([process.execPath, "-e", script, w], { stdout: "inherit", stderr: "inherit" }));
+    expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0, 0, 0]);
+    const text = readFileSync(file, "utf8");
+    const parsed = text.split("\n").filter(Boolean).map((l) => JSON.parse(l).Name as string);
+    expect(existsSync(`${file}.1`)).toBe(false);
+    expect(parsed.length).toBe(600);
+    expect(new Set(parsed).size).toBe(600);
+    expect(parsed.filter((n) => n.startsWith("d-")).length).toBe(150);
+  });
+
   test("concurrent writers never interleave a line", async () => {
     const file = join(dir, "many.log");
     await Promise.all(Array.from({ length: 200 }, (_, i) => appendEvent(file, line(i), 1_000_000)));
