@@ -17,6 +17,7 @@ import type { FilesJob, FilesResult, KeepIdSwap } from "./fs-job.ts";
 import type { FsLayout } from "./fs-view.ts";
 import { isAlive } from "./state.ts";
 import { filesJobKind } from "./jobs.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** Where a container's files are. A vfs container's root is one plain copy: `flat`, with the image's layers to diff against. */
 export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
@@ -95,6 +96,7 @@ export async function exportContainer(paths: Paths, rec: ContainerRecord, output
     swap: keepIdSwap(rec),
     output: output === undefined ? undefined : resolve(output),
   });
+  await containerEvent(paths, rec, "export");
 }
 
 export type CopyTarget = { container?: string; path: string };

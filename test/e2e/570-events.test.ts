@@ -103,6 +103,22 @@ describe("filters and times", () => {
     expectPodError(await runPod(["events", "--stream=false", "--filter", "colour=red"]), "colour is an invalid filter");
   });
 
+  A("network connect and disconnect name the container and the network; export is an event", async () => {
+    const [n1, n2] = [safeName("neta"), safeName("netb")];
+    for (const n of [n1, n2]) expectExit(await runPod(["network", "create", n]), 0);
+    const name = safeName("netctr");
+    const id = await create(name, ["--network", n1, "alpine", "true"]);
+    expectExit(await runPod(["network", "connect", n2, name]), 0);
+    expectExit(await runPod(["network", "disconnect", n2, name]), 0);
+    const r = await runPod(["events", "--stream=false", "--filter", `network=${n2}`, "--filter", "event=connect", "--filter", "event=disconnect"]);
+    expectExit(r, 0);
+    assertOutput(r.stdout, new RegExp(`^${HUMAN_TIME} network connect ${id} \\(container=${id}, name=${n2}\\)\\n${HUMAN_TIME} network disconnect ${id} `));
+    expectExit(await runPod(["export", "-o", `${pod().tmp}/${name}.tar`, name]), 0);
+    expect(await statuses(`container=${id}`, "event=export")).toEqual(["export"]);
+    expectExit(await runPod(["rm", name]), 0);
+    for (const n of [n1, n2]) expectExit(await runPod(["network", "rm", n]), 0);
+  });
+
   A("image tag, untag and rmi", async () => {
     const ref = `localhost/${safeName("evt")}:1`;
     expectExit(await runPod(["tag", "alpine", ref]), 0);
