@@ -29,6 +29,7 @@ export const globalArgs = {
   runtime: { type: "string", hidden: true, description: "OCI runtime (refused: pod starts containers with its own native core)", valueHint: "path" },
   conmon: { type: "string", hidden: true, description: "conmon binary (refused: pod supervises containers with its own monitor)", valueHint: "path" },
   "network-cmd-path": { type: "string", description: "Path of the slirp4netns binary to use", valueHint: "path" },
+  "events-backend": { type: "string", description: "Events backend: file (events.log in the runroot) or none (no events)", valueHint: "file|none" },
   noout: { type: "boolean", description: "Do not print to stdout" },
   help: { type: "boolean", alias: "h", description: "Show help" },
 } satisfies PodArgs;

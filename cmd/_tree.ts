@@ -15,6 +15,7 @@ const files = () => import("./files.ts");
 const volume = () => import("./volume.ts");
 const monitor = () => import("./monitor.ts");
 const network = () => import("./network.ts");
+const events = () => import("./events.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -56,6 +57,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   system: from(system, (m) => m.system),
   version: from(system, (m) => m.version),
   info: from(system, (m) => m.info),
+  events: from(events, (m) => m.events),
   doctor: from(doctor, (m) => m.doctor),
   completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),

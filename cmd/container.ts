@@ -8,6 +8,7 @@ import {
   attachContainer,
   findContainer,
   killContainer,
+  restartContainer,
   parseDetachKeys,
   parseSignal,
   pruneContainers,
@@ -202,7 +203,7 @@ export const kill: PodCommand = {
     const sig = parseSignal(String(args.signal));
     // podman: --all signals the running and the paused containers
     const up = (r: ContainerRecord) => ["running", "paused"].includes(statusOf(r));
-    await eachTarget(ctx.paths, args, (rec, input) => (killContainer(ctx.paths, rec, sig), input), args.all ? up : undefined);
+    await eachTarget(ctx.paths, args, async (rec, input) => (await killContainer(ctx.paths, rec, sig), input), args.all ? up : undefined);
   },
 };
 
@@ -229,11 +230,7 @@ export const restart: PodCommand = {
     const picks = list("_").length || args.all || args.latest || list("cidfile").length || list("filter").length;
     if (args.running && picks)
       throw new UsageError("--running restarts every running container: it takes no names, --all, --latest, --cidfile or --filter", { hint: "pod restart --running" });
-    const restartOne = async (rec: ContainerRecord, input: string) => {
-      await stopContainer(ctx.paths, rec, t ?? stopTimeoutOf(rec), stopSignalOf(ctx.paths, rec));
-      await startContainer(ctx.paths, findContainer(ctx.paths.root, rec.id));
-      return input;
-    };
+    const restartOne = async (rec: ContainerRecord, input: string) => (await restartContainer(ctx.paths, rec, t ?? stopTimeoutOf(rec), stopSignalOf(ctx.paths, rec)), input);
     if (args.running) return void (await eachTarget(ctx.paths, { ...args, all: true }, restartOne, (r) => statusOf(r) === "running"));
     await eachTarget(ctx.paths, args, restartOne);
   },

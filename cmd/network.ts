@@ -3,8 +3,8 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { connectContainer, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
-import { createNetwork, findNetwork, networkNotFound } from "../pkg/network/index.ts";
+import { connectContainer, createUserNetwork, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
+import { findNetwork, networkNotFound } from "../pkg/network/index.ts";
 import { runKeeper } from "../pkg/network/keeper.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
@@ -71,7 +71,7 @@ export const create: PodCommand = {
     const names = args._ as string[];
     if (names.length > 1) throw new UsageError("too many arguments: `pod network create` takes at most one NAME", { hint: "pod network create mynet" });
     const ctx = openContext(args);
-    const n = await createNetwork(ctx.paths.root, {
+    const n = await createUserNetwork(ctx.paths, {
       name: names[0],
       subnet: args.subnet as string | undefined,
       gateway: args.gateway as string | undefined,

@@ -1,4 +1,4 @@
-// System-level commands: `info`, `version`, `system check|df|prune|reset`,
+// System-level commands: `info`, `version`, `system check|df|events|prune|reset`,
 // `unshare`, and the hidden storage worker.
 import type { PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
@@ -7,6 +7,7 @@ import { executeStorageJob } from "../pkg/store/index.ts";
 import { registerContainerJobs } from "../pkg/container/jobs.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { PodError } from "../pkg/errors.ts";
+import { events } from "./events.ts";
 
 // Loaded on use: this file also holds `_storage-worker`, which runs for every layer
 // extraction and must not evaluate the info/prune code (and the container engine it reaches).
@@ -112,8 +113,8 @@ export const check: PodCommand = {
 
 export const system: PodCommand = {
   meta: { name: "system", description: "Manage pod" },
-  examples: ["pod system check", "pod system df", "pod system prune -f", "pod system info", "pod system reset -f"],
-  subCommands: { check, df, info, prune, reset } as never,
+  examples: ["pod system check", "pod system df", "pod system events --stream=false", "pod system prune -f", "pod system info", "pod system reset -f"],
+  subCommands: { check, df, events, info, prune, reset } as never,
 };
 
 export const unshare: PodCommand = {

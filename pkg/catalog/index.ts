@@ -6,6 +6,7 @@ import { Store, addNames, findImage, noSuchImage, type ImageRecord, type ImageQu
 import { childrenOf, compileImageFilters, isDangling, parentOf, type FilterFacts, type HistoryEntry } from "./filters.ts";
 import { readConfig } from "./views.ts";
 import { imageHistory, renderImageTree, type HistoryLayer } from "./tree.ts";
+import { imageEvent } from "../events/index.ts";
 export type { HistoryLayer } from "./tree.ts";
 
 export { imageSummary, imageInspect, type ImageSummary } from "./views.ts";
@@ -48,13 +49,14 @@ export async function tagImage(store: Store, source: string, targets: string[]):
   const names = targets.map(localName);
   for (const [i, n] of names.entries())
     if (n.includes("@")) throw new InvalidReference(`invalid tag "${targets[i]}": a tag cannot contain a digest`, { hint: "use NAME:TAG" });
-  await store.updateImages((images) => {
+  const id = await store.updateImages((images) => {
     const img = lookupImage(store, source, images);
     const updated = images.map((i) =>
       i.id === img.id ? addNames(i, names) : { ...i, names: i.names.filter((n) => !names.includes(n)) },
     );
-    return { images: updated, result: undefined };
+    return { images: updated, result: img.id };
   });
+  for (const n of names) await imageEvent(store.paths, id, n, "tag");
 }
 
 /**
@@ -69,13 +71,14 @@ export async function untagImage(store: Store, source: string, names: string[]):
     if (full.includes("@")) throw new InvalidReference(`invalid tag "${n}": a tag cannot contain a digest`, { hint: "use NAME:TAG" });
     return full;
   });
-  await store.updateImages((images) => {
+  const untagged = await store.updateImages((images) => {
     const img = lookupImage(store, source, images);
     for (const n of wanted)
       if (!img.names.includes(n)) throw new PodError(`${n}: tag not known`, { hint: `pod images ${source} lists the names it has` });
     const drop = new Set(names.length ? wanted : img.names);
-    return { images: images.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => !drop.has(n)) } : i)), result: undefined };
+    return { images: images.map((i) => (i.id === img.id ? { ...i, names: i.names.filter((n) => !drop.has(n)) } : i)), result: { id: img.id, dropped: [...drop] } };
   });
+  for (const n of untagged.dropped) await imageEvent(store.paths, untagged.id, n, "untag");
 }
 
 export type RemoveReport = {
@@ -133,16 +136,20 @@ export async function removeImages(store: Store, inputs: string[], o: RemoveOpti
 
 async function commitRemoval(store: Store, users: ImageUsers, plan: (images: ImageRecord[]) => RemoveReport & { left: ImageRecord[] }): Promise<RemoveReport> {
   let report!: RemoveReport;
+  let before: ImageRecord[] = [];
   const orphans = await users.locked(() =>
     store.updateImages((images) => {
       const p = plan(images);
       report = p;
+      before = images;
       const deleted = images.filter((i) => !p.left.some((l) => l.id === i.id));
       store.removeBlobs(deleted.flatMap((i) => [`sha256:${i.id}`, i.manifestDigest]), p.left);
       return { images: p.left, result: store.orphanLayers(p.left) };
     }),
   );
   await store.removeLayers(orphans);
+  for (const name of report.untagged) await imageEvent(store.paths, before.find((i) => i.names.includes(name))?.id ?? "", name, "untag");
+  for (const id of report.removed) await imageEvent(store.paths, id, before.find((i) => i.id === id)?.names[0] ?? id, "remove");
   return { untagged: report.untagged, deleted: report.deleted, removed: report.removed, errors: report.errors };
 }
 

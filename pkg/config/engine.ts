@@ -1,6 +1,6 @@
 // Engine-wide settings from podman's global flags (--storage-driver,
 // --storage-opt, --tmpdir, --volumepath, --cgroup-manager, --runtime, --conmon,
-// --network-cmd-path): checked once here, so a value pod cannot honour is
+// --network-cmd-path, --events-backend): checked once here, so a value pod cannot honour is
 // refused before anything runs, and carried in Paths to whatever needs them.
 import { accessSync, constants, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -17,6 +17,8 @@ export type EngineOptions = {
   volumepath?: string;
   /** --network-cmd-path: the slirp4netns binary, wherever pod uses slirp4netns (podman's meaning) */
   networkCmdPath?: string;
+  /** --events-backend: "none" writes no events; default "file" (podman's file backend, pkg/events) */
+  eventsBackend?: "file" | "none";
 };
 
 export type EngineFlags = {
@@ -28,6 +30,7 @@ export type EngineFlags = {
   runtime?: string;
   conmon?: string;
   "network-cmd-path"?: string;
+  "events-backend"?: string;
 };
 
 export const STORAGE_DRIVERS = ["overlay", "vfs"] as const;
@@ -100,6 +103,14 @@ export function engineOptions(f: EngineFlags): EngineOptions {
     });
   // podman: an empty value means "look it up"; pod looks slirp4netns up on $PATH
   if (f["network-cmd-path"]) e.networkCmdPath = executable(f["network-cmd-path"], "--network-cmd-path", "slirp4netns");
+  const eb = f["events-backend"];
+  if (eb === "journald")
+    throw new PodError("--events-backend journald: pod writes its events to a file, not to the systemd journal", {
+      hint: "use --events-backend file (the default) or none",
+    });
+  if (eb !== undefined && eb !== "file" && eb !== "none")
+    throw new PodError(`invalid events backend "${eb}"`, { hint: "pod has --events-backend file (the default) and none" });
+  if (eb) e.eventsBackend = eb;
   return e;
 }
 
@@ -112,5 +123,6 @@ export function engineArgv(e: EngineOptions | undefined): string[] {
     ...(e.tmpdir ? ["--tmpdir", e.tmpdir] : []),
     ...(e.volumepath ? ["--volumepath", e.volumepath] : []),
     ...(e.networkCmdPath ? ["--network-cmd-path", e.networkCmdPath] : []),
+    ...(e.eventsBackend ? ["--events-backend", e.eventsBackend] : []),
   ];
 }

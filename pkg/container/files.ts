@@ -10,13 +10,14 @@ import { PodError, UsageError } from "../errors.ts";
 import { log } from "../output/index.ts";
 import type { Paths } from "../config/index.ts";
 import { Store, runStorageJob } from "../store/index.ts";
-import { findContainer, containerDir, listRecords, type ContainerRecord } from "./records.ts";
+import { findContainer, containerDir, listRecords, type ContainerRecord, eventOf } from "./records.ts";
 import { layerDirsOf } from "./launch.ts";
 import type { Change } from "./fs-changes.ts";
 import type { FilesJob, FilesResult, KeepIdSwap } from "./fs-job.ts";
 import type { FsLayout } from "./fs-view.ts";
 import { isAlive } from "./state.ts";
 import { filesJobKind } from "./jobs.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** Where a container's files are. A vfs container's root is one plain copy: `flat`, with the image's layers to diff against. */
 export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
@@ -95,6 +96,7 @@ export async function exportContainer(paths: Paths, rec: ContainerRecord, output
     swap: keepIdSwap(rec),
     output: output === undefined ? undefined : resolve(output),
   });
+  await containerEvent(paths, eventOf(rec), "export");
 }
 
 export type CopyTarget = { container?: string; path: string };

@@ -19,10 +19,11 @@ import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
 import { nextDriver, pinnedDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
-import { containerDir, readRecord, updateRecord, type ContainerRecord } from "./records.ts";
+import { containerDir, readRecord, updateRecord, type ContainerRecord, eventOf } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
 import { joinTarget } from "./join.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { containerEvent } from "../events/index.ts";
 
 declare const POD_VERSION: string;
 /** pod's version, defined when the binary is built */
@@ -187,6 +188,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
+    await containerEvent(paths, eventOf(rec), "start");
     if (net.usernet) await noteUserNetworkPid(paths.runroot, rec.id, pid);
     if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length) {
       try {

@@ -8,7 +8,7 @@ import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { signalContainer } from "../native/core.ts";
 import { releaseBridge, releaseUserNetworks } from "../network/index.ts";
-import { containerDir, containersDir, listRecords, unreadableContainerDirs, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord } from "./records.ts";
+import { containerDir, containersDir, listRecords, unreadableContainerDirs, findContainer, removeContainerDir, updateRecord, readRecord, withContainerLock, type ContainerRecord, eventOf } from "./records.ts";
 import { canPause, canRemove, canSignal, canStart, canUnpause, exitCodeOf, isAlive, isUp, processStartTime, statusOf } from "./state.ts";
 import { readLivePids } from "./reconcile.ts";
 import { startDetached } from "./detach.ts";
@@ -17,6 +17,7 @@ import { runtimeDir } from "./live.ts";
 import { removeAnonymousVolumes } from "../volume/index.ts";
 import { cgroupSupport, setFrozen } from "../cgroup/index.ts";
 import { log } from "../output/index.ts";
+import { containerEvent } from "../events/index.ts";
 
 export const signals: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
@@ -45,15 +46,23 @@ export async function startContainer(paths: Paths, rec: ContainerRecord, o: { tt
   });
 }
 
+/** `pod restart`: stop (stop signal, then KILL after timeoutSec) and start again. */
+export async function restartContainer(paths: Paths, rec: ContainerRecord, timeoutSec: number, stopSignal: number): Promise<void> {
+  await stopContainer(paths, rec, timeoutSec, stopSignal);
+  await startContainer(paths, findContainer(paths.root, rec.id));
+  await containerEvent(paths, eventOf(rec), "restart");
+}
+
 /** Running or paused: SIGKILL ends frozen tasks too, other signals are delivered at the thaw. */
 function requireRunning(rec: ContainerRecord): void {
   const s = statusOf(rec);
   if (!canSignal(s)) throw new ContainerStateInvalid(`can only signal running containers: ${rec.name} is ${s}`, { hint: `pod start ${rec.name}` });
 }
 
-export function killContainer(paths: Paths, rec: ContainerRecord, signal: number): void {
+export async function killContainer(paths: Paths, rec: ContainerRecord, signal: number): Promise<void> {
   requireRunning(rec);
   signalContainer(rec.pid!, rec.pid!, signal, paths.runroot);
+  await containerEvent(paths, eventOf(rec), "kill");
 }
 
 function processGone(pid: number): boolean {
@@ -100,10 +109,11 @@ export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutS
   if (s !== "running") return;
   if (timeoutSec > 0) {
     signalContainer(rec.pid!, rec.pid!, stopSignal, paths.runroot);
-    if ((await waitContainer(paths, rec.id, timeoutSec * 1000)) !== undefined) return;
+    if ((await waitContainer(paths, rec.id, timeoutSec * 1000)) !== undefined) return containerEvent(paths, eventOf(rec), "stop");
   }
   signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
   await waitContainer(paths, rec.id, 10_000);
+  await containerEvent(paths, eventOf(rec), "stop");
 }
 
 /** Removes a stopped container (`force`: stops it first); `o.volumes` removes its anonymous volumes too (`rm -v`). */
@@ -133,6 +143,7 @@ async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, 
   const store = new Store(paths);
   await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
   rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+  await containerEvent(paths, eventOf(rec), "remove");
   if (o.volumes) await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
 }
 
@@ -202,6 +213,7 @@ export async function renameContainer(paths: Paths, input: string, name: string)
       throw new PodError(`the container name "${name}" is already in use`, { hint: "remove that container, or choose another name" });
     return { ...r, name };
   });
+  await containerEvent(paths, { ...eventOf(rec), name }, "rename");
 }
 
 /** Removes every container that is not running; returns their IDs. */
@@ -237,6 +249,7 @@ export async function pauseContainer(paths: Paths, input: ContainerRecord): Prom
     await setFrozen(freezerOf(rec), true).catch((e) => {
       throw wrap(`pausing ${rec.name}`, e);
     });
+    await containerEvent(paths, eventOf(rec), "pause");
   });
 }
 
@@ -251,5 +264,6 @@ export async function unpauseContainer(paths: Paths, input: ContainerRecord): Pr
     await setFrozen(rec.cgroup!, false).catch((e) => {
       throw wrap(`unpausing ${rec.name}`, e);
     });
+    await containerEvent(paths, eventOf(rec), "unpause");
   });
 }

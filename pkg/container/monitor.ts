@@ -10,12 +10,13 @@ import { publishOnUserNetwork } from "./publish.ts";
 import { closeSync, read, rmSync, writeSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { setWindowSize, waitExit } from "../native/libc.ts";
-import { containerDir, readRecord, removeContainerDir, updateRecord } from "./records.ts";
+import { containerDir, readRecord, removeContainerDir, updateRecord, eventOf } from "./records.ts";
 import { exitFile, markRunning } from "./reconcile.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { attachSocket, killHelper, recordExit, runtimeDir } from "./live.ts";
 import { LogWriter, logPath } from "./logs.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** Reads fd until EOF/EIO, handing each chunk to onData. */
 function pump(fd: number, onData: (b: Uint8Array) => void): Promise<void> {
@@ -127,6 +128,8 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   const code = timedOut ? -1 : exited;
   // The network helper serves this container only: it ends with it (and, by its death signal, with us).
   if (child.netHelper !== undefined) killHelper(child.netHelper);
+  // died before the exit is on record: whoever waits for the record (stop, wait) then finds the event written
+  if (rec) await containerEvent(paths, eventOf(rec), "died", code);
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);
@@ -143,6 +146,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
     const { removeAnonymousVolumes } = await import("../volume/index.ts");
     const store = new Store(paths);
     await removeContainerDir(paths.root, id, (p) => store.removeTrees(p));
+    await containerEvent(paths, eventOf(rec), "remove");
     await removeAnonymousVolumes(store, rec.config.opts.volumeMounts);
     if (rec.config.rmi) await (await import("./image-users.ts")).removeRunImage(paths, rec.config.rmi);
   }

@@ -3,13 +3,14 @@
 // inspect's and ls's views, podman's shapes.
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
-import { matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "../network/index.ts";
+import { createNetwork, findNetwork, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "../network/index.ts";
 import { connectRunning, disconnectRunning } from "../network/usernet.ts";
 import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
 import { removeContainer, stopContainer } from "./lifecycle.ts";
 import { stopSignalOf } from "./stop-signal.ts";
 import { runtimeDir } from "./live.ts";
 import { statusOf } from "./state.ts";
+import { networkEvent } from "../events/index.ts";
 
 /** The containers whose --network names this network (the default `podman` too, rootless). */
 export function containersOn(root: string, network: string): ContainerRecord[] {
@@ -67,6 +68,14 @@ export function listNetworks(paths: Paths, filters: string[] = []): NetworkRecor
   });
 }
 
+/** `network create`: the network, and its create event (none when --ignore found it there). */
+export async function createUserNetwork(paths: Paths, o: Parameters<typeof createNetwork>[1]): Promise<NetworkRecord> {
+  const existed = o.name !== undefined && findNetwork(paths.root, o.name) !== undefined;
+  const n = await createNetwork(paths.root, o);
+  if (!existed) await networkEvent(paths, { id: n.id, network: n.name, status: "create", driver: n.driver });
+  return n;
+}
+
 /** `network rm`: a network a container names is in use (exit 2) unless -f removes those containers first. */
 export async function removeNetworks(paths: Paths, refs: string[], o: { force: boolean; timeoutSec?: number }): Promise<{ removed: string[]; errors: PodError[] }> {
   const removed: string[] = [];
@@ -88,6 +97,7 @@ export async function removeNetworks(paths: Paths, refs: string[], o: { force: b
         await removeContainer(paths, c, true);
       }
       await removeNetworkRecord(paths.root, n.name);
+      await networkEvent(paths, { id: n.id, network: n.name, status: "remove", driver: n.driver });
       removed.push(n.name);
     } catch (e) {
       if (!(e instanceof PodError)) throw e;
@@ -103,6 +113,7 @@ export async function pruneNetworks(paths: Paths, filters: string[]): Promise<st
   for (const n of listNetworks(paths, filters))
     if (n.name !== DEFAULT_NETWORK && containersOn(paths.root, n.name).length === 0) {
       await removeNetworkRecord(paths.root, n.name);
+      await networkEvent(paths, { id: n.id, network: n.name, status: "remove", driver: n.driver });
       out.push(n.name);
     }
   return out;
@@ -131,6 +142,7 @@ export async function connectContainer(paths: Paths, networkRef: string, contain
   await updateRecord(paths.root, rec.id, (r) =>
     r.config ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: [...namesOf(r), n.name].join(","), networkAlias: [...(r.config.opts.networkAlias ?? []), ...o.aliases] } } } : r,
   );
+  await networkEvent(paths, { id: rec.id, network: n.name, status: "connect" });
 }
 
 /** `network disconnect NETWORK CONTAINER`: its interface on that network goes now, and from its config. */
@@ -146,4 +158,5 @@ export async function disconnectContainer(paths: Paths, networkRef: string, cont
     networks: r.networks?.filter((a) => a.network !== n.name),
     ...(r.config ? { config: { ...r.config, opts: { ...r.config.opts, network: namesOf(r).filter((x) => x !== n.name).join(",") } } } : {}),
   }));
+  await networkEvent(paths, { id: rec.id, network: n.name, status: "disconnect" });
 }

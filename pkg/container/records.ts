@@ -208,3 +208,6 @@ export async function updateRecord(root: string, id: string, fn: (r: ContainerRe
 export function withContainerLock<T>(root: string, id: string, fn: () => Promise<T>): Promise<T> {
   return withLock(join(containersDir(root), `${id}.lock`), "write", fn);
 }
+
+/** What an event says of a container: podman's attributes are its labels. */
+export const eventOf = (rec: ContainerRecord) => ({ id: rec.id, name: rec.name, image: rec.image, labels: rec.config?.opts.labels });

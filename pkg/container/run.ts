@@ -15,7 +15,7 @@ import { log } from "../output/index.ts";
 import { planPorts } from "../network/index.ts";
 import { checkJoinTarget } from "./join.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, findContainer, listRecords, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord } from "./records.ts";
+import { createRecord, findContainer, listRecords, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord, eventOf } from "./records.ts";
 import { isUp, statusOf } from "./state.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
@@ -26,6 +26,7 @@ import { checkCreateFlags, createOptions, type CreateFlags } from "./create-opti
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
+import { containerEvent } from "../events/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
 
@@ -133,6 +134,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       config,
     }, () => store.images().some((i) => i.id === img.id));
     if (cidfile) writeCidFile(cidfile, rec.id);
+    await containerEvent(paths, eventOf(rec), "create");
   } catch (e) {
     // podman removes a container whose --cidfile it could not write
     if (rec) await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
@@ -160,6 +162,7 @@ async function unlessStarted<T>(paths: Paths, rec: ContainerRecord, start: () =>
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
+      await containerEvent(paths, eventOf(rec), "remove");
       log.debug(`container ${rec.id.slice(0, 12)} removed: it could not be started`);
     }
     throw e;
@@ -183,6 +186,7 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
   } finally {
     if (req.rm || req.rmi) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
+      await containerEvent(paths, eventOf(rec), "remove");
       await removeAnonymousVolumes(store, rec.config?.opts.volumeMounts);
       log.debug(`container ${rec.id.slice(0, 12)} removed`);
       if (req.rmi) await removeRunImage(paths, req.image);
@@ -227,6 +231,8 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
       if (devNull >= 0) closeSync(devNull);
     }
     const { child, ttyMaster } = started;
+    // the foreground pod holds the container's stdio from its start: podman's attach
+    await containerEvent(paths, eventOf(rec), "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
     published = publishOnUserNetwork(paths, readRecord(paths.root, rec.id));
@@ -246,6 +252,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     published?.stop();
     for (const [s, h] of handlers) process.off(s, h);
   }
+  await containerEvent(paths, eventOf(rec), "died", code);
   await recordExit(paths, rec.id, code);
   rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
   log.debug(`container ${rec.id.slice(0, 12)} exited with ${code}`);

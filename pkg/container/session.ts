@@ -9,7 +9,7 @@ import { Store } from "../store/index.ts";
 import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError, type ExecSpec } from "../native/core.ts";
 import { resolveUser } from "../runtime/index.ts";
 import { err, out, outBytes } from "../output/index.ts";
-import { containerDir, readRecord, type ContainerRecord } from "./records.ts";
+import { containerDir, readRecord, type ContainerRecord, eventOf } from "./records.ts";
 import { isAlive, processStartTime, statusOf } from "./state.ts";
 import { layerDirsOf, readExecSpec, spawnError } from "./launch.ts";
 import { attachSocket, endExecSession, openCgroupProcs, recordExecSession } from "./live.ts";
@@ -17,6 +17,7 @@ import { logPath, readLogFrom, renderLine } from "./logs.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
+import { containerEvent } from "../events/index.ts";
 
 /** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
 export function parseDetachKeys(spec: string): number[] {
@@ -99,6 +100,7 @@ export async function attachContainer(
     },
   });
   if (!socket) return replayEnded(paths, rec);
+  await containerEvent(paths, eventOf(rec), "attach");
   const sendResize = () => {
     const { rows, cols } = hostWindowSize();
     socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
@@ -175,6 +177,7 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
     if (procs >= 0) closeSync(procs);
   }
   const session = recordExecSession(paths, rec.id, started.child.pid);
+  await containerEvent(paths, eventOf(rec), "exec");
   if (o.detach) return { session };
   const { child, ttyMaster } = started;
   const term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
@@ -184,6 +187,7 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
   try {
     const code = await child.wait();
     await term?.finish();
+    await containerEvent(paths, eventOf(rec), "exec_died", code);
     return { code };
   } finally {
     term?.restore();

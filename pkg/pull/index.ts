@@ -20,6 +20,7 @@ import {
 import { RegistryClient, parseManifest, selectPlatform, type Credentials, type Platform } from "../registry/index.ts";
 import { Store, upsertImage, type ImageRecord } from "../store/index.ts";
 import { ProgressBoard, log } from "../output/index.ts";
+import { imageEvent } from "../events/index.ts";
 
 export type PullOptions = {
   platform: Platform;
@@ -59,6 +60,7 @@ export async function pullImage(store: Store, input: string, o: PullOptions): Pr
       try {
         const fetched = await fetchManifest(cfg, ref, o, env);
         const id = await storeImage(store, fetched, progress);
+        await imageEvent(store.paths, id, name, "pull");
         progress.stop();
         progress.line("Writing manifest to image destination");
         return { id, name };

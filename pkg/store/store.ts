@@ -34,8 +34,11 @@ export class Store {
   readonly runroot: string;
   /** the volumes directory (pkg/volume owns what is in it) */
   readonly volumes: string;
+  /** what the store was opened with (the engine flags too: events are written by its users) */
+  readonly paths: Paths;
 
   constructor(paths: Paths) {
+    this.paths = paths;
     this.root = paths.root;
     this.runroot = paths.runroot;
     this.volumes = volumesPath(paths);

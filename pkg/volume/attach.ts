@@ -12,6 +12,7 @@ import { log } from "../output/index.ts";
 import { parseMountFlag, parseVolumeFlag, type VolumeRequest } from "./flags.ts";
 import { newVolumeName } from "./names.ts";
 import { createVolume, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
+import { volumeEvent } from "../events/index.ts";
 
 /** The container's mounts sorted by kind: -v binds and --tmpfs values for pkg/runtime, and the volumes to attach. */
 export type VolumePlan = { volumes: string[]; tmpfs: string[]; requests: VolumeRequest[] };
@@ -69,7 +70,8 @@ export async function attachVolumes(store: Store, layerDirs: string[], plan: Vol
   try {
     for (const r of plan.requests) {
       const anonymous = r.name === undefined;
-      const { volume } = await createVolume(store.volumes, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
+      const { volume, created } = await createVolume(store.volumes, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
+      if (created) await volumeEvent(store.paths, volume.name, "create");
       mounts.push({ name: volume.name, source: volumeDataDir(store.volumes, volume.name), target: r.target, readonly: r.readonly, anonymous });
       if (r.copyUp && volume.needsCopyUp) await copyUp(store, layerDirs, volume.name, r.target);
     }

@@ -9,6 +9,7 @@ import { volumesPath, type Paths } from "../config/index.ts";
 import { listRecords, type ContainerRecord } from "../container/records.ts";
 import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
+import { volumeEvent } from "../events/index.ts";
 
 /** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
 export function volumeInspect(vols: string, v: VolumeRecord) {
@@ -52,7 +53,8 @@ export async function createNamedVolume(paths: Paths, o: { name?: string; labels
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
   new Store(paths).init();
-  const { volume } = await createVolume(volumesPath(paths), { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  if (created) await volumeEvent(paths, volume.name, "create");
   return volume.name;
 }
 

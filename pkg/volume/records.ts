@@ -16,6 +16,7 @@ import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { pidAlive, withLock, writeFileAtomic, type Store } from "../store/index.ts";
 import { isVolumeName } from "./names.ts";
+import { volumeEvent } from "../events/index.ts";
 
 export type VolumeRecord = {
   name: string;
@@ -118,10 +119,12 @@ export async function removeVolumeDirs(store: Store, names: string[]): Promise<v
   if (!names.length) return;
   const vols = store.volumes;
   store.init();
+  const gone: string[] = [];
   const doomed = await withVolumesLock(vols, () => {
     const moved: string[] = [];
     for (const name of names) {
       if (!isVolumeName(name) || !existsSync(volumeDir(vols, name))) continue;
+      gone.push(name);
       // renamed within one file system: into the store's tmp/ when the volumes live under the root
       const to = vols === join(store.root, "volumes") ? join(store.root, "tmp", `${process.pid}-rm-vol-${name}`) : join(vols, `.rm-${process.pid}-${name}`);
       renameSync(volumeDir(vols, name), to);
@@ -129,5 +132,6 @@ export async function removeVolumeDirs(store: Store, names: string[]): Promise<v
     }
     return moved;
   });
+  for (const name of gone) await volumeEvent(store.paths, name, "remove");
   await store.removeTrees(doomed);
 }

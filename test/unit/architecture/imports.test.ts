@@ -12,7 +12,7 @@ const tiers: string[][] = [
   ["errors", "output"],
   ["config", "image", "registry", "layer", "native"],
   ["userns", "cgroup"],
-  ["store"],
+  ["store", "events"],
   ["runtime", "rootfs", "network"],
   ["volume"],
   ["pull", "catalog", "auth", "system", "container", "doctor", "completion"],

@@ -36,7 +36,7 @@ const cases: Case[] = [
   { line: "pod kill --signal SIGTE", want: ["SIGTERM"], exact: true },
   { line: "pod run --cap-add CAP_NET_B", want: ["CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST"], exact: true },
   { line: "pod completion ", want: ["bash", "zsh", "fish"], exact: true },
-  { line: "pod system ", want: ["check", "df", "info", "prune", "reset"], exact: true },
+  { line: "pod system ", want: ["check", "df", "events", "info", "prune", "reset"], exact: true },
   { line: "pod rmi --", want: ["--all", "--force", "--ignore", "--help"] },
   { line: `pod run --env-file ${files}/fi`, want: [`${files}/first.env`], exact: true, fishWant: [`${files}/first.env`] },
 ];

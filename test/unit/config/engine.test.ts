@@ -72,6 +72,19 @@ describe("engineOptions", () => {
   });
 });
 
+describe("--events-backend", () => {
+  test("file and none are kept; journald and others are refused with a hint", () => {
+    expect(engineOptions({ "events-backend": "file" })).toEqual({ eventsBackend: "file" });
+    expect(engineOptions({ "events-backend": "none" })).toEqual({ eventsBackend: "none" });
+    expect(refusal({ "events-backend": "journald" }).message).toContain("journal");
+    expect(refusal({ "events-backend": "syslog" }).message).toBe('invalid events backend "syslog"');
+  });
+
+  test("the monitor gets it back, so it writes no events either", () => {
+    expect(engineArgv({ eventsBackend: "none" })).toEqual(["--events-backend", "none"]);
+  });
+});
+
 describe("engineArgv", () => {
   test("gives back flags that parse to the same settings", () => {
     const e = engineOptions({ "storage-opt": [`overlay.mount_program=${exe}`], tmpdir: "/t", volumepath: "/v", "network-cmd-path": exe });
