@@ -37,6 +37,7 @@ export const runArgs = {
   variant: { type: "string", description: "Use VARIANT instead of the default variant", valueHint: "variant" },
   userns: { type: "string", description: "User namespace mode: keep-id (default: map root to you)", valueHint: "mode" },
   network: { type: "string", alias: "net", multiple: true, description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host, none, or user networks by name", valueHint: "pasta|slirp4netns|private|host|none" },
+  ip: { type: "string", description: "The container's IPv4 address on its user network", valueHint: "ip" },
   "network-alias": { type: "string", multiple: true, description: "Another name the container answers to on its user networks", valueHint: "alias" },
   publish: { type: "string", alias: "p", multiple: true, description: "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]", valueHint: "port" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (EXPOSE, --expose) on a free host port" },
@@ -121,8 +122,9 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       capDrop: commaList(list("cap-drop")),
       securityOpt: list("security-opt"),
       privileged: Boolean(args.privileged),
-      // given more than once: several user networks, as podman takes them
-      network: list("network").join(","),
+      // given more than once: several user networks, as podman takes them (pkg/network splits on the spaces)
+      network: list("network").join(" "),
+      ip: args.ip as string | undefined,
       networkAlias: list("network-alias"),
       publish: list("publish"),
       publishAll: Boolean(args["publish-all"]),

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
-import { findNetwork, parseNetworkMode, type JoinTarget } from "../network/index.ts";
+import { findNetwork, formatNamed, parseNetworkMode, type JoinTarget, type NetworkOptions } from "../network/index.ts";
 import type { RunOptions } from "../runtime/index.ts";
 import { containerDir, findContainer } from "./records.ts";
 import { statusOf } from "./state.ts";
@@ -14,12 +14,18 @@ export function checkJoinTarget(root: string, opts: RunOptions): RunOptions {
   const mode = parseNetworkMode(opts.network);
   if (mode.kind === "named") {
     // by name in the record, however it was given; a missing network is run's error (125)
+    const options: Record<string, NetworkOptions> = {};
     const names = mode.names.map((n) => {
       const found = findNetwork(root, n);
       if (!found) throw new PodError(`unable to find network with name or ID ${n}: network not found`, { hint: "`pod network ls` lists the networks; `pod network create NAME` makes one" });
+      if (mode.options?.[n]) options[found.name] = mode.options[n]!;
       return found.name;
     });
-    return { ...opts, network: names.join(",") };
+    if (opts.ip !== undefined) {
+      if (names.length !== 1) throw new PodError("--ip can only be set for a single network", { hint: "use --network NAME:ip=IP for each network instead" });
+      options[names[0]!] = { aliases: options[names[0]!]?.aliases ?? [], ip: opts.ip };
+    }
+    return { ...opts, ip: undefined, network: formatNamed(names, options) };
   }
   if (mode.kind === "container") return { ...opts, network: `container:${findContainer(root, mode.target).id}` };
   if (mode.kind === "ns" && !existsSync(mode.path))

@@ -3,7 +3,7 @@
 // inspect's and ls's views, podman's shapes.
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
-import { createNetwork, findNetwork, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "../network/index.ts";
+import { createNetwork, findNetwork, formatNamed, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkOptions, type NetworkRecord } from "../network/index.ts";
 import { connectRunning, disconnectRunning } from "../network/usernet.ts";
 import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
 import { removeContainer, stopContainer } from "./lifecycle.ts";
@@ -124,11 +124,17 @@ const namesOf = (rec: ContainerRecord): string[] => {
   return mode.kind === "named" ? mode.names : [];
 };
 
+const optionsOf = (rec: ContainerRecord): Record<string, NetworkOptions> => {
+  const mode = parseNetworkMode(rec.config?.opts.network);
+  return mode.kind === "named" ? (mode.options ?? {}) : {};
+};
+
 /** `network connect NETWORK CONTAINER`: from the next start on, and now if it runs. */
-export async function connectContainer(paths: Paths, networkRef: string, containerRef: string, o: { aliases: string[] }): Promise<void> {
+export async function connectContainer(paths: Paths, networkRef: string, containerRef: string, o: { aliases: string[]; ip?: string }): Promise<void> {
   const n = requireNetwork(paths.root, networkRef);
   const rec = findContainer(paths.root, containerRef);
   const names = namesOf(rec);
+  if (o.ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(o.ip)) throw new PodError(`invalid --ip ${JSON.stringify(o.ip)}: not an IPv4 address`, { hint: "pod network connect --ip 10.89.0.5 NETWORK CONTAINER" });
   if (!names.length)
     throw new PodError(`"${rec.name}" is not on a user network (its network is ${rec.config?.opts.network || "the default"}): network connect is for containers on user networks`, {
       hint: "create it with --network NAME to connect it to more networks later",
@@ -136,11 +142,14 @@ export async function connectContainer(paths: Paths, networkRef: string, contain
   if (names.includes(n.name)) throw new PodError(`container ${rec.id.slice(0, 12)} is already connected to network "${n.name}": network is already connected`, { hint: "nothing to do" });
   const status = statusOf(rec);
   if ((status === "running" || status === "paused") && rec.pid) {
-    const address = await connectRunning(paths.runroot, { id: rec.id, name: rec.name, aliases: [...(rec.config?.opts.networkAlias ?? []), ...o.aliases], pid: rec.pid }, n, runtimeDir(paths, rec.id));
+    const want = { network: n, ip: o.ip, aliases: [...(rec.config?.opts.networkAlias ?? []), ...o.aliases] };
+    const address = await connectRunning(paths.runroot, { id: rec.id, name: rec.name, pid: rec.pid }, want, runtimeDir(paths, rec.id));
     await updateRecord(paths.root, rec.id, (r) => ({ ...r, networks: [...(r.networks ?? []), address] }));
   }
   await updateRecord(paths.root, rec.id, (r) =>
-    r.config ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: [...namesOf(r), n.name].join(","), networkAlias: [...(r.config.opts.networkAlias ?? []), ...o.aliases] } } } : r,
+    r.config
+      ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: formatNamed([...namesOf(r), n.name], { ...optionsOf(r), [n.name]: { ip: o.ip, aliases: o.aliases } }) } } }
+      : r,
   );
   await networkEvent(paths, { id: rec.id, network: n.name, status: "connect" });
 }
@@ -156,7 +165,7 @@ export async function disconnectContainer(paths: Paths, networkRef: string, cont
   await updateRecord(paths.root, rec.id, (r) => ({
     ...r,
     networks: r.networks?.filter((a) => a.network !== n.name),
-    ...(r.config ? { config: { ...r.config, opts: { ...r.config.opts, network: namesOf(r).filter((x) => x !== n.name).join(",") } } } : {}),
+    ...(r.config ? { config: { ...r.config, opts: { ...r.config.opts, network: formatNamed(namesOf(r).filter((x) => x !== n.name), optionsOf(r)) } } } : {}),
   }));
   await networkEvent(paths, { id: rec.id, network: n.name, status: "disconnect" });
 }

@@ -12,7 +12,7 @@ import { requireNetwork } from "./networks.ts";
 import { attachUserNetworks } from "./usernet.ts";
 import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
 
-export { parseNetworkMode, parsePublish, formatPort, joinsOutside, type NetworkMode, type PortMapping, type Protocol } from "./mode.ts";
+export { parseNetworkMode, parsePublish, formatPort, formatNamed, joinsOutside, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
 export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
 export { releaseUserNetworks, stopUserNetworks } from "./usernet.ts";
@@ -33,6 +33,8 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
       for (const p of parsePublish(e))
         if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push({ ...p, hostPort: 0 });
   } else for (const e of opts.expose ?? []) parsePublish(e);
+  if (opts.ip !== undefined && mode.kind !== "named")
+    throw new UsageError("--ip can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --ip IP" });
   if (opts.networkAlias?.length && mode.kind !== "named")
     throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
   if (ports.some((p) => p.protocol === "udp") && mode.kind === "named")
@@ -104,7 +106,8 @@ export async function networkSetup(
     if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
-    const u = await attachUserNetworks(where.runroot, { id, name: where.name, aliases: opts.networkAlias ?? [] }, networks, files, hostResolv, dns);
+    const wants = mode.names.map((n) => ({ ip: mode.options?.[n]?.ip, aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])] }));
+    const u = await attachUserNetworks(where.runroot, { id, name: where.name }, networks.map((n, i) => ({ network: n, ...wants[i]! })), files, hostResolv, dns);
     return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
   }
   if (mode.kind === "bridge") {

@@ -5,6 +5,9 @@ import { UsageError } from "../errors.ts";
 
 export type SlirpOptions = { allowHostLoopback: boolean; enableIpv6: boolean; mtu: number; cidr?: string };
 
+/** `--network NAME:ip=…,alias=…`: what one user network gives the container. */
+export type NetworkOptions = { ip?: string; aliases: string[] };
+
 export type NetworkMode =
   | { kind: "default" }
   | { kind: "none" }
@@ -13,7 +16,7 @@ export type NetworkMode =
   | { kind: "container"; target: string }
   | { kind: "ns"; path: string }
   /** user networks (`pod network create`), by name or id; rootless `podman` is one too */
-  | { kind: "named"; names: string[] }
+  | { kind: "named"; names: string[]; options?: Record<string, NetworkOptions> }
   | { kind: "pasta"; args: string[] }
   | { kind: "slirp4netns"; opts: SlirpOptions };
 
@@ -67,21 +70,56 @@ export function parseNetworkMode(value: string | undefined, asRoot = (process.ge
     if (!v.slice(3).startsWith("/")) throw new UsageError(`invalid --network ${v}: the namespace must be an absolute path`, { hint: "--network ns:/run/netns/NAME or ns:/proc/PID/ns/net" });
     return { kind: "ns", path: v.slice(3) };
   }
-  if (v !== "bridge" && v !== "slirp" && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(,[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(v)) {
-    const names = v.split(",");
-    if (names.some((n) => ["none", "host", "pasta", "slirp4netns", "private", "bridge"].includes(n)))
-      throw new UsageError(`invalid --network ${v}: a mode cannot be combined with networks`, { hint: "--network NAME[,NAME…] names user networks only" });
-    return { kind: "named", names: [...new Set(names)] };
-  }
-  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*:/.test(v) && !/^(container|ns):/.test(v))
-    throw new UsageError(`--network ${v}: per-network options (ip=, mac=, alias=, interface_name=) are not supported by pod yet`, {
-      hint: "give the network by its name alone; docs/compat.md lists what is missing",
-    });
+  if (v !== "bridge" && v !== "slirp" && !/^(container|ns):/.test(v) && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*([:, ]|$)/.test(v)) return namedNetworks(v);
   if (/^(container|ns):/.test(v) || v === "bridge" || v === "slirp")
     throw new UsageError(`--network ${v}: not supported by pod yet`, {
       hint: "use the default (pasta, else slirp4netns), pasta[:OPTIONS], slirp4netns[:OPTIONS], host or none; docs/compat.md lists what is missing",
     });
   throw new UsageError(`invalid --network ${JSON.stringify(v)}`, { hint: "use pasta, slirp4netns, host, none or private" });
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * User networks: `a,b`, or several --network values (joined with spaces),
+ * each NAME or NAME:ip=…,alias=… (podman's per-network options).
+ */
+function namedNetworks(v: string): NetworkMode {
+  const names: string[] = [];
+  const options: Record<string, NetworkOptions> = {};
+  for (const item of v.split(" ").filter(Boolean)) {
+    const colon = item.indexOf(":");
+    const list = colon < 0 ? item.split(",") : [item.slice(0, colon)];
+    for (const n of list) {
+      if (!NAME.test(n)) throw new UsageError(`invalid --network ${JSON.stringify(item)}`, { hint: "--network NAME[,NAME…] or --network NAME:ip=IP,alias=ALIAS" });
+      if (["none", "host", "pasta", "slirp4netns", "private", "bridge"].includes(n))
+        throw new UsageError(`invalid --network ${v}: a mode cannot be combined with networks`, { hint: "--network NAME[,NAME…] names user networks only" });
+      if (!names.includes(n)) names.push(n);
+    }
+    if (colon < 0) continue;
+    const o: NetworkOptions = { aliases: [] };
+    for (const kv of item.slice(colon + 1).split(",")) {
+      const [k, val = ""] = kv.split("=", 2) as [string, string?];
+      if (k === "ip" && isIP(val) === 4) o.ip = val;
+      else if (k === "alias" && NAME.test(val)) o.aliases.push(val);
+      else if (["mac", "interface_name", "ip6"].includes(k))
+        throw new UsageError(`--network ${item}: the option ${k}= is not supported by pod yet`, { hint: "pod takes ip= and alias=; docs/compat.md lists what is missing" });
+      else throw new UsageError(`invalid --network ${item}: unknown or malformed option ${JSON.stringify(kv)}`, { hint: "--network NAME:ip=10.89.0.5,alias=web" });
+    }
+    options[list[0]!] = o;
+  }
+  return Object.keys(options).length ? { kind: "named", names, options } : { kind: "named", names };
+}
+
+/** The --network value a user-networks mode is recorded as (parseNetworkMode reads it back). */
+export function formatNamed(names: string[], options: Record<string, NetworkOptions> = {}): string {
+  return names
+    .map((n) => {
+      const o = options[n];
+      const kv = [...(o?.ip ? [`ip=${o.ip}`] : []), ...(o?.aliases ?? []).map((a) => `alias=${a}`)];
+      return kv.length ? `${n}:${kv.join(",")}` : n;
+    })
+    .join(" ");
 }
 
 /** Whether the container gets a network namespace of its own joined to the outside (a helper, or root's bridge), so -p applies. */

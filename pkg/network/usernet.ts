@@ -16,6 +16,7 @@ import { pidAlive, processStartTime } from "../store/leftovers.ts";
 import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
 import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf, SLIRP_DNS } from "./helpers.ts";
 import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
+import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
 
 /** One container's place on one network. */
@@ -251,19 +252,32 @@ const ATTACH_SCRIPT =
 export type UserAddress = { network: string; ip: string; gateway: string; prefix: number; bridge: string };
 
 /** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
-function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string; aliases: string[] }, networks: NetworkRecord[], first: number, keepOwn: boolean): UserLease[] {
+/** One network a container joins, with the address (--ip, ip=) and the aliases it asks for there. */
+export type NetworkWant = { network: NetworkRecord; ip?: string; aliases: string[] };
+
+/** The address a container gets on n: the one it asks for, if free and in the range, else the lowest free one. */
+export function chooseAddress(n: NetworkRecord, used: Set<string>, wanted?: string): string {
+  const r = addressRange(n);
+  if (wanted !== undefined) {
+    if (!isIPv4(wanted) || toInt(wanted) < r.first || toInt(wanted) > r.last || wanted === r.gateway)
+      throw new PodError(`requested ip address ${wanted} is not in the range of network ${n.name} (${n.subnets[0]!.subnet}, gateway ${r.gateway})`, { hint: "pick an address inside the network's subnet, or leave --ip out" });
+    if (used.has(wanted)) throw new PodError(`requested ip address ${wanted} is already allocated to another container on network ${n.name}`, { hint: "pick another address, or leave --ip out" });
+    return wanted;
+  }
+  for (let a = r.first; a <= r.last; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) return toIp(a);
+  throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
+}
+
+function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string }, wants: NetworkWant[], first: number, keepOwn: boolean): UserLease[] {
   const ifaces = interfacesOf(keeper.pid);
   const leases = readLeases(dir).filter((l) => (keepOwn || l.id !== c.id) && leaseAlive(l, ifaces));
-  const mine: UserLease[] = networks.map((n, i) => {
+  const mine: UserLease[] = wants.map(({ network: n, ip, aliases }, i) => {
     const r = addressRange(n);
-    const used = new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip));
-    let chosen: string | undefined;
-    for (let a = r.first; a <= r.last && !chosen; a++) if (toIp(a) !== r.gateway && !used.has(toIp(a))) chosen = toIp(a);
-    if (!chosen) throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
+    const chosen = chooseAddress(n, new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip)), ip);
     return {
       id: c.id,
       name: c.name,
-      aliases: c.aliases,
+      aliases,
       network: n.name,
       bridge: n.network_interface,
       internal: n.internal,
@@ -340,8 +354,8 @@ export async function noteUserNetworkPid(runroot: string, id: string, pid: numbe
  */
 export async function attachUserNetworks(
   runroot: string,
-  c: { id: string; name: string; aliases: string[] },
-  networks: NetworkRecord[],
+  c: { id: string; name: string },
+  wants: NetworkWant[],
   files: { dir: string; logFile: string },
   hostResolv: string,
   dns: { servers: string[]; search: string[]; options: string[] },
@@ -349,14 +363,14 @@ export async function attachUserNetworks(
   const dir = stateDir(runroot);
   const { keeper, mine } = await locked(dir, async () => {
     const keeper = await liveKeeper(dir, runroot, hostResolv);
-    return { keeper, mine: leaseOn(dir, keeper, c, networks, 0, false) };
+    return { keeper, mine: leaseOn(dir, keeper, c, wants, 0, false) };
   });
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const batch = join(files.dir, "netns.batch");
   const addresses = toAddresses(mine);
   writeFileAtomic(batch, containerBatch(mine, 0, true), 0o600);
   // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
-  const dnsAt = addresses.find((_, i) => networks[i]!.dns_enabled);
+  const dnsAt = addresses.find((_, i) => wants[i]!.network.dns_enabled);
   const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
   const resolv = dns.servers.length || !dnsAt
     ? resolvConf(hostResolv, "pasta", dns)
@@ -365,7 +379,7 @@ export async function attachUserNetworks(
 }
 
 /** `network connect` of a running container: one more veth (eth<first>) into its namespace now. */
-export async function connectRunning(runroot: string, c: { id: string; name: string; aliases: string[]; pid: number }, network: NetworkRecord, scratch: string): Promise<UserAddress> {
+export async function connectRunning(runroot: string, c: { id: string; name: string; pid: number }, want: NetworkWant, scratch: string): Promise<UserAddress> {
   const dir = stateDir(runroot);
   return locked(dir, () => {
     const keeper = readKeeper(dir);
@@ -373,7 +387,8 @@ export async function connectRunning(runroot: string, c: { id: string; name: str
       throw new PodError(`cannot connect container ${c.name}: the user networks' namespace it was on is gone`, { hint: `restart it (pod restart ${c.name}) and connect it again` });
     // the next interface number after the ones it has (a disconnect leaves a gap)
     const first = 1 + Math.max(-1, ...readLeases(dir).filter((l) => l.id === c.id).map((l) => Number(l.veth.slice(13))));
-    const mine = leaseOn(dir, keeper, c, [network], first, true);
+    const network = want.network;
+    const mine = leaseOn(dir, keeper, c, [want], first, true);
     const [address] = toAddresses(mine);
     const batch = join(scratch, `netns-${first}.batch`);
     writeFileAtomic(batch, containerBatch(mine, first, false), 0o600);

@@ -45,6 +45,8 @@ export type RunOptions = {
   network: string;
   /** --network-alias: more names on the container's user networks */
   networkAlias?: string[];
+  /** --ip: the address on its one user network (folded into --network NAME:ip= at create) */
+  ip?: string;
   /** -p values, as given */
   publish?: string[];
   /** -P: publish every exposed port on a free host port */

@@ -146,6 +146,24 @@ describe("containers on user networks", () => {
     expect(await run.exited).toBe(0);
   });
 
+  N("--ip and --network NAME:ip=…,alias=… choose the address and more names; a taken address is refused", async () => {
+    const net = safeName("ip");
+    expectExit(await runPod(["network", "create", "--subnet", "10.89.123.0/24", net]), 0);
+    const a = safeName("a");
+    await runD(a, ["--network", net, "--ip", "10.89.123.50", "alpine", ...SERVE("hello-fixed")]);
+    expect((await runPod(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", a])).stdout.trim()).toBe("10.89.123.50");
+    const b = safeName("b");
+    await runD(b, ["--network", `${net}:ip=10.89.123.60,alias=second`, "alpine", ...SERVE("hello-second")]);
+    expect((await runPod(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", b])).stdout.trim()).toBe("10.89.123.60");
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `nslookup second; ${fetchFrom("second")}`]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("Address: 10.89.123.60");
+    expect(r.stdout).toContain("hello-second");
+    expectPodError(await runPod(["run", "--rm", "--network", net, "--ip", "10.89.123.50", "alpine", "true"]), "already allocated");
+    expectPodError(await runPod(["run", "--rm", "--network", net, "--ip", "10.1.2.3", "alpine", "true"]), "not in the range");
+    expectPodError(await runPod(["run", "--rm", "--ip", "10.1.2.3", "alpine", "true"]), "only be used with user networks");
+  });
+
   N("connect and disconnect of a running container change what it reaches and resolves", async () => {
     const a = safeName("na");
     const b = safeName("nb");

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
 import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
-import { userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
+import { chooseAddress, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
 import { lookup } from "../../../pkg/network/keeper.ts";
-import { parseNetworkMode } from "../../../pkg/network/mode.ts";
+import { formatNamed, parseNetworkMode } from "../../../pkg/network/mode.ts";
 
 /** A query for name/type as a resolver sends it (id 0x1234, recursion desired). */
 function query(name: string, type: number): Uint8Array {
@@ -82,7 +82,23 @@ describe("network records", () => {
     expect(parseNetworkMode("bridge", false)).toEqual({ kind: "named", names: ["podman"] });
     expect(parseNetworkMode("podman", true)).toEqual({ kind: "bridge" });
     expect(() => parseNetworkMode("front,host", false)).toThrow("cannot be combined");
-    expect(() => parseNetworkMode("front:ip=10.89.0.5", false)).toThrow("not supported by pod yet");
+    expect(() => parseNetworkMode("front:mac=aa:bb:cc:dd:ee:ff", false)).toThrow("not supported by pod yet");
+    expect(() => parseNetworkMode("front:ip=nope", false)).toThrow("malformed option");
+  });
+  test("per-network options, several --network values, and back", () => {
+    const m = parseNetworkMode("front:ip=10.89.0.5,alias=web back", false);
+    expect(m).toEqual({ kind: "named", names: ["front", "back"], options: { front: { ip: "10.89.0.5", aliases: ["web"] } } });
+    if (m.kind !== "named") throw new Error("named");
+    expect(formatNamed(m.names, m.options)).toBe("front:ip=10.89.0.5,alias=web back");
+    expect(parseNetworkMode(formatNamed(m.names, m.options), false)).toEqual(m);
+  });
+  test("an address asked for must be in the range and free", () => {
+    const n = { ...defaultNetwork(), name: "front", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }] };
+    expect(chooseAddress(n, new Set(["10.89.0.2"]))).toBe("10.89.0.3");
+    expect(chooseAddress(n, new Set(), "10.89.0.9")).toBe("10.89.0.9");
+    expect(() => chooseAddress(n, new Set(["10.89.0.9"]), "10.89.0.9")).toThrow("already allocated");
+    expect(() => chooseAddress(n, new Set(), "10.89.1.9")).toThrow("not in the range");
+    expect(() => chooseAddress(n, new Set(), "10.89.0.1")).toThrow("not in the range");
   });
 });
 
