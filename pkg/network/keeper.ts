@@ -10,7 +10,7 @@ import { withLock } from "../store/lock.ts";
 import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, type Question } from "./dns.ts";
 import { interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
 
-type Pending = { client: { address: string; port: number }; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
+type Pending = { reply: (m: Uint8Array) => void; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
 
 /** The addresses of `name` for a query from `from`: the containers on a network the querier is on (with DNS), by name, alias or short id. */
 export function lookup(leases: UserLease[], from: string, name: string): string[] | undefined {
@@ -46,7 +46,7 @@ export async function runKeeper(dir: string): Promise<number> {
 
   const client = await Bun.udpSocket({
     socket: {
-      data(_s, buf, _port, _addr) {
+      data(_s, buf) {
         const msg = new Uint8Array(buf);
         const id = (msg[0]! << 8) | msg[1]!;
         const p = pending.get(id);
@@ -55,17 +55,14 @@ export async function runKeeper(dir: string): Promise<number> {
         pending.delete(id);
         msg[0] = p.q.id >> 8;
         msg[1] = p.q.id & 0xff;
-        server.send(msg, p.client.port, p.client.address);
+        p.reply(msg);
       },
     },
   });
 
   const forward = (p: Pending) => {
     const host = upstream[p.upstream];
-    if (host === undefined) {
-      server.send(buildFailure(p.query, p.q), p.client.port, p.client.address);
-      return;
-    }
+    if (host === undefined) return p.reply(buildFailure(p.query, p.q));
     const id = nextId;
     nextId = (nextId % 65535) + 1;
     const copy = new Uint8Array(p.query);
@@ -79,20 +76,46 @@ export async function runKeeper(dir: string): Promise<number> {
     client.send(copy, 53, host);
   };
 
+  /** One query from `from`, over UDP or TCP: answered here, or sent upstream (over UDP) and the answer passed back. */
+  const answer = (query: Uint8Array, from: string, reply: (m: Uint8Array) => void) => {
+    const q = parseQuery(query);
+    if (!q) return;
+    leases = readLeases(dir);
+    const local = lookup(leases, from, q.name);
+    if (local) return reply(buildAnswer(query, q, q.type === TYPE_A ? local : []));
+    // names of pod's own domain, and single labels, are container names or nothing: never asked upstream
+    if (isLocalName(q.name)) return reply(buildAnswer(query, q, undefined));
+    forward({ reply, query, q, upstream: 0, timer: setTimeout(() => {}, 0) });
+  };
+
   const server = await Bun.udpSocket({
     hostname: "0.0.0.0",
     port: 53,
     socket: {
       data(_s, buf, port, address) {
-        const query = new Uint8Array(buf);
-        const q = parseQuery(query);
-        if (!q) return;
-        leases = readLeases(dir);
-        const local = lookup(leases, address, q.name);
-        if (local) return void server.send(buildAnswer(query, q, q.type === TYPE_A ? local : []), port, address);
-        // names of pod's own domain, and single labels, are container names or nothing: never asked upstream
-        if (isLocalName(q.name)) return void server.send(buildAnswer(query, q, undefined), port, address);
-        forward({ client: { address, port }, query, q, upstream: 0, timer: setTimeout(() => {}, 0) });
+        answer(new Uint8Array(buf), address, (m) => server.send(m, port, address));
+      },
+    },
+  });
+  // DNS over TCP (a 2-byte length before each message), for resolvers that ask that way
+  const tcp = Bun.listen<{ buf: Uint8Array }>({
+    hostname: "0.0.0.0",
+    port: 53,
+    socket: {
+      open(s) {
+        s.data = { buf: new Uint8Array(0) };
+      },
+      data(s, chunk) {
+        const buf = new Uint8Array(s.data.buf.length + chunk.length);
+        buf.set(s.data.buf);
+        buf.set(chunk, s.data.buf.length);
+        let off = 0;
+        while (buf.length - off >= 2 && buf.length - off - 2 >= ((buf[off]! << 8) | buf[off + 1]!)) {
+          const len = (buf[off]! << 8) | buf[off + 1]!;
+          answer(buf.slice(off + 2, off + 2 + len), s.remoteAddress, (m) => s.write(new Uint8Array([m.length >> 8, m.length & 0xff, ...m])));
+          off += 2 + len;
+        }
+        s.data.buf = buf.slice(off);
       },
     },
   });
@@ -140,6 +163,7 @@ export async function runKeeper(dir: string): Promise<number> {
       log(`keeper ${process.pid}: no container left, ending`);
       server.close();
       client.close();
+      tcp.stop(true);
       proxy.stop();
       rmSync(proxySocket(dir), { force: true });
       return 0;

@@ -122,6 +122,14 @@ describe("containers on user networks", () => {
     const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom("database")]);
     expectExit(r, 0);
     expect(r.stdout).toContain("hello-alias");
+    // DNS over TCP too: a query for "database" with its 2-byte length, the answer's last 4 bytes are the address
+    const name = [8, ..."database".split("").map((c) => c.charCodeAt(0)), 0];
+    const query = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 1, 0, 1];
+    const wire = [query.length >> 8, query.length & 255, ...query].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
+    const ip = (await runPod(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", db])).stdout.trim();
+    const tcp = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `gw=$(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf); printf '${wire}' | nc -w 2 $gw 53 | od -An -tu1 | tr -s ' \\n' ' '`]);
+    expectExit(tcp, 0);
+    expect(tcp.stdout.trim().split(" ").slice(-4).join(".")).toBe(ip);
     expectExit(await runPod(["restart", "-t", "0", db]), 0);
     const again = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", fetchFrom(db)]);
     expectExit(again, 0);
