@@ -3,7 +3,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { connectContainer, createUserNetwork, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
+import { connectContainer, createUserNetwork, disconnectContainer, listNetworks, reloadNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
 import { findNetwork, networkNotFound } from "../pkg/network/index.ts";
 import { runKeeper } from "../pkg/network/keeper.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
@@ -194,12 +194,29 @@ export const disconnect: PodCommand = {
   },
 };
 
+const reloadArgs = {
+  all: { type: "boolean", alias: "a", description: "Reload the networks of every running container" },
+  container: { type: "positional", description: "Containers (names or IDs)", required: false },
+} satisfies PodArgs;
+
+export const reload: PodCommand = {
+  meta: { name: "reload", description: "Write the user networks' bridges and firewall rules again for containers" },
+  examples: ["pod network reload web", "pod network reload --all"],
+  args: reloadArgs,
+  async run({ args }) {
+    const refs = args._ as string[];
+    if (!refs.length && !args.all) throw new UsageError("provide at least one container name or ID, or --all", { hint: "pod network reload --all" });
+    if (refs.length && args.all) throw new UsageError("--all and container names cannot be used together", { hint: "pod network reload --all" });
+    out((await reloadNetworks(openContext(args).paths, refs, Boolean(args.all))).map((id) => `${id}\n`).join(""));
+  },
+};
+
 export const exists = existsCommand("network", "mynet", (paths, name) => findNetwork(paths.root, name) !== undefined);
 
 export const network: PodCommand = {
   meta: { name: "network", description: "Manage networks" },
   examples: ["pod network create mynet", "pod run -d --network mynet --name db alpine sleep 1000", "pod run --rm --network mynet alpine ping -c1 db"],
-  subCommands: { connect, create, disconnect, exists, inspect, list: ls, ls, prune, remove: rm, rm } as never,
+  subCommands: { connect, create, disconnect, exists, inspect, list: ls, ls, prune, reload, remove: rm, rm } as never,
 };
 
 export const keeper: PodCommand = {

@@ -34,4 +34,4 @@ export { listContainers, checkPsQuery, containerNamespaces, namespaceInode, PS_S
 export { removeCidFileOf } from "./cidfile.ts";
 export { liveExecSessions } from "./live.ts";
 export { imageUsers } from "./image-users.ts";
-export { connectContainer, createUserNetwork, containersOn, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";
+export { connectContainer, reloadNetworks, createUserNetwork, containersOn, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";

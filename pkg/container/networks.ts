@@ -4,7 +4,7 @@
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
 import { createNetwork, findNetwork, formatNamed, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkOptions, type NetworkRecord } from "../network/index.ts";
-import { connectRunning, disconnectRunning } from "../network/usernet.ts";
+import { connectRunning, disconnectRunning, reloadUserNetworks } from "../network/usernet.ts";
 import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
 import { removeContainer, stopContainer } from "./lifecycle.ts";
 import { stopSignalOf } from "./stop-signal.ts";
@@ -152,6 +152,21 @@ export async function connectContainer(paths: Paths, networkRef: string, contain
       : r,
   );
   await networkEvent(paths, { id: rec.id, network: n.name, status: "connect" });
+}
+
+/**
+ * `network reload [--all] CONTAINER…`: the rules and bridges of the user
+ * networks are written again; prints (returns) the ids of the running
+ * containers on user networks it covered, as podman does.
+ */
+export async function reloadNetworks(paths: Paths, refs: string[], all: boolean): Promise<string[]> {
+  const recs = all ? listRecords(paths.root) : refs.map((r) => findContainer(paths.root, r));
+  const onNetworks = recs.filter((r) => namesOf(r).length && (statusOf(r) === "running" || statusOf(r) === "paused"));
+  const done = await reloadUserNetworks(paths.runroot, onNetworks.map((r) => r.id));
+  for (const r of recs)
+    if (!all && !done.includes(r.id))
+      throw new PodError(`container ${r.name} is not running on a user network: nothing to reload`, { hint: "network reload is for running containers on user networks (--network NAME)" });
+  return done;
 }
 
 /** `network disconnect NETWORK CONTAINER`: its interface on that network goes now, and from its config. */

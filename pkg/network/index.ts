@@ -15,7 +15,7 @@ import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, t
 export { parseNetworkMode, parsePublish, formatPort, formatNamed, joinsOutside, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
 export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
-export { releaseUserNetworks, stopUserNetworks } from "./usernet.ts";
+export { releaseUserNetworks, reloadUserNetworks, stopUserNetworks } from "./usernet.ts";
 export { createNetwork, defaultNetwork, findNetwork, matchesNetworkFilter, networkNotFound, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "./networks.ts";
 export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
 

@@ -416,6 +416,24 @@ export async function disconnectRunning(runroot: string, id: string, network: st
 const searchOf = (resolv: string) =>
   resolv.split("\n").flatMap((l) => /^\s*search\s+(.+)/.exec(l)?.[1]?.split(/\s+/) ?? []).filter(Boolean);
 
+/**
+ * `network reload`: the shared namespace's bridges and nftables rules are
+ * written again for the containers ids names (all live leases are kept);
+ * returns the ids it did, and nothing when no keeper runs.
+ */
+export async function reloadUserNetworks(runroot: string, ids: string[]): Promise<string[]> {
+  const dir = stateDir(runroot);
+  if (!existsSync(dir)) return [];
+  return locked(dir, () => {
+    const keeper = readKeeper(dir);
+    if (!keeper || !sameProcess(keeper)) return [];
+    const ifaces = interfacesOf(keeper.pid);
+    const live = readLeases(dir).filter((l) => leaseAlive(l, ifaces));
+    applyLeases(dir, keeper.pid, live);
+    return ids.filter((id) => live.some((l) => l.id === id));
+  });
+}
+
 /** `system reset`: the keeper and its pasta end now (their containers are stopped already). */
 export function stopUserNetworks(runroot: string): void {
   stopKeeper(readKeeper(stateDir(runroot)), true);

@@ -208,6 +208,11 @@ describe("containers on user networks", () => {
     const routes = await runPod(["exec", name, "ip", "route"]);
     expectExit(routes, 0);
     expect(routes.stdout).not.toMatch(/^default/m);
+    // reload writes the namespace's rules again: a container that runs on the network is listed
+    const reload = await runPod(["network", "reload", name]);
+    expectExit(reload, 0);
+    expect(reload.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expectPodError(await runPod(["network", "reload"]), "--all");
     const inUse = await runPod(["network", "rm", net]);
     expectExit(inUse, 2);
     expect(inUse.stderr).toContain("network is being used");
