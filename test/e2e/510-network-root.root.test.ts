@@ -223,11 +223,14 @@ describe("user networks as root", () => {
     const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `nslookup ${web}; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${web} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`]);
     expectExit(r, 0);
     expect(r.stdout).toContain("hello-root-net");
+    const port = await freePort();
+    await runD(safeName("pub"), ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "sh", "-c", "while true; do echo hello-root-published | nc -l -p 80; done"]);
+    expect(await tcpReadSoon("127.0.0.1", port)).toBe("hello-root-published\n");
     const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; true`]);
     expect(far.stdout).not.toContain("resolved");
     const state = JSON.parse(readFileSync(join(pod().runtimeDir, "pod", "networks", "keeper.json"), "utf8").toString());
     expect(alive(state.pid)).toBe(true);
-    expectExit(await runPod(["rm", "-f", web]), 0);
+    expectExit(await runPod(["rm", "-f", "-a"]), 0);
     await until("the keeper to end after the last container", () => !alive(state.pid), 10_000);
     await until("its pasta too", () => !alive(state.helper.pid), 5_000);
   });
