@@ -73,7 +73,11 @@ export async function runKeeper(dir: string): Promise<number> {
       forward({ ...p, upstream: p.upstream + 1 });
     }, 2000);
     pending.set(id, p);
-    client.send(copy, 53, host);
+    try {
+      client.send(copy, 53, host);
+    } catch {
+      // an address this socket cannot reach: the timer moves on to the next one
+    }
   };
 
   /** One query from `from`, over UDP or TCP: answered here, or sent upstream (over UDP) and the answer passed back. */

@@ -166,6 +166,19 @@ function hasDefaultRoute(pid: number): boolean {
   }
 }
 
+/**
+ * Where the keeper sends names it does not know, from inside the shared
+ * namespace: the host's resolvers, a loopback or link-local one
+ * (systemd-resolved's 127.0.0.53, a router's fe80::1%eth0: neither is on
+ * the namespace's link) through pasta's DNS forwarder when it has one.
+ */
+export function keeperUpstreams(hostResolv: string, dnsForward: boolean): string[] {
+  const host = nameservers(hostResolv);
+  const unreachable = (s: string) => s.startsWith("127.") || s === "::1" || /^fe[89ab][0-9a-f]:/i.test(s);
+  const out = host.filter((s) => !unreachable(s));
+  return dnsForward && host.some(unreachable) ? [PASTA_DNS_FORWARD, ...out] : out;
+}
+
 /** Starts the keeper and its outbound helper, and sets the namespace up; returns the keeper's state. */
 async function startKeeper(dir: string, runroot: string, hostResolv: string, joinUsernsOf?: number): Promise<KeeperState> {
   const pasta = findOnPath("pasta");
@@ -176,8 +189,8 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   const ip = tool("ip", "iproute2");
   tool("nft", "nftables");
   // the keeper forwards what it does not know to the resolvers a pasta container would use (slirp4netns's own as root)
-  const dnsForward = !asRoot() && nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1") && pastaOffers(pasta!, "--dns-forward", join(runroot, "pasta-help"));
-  const upstream = asRoot() ? [SLIRP_DNS] : nameservers(resolvConf(hostResolv, "pasta", { servers: [], search: [], options: [] })).filter((s) => dnsForward || s !== PASTA_DNS_FORWARD);
+  const dnsForward = !asRoot() && nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1" || /^fe[89ab][0-9a-f]:/i.test(s)) && pastaOffers(pasta!, "--dns-forward", join(runroot, "pasta-help"));
+  const upstream = asRoot() ? [SLIRP_DNS] : keeperUpstreams(hostResolv, dnsForward);
   writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
   rmSync(readyFile(dir), { force: true });
   const argv = [...selfCommand(), "_netns-keeper", dir];
@@ -373,7 +386,7 @@ export async function attachUserNetworks(
   const dnsAt = addresses.find((_, i) => wants[i]!.network.dns_enabled);
   const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
   const resolv = dns.servers.length || !dnsAt
-    ? resolvConf(hostResolv, "pasta", dns)
+    ? resolvConf(hostResolv, asRoot() ? "slirp4netns" : "pasta", dns)
     : resolvConf(hostSearch, undefined, { servers: [dnsAt.gateway], search: dns.search.length ? dns.search : [SEARCH_DOMAIN, ...searchOf(hostResolv)], options: dns.options });
   return { join: `+/proc/${keeper.pid}/ns/net`, command: ["oneshot", "", files.logFile, ...attachArgv(keeper.pid, batch, 0, mine, "@PID@")], addresses, resolv };
 }

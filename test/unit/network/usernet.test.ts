@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
 import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
-import { chooseAddress, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
+import { chooseAddress, keeperUpstreams, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
 import { lookup } from "../../../pkg/network/keeper.ts";
 import { formatNamed, parseNetworkMode } from "../../../pkg/network/mode.ts";
 
@@ -99,6 +99,14 @@ describe("network records", () => {
     expect(() => chooseAddress(n, new Set(["10.89.0.9"]), "10.89.0.9")).toThrow("already allocated");
     expect(() => chooseAddress(n, new Set(), "10.89.1.9")).toThrow("not in the range");
     expect(() => chooseAddress(n, new Set(), "10.89.0.1")).toThrow("not in the range");
+  });
+});
+
+describe("the keeper's upstream resolvers", () => {
+  test("the host's own; loopback and link-local ones through pasta's forwarder, when it has one", () => {
+    expect(keeperUpstreams("nameserver 10.0.0.53\n", true)).toEqual(["10.0.0.53"]);
+    expect(keeperUpstreams("nameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver 10.0.0.53\n", true)).toEqual(["169.254.1.1", "10.0.0.53"]);
+    expect(keeperUpstreams("nameserver fe80::1%eth0\n", false)).toEqual([]);
   });
 });
 
