@@ -172,6 +172,20 @@ describe("containers on user networks", () => {
     expectPodError(await runPod(["run", "--rm", "--ip", "10.1.2.3", "alpine", "true"]), "only be used with user networks");
   });
 
+  // (no name is looked up here: without the responder a query would go to the host's resolvers, outside the machine)
+  N("--disable-dns: no responder in resolv.conf", async () => {
+    const net = safeName("nodns");
+    expectExit(await runPod(["network", "create", "--disable-dns", "--subnet", "10.89.124.0/24", net]), 0);
+    expect(JSON.parse((await runPod(["network", "inspect", net])).stdout)[0].dns_enabled).toBe(false);
+    const a = safeName("a");
+    await runD(a, ["--network", net, "alpine", "sleep", "1000"]);
+    const r = await runPod(["exec", a, "cat", "/etc/resolv.conf"]);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/^nameserver /m);
+    expect(r.stdout).not.toContain("10.89.124.1");
+    expect(r.stdout).not.toContain("dns.podman");
+  });
+
   N("connect and disconnect of a running container change what it reaches and resolves", async () => {
     const a = safeName("na");
     const b = safeName("nb");
