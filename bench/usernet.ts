@@ -67,7 +67,10 @@ try {
   console.log("| what | pod | podman | pod/podman |\n| --- | --- | --- | --- |");
   console.log(`| \`run --rm --network NAME alpine true\` (median of ${RUNS}) | ${f1(median(xs))} ms | ${q ? `${f1(median(ys))} ms` : "-"} | ${ratio(median(xs), q ? median(ys) : undefined)} |`);
   const tp = throughput(POD_ARGV, env, net, "sink");
-  const tq = q ? throughput(q, env, net, "sink") : undefined;
+  // a podman network without DNS (CNI without dnsname) would send the name to the host's resolvers, off the machine: never asked
+  const podmanDns = q ? JSON.parse(run([...q, "network", "inspect", net], env).stdout)[0]?.dns_enabled === true : false;
+  if (q && !podmanDns) console.log("(podman's network has no DNS here (dns_enabled false): no container-to-container figure by name for podman)");
+  const tq = q && podmanDns ? throughput(q, env, net, "sink") : undefined;
   console.log(`| container → container by name, ${MIB} MiB TCP | ${tp ? `${f1(tp)} MiB/s` : "-"} | ${tq ? `${f1(tq)} MiB/s` : "-"} | ${tp ? ratio(tp, tq) : "-"} |`);
   if (!podman) console.log("\npodman is not installed: pod's figures only");
 } finally {
