@@ -114,7 +114,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
       ];
   process.on("SIGTERM", () => void import("../native/core.ts").then((m) => m.signalContainer(child.pid, child.pid, 15, paths.runroot)));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
-  const published = publishOnUserNetwork(paths, rec);
+  const published = await publishOnUserNetwork(paths, rec);
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   // --timeout: killed after that many seconds, and recorded -1 as podman's conmon does

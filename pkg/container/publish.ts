@@ -14,11 +14,11 @@ import { runtimeDir } from "./live.ts";
 const readyFile = (paths: Paths, id: string) => join(runtimeDir(paths, id), "ports.ready");
 
 /** Starts listening for a container on user networks that publishes ports; undefined when it has none to. */
-export function publishOnUserNetwork(paths: Paths, rec: ContainerRecord | undefined): { stop(): void } | undefined {
+export async function publishOnUserNetwork(paths: Paths, rec: ContainerRecord | undefined): Promise<{ stop(): void } | undefined> {
   const ip = rec?.networks?.[0]?.ip;
   const ports = rec?.config?.opts.ports ?? [];
   if (!rec || !ip || !ports.length) return undefined;
-  const p = publishThroughKeeper(proxySocket(stateDir(paths.runroot)), ip, ports);
+  const p = await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), ip, ports);
   writeFileSync(readyFile(paths, rec.id), "");
   return p;
 }

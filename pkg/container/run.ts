@@ -235,7 +235,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     await containerEvent(paths, eventOf(rec), "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
-    published = publishOnUserNetwork(paths, readRecord(paths.root, rec.id));
+    published = await publishOnUserNetwork(paths, readRecord(paths.root, rec.id));
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);
     const timeout = rec.config?.opts.timeout;

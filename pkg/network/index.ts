@@ -37,10 +37,6 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
     throw new UsageError("--ip can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --ip IP" });
   if (opts.networkAlias?.length && mode.kind !== "named")
     throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
-  if (ports.some((p) => p.protocol === "udp") && mode.kind === "named")
-    throw new UsageError(`-p …/udp with --network ${opts.network}: publishing UDP ports of containers on user networks is not supported by pod yet`, {
-      hint: "publish TCP ports, or use the default network for UDP; docs/compat.md lists what is missing",
-    });
   if (ports.length && !joinsOutside(mode))
     throw new UsageError(`-p cannot be used with --network ${opts.network}`, {
       hint: mode.kind === "host" ? "with --network host the container's ports are the host's already" : "leave out --network none, or -p",

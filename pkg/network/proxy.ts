@@ -3,7 +3,8 @@
 // container (the monitor, or `pod run` in the foreground) listens on the
 // host port and hands each connection to the keeper over a unix socket; the
 // keeper, inside the namespace, connects to the container and the bytes are
-// copied both ways (podman's rootlessport does the same job). TCP only.
+// copied both ways (podman's rootlessport does the same job); UDP datagrams
+// go the same way, framed, one stream per client address.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Socket } from "bun";
@@ -57,23 +58,69 @@ const handlers = {
   error: hangUp,
 };
 
-/** In the keeper: each connection says "IP PORT\n" first, then is joined to a TCP connection to IP:PORT in the namespace. */
+/** A 2-byte length before each datagram: UDP over the keeper's stream socket. */
+const frame = (d: Uint8Array) => {
+  const out = new Uint8Array(d.length + 2);
+  out[0] = d.length >> 8;
+  out[1] = d.length & 0xff;
+  out.set(d, 2);
+  return out;
+};
+
+/** Whole datagrams out of what a stream has brought so far; the rest stays in buf for next time. */
+function unframe(state: { buf: Uint8Array }, chunk: Uint8Array): Uint8Array[] {
+  const buf = new Uint8Array(state.buf.length + chunk.length);
+  buf.set(state.buf);
+  buf.set(chunk, state.buf.length);
+  const out: Uint8Array[] = [];
+  let off = 0;
+  while (buf.length - off >= 2 && buf.length - off - 2 >= ((buf[off]! << 8) | buf[off + 1]!)) {
+    const len = (buf[off]! << 8) | buf[off + 1]!;
+    out.push(buf.slice(off + 2, off + 2 + len));
+    off += 2 + len;
+  }
+  state.buf = buf.slice(off);
+  return out;
+}
+
+type KeeperSide = Peer & { head: Uint8Array; udp?: { send(d: Uint8Array): void; close(): void }; frames?: { buf: Uint8Array } };
+
+/**
+ * In the keeper: each connection says "tcp IP PORT\n" (then is joined to a
+ * TCP connection to IP:PORT in the namespace) or "udp IP PORT\n" (then
+ * carries one client's datagrams, framed, to and from IP:PORT).
+ */
 export function serveProxy(path: string): { stop(): void } {
-  const server = Bun.listen<Peer>({
+  const server = Bun.listen<KeeperSide>({
     unix: path,
     socket: {
       open(s) {
-        s.data = { pending: [], header: "", closed: false };
+        s.data = { pending: [], early: [], head: new Uint8Array(0), header: "", closed: false };
       },
       data(s, chunk) {
+        if (s.data.udp) return void unframe(s.data.frames!, chunk).forEach((d) => s.data.udp!.send(d));
         if (s.data.other) return send(s.data.other, chunk);
-        if (s.data.header === undefined) return; // connecting: what comes meanwhile waits in the kernel's buffer
-        s.data.header += new TextDecoder().decode(chunk);
-        const nl = s.data.header.indexOf("\n");
-        if (nl < 0) return;
-        const [ip, port] = s.data.header.slice(0, nl).split(" ");
-        const rest = new TextEncoder().encode(s.data.header.slice(nl + 1));
+        if (s.data.header === undefined) return void s.data.early!.push(chunk); // connecting: kept until it is open
+        const head = new Uint8Array(s.data.head.length + chunk.length);
+        head.set(s.data.head);
+        head.set(chunk, s.data.head.length);
+        const nl = head.indexOf(10);
+        if (nl < 0) return void (s.data.head = head);
+        const [proto, ip, port] = new TextDecoder().decode(head.subarray(0, nl)).split(" ");
+        const rest = head.slice(nl + 1);
         s.data.header = undefined;
+        if (proto === "udp") {
+          s.data.frames = { buf: new Uint8Array(0) };
+          void Bun.udpSocket({
+            connect: { hostname: ip!, port: Number(port) },
+            socket: { data: (_u, d) => void s.write(frame(new Uint8Array(d))) },
+          }).then((u) => {
+            s.data.udp = { send: (d) => void u.send(d), close: () => u.close() };
+            for (const d of unframe(s.data.frames!, rest)) u.send(d);
+            for (const c of s.data.early!.splice(0)) for (const d of unframe(s.data.frames!, c)) u.send(d);
+          }, () => s.end());
+          return;
+        }
         Bun.connect<Peer>({
           hostname: ip!,
           port: Number(port),
@@ -82,6 +129,7 @@ export function serveProxy(path: string): { stop(): void } {
               t.data = { pending: [], closed: false, other: s };
               s.data.other = t;
               if (rest.length) send(t, rest);
+              for (const c of s.data.early!.splice(0)) send(t, c);
             },
             data(t, d) {
               send(s, d);
@@ -93,15 +141,78 @@ export function serveProxy(path: string): { stop(): void } {
           },
         }).catch(() => s.end());
       },
-      ...handlers,
+      drain: flush,
+      close(s) {
+        s.data.udp?.close();
+        hangUp(s);
+      },
+      error(s) {
+        s.data.udp?.close();
+        hangUp(s);
+      },
     },
   });
   return { stop: () => server.stop(true) };
 }
 
-/** On the host: listens on each published TCP port and passes its connections to the keeper for ip. */
-export function publishThroughKeeper(socketPath: string, ip: string, ports: PortMapping[]): { stop(): void } {
-  const listeners = ports.map((p) =>
+/** On the host: one published UDP port; each client (address and port) gets a stream to the keeper, closed after a minute of silence. */
+function publishUdp(socketPath: string, ip: string, p: PortMapping): Promise<{ stop(): void }> {
+  type Flow = { sock?: Socket<{ buf: Uint8Array }>; queue: Uint8Array[]; idle: ReturnType<typeof setTimeout> };
+  const flows = new Map<string, Flow>();
+  return Bun.udpSocket({
+    hostname: p.hostIp || "0.0.0.0",
+    port: p.hostPort,
+    socket: {
+      data(server, buf, port, address) {
+        const key = `${address}:${port}`;
+        let f = flows.get(key);
+        const touch = (fl: Flow) => {
+          clearTimeout(fl.idle);
+          fl.idle = setTimeout(() => (fl.sock?.end(), flows.delete(key)), 60_000);
+        };
+        if (!f) {
+          const fl: Flow = { queue: [], idle: setTimeout(() => {}, 0) };
+          f = fl;
+          flows.set(key, fl);
+          Bun.connect<{ buf: Uint8Array }>({
+            unix: socketPath,
+            socket: {
+              open(k) {
+                k.data = { buf: new Uint8Array(0) };
+                fl.sock = k;
+                k.write(new TextEncoder().encode(`udp ${ip} ${p.containerPort}\n`));
+                for (const d of fl.queue.splice(0)) k.write(frame(d));
+              },
+              data(k, d) {
+                for (const m of unframe(k.data, d)) server.send(m, port, address);
+              },
+              close() {
+                flows.delete(key);
+              },
+              connectError() {
+                flows.delete(key);
+              },
+            },
+          }).catch(() => flows.delete(key));
+        }
+        touch(f);
+        const d = new Uint8Array(buf);
+        if (f.sock) f.sock.write(frame(d));
+        else f.queue.push(d);
+      },
+    },
+  }).then((u) => ({
+    stop: () => {
+      u.close();
+      for (const f of flows.values()) (clearTimeout(f.idle), f.sock?.end());
+    },
+  }));
+}
+
+/** On the host: listens on each published port and passes its connections (TCP) and datagrams (UDP) to the keeper for ip. */
+export async function publishThroughKeeper(socketPath: string, ip: string, ports: PortMapping[]): Promise<{ stop(): void }> {
+  const udp = await Promise.all(ports.filter((p) => p.protocol === "udp").map((p) => publishUdp(socketPath, ip, p)));
+  const listeners = ports.filter((p) => p.protocol === "tcp").map((p) =>
     Bun.listen<Peer>({
       hostname: p.hostIp || "0.0.0.0",
       port: p.hostPort,
@@ -114,7 +225,7 @@ export function publishThroughKeeper(socketPath: string, ip: string, ports: Port
               open(k) {
                 k.data = { pending: [], closed: false, other: s };
                 s.data.other = k;
-                send(k, new TextEncoder().encode(`${ip} ${p.containerPort}\n`));
+                send(k, new TextEncoder().encode(`tcp ${ip} ${p.containerPort}\n`));
                 for (const d of s.data.early!.splice(0)) send(k, d);
               },
               data(_k, d) {
@@ -136,5 +247,10 @@ export function publishThroughKeeper(socketPath: string, ip: string, ports: Port
       },
     }),
   );
-  return { stop: () => listeners.forEach((l) => l.stop(true)) };
+  return {
+    stop: () => {
+      for (const l of listeners) l.stop(true);
+      for (const u of udp) u.stop();
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName, POD } from "./helpers.ts";
 import { freePort, sleep } from "../fixtures/proc.ts";
+import { createSocket } from "node:dgram";
 import { useLifecycle, runD, until, alive } from "./lifecycle-helpers.ts";
 
 useSuite("560-user-networks");
@@ -135,10 +136,9 @@ describe("containers on user networks", () => {
     expectExit(again, 0);
     expect(again.stdout).toContain("hello-alias");
     expectPodError(await runPod(["run", "--rm", "--network-alias", "x", "alpine", "true"]), "only be used with user networks");
-    expectPodError(await runPod(["run", "--rm", "--network", net, "-p", "8080:80/udp", "alpine", "true"]), "not supported by pod yet");
   });
 
-  N("-p to a container on a user network, detached and in the foreground; the port closes with the container", async () => {
+  N("-p (TCP and UDP) to a container on a user network, detached and in the foreground; the port closes with the container", async () => {
     const net = safeName("pub");
     expectExit(await runPod(["network", "create", net]), 0);
     const port = await freePort();
@@ -146,7 +146,22 @@ describe("containers on user networks", () => {
     await runD(name, ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", ...SERVE("hello-published")]);
     expect(await readTcp(port)).toBe("hello-published\n");
     expect((await runPod(["port", name])).stdout).toContain(`80/tcp -> 127.0.0.1:${port}`);
-    expectExit(await runPod(["rm", "-f", name]), 0);
+    // UDP: datagrams from the host reach a sink in the container
+    const udp = await freePort();
+    const sink = safeName("u");
+    await runD(sink, ["--network", net, "-p", `127.0.0.1:${udp}:81/udp`, "alpine", "sh", "-c", "nc -u -l -p 81 > /tmp/udp-got"]);
+    const s = createSocket("udp4");
+    try {
+      for (let i = 0; i < 50; i++) {
+        await new Promise<void>((resolve) => s.send("hello-udp", udp, "127.0.0.1", () => resolve()));
+        await sleep(150);
+        if ((await runPod(["exec", sink, "cat", "/tmp/udp-got"])).stdout.includes("hello-udp")) break;
+      }
+    } finally {
+      s.close();
+    }
+    expect((await runPod(["exec", sink, "cat", "/tmp/udp-got"])).stdout).toContain("hello-udp");
+    expectExit(await runPod(["rm", "-f", name, sink]), 0);
     expect(await readTcp(port, 500).catch(() => "closed")).toBe("closed");
     const fg = await freePort();
     const run = Bun.spawn([POD, "run", "--rm", "--network", net, "-p", `127.0.0.1:${fg}:80`, "alpine", "sh", "-c", "echo hello-foreground | nc -l -p 80"], { env: pod().env, stdout: "pipe", stderr: "pipe" });
