@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import { startRegistry, type Registry } from "../test/fixtures/registry.ts";
 import { pushFixture } from "../test/fixtures/images.ts";
-import { makeTempDir, removeDir, runEndCleanup, stopAllTracked } from "../test/fixtures/proc.ts";
+import { makeTempDir, removeDir, runEndCleanup, sleep, stopAllTracked } from "../test/fixtures/proc.ts";
 
 export const POD = process.env.POD_BIN || join(resolve(import.meta.dir, ".."), "dist", "pod");
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -62,4 +62,53 @@ export async function benchEnv(): Promise<BenchEnv> {
       removeDir(work);
     },
   };
+}
+
+/** Writes mib MiB to 127.0.0.1:port as fast as the socket takes them; resolves with MiB/s, counted until the peer closes. */
+export async function push(port: number, mib: number): Promise<number> {
+  const chunk = new Uint8Array(1 << 20);
+  for (let tries = 0; ; tries++) {
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        let sent = 0;
+        let t0 = 0;
+        const pump = (s: { write(b: Uint8Array): number; end(): void }) => {
+          while (sent < mib * chunk.length) {
+            const off = sent % chunk.length;
+            const n = s.write(off ? chunk.subarray(off) : chunk);
+            sent += n;
+            if (n === 0 || n < chunk.length - off) return;
+          }
+          s.end();
+        };
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            open(s) {
+              t0 = performance.now();
+              pump(s);
+            },
+            drain(s) {
+              pump(s);
+            },
+            data() {},
+            close() {
+              if (sent < mib * chunk.length) reject(new Error(`closed after ${sent} bytes`));
+              else resolve(mib / ((performance.now() - t0) / 1000));
+            },
+            connectError(_s, e) {
+              reject(e);
+            },
+            error(_s, e) {
+              reject(e);
+            },
+          },
+        }).catch(reject);
+      });
+    } catch (e) {
+      if (tries > 50) throw e;
+      await sleep(100);
+    }
+  }
 }

@@ -8,12 +8,13 @@
 //   bun bench/network.ts      (as an unprivileged user; bench/run.sh does that)
 //
 // Env: POD_BIN, POD_BENCH_RUNS (default 10), POD_BENCH_MIB (default 256).
-import { benchEnv, median, run, POD } from "./_env.ts";
-import { freePort, sleep } from "../test/fixtures/proc.ts";
+import { benchEnv, median, push as pushMiB, run, POD } from "./_env.ts";
+import { freePort } from "../test/fixtures/proc.ts";
 
 const RUNS = Number(process.env.POD_BENCH_RUNS || 10);
 const MIB = Number(process.env.POD_BENCH_MIB || 256);
 const MODES = ["none", "pasta", "slirp4netns"] as const;
+const push = (port: number) => pushMiB(port, MIB);
 
 if (process.getuid?.() === 0) {
   console.error("bench/network.ts must run as an unprivileged user: use bash bench/run.sh network");
@@ -22,55 +23,6 @@ if (process.getuid?.() === 0) {
 
 const f1 = (n: number) => n.toFixed(1);
 const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : "-");
-
-/** Writes MIB MiB to 127.0.0.1:port as fast as the socket takes them; resolves with MiB/s, counted until the peer closes. */
-async function push(port: number): Promise<number> {
-  const chunk = new Uint8Array(1 << 20);
-  for (let tries = 0; ; tries++) {
-    try {
-      return await new Promise<number>((resolve, reject) => {
-        let sent = 0;
-        let t0 = 0;
-        const pump = (s: { write(b: Uint8Array): number; end(): void }) => {
-          while (sent < MIB * chunk.length) {
-            const off = sent % chunk.length;
-            const n = s.write(off ? chunk.subarray(off) : chunk);
-            sent += n;
-            if (n === 0 || n < chunk.length - off) return;
-          }
-          s.end();
-        };
-        Bun.connect({
-          hostname: "127.0.0.1",
-          port,
-          socket: {
-            open(s) {
-              t0 = performance.now();
-              pump(s);
-            },
-            drain(s) {
-              pump(s);
-            },
-            data() {},
-            close() {
-              if (sent < MIB * chunk.length) reject(new Error(`closed after ${sent} bytes`));
-              else resolve(MIB / ((performance.now() - t0) / 1000));
-            },
-            connectError(_s, e) {
-              reject(e);
-            },
-            error(_s, e) {
-              reject(e);
-            },
-          },
-        }).catch(reject);
-      });
-    } catch (e) {
-      if (tries > 50) throw e;
-      await sleep(100);
-    }
-  }
-}
 
 /** The host's loopback, the same client against a Bun server that discards: the ceiling. */
 async function loopback(): Promise<number> {

@@ -7,7 +7,8 @@
 //   bun bench/usernet.ts      (as an unprivileged user; bench/run.sh does that)
 //
 // Env: POD_BIN, POD_BENCH_RUNS (default 10), POD_BENCH_MIB (default 1024).
-import { benchEnv, median, run, POD } from "./_env.ts";
+import { benchEnv, median, push, run, POD } from "./_env.ts";
+import { freePort } from "../test/fixtures/proc.ts";
 
 const RUNS = Number(process.env.POD_BENCH_RUNS || 10);
 const MIB = Number(process.env.POD_BENCH_MIB || 1024);
@@ -72,6 +73,23 @@ try {
   if (q && !podmanDns) console.log("(podman's network has no DNS here (dns_enabled false): no container-to-container figure by name for podman)");
   const tq = q && podmanDns ? throughput(q, env, net, "sink") : undefined;
   console.log(`| container → container by name, ${MIB} MiB TCP | ${tp ? `${f1(tp)} MiB/s` : "-"} | ${tq ? `${f1(tq)} MiB/s` : "-"} | ${tp ? ratio(tp, tq) : "-"} |`);
+  // host → container through -p on the network: pod's monitor and keeper copy the bytes; podman's rootlessport
+  const figures: (number | undefined)[] = [];
+  for (const engine of [[POD], q]) {
+    if (!engine) {
+      figures.push(undefined);
+      continue;
+    }
+    const port = await freePort();
+    const name = `bench-pub-${figures.length}-${process.pid}`;
+    run([...engine, "run", "-d", "--name", name, "--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "nc", "-lk", "-p", "80", "-e", "sh", "-c", "cat > /dev/null"], env);
+    try {
+      figures.push(await push(port, Math.min(MIB, 256)));
+    } finally {
+      Bun.spawnSync([...engine, "rm", "-f", name], { env, stdout: "ignore", stderr: "ignore" });
+    }
+  }
+  console.log(`| host → container through -p on the network, ${Math.min(MIB, 256)} MiB TCP | ${f1(figures[0]!)} MiB/s | ${figures[1] ? `${f1(figures[1])} MiB/s` : "-"} | ${ratio(figures[0]!, figures[1])} |`);
   if (!podman) console.log("\npodman is not installed: pod's figures only");
 } finally {
   Bun.spawnSync([POD, "rm", "-f", "sink"], { env: b.env, stdout: "ignore", stderr: "ignore" });
