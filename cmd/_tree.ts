@@ -42,6 +42,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   volume: from(volume, (m) => m.volume),
   network: from(network, (m) => m.network),
   "_netns-keeper": from(network, (m) => m.keeper),
+  "_netns-proxy": from(network, (m) => m.proxy),
   "_monitor": from(monitor, (m) => m.monitor),
   pull: from(image, (m) => m.pull),
   images: from(image, (m) => m.images),

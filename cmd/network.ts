@@ -6,6 +6,7 @@ import { openContext } from "./_context.ts";
 import { connectContainer, createUserNetwork, disconnectContainer, listNetworks, reloadNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
 import { findNetwork, networkNotFound } from "../pkg/network/index.ts";
 import { runKeeper } from "../pkg/network/keeper.ts";
+import { serveProxy } from "../pkg/network/proxy.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { existsCommand } from "./_exists.ts";
@@ -217,6 +218,18 @@ export const network: PodCommand = {
   meta: { name: "network", description: "Manage networks" },
   examples: ["pod network create mynet", "pod run -d --network mynet --name db alpine sleep 1000", "pod run --rm --network mynet alpine ping -c1 db"],
   subCommands: { connect, create, disconnect, exists, inspect, list: ls, ls, prune, reload, remove: rm, rm } as never,
+};
+
+export const proxy: PodCommand = {
+  meta: { name: "_netns-proxy", description: "internal: inside a container's network namespace, connects -p's connections to its loopback", hidden: true },
+  args: { socket: { type: "positional", description: "unix socket to serve" } } satisfies PodArgs,
+  async run({ args }) {
+    const socket = (args._ as string[])[0];
+    if (!socket) throw new PodError("_netns-proxy is started by pod itself", { hint: "use pod run -p with --network slirp4netns" });
+    serveProxy(socket);
+    // serves until its parent-death signal (the container's owner ends) or a kill
+    await new Promise(() => {});
+  },
 };
 
 export const keeper: PodCommand = {

@@ -6,7 +6,7 @@
 // writes the log, serves the attach socket, records the exit code and times,
 // runs --rm cleanup, and exits when the container does. It idles for the
 // container's lifetime, so it loads little: the start is in detach.ts.
-import { publishOnUserNetwork } from "./publish.ts";
+import { publishPorts } from "./publish.ts";
 import { closeSync, read, rmSync, writeSync } from "node:fs";
 import type { Paths } from "../config/index.ts";
 import { setWindowSize, waitExit } from "../native/libc.ts";
@@ -114,7 +114,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
       ];
   process.on("SIGTERM", () => void import("../native/core.ts").then((m) => m.signalContainer(child.pid, child.pid, 15, paths.runroot)));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
-  const published = await publishOnUserNetwork(paths, rec);
+  const published = await publishPorts(paths, rec, child.pid);
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   // --timeout: killed after that many seconds, and recorded -1 as podman's conmon does

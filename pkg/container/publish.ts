@@ -6,19 +6,32 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
-import { proxySocket, publishThroughKeeper } from "../network/proxy.ts";
+import { proxySocket, publishThroughKeeper, startNamespaceProxy } from "../network/proxy.ts";
+import { selfCommand } from "../userns/index.ts";
 import { stateDir } from "../network/usernet.ts";
 import type { ContainerRecord } from "./records.ts";
 import { runtimeDir } from "./live.ts";
 
 const readyFile = (paths: Paths, id: string) => join(runtimeDir(paths, id), "ports.ready");
 
-/** Starts listening for a container on user networks that publishes ports; undefined when it has none to. */
-export async function publishOnUserNetwork(paths: Paths, rec: ContainerRecord | undefined): Promise<{ stop(): void } | undefined> {
-  const ip = rec?.networks?.[0]?.ip;
-  const ports = rec?.config?.opts.ports ?? [];
-  if (!rec || !ip || !ports.length) return undefined;
-  const p = await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), ip, ports);
+/** Whether the container's owner publishes its ports (user networks, slirp4netns), not its network helper or the kernel. */
+const ownerPublishes = (rec: ContainerRecord) => (rec.networks?.length || rec.networkHelper === "slirp4netns") && !!rec.config?.opts.ports?.length;
+
+/**
+ * Starts listening on the published ports of a container on user networks
+ * (through the keeper) or on slirp4netns (through a proxy in its namespace,
+ * pid its first process); undefined when it has none to.
+ */
+export async function publishPorts(paths: Paths, rec: ContainerRecord | undefined, pid: number): Promise<{ stop(): void } | undefined> {
+  if (!rec || !ownerPublishes(rec)) return undefined;
+  const ports = rec.config!.opts.ports!;
+  let p: { stop(): void };
+  if (rec.networks?.length) p = await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), rec.networks[0]!.ip, ports);
+  else {
+    const proxy = await startNamespaceProxy(pid, proxySocket(runtimeDir(paths, rec.id)), selfCommand());
+    const listening = await publishThroughKeeper(proxySocket(runtimeDir(paths, rec.id)), "127.0.0.1", ports).catch((e) => (proxy.stop(), Promise.reject(e)));
+    p = { stop: () => (listening.stop(), proxy.stop()) };
+  }
   writeFileSync(readyFile(paths, rec.id), "");
   return p;
 }
@@ -28,7 +41,7 @@ export const clearPublished = (paths: Paths, id: string) => rmSync(readyFile(pat
 
 /** `run -d`/`start`: waits (a few seconds at most) until the monitor listens on the container's published ports. */
 export async function awaitPublished(paths: Paths, rec: ContainerRecord): Promise<void> {
-  if (!rec.networks?.length || !rec.config?.opts.ports?.length) return;
+  if (!ownerPublishes(rec)) return;
   for (let i = 0; i < 500; i++) {
     if (existsSync(readyFile(paths, rec.id))) return;
     await Bun.sleep(10);

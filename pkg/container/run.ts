@@ -2,7 +2,7 @@
 // container, then either stay in the foreground (forward signals, copy the
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
-import { publishOnUserNetwork } from "./publish.ts";
+import { publishPorts } from "./publish.ts";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
@@ -235,7 +235,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     await containerEvent(paths, eventOf(rec), "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
-    published = await publishOnUserNetwork(paths, readRecord(paths.root, rec.id));
+    published = await publishPorts(paths, readRecord(paths.root, rec.id), child.pid);
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);
     const timeout = rec.config?.opts.timeout;

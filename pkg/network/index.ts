@@ -17,7 +17,7 @@ export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
 export { releaseUserNetworks, reloadUserNetworks, stopUserNetworks } from "./usernet.ts";
 export { createNetwork, defaultNetwork, findNetwork, matchesNetworkFilter, networkNotFound, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "./networks.ts";
-export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
+export { chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
 
 /**
  * At create: the mode is checked and every -p parsed, host ports chosen

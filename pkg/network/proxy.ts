@@ -8,10 +8,13 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Socket } from "bun";
+import { existsSync, rmSync } from "node:fs";
 import { ensurePrivateDir } from "../config/index.ts";
+import { PodError } from "../errors.ts";
+import { findOnPath } from "./helpers.ts";
 import type { PortMapping } from "./mode.ts";
 
-/** The keeper's proxy socket (a unix socket path holds at most 107 bytes: a long state dir moves it to a short private dir). */
+/** The proxy socket in dir (a unix socket path holds at most 107 bytes: a long dir moves it to a short private dir). */
 export function proxySocket(dir: string): string {
   const p = join(dir, "proxy.sock");
   if (Buffer.byteLength(p) <= 100) return p;
@@ -253,4 +256,34 @@ export async function publishThroughKeeper(socketPath: string, ip: string, ports
       for (const u of udp) u.stop();
     },
   };
+}
+
+/**
+ * slirp4netns's own port forwarding copies every byte through libslirp; as
+ * podman's rootlessport does, `-p` of a slirp4netns container goes through
+ * a proxy inside the container's network namespace instead (`pod
+ * _netns-proxy`, entered with nsenter, a child of the container's owner with
+ * a parent-death signal), which connects to the container's loopback.
+ */
+export async function startNamespaceProxy(pid: number, socketPath: string, self: string[]): Promise<{ stop(): void }> {
+  const path = `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`;
+  const nsenter = findOnPath("nsenter", path);
+  const setpriv = findOnPath("setpriv", path);
+  if (!nsenter || !setpriv) throw new PodError("publishing ports through slirp4netns needs nsenter and setpriv (util-linux), which are not installed", { hint: "install util-linux, or use pasta (the default)" });
+  rmSync(socketPath, { force: true });
+  const asRoot = (process.getuid?.() ?? 1) === 0;
+  const child = Bun.spawn([setpriv, "--pdeathsig", "KILL", nsenter, "-t", String(pid), ...(asRoot ? [] : ["-U", "--preserve-credentials"]), "-n", "--", ...self, "_netns-proxy", socketPath], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  for (let i = 0; i < 300 && !existsSync(socketPath); i++) {
+    if (child.exitCode !== null) break;
+    await Bun.sleep(10);
+  }
+  if (!existsSync(socketPath)) {
+    child.kill(9);
+    throw new PodError(`publishing ports through slirp4netns: the proxy in the container's namespace did not start: ${(await new Response(child.stderr).text()).trim() || "no message"}`, {
+      hint: "the container may have ended at once; pod logs shows its output",
+    });
+  }
+  return { stop: () => child.kill(9) };
 }
