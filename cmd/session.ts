@@ -38,7 +38,7 @@ export const logs: PodCommand = {
     names: { type: "boolean", alias: "n", description: "Prefix lines with the container's name instead of its ID (several containers)" },
     color: { type: "boolean", description: "Output the containers with different colors in the log" },
     latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
-    container: { type: "positional", description: "Containers" },
+    container: { type: "positional", description: "Containers (none with --latest)", required: false },
   },
   async run({ args }) {
     const ctx = openContext(args);
@@ -65,7 +65,7 @@ export const attach: PodCommand = {
     "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
     "no-stdin": { type: "boolean", description: "Do not attach STDIN" },
     latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
-    container: { type: "positional", description: "Container" },
+    container: { type: "positional", description: "Container (none with --latest)", required: false },
   },
   async run({ args }) {
     const ctx = openContext(args);
@@ -87,8 +87,8 @@ const execArgs = {
   user: { type: "string", alias: "u", description: "Username or UID (format: <name|uid>[:<group|gid>])", valueHint: "user" },
   workdir: { type: "string", alias: "w", description: "Working directory inside the container", valueHint: "dir" },
   privileged: { type: "boolean", description: "Give the process all capabilities of the user namespace" },
-  container: { type: "positional", description: "Container" },
-  command: { type: "positional", description: "Command and arguments" },
+  container: { type: "positional", description: "Container (none with --latest)", required: false },
+  command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
 
 export const exec: PodCommand = {
@@ -100,6 +100,7 @@ export const exec: PodCommand = {
     const ctx = openContext(args);
     const words = args._ as string[];
     const [name, argv] = args.latest ? [undefined, words] : [words[0], words.slice(1)];
+    if (!args.latest && !name) throw new UsageError("exec requires the name or ID of a container or the --latest flag", { hint: "pod exec CONTAINER CMD [ARG...]" });
     if (!argv.length) throw new UsageError("`pod exec` needs a command to run", { hint: args.latest ? "pod exec -l CMD [ARG...]" : "pod exec CONTAINER CMD [ARG...]" });
     const fds = args["preserve-fds"] as string | undefined;
     if (fds !== undefined && !/^\d+$/.test(fds)) throw new UsageError(`invalid argument "${fds}" for "--preserve-fds" flag: expected a number of descriptors`, { hint: "pod exec --preserve-fds 1 CTR CMD 3<file" });

@@ -1,7 +1,7 @@
 // Sessions with a running container from the user's terminal: `attach`
 // (through the monitor's socket, detach with ctrl-p ctrl-q) and `exec`
 // (a new process joining the container's namespaces).
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStateInvalid, PodError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
@@ -235,14 +235,15 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
 }
 
 /**
- * Whether fd was handed to pod by its caller: open and without close-on-exec.
- * Bun opens its own descriptors (epoll, eventfd) from 3 up, all close-on-exec,
- * so an fd merely being open proves nothing (podman's IsFdInherited).
+ * Whether fd was handed to pod by its caller (podman's IsFdInherited). The
+ * close-on-exec flag proves nothing here: Bun sets it on every inherited fd
+ * above 3 at startup, and its own descriptors (epoll, eventfd) are
+ * anonymous inodes that take the lowest free numbers. So: open, and not an
+ * anonymous inode; pod itself holds no other fd open when exec starts.
  */
 function fdInherited(fd: number): boolean {
   try {
-    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
+    return !readlinkSync(`/proc/self/fd/${fd}`).startsWith("anon_inode:");
   } catch {
     return false;
   }
