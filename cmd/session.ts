@@ -69,7 +69,10 @@ export const attach: PodCommand = {
   },
   async run({ args }) {
     const ctx = openContext(args);
-    const rec = pickContainer(ctx.paths, (args._ as string[])[0], Boolean(args.latest));
+    const [name, ...extra] = args._ as string[];
+    if (args.latest && name) throw new UsageError("--latest and containers cannot be used together", { hint: "drop the name, or drop --latest" });
+    if (extra.length) throw new UsageError("attach takes one container", { hint: "pod attach NAME" });
+    const rec = pickContainer(ctx.paths, name, Boolean(args.latest));
     const r = await attachContainer(ctx.paths, rec, { stdin: !args["no-stdin"], detachKeys: parseDetachKeys(String(args["detach-keys"])) });
     return r.detached ? 0 : r.code;
   },
@@ -132,14 +135,21 @@ export const inspect: PodCommand = {
     ...formatArg,
     type: { type: "enum", options: ["all", "container", "image"], default: "all", description: "What to inspect", valueHint: "type" },
     latest: { type: "boolean", alias: "l", description: "Inspect the latest container" },
-    name: { type: "positional", description: "Containers or images" },
+    name: { type: "positional", description: "Containers or images (none with --latest)", required: false },
   },
   async run({ args }) {
     const ctx = openContext(args);
     const store = new Store(ctx.paths);
     const found: unknown[] = [];
     const missing: PodError[] = [];
-    for (const n of args._ as string[]) {
+    const names = args._ as string[];
+    if (args.latest && names.length) throw new UsageError("--latest and containers cannot be used together", { hint: "drop the names, or drop --latest" });
+    if (!args.latest && !names.length) throw new UsageError("inspect requires at least one name or ID, or --latest", { hint: "pod inspect NAME [NAME...]" });
+    if (args.latest) {
+      const rec = pickContainer(ctx.paths, undefined, true);
+      return out(formatValue(args.format as string | undefined, [containerInspect(rec, liveExecSessions(ctx.paths, rec.id))]));
+    }
+    for (const n of names) {
       try {
         if (args.type !== "image") {
           try {

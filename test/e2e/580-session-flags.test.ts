@@ -181,6 +181,21 @@ describe("pod logs", () => {
   });
 });
 
+describe("--latest on one-container commands", () => {
+  A("inspect -l and attach -l act on the newest container; with a name they are refused", async () => {
+    const old = safeName("old");
+    await runD(old, ["alpine", "sleep", "1000"]);
+    const young = safeName("new");
+    const id = await runD(young, ["alpine", "sh", "-c", "sleep 1; echo attached; exit 4"]);
+    assertOutput(await ok(["inspect", "-l", "--format", "{{.Id}}"]), `${id}\n`);
+    expectPodError(await runPod(["inspect", "-l", old]), "--latest and containers cannot be used together");
+    expectPodError(await runPod(["attach", "-l", old]), "--latest and containers cannot be used together");
+    const r = await runPod(["attach", "--no-stdin", "-l"]);
+    expectExit(r, 4);
+    expect(r.stdout).toContain("attached");
+  });
+});
+
 describe("pod cp", () => {
   A("--overwrite lets a file replace a directory; without it pod refuses, as podman does", async () => {
     const name = safeName("c");
