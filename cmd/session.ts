@@ -1,7 +1,7 @@
 // Commands that talk to one container: logs, attach, exec, inspect; the
 // `container` group; and the hidden monitor entry point.
 import type { PodArgs, PodCommand } from "./_args.ts";
-import { formatArg } from "./_args.ts";
+import { detachKeysArg, formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import * as lifecycle from "./container.ts";
 import * as files from "./files.ts";
@@ -62,7 +62,7 @@ export const attach: PodCommand = {
   meta: { name: "attach", description: "Attach to a running container" },
   examples: ["pod attach web", "pod attach --detach-keys ctrl-x web"],
   args: {
-    "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
+    ...detachKeysArg,
     "no-stdin": { type: "boolean", description: "Do not attach STDIN" },
     latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
     container: { type: "positional", description: "Container (none with --latest)", required: false },
