@@ -143,3 +143,8 @@ export function commaList(v: unknown): string[] {
 export const formatArg = {
   format: { type: "string", description: "Output format: table, json, or a Go template", valueHint: "format" },
 } satisfies PodArgs;
+
+/** attach's and start's --detach-keys (podman's default ctrl-p,ctrl-q; "" never detaches). */
+export const detachKeysArg = {
+  "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
+} satisfies PodArgs;

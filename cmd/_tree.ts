@@ -63,4 +63,5 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),
   __complete: from(completion, (m) => m.complete),
+  __completeNoDesc: from(completion, (m) => m.completeNoDesc),
 });

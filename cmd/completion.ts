@@ -86,20 +86,25 @@ export const completion: PodCommand = {
     "pod completion bash > ~/.local/share/bash-completion/completions/pod",
     "pod completion zsh > ~/.local/share/zsh/site-functions/_pod",
     "pod completion fish > ~/.config/fish/completions/pod.fish",
+    "pod completion --no-desc zsh > ~/.local/share/zsh/site-functions/_pod",
   ],
-  args: { shell: { type: "positional", description: "bash, zsh or fish", valueHint: "bash|zsh|fish" } },
+  args: {
+    "no-desc": { type: "boolean", description: "Disable completion descriptions" },
+    shell: { type: "positional", description: "bash, zsh or fish", valueHint: "bash|zsh|fish" },
+  },
   async run({ args }) {
     const [shell, ...extra] = args._ as string[];
     if (!SHELLS.includes(shell as Shell) || extra.length)
       throw new UsageError(`unsupported shell "${[shell, ...extra].join(" ")}": pod completes bash, zsh and fish`, {
         hint: "pod completion bash|zsh|fish",
       });
-    out(renderScript(shell as Shell, await treeSpecs()));
+    out(renderScript(shell as Shell, await treeSpecs(), { descriptions: !args["no-desc"] }));
   },
 };
 
-export const complete: PodCommand = {
-  meta: { name: "__complete", description: "internal: completion candidates for the shell scripts", hidden: true },
+/** `__complete` and cobra's `__completeNoDesc` (what `completion --no-desc` scripts call): the same answer, without descriptions. */
+const completeCommand = (name: "__complete" | "__completeNoDesc"): PodCommand => ({
+  meta: { name, description: `internal: completion candidates for the shell scripts${name === "__completeNoDesc" ? ", without descriptions" : ""}`, hidden: true },
   interspersed: false,
   args: { words: { type: "positional", description: "the words after `pod`, the last one being completed", required: false } },
   async run({ rawArgs }) {
@@ -111,13 +116,16 @@ export const complete: PodCommand = {
         paths: (seen) => resolvePaths({ root: seen["--root"], runroot: seen["--runroot"] }),
         env: process.env,
       });
-      answer = renderAnswer(a);
+      answer = renderAnswer(name === "__complete" ? a : { ...a, items: a.items.map((i) => ({ ...i, description: "" })) });
     } catch (e) {
       // The protocol asks for silence: an error here would land in the user's command line.
-      log.debug(`__complete ${words.join(" ")}: ${e instanceof Error ? e.message : String(e)}`);
+      log.debug(`${name} ${words.join(" ")}: ${e instanceof Error ? e.message : String(e)}`);
       return 0;
     }
     out(answer);
     return 0;
   },
-};
+});
+
+export const complete = completeCommand("__complete");
+export const completeNoDesc = completeCommand("__completeNoDesc");

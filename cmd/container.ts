@@ -1,7 +1,7 @@
 // Lifecycle commands for containers: start, stop, kill, restart, rm, wait,
 // pause, unpause, rename, ps, logs, attach, exec, and the `container` group.
 import type { PodArgs, PodCommand } from "./_args.ts";
-import { formatArg } from "./_args.ts";
+import { detachKeysArg, formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
 import {
@@ -127,7 +127,7 @@ export const start: PodCommand = {
   args: {
     attach: { type: "boolean", alias: "a", description: "Attach to the container's output (one container)" },
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open and attach it" },
-    "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
+    ...detachKeysArg,
     // podman's start has -a for --attach, so --all has no short form here
     all: { type: "boolean", description: "Start all containers" },
     ...filterArg,

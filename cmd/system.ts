@@ -6,7 +6,7 @@ import { openContext } from "./_context.ts";
 import { executeStorageJob } from "../pkg/store/index.ts";
 import { registerContainerJobs } from "../pkg/container/jobs.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
-import { PodError } from "../pkg/errors.ts";
+import { PodError, UsageError } from "../pkg/errors.ts";
 import { events } from "./events.ts";
 
 // Loaded on use: this file also holds `_storage-worker`, which runs for every layer
@@ -41,7 +41,11 @@ async function confirm(question: string): Promise<boolean> {
 export const info: PodCommand = {
   meta: { name: "info", description: "Display pod, host and storage information" },
   examples: ["pod info", "pod info --format json", "pod info --format '{{.Store.GraphRoot}} {{.Store.GraphDriverName}}'"],
-  args: { ...formatArg },
+  args: {
+    ...formatArg,
+    // podman 4 declares -D and prints the same report with it (its `debug` is never read): so does pod
+    debug: { type: "boolean", alias: "D", description: "Accepted as podman does: the report is the same with it (all pod knows is always shown)" },
+  },
   async run({ args }) {
     const ctx = openContext(args);
     const { systemInfo, toYaml } = await sys();
@@ -57,13 +61,39 @@ const dfTable = {
   headers: { Type: "TYPE", Total: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" },
 };
 
+const dfVerboseTables = {
+  images: {
+    title: "Images space usage:",
+    spec: {
+      table: "{{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+      headers: { ImageID: "IMAGE ID", SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE" },
+    },
+  },
+  containers: {
+    title: "Containers space usage:",
+    spec: {
+      table: "{{.ContainerID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.Created}}\t{{.Status}}\t{{.Names}}",
+      headers: { ContainerID: "CONTAINER ID", LocalVolumes: "LOCAL VOLUMES" },
+    },
+  },
+  volumes: { title: "Local Volumes space usage:", spec: { table: "{{.VolumeName}}\t{{.Links}}\t{{.Size}}", headers: { VolumeName: "VOLUME NAME" } } },
+} as const;
+
 export const df: PodCommand = {
   meta: { name: "df", description: "Show pod disk usage" },
-  examples: ["pod system df", "pod system df --format json", "pod system df --format '{{.Type}}: {{.Size}}'"],
-  args: { ...formatArg },
+  examples: ["pod system df", "pod system df -v", "pod system df --format json", "pod system df --format '{{.Type}}: {{.Size}}'"],
+  args: { ...formatArg, verbose: { type: "boolean", alias: "v", description: "Show disk usage per image, container and volume" } },
   async run({ args }) {
     const ctx = openContext(args);
-    out(formatItems(args.format as string | undefined, (await sys()).diskUsage(ctx.paths), dfTable));
+    const format = args.format as string | undefined;
+    if (!args.verbose) return out(formatItems(format, (await sys()).diskUsage(ctx.paths), dfTable));
+    if (format !== undefined) throw new UsageError("cannot combine --format and --verbose flags", { hint: "pod system df -v, or pod system df --format FORMAT" });
+    const v = (await sys()).diskUsageVerbose(ctx.paths);
+    out(
+      (["images", "containers", "volumes"] as const)
+        .map((k) => `${dfVerboseTables[k].title}\n\n${formatItems(undefined, v[k], dfVerboseTables[k].spec)}`)
+        .join("\n"),
+    );
   },
 };
 

@@ -137,8 +137,9 @@ function fishSwitch(name: string, comment: string, cases: [string[], string][], 
 
 function fishTables(tree: CommandSpec[]): string {
   const key = (c: CommandSpec) => [fq(pathKey(c))];
-  const pairs = (items: [string, string][]) => `printf '%s\\t%s\\n' ${items.map(([n, d]) => `${fq(n)} ${fq(oneLine(d))}`).join(" ")}`;
   const lines = (words: string[]) => (words.length ? `printf '%s\\n' ${words.map(fq).join(" ")}` : "");
+  const pairs = (items: [string, string][]) =>
+    items.every(([, d]) => !d) ? lines(items.map(([n]) => n)) : `printf '%s\\t%s\\n' ${items.map(([n, d]) => `${fq(n)} ${fq(oneLine(d))}`).join(" ")}`;
   return [
     fishSwitch("__pod_subs", "__pod_subs PATH: subcommands, name<TAB>description", tree.map((c) => [key(c), c.subs.length ? pairs(c.subs.map((s) => [s.name, s.description])) : ""])),
     fishSwitch("__pod_flags", "__pod_flags PATH: flags, name<TAB>description", tree.map((c) => [key(c), pairs(c.flags.flatMap((f) => f.names.map((n): [string, string] => [n, f.description])))])),
@@ -149,8 +150,23 @@ function fishTables(tree: CommandSpec[]): string {
   ].join("\n\n");
 }
 
-/** The whole script for one shell. tree[0] must be the root command. */
-export function renderScript(shell: Shell, tree: CommandSpec[]): string {
+/** The tree without descriptions: what `completion --no-desc` writes. */
+function withoutDescriptions(tree: CommandSpec[]): CommandSpec[] {
+  return tree.map((c) => ({
+    ...c,
+    description: "",
+    subs: c.subs.map((i) => ({ ...i, description: "" })),
+    flags: c.flags.map((f) => ({ ...f, description: "" })),
+  }));
+}
+
+/**
+ * The whole script for one shell. tree[0] must be the root command.
+ * `descriptions: false` (podman's --no-desc) leaves every description out of
+ * the tables and has the engine ask `pod __completeNoDesc`, as cobra's do.
+ */
+export function renderScript(shell: Shell, tree: CommandSpec[], o: { descriptions?: boolean } = {}): string {
+  if (o.descriptions === false) return renderScript(shell, withoutDescriptions(tree)).replace(/( __complete)( --)/g, "$1NoDesc$2");
   switch (shell) {
     case "bash":
       return `# ${HEADER}\n# bash completion for pod: \`source <(pod completion bash)\`, or install it as\n# ~/.local/share/bash-completion/completions/pod (install.sh does).\n\n${bashTables(tree)}\n${bashEngine}`;

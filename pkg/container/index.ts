@@ -20,8 +20,9 @@ export {
   removeUnreadable,
 } from "./lifecycle.ts";
 export { runMonitor } from "./monitor.ts";
-export { attachContainer, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
+export { attachContainer, checkExecOptions, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
 export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
+export { logTargets, logSources, renderSourceLine, showLogs, type LogsOptions, type LogSource } from "./logs-view.ts";
 export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, parseUntil, followLog, logSize, type LogLine } from "./logs.ts";
 export { containerDir } from "./records.ts";
 export { stopSignalOf, stopTimeoutOf } from "./stop-signal.ts";

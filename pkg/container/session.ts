@@ -1,13 +1,13 @@
 // Sessions with a running container from the user's terminal: `attach`
 // (through the monitor's socket, detach with ctrl-p ctrl-q) and `exec`
 // (a new process joining the container's namespaces).
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerStateInvalid, PodError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { execInContainer, signalContainer, ContainerSpawnError, NativeSpawnError, type ExecSpec } from "../native/core.ts";
-import { resolveUser } from "../runtime/index.ts";
+import { frozenEnv, resolveUser } from "../runtime/index.ts";
 import { err, out, outBytes } from "../output/index.ts";
 import { containerDir, readRecord, type ContainerRecord, eventOf } from "./records.ts";
 import { isAlive, processStartTime, statusOf } from "./state.ts";
@@ -139,15 +139,53 @@ export async function attachContainer(
   }
 }
 
-export type ExecOptions = { interactive: boolean; tty: boolean; detach: boolean; env: string[]; user?: string; workdir?: string; privileged: boolean };
+export type ExecOptions = {
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  /** -e values, after the --env-file entries (podman's order: files first, -e wins) */
+  env: string[];
+  envFiles?: string[];
+  user?: string;
+  workdir?: string;
+  privileged: boolean;
+  /** --preserve-fds N: pod's fds 3 .. 3+N-1 are passed on to the process */
+  preserveFds?: number;
+  /** --detach-keys as given (undefined: podman's default ctrl-p,ctrl-q) */
+  detachKeys?: string;
+};
+
+/**
+ * Checks what exec's flags ask before anything runs: the --preserve-fds
+ * descriptors must all be open (podman's check and message), and the detach
+ * keys must parse. A session with a terminal and stdin cannot be detached
+ * from: pod exec holds the terminal's master end itself, so the process
+ * would lose its terminal; only `--detach-keys ""` (no detaching) is
+ * honoured there.
+ */
+export function checkExecOptions(o: Pick<ExecOptions, "interactive" | "tty" | "detach" | "preserveFds" | "detachKeys">, isOpen: (fd: number) => boolean): void {
+  for (let fd = 3; fd < 3 + (o.preserveFds ?? 0); fd++)
+    if (!isOpen(fd))
+      throw new PodError(`file descriptor ${fd} is not available - the preserve-fds option requires that all file descriptors must be passed`, {
+        hint: `open every descriptor from 3 to ${2 + o.preserveFds!} in the calling shell (pod exec --preserve-fds 1 CTR CMD 3<file)`,
+      });
+  if (o.detachKeys === undefined) return;
+  const keys = parseDetachKeys(o.detachKeys);
+  if (keys.length && o.interactive && o.tty && !o.detach)
+    throw new PodError("pod exec -it cannot detach from its process: pod holds the process's terminal, which would end with it", {
+      hint: 'use --detach-keys "" (no detaching), or `pod exec -d` for a process that runs on its own',
+    });
+}
 
 /** Resolves with the process's exit code, or with `-d` at once with its exec session ID. */
 export async function execContainer(paths: Paths, rec: ContainerRecord, argv: string[], o: ExecOptions): Promise<{ code: number } | { session: string }> {
+  checkExecOptions(o, fdInherited);
   const paused = statusOf(rec) === "paused";
   if (paused) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is paused`, { hint: `pod unpause ${rec.name}` });
   const base = isAlive(rec) ? readExecSpec(paths, rec.id) : undefined;
   if (!base) throw new ContainerStateInvalid(`can only create exec sessions on running containers: ${rec.name} is not running`, { hint: `pod start ${rec.name}` });
-  const spec: ExecSpec = { ...base, argv, env: mergeEnv(base.env, o.env), cwd: o.workdir ?? base.cwd };
+    const extra = frozenEnv(o.envFiles ?? [], o.env, process.env);
+  const spec: ExecSpec = { ...base, argv, env: mergeEnv(base.env, extra), cwd: o.workdir ?? base.cwd };
   if (o.user !== undefined) {
     const store = new Store(paths);
     const img = store.images().find((i) => i.id === rec.imageId);
@@ -168,7 +206,7 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
   const procs = rec.cgroup ? openCgroupProcs(rec.cgroup) : -1;
   let started;
   try {
-    started = execInContainer(rec.pid!, spec, stdio, paths.runroot, procs);
+    started = execInContainer(rec.pid!, spec, stdio, paths.runroot, procs, o.preserveFds ?? 0);
   } catch (e) {
     if (e instanceof NativeSpawnError) throw spawnError(e as ContainerSpawnError, argv[0] ?? "");
     throw e;
@@ -193,6 +231,21 @@ export async function execContainer(paths: Paths, rec: ContainerRecord, argv: st
     term?.restore();
     process.off("SIGTERM", forward);
     endExecSession(paths, rec.id, session);
+  }
+}
+
+/**
+ * Whether fd was handed to pod by its caller (podman's IsFdInherited). The
+ * close-on-exec flag proves nothing here: Bun sets it on every inherited fd
+ * above 3 at startup, and its own descriptors (epoll, eventfd) are
+ * anonymous inodes that take the lowest free numbers. So: open, and not an
+ * anonymous inode; pod itself holds no other fd open when exec starts.
+ */
+function fdInherited(fd: number): boolean {
+  try {
+    return !readlinkSync(`/proc/self/fd/${fd}`).startsWith("anon_inode:");
+  } catch {
+    return false;
   }
 }
 

@@ -1074,11 +1074,22 @@ static void attach_stdio(int tty_sock, int winsize, int stdin_fd, int stdout_fd,
     die_stage(status_fd, STAGE_TTY);
 }
 
-/* No fd of pod's survives exec but stdio; the status pipe closes on exec (or reports its failure). */
-static void close_fds_and_exec(char **argv, char **envp, int status_fd) {
-  if (status_fd > 3) syscall(SYS_close_range, 3, status_fd - 1, 0);
+/*
+ * No fd of pod's survives exec but stdio and 3 .. 3+preserve-1 (exec
+ * --preserve-fds: the caller checked they are open, so the status pipe sits
+ * above them); the status pipe closes on exec (or reports its failure).
+ */
+static void close_fds_keep_and_exec(char **argv, char **envp, int status_fd, int preserve) {
+  int first = 3 + preserve;
+  int i;
+  for (i = 3; i < first; i++) syscall(SYS_fcntl, i, F_SETFD, 0);
+  if (status_fd > first) syscall(SYS_close_range, first, status_fd - 1, 0);
   syscall(SYS_close_range, status_fd + 1, ~0U, 0);
   exec_command(argv, envp, status_fd);
+}
+
+static void close_fds_and_exec(char **argv, char **envp, int status_fd) {
+  close_fds_keep_and_exec(argv, envp, status_fd, 0);
 }
 
 /*
@@ -1623,7 +1634,8 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **net, char
 static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
 static void exec_stage(int target, char **plan, char **argv, char **envp, int status_fd, int pid_fd,
-                       int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs) {
+                       int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
+                       int preserve_fds) {
   int fds[7];
   char path[64];
   int i;
@@ -1643,7 +1655,7 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
   set_credentials(plan, status_fd);
   reset_signals();
-  close_fds_and_exec(argv, envp, status_fd);
+  close_fds_keep_and_exec(argv, envp, status_fd, preserve_fds);
 }
 
 /*
@@ -1653,9 +1665,11 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
  * whose cgroup.procs is open as cgroup_procs (-1: pod's own). Returns the new
  * process's host pid once it has exec'd, or a negative value like
  * pod_spawn_container; *tty_master receives the terminal's master end.
+ * preserve_fds: pod's fds 3 .. 3+preserve_fds-1 are passed on as they are.
  */
 int pod_exec_container(int target, char **plan, char **argv, char **envp, int stdin_fd, int stdout_fd,
-                       int stderr_fd, int winsize, int cgroup_procs, int *tty_master, char *errbuf, int errlen) {
+                       int stderr_fd, int winsize, int cgroup_procs, int preserve_fds, int *tty_master, char *errbuf,
+                       int errlen) {
   int status_pipe[2];
   int pid_pipe[2];
   int tty_socks[2];
@@ -1684,7 +1698,7 @@ int pod_exec_container(int target, char **plan, char **argv, char **envp, int st
     close(pid_pipe[0]);
     if (winsize) close(tty_socks[0]);
     exec_stage(target, plan, argv, envp, status_pipe[1], pid_pipe[1], stdin_fd, stdout_fd, stderr_fd,
-               winsize ? tty_socks[1] : -1, winsize, cgroup_procs);
+               winsize ? tty_socks[1] : -1, winsize, cgroup_procs, preserve_fds);
   }
   close(status_pipe[1]);
   close(pid_pipe[1]);

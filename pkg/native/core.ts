@@ -66,7 +66,7 @@ function compile(workDir: string): Core {
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
         pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
-          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(6).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
         },
       },
@@ -395,7 +395,8 @@ export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" |
  * Starts a process in the namespaces of the running container whose PID 1 is
  * `target` (host pid). Returns once it has exec'd; the process is pod's child.
  */
-export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1): { child: UsernsChild; ttyMaster?: number } {
+/** `preserveFds`: pod's fds 3 .. 3+N-1 are passed on (exec --preserve-fds); the caller checks they are open. */
+export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1, preserveFds = 0): { child: UsernsChild; ttyMaster?: number } {
   core ??= compile(scratchDir);
   const { header } = flattenPlan({
     ...spec,
@@ -420,6 +421,7 @@ export function execInContainer(target: number, spec: ExecSpec, stdio: Container
     stdio.stderr,
     winsizeOf(stdio),
     cgroupProcs,
+    preserveFds,
     ptr(master),
     ptr(errbuf),
     errbuf.length,

@@ -12,7 +12,7 @@ import { stopAllContainers } from "../container/index.ts";
 import { stopUserNetworks } from "../network/index.ts";
 
 export { systemInfo, versionInfo, ansicTime, type VersionInfo } from "./info.ts";
-export { diskUsage, compactSize, dfRow, type DfRow } from "./df.ts";
+export { diskUsage, diskUsageVerbose, compactSize, dfRow, type DfRow, type DfVerbose } from "./df.ts";
 export { pruneSystem, type PruneReport } from "./prune.ts";
 export { checkStorage, parseMaxAge, problemLine, removedLine, type CheckReport, type Problem } from "./check.ts";
 export { isRunning } from "./containers.ts";

@@ -92,4 +92,15 @@ describe("completions/", () => {
       for (const l of calls) expect(l).toMatch(/\$pod __complete|"\$pod" __complete/);
     }
   });
+
+  test("--no-desc: no descriptions in the tables, and the engine asks __completeNoDesc", () => {
+    for (const s of SHELLS) {
+      const script = renderScript(s, specs, { descriptions: false });
+      expect(script).not.toContain("Stop and remove running containers");
+      expect(script).not.toMatch(/ __complete --/);
+      expect(script).toMatch(/ __completeNoDesc --/);
+    }
+    expect(renderScript("zsh", specs, { descriptions: false })).toContain("'--force'");
+    expect(renderScript("fish", specs, { descriptions: false })).toContain("'--force'");
+  });
 });
