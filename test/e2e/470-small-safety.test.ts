@@ -8,7 +8,7 @@ import { describe } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, sh, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, POD, type PodResult } from "./helpers.ts";
-import { useLifecycle, runD, track } from "./lifecycle-helpers.ts";
+import { useLifecycle, runD, track, podStdout, suiteDir } from "./lifecycle-helpers.ts";
 import { makeTempDir, removeDir } from "../fixtures/proc.ts";
 
 useSuite("470-small-safety");
@@ -16,17 +16,7 @@ useLifecycle();
 
 const A = requires("subuid", "alpine-fixture");
 
-async function ok(args: string[]): Promise<string> {
-  const r = await runPod(args);
-  expectExit(r, 0);
-  return r.stdout;
-}
-
-function hostDir(): string {
-  const d = makeTempDir(`pod-safety-${safeName("h")}`);
-  onSuiteEnd(() => removeDir(d));
-  return d;
-}
+const hostDir = () => suiteDir("pod-safety");
 
 /** The error line and the hint line: one each, the error naming what failed. */
 function expectOneLineError(r: PodResult, ...mentions: (string | RegExp)[]): void {
@@ -40,14 +30,14 @@ describe("cp of a symlink to / out of a running container", () => {
   A("follows the link like podman: the root without dev, proc and sys, links inside stay links; into it stays inside", async () => {
     const name = safeName("c");
     await runD(name, ["alpine", "sleep", "60"]);
-    await ok(["exec", name, "ln", "-s", "/", "/link-up"]);
-    const release = (await ok(["exec", name, "cat", "/etc/alpine-release"])).trim();
+    await podStdout(["exec", name, "ln", "-s", "/", "/link-up"]);
+    const release = (await podStdout(["exec", name, "cat", "/etc/alpine-release"])).trim();
     const dir = hostDir();
     const r = await runPod(["cp", `${name}:/link-up`, dir]);
     expectExit(r, 0);
     const copy = join(dir, "link-up");
     expect(readFileSync(join(copy, "etc/alpine-release"), "utf8").trim()).toBe(release);
-    expect(readFileSync(join(copy, "etc/hostname"), "utf8")).toBe(await ok(["exec", name, "cat", "/etc/hostname"]));
+    expect(readFileSync(join(copy, "etc/hostname"), "utf8")).toBe(await podStdout(["exec", name, "cat", "/etc/hostname"]));
     for (const n of ["dev", "proc", "sys"]) expect(existsSync(join(copy, n)), `${n} is left out`).toBe(false);
     // the link inside the copied root is copied as a link: no loop
     expect(lstatSync(join(copy, "link-up")).isSymbolicLink()).toBe(true);
@@ -64,11 +54,11 @@ describe("cp of a symlink to / out of a running container", () => {
     const src = hostDir();
     mkdirSync(join(src, sub));
     writeFileSync(join(src, sub, "f"), "into the container\n");
-    await ok(["cp", join(src, sub), `${name}:/link-up`]);
-    assertOutput(await ok(["exec", name, "cat", `/${sub}/f`]), "into the container\n");
+    await podStdout(["cp", join(src, sub), `${name}:/link-up`]);
+    assertOutput(await podStdout(["exec", name, "cat", `/${sub}/f`]), "into the container\n");
     writeFileSync(join(src, "g"), "g\n");
-    await ok(["cp", join(src, "g"), `${name}:/link-up/tmp/`]);
-    assertOutput(await ok(["exec", name, "cat", "/tmp/g"]), "g\n");
+    await podStdout(["cp", join(src, "g"), `${name}:/link-up/tmp/`]);
+    assertOutput(await podStdout(["exec", name, "cat", "/tmp/g"]), "g\n");
     expect(existsSync(`/${sub}`)).toBe(false);
   });
 
@@ -90,7 +80,7 @@ describe("cp of a symlink to / out of a running container", () => {
 });
 
 describe("-e with an empty name", () => {
-  const ids = async () => lines(await ok(["ps", "-a", "-q", "--no-trunc"])).sort();
+  const ids = async () => lines(await podStdout(["ps", "-a", "-q", "--no-trunc"])).sort();
 
   A("run -e '', create -e '', -e =VALUE and an --env-file line =VALUE: exit 125 before anything is created", async () => {
     const before = await ids();

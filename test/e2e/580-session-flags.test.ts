@@ -9,7 +9,7 @@ import { describe } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, sh, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, it, POD } from "./helpers.ts";
-import { useLifecycle, runD, create, statusOf, untilStatus, track } from "./lifecycle-helpers.ts";
+import { useLifecycle, runD, create, statusOf, untilStatus, track, podStdout, suiteDir } from "./lifecycle-helpers.ts";
 import { makeTempDir, removeDir } from "../fixtures/proc.ts";
 
 useSuite("580-session-flags");
@@ -17,19 +17,7 @@ useLifecycle();
 
 const A = requires("subuid", "alpine-fixture");
 
-/** `pod ARGS...`, expecting exit 0; returns stdout. */
-async function ok(args: string[]): Promise<string> {
-  const r = await runPod(args);
-  expectExit(r, 0);
-  return r.stdout;
-}
-
-/** A host directory of the test user's, removed when the suite ends. */
-function hostDir(): string {
-  const d = makeTempDir(`pod-580-${safeName("h")}`);
-  onSuiteEnd(() => removeDir(d));
-  return d;
-}
+const hostDir = () => suiteDir("pod-580");
 
 /** A shell pipeline on the host with the suite's environment (fds, pipes into pod). */
 const pipeline = (script: string) => sh(["sh", "-c", script], pod().env);
@@ -39,7 +27,7 @@ describe("stop, start, kill", () => {
     const name = safeName("c");
     await runD(name, ["alpine", "sleep", "1000"]);
     const t0 = Date.now();
-    assertOutput(await ok(["stop", "--timeout", "1", name]), `${name}\n`);
+    assertOutput(await podStdout(["stop", "--timeout", "1", name]), `${name}\n`);
     const ms = Date.now() - t0;
     expect(ms).toBeGreaterThanOrEqual(900);
     expect(ms).toBeLessThan(8000);
@@ -68,7 +56,7 @@ describe("stop, start, kill", () => {
     const name = safeName("c");
     const cid = join(hostDir(), "cid");
     const id = await runD(name, ["--cidfile", cid, "alpine", "sleep", "1000"]);
-    const out = await ok(["kill", "--cidfile", cid]);
+    const out = await podStdout(["kill", "--cidfile", cid]);
     expect(out.trim()).toBe(id);
     await untilStatus(name, "exited");
     expectPodError(await runPod(["kill", "--cidfile", join(hostDir(), "none")]), "none");
@@ -81,7 +69,7 @@ describe("pod exec", () => {
     await runD(name, ["alpine", "sleep", "1000"]);
     const dir = hostDir();
     writeFileSync(join(dir, "env"), "# a comment\nA=from-file\nB=file\n\nC=c c\n");
-    assertOutput(await ok(["exec", "--env-file", join(dir, "env"), "-e", "B=flag", name, "sh", "-c", 'echo "$A $B $C"']), "from-file flag c c\n");
+    assertOutput(await podStdout(["exec", "--env-file", join(dir, "env"), "-e", "B=flag", name, "sh", "-c", 'echo "$A $B $C"']), "from-file flag c c\n");
     expectPodError(await runPod(["exec", "--env-file", join(dir, "missing"), name, "true"]), "reading env file", "no such file or directory");
   });
 
@@ -110,16 +98,16 @@ describe("pod exec", () => {
     await runD(old, ["--hostname", "old-one", "alpine", "sleep", "1000"]);
     const young = safeName("new");
     await runD(young, ["--hostname", "new-one", "alpine", "sleep", "1000"]);
-    assertOutput(await ok(["exec", "--latest", "hostname"]), "new-one\n");
-    assertOutput(await ok(["exec", "-l", "cat", "/etc/hostname"]), "new-one\n");
+    assertOutput(await podStdout(["exec", "--latest", "hostname"]), "new-one\n");
+    assertOutput(await podStdout(["exec", "-l", "cat", "/etc/hostname"]), "new-one\n");
     expectPodError(await runPod(["exec", "-l"]), "needs a command");
   });
 
   A('--detach-keys: parsed like attach\'s; "" with -it means no detaching, other keys with -it are refused with the reason', async () => {
     const name = safeName("c");
     await runD(name, ["alpine", "sleep", "1000"]);
-    assertOutput(await ok(["exec", "--detach-keys", "", name, "echo", "hi"]), "hi\n");
-    assertOutput(await ok(["exec", "--detach-keys", "ctrl-x,y", name, "echo", "hi"]), "hi\n");
+    assertOutput(await podStdout(["exec", "--detach-keys", "", name, "echo", "hi"]), "hi\n");
+    assertOutput(await podStdout(["exec", "--detach-keys", "ctrl-x,y", name, "echo", "hi"]), "hi\n");
     expectPodError(await runPod(["exec", "--detach-keys", "ctrl-", name, "true"]), 'invalid detach key "ctrl-"');
     expectPodError(await runPod(["exec", "-it", "--detach-keys", "ctrl-x", name, "true"]), "pod exec -it cannot detach", '--detach-keys ""');
   });
@@ -132,7 +120,7 @@ describe("pod logs", () => {
     const b = safeName("b");
     const ida = await runD(a, ["alpine", "sh", "-c", "echo from-a"]);
     const idb = await runD(b, ["alpine", "sh", "-c", "echo from-b >&2"]);
-    await ok(["wait", a, b]);
+    await podStdout(["wait", a, b]);
     return { a, b, ida, idb };
   }
 
@@ -146,7 +134,7 @@ describe("pod logs", () => {
     assertOutput(n.stdout + n.stderr, `${a} from-a\n${b} from-b\n`);
     const t = await runPod(["logs", "-n", "-t", a, b]);
     expect(t.stdout).toMatch(new RegExp(`^${a} \\d{4}-\\d\\d-\\d\\dT\\S+ from-a\\n$`));
-    assertOutput(await ok(["logs", "-n", a]), "from-a\n");
+    assertOutput(await podStdout(["logs", "-n", a]), "from-a\n");
   });
 
   A("--color colors each container's lines in podman's colors", async () => {
@@ -187,7 +175,7 @@ describe("--latest on one-container commands", () => {
     await runD(old, ["alpine", "sleep", "1000"]);
     const young = safeName("new");
     const id = await runD(young, ["alpine", "sh", "-c", "sleep 1; echo attached; exit 4"]);
-    assertOutput(await ok(["inspect", "-l", "--format", "{{.Id}}"]), `${id}\n`);
+    assertOutput(await podStdout(["inspect", "-l", "--format", "{{.Id}}"]), `${id}\n`);
     expectPodError(await runPod(["inspect", "-l", old]), "--latest and containers cannot be used together");
     expectPodError(await runPod(["attach", "-l", old]), "--latest and containers cannot be used together");
     const r = await runPod(["attach", "--no-stdin", "-l"]);
@@ -200,14 +188,14 @@ describe("pod cp", () => {
   A("--overwrite lets a file replace a directory; without it pod refuses, as podman does", async () => {
     const name = safeName("c");
     await runD(name, ["alpine", "sleep", "1000"]);
-    await ok(["exec", name, "mkdir", "-p", "/tmp/target/inner"]);
+    await podStdout(["exec", name, "mkdir", "-p", "/tmp/target/inner"]);
     const dir = hostDir();
     writeFileSync(join(dir, "target"), "a file now\n");
     const refused = await runPod(["cp", join(dir, "target"), `${name}:/tmp/`]);
     expectExit(refused, 125);
     expect(refused.stderr).toMatch(/^Error: .*/m);
-    await ok(["cp", "--overwrite", join(dir, "target"), `${name}:/tmp/`]);
-    assertOutput(await ok(["exec", name, "cat", "/tmp/target"]), "a file now\n");
+    await podStdout(["cp", "--overwrite", join(dir, "target"), `${name}:/tmp/`]);
+    assertOutput(await podStdout(["exec", name, "cat", "/tmp/target"]), "a file now\n");
   });
 
   A("tar streams both ways: CTR:DIR - | tar t, and tar c | pod cp - CTR:DIR", async () => {
@@ -221,37 +209,37 @@ describe("pod cp", () => {
     writeFileSync(join(dir, "x", "y"), "in a tar\n");
     const into = await pipeline(`tar -C '${dir}' -cf - x | "${POD}" cp - ${name}:/tmp`);
     expect(into.code, into.stderr).toBe(0);
-    assertOutput(await ok(["exec", name, "cat", "/tmp/x/y"]), "in a tar\n");
+    assertOutput(await podStdout(["exec", name, "cat", "/tmp/x/y"]), "in a tar\n");
   });
 });
 
 describe("completion, info, system df", () => {
   it("completion --no-desc: no descriptions, and the script asks __completeNoDesc, which answers without them", async () => {
     for (const shell of ["bash", "zsh", "fish"]) {
-      const s = await ok(["completion", "--no-desc", shell]);
+      const s = await podStdout(["completion", "--no-desc", shell]);
       expect(s).toContain(" __completeNoDesc -- ");
       expect(s).not.toContain(" __complete -- ");
       expect(s).not.toContain("Stop one or more running containers");
     }
-    expect(await ok(["completion", "zsh"])).toContain("Stop one or more running containers");
-    const withDesc = await ok(["__complete", "--", "rm", "--fo"]);
+    expect(await podStdout(["completion", "zsh"])).toContain("Stop one or more running containers");
+    const withDesc = await podStdout(["__complete", "--", "rm", "--fo"]);
     assertOutput(withDesc, "--force\tStop and remove running containers\n:4\n");
-    assertOutput(await ok(["__completeNoDesc", "--", "rm", "--fo"]), "--force\n:4\n");
+    assertOutput(await podStdout(["__completeNoDesc", "--", "rm", "--fo"]), "--force\n:4\n");
     expectPodError(await runPod(["completion", "--no-desc", "tcsh"]), 'unsupported shell "tcsh"');
   });
 
   it("info -D / --debug prints the same report as info (podman 4 adds nothing with it)", async () => {
     const f = "{{.Store.GraphRoot}} {{.Store.GraphDriverName}} {{.Host.Arch}}";
-    const plain = await ok(["info", "--format", f]);
-    assertOutput(await ok(["info", "-D", "--format", f]), plain);
-    assertOutput(await ok(["info", "--debug", "--format", f]), plain);
-    expect(await ok(["info", "--debug"])).toContain("graphRoot:");
+    const plain = await podStdout(["info", "--format", f]);
+    assertOutput(await podStdout(["info", "-D", "--format", f]), plain);
+    assertOutput(await podStdout(["info", "--debug", "--format", f]), plain);
+    expect(await podStdout(["info", "--debug"])).toContain("graphRoot:");
   });
 
   A("system df -v: podman's three tables, a row per image, container and volume", async () => {
     const vol = track(safeName("v"));
     onSuiteEnd(() => runPod(["volume", "rm", "-f", vol]));
-    await ok(["volume", "create", vol]);
+    await podStdout(["volume", "create", vol]);
     const name = safeName("c");
     const id = await runD(name, ["-v", `${vol}:/data`, "alpine", "sh", "-c", "head -c 5000 /dev/zero > /data/z; sleep 1000"]);
     const r = await runPod(["system", "df", "-v"]);
@@ -281,7 +269,7 @@ describe("completion, info, system df", () => {
     expect(row.at(-1)).toBe(name);
     const vols = table(parts[2]!, "Local Volumes space usage:");
     expect(vols.header).toEqual(["VOLUME NAME", "LINKS", "SIZE"]);
-    await ok(["exec", name, "test", "-s", "/data/z"]);
+    await podStdout(["exec", name, "test", "-s", "/data/z"]);
     const r2 = await runPod(["system", "df", "--verbose"]);
     const v = table(r2.stdout.split(/\n(?=Local Volumes space usage:)/)[1]!, "Local Volumes space usage:").rows.find((x) => x[0] === vol)!;
     expect(v).toEqual([vol, "1", "5kB"]);

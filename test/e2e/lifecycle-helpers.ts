@@ -6,7 +6,7 @@ import { afterEach, beforeAll } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
-import { pod, runPod, expectExit, expect, missing, onSuiteEnd, HEX64, SETUP_TIMEOUT, type RunOpts } from "./helpers.ts";
+import { pod, runPod, expectExit, expect, missing, onSuiteEnd, safeName, HEX64, SETUP_TIMEOUT, type RunOpts } from "./helpers.ts";
 import { startRegistry, pushLayout, type Registry } from "../fixtures/registry.ts";
 import { alpineTarball, pushFixture } from "../fixtures/images.ts";
 import { MT, OciLayout, sha256 } from "../fixtures/oci.ts";
@@ -263,4 +263,18 @@ export function leftoversOf(id: string): string[] {
 export function recordedIds(): string[] {
   const d = join(pod().storage, "containers");
   return existsSync(d) ? readdirSync(d).filter((n) => HEX64.test(n)) : [];
+}
+
+/** `pod ARGS...`, expecting exit 0; returns stdout. */
+export async function podStdout(args: string[], opts?: RunOpts): Promise<string> {
+  const r = await runPod(args, opts);
+  expectExit(r, 0);
+  return r.stdout;
+}
+
+/** A host directory of the test user's (named after the running test), removed when the suite ends. */
+export function suiteDir(prefix: string): string {
+  const d = makeTempDir(`${prefix}-${safeName("h")}`);
+  onSuiteEnd(() => removeDir(d));
+  return d;
 }
