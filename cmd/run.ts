@@ -36,6 +36,10 @@ export const runArgs = {
   os: { type: "string", description: "Use OS instead of the running OS", valueHint: "os" },
   variant: { type: "string", description: "Use VARIANT instead of the default variant", valueHint: "variant" },
   userns: { type: "string", description: "User namespace mode: keep-id (default: map root to you)", valueHint: "mode" },
+  ipc: { type: "string", description: "IPC namespace: shareable (the default), private, none (no /dev/shm), host, container:NAME, ns:PATH", valueHint: "mode" },
+  pid: { type: "string", description: "PID namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
+  uts: { type: "string", description: "UTS namespace (hostname): private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
+  cgroupns: { type: "string", description: "Cgroup namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
   network: { type: "string", alias: "net", multiple: true, description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host, none, or user networks by name", valueHint: "pasta|slirp4netns|private|host|none" },
   "network-alias": { type: "string", multiple: true, description: "Another name the container answers to on its user networks", valueHint: "alias" },
   publish: { type: "string", alias: "p", multiple: true, description: "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]", valueHint: "port" },
@@ -67,6 +71,10 @@ export const runArgs = {
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
+
+/** --ipc, --pid, --uts, --cgroupns as given (pkg/runtime parses them). */
+const namespaceArgs = (args: Record<string, unknown>) =>
+  Object.fromEntries((["ipc", "pid", "uts", "cgroupns"] as const).flatMap((k) => (args[k] === undefined ? [] : [[k, String(args[k])]])));
 
 /** The request `run` and `create` build from their flags. */
 export function runRequest(args: Record<string, unknown>): RunRequest {
@@ -133,6 +141,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       addHost: list("add-host"),
       noHosts: args["no-hosts"] ? true : undefined,
       userns,
+      ...namespaceArgs(args),
       tty: Boolean(args.tty),
     },
   };
