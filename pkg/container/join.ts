@@ -3,9 +3,10 @@
 // resolv.conf and its way to the host come along, as podman shares them.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PodError } from "../errors.ts";
+import { PodError, UsageError } from "../errors.ts";
+import { storageMaps } from "../userns/index.ts";
 import { findNetwork, parseNetworkMode, type JoinTarget } from "../network/index.ts";
-import { checkNamespaceOptions, namespaceModes, nsFile, type NamespaceFlag, type RunOptions } from "../runtime/index.ts";
+import { checkNamespaceOptions, containerIdMaps, namespaceModes, nsFile, type NamespaceFlag, type RunOptions } from "../runtime/index.ts";
 import { containerDir, findContainer } from "./records.ts";
 import { statusOf } from "./state.ts";
 
@@ -37,9 +38,30 @@ function checkNamespaceJoins(root: string, opts: RunOptions): RunOptions {
   return out;
 }
 
+/**
+ * At create, --userns, --uidmap, --gidmap: the mode and maps are checked
+ * against the storage mapping, and maps (like --userns) are refused where the
+ * container runs in another's user namespace.
+ */
+function checkUserns(opts: RunOptions): void {
+  containerIdMaps(storageMaps(), opts.userns, process.getuid!(), process.getgid!(), { uidmap: opts.uidmap, gidmap: opts.gidmap });
+  const net = parseNetworkMode(opts.network);
+  if (opts.userns && net.kind === "container")
+    throw new UsageError(`--userns ${opts.userns} cannot be combined with --network ${opts.network}`, {
+      hint: "the container runs in the other container's user namespace and keeps its id mapping: leave --userns out",
+    });
+  if (!opts.uidmap?.length && !opts.gidmap?.length) return;
+  if (net.kind === "named")
+    throw new UsageError(`--uidmap/--gidmap with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave the maps out" });
+  const joined = net.kind === "container" ? "network" : NS_FLAGS.find((f) => namespaceModes(opts)[f].kind === "container");
+  if (joined)
+    throw new UsageError(`--uidmap/--gidmap cannot be combined with --${joined} container:…`, { hint: "the container runs in the other container's user namespace and keeps its id mapping: leave the maps out" });
+}
+
 /** At create: the container named must exist (its ID is what the record keeps), the path must be there. */
 export function checkJoinTarget(root: string, given: RunOptions): RunOptions {
   const opts = checkNamespaceJoins(root, given);
+  checkUserns(opts);
   const mode = parseNetworkMode(opts.network);
   if (mode.kind === "named") {
     // by name in the record, however it was given; a missing network is run's error (125)

@@ -296,7 +296,8 @@ export class ContainerSpawnError extends NativeSpawnError {
 /** The spawn arguments shared by a container started from pod and one started under its monitor. */
 function containerSpawnArgs(plan: LaunchPlan, stdio: ContainerStdio, cgroupProcs: number) {
   const { header, ops, opStarts } = flattenPlan(plan);
-  const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
+  // the single-id fallback (no subordinate ids): the child writes "0 UID 1" itself
+  const single = plan.uidMap.length === 3 && plan.gidMap.length === 3 && plan.uidMap[0] === 0 && plan.gidMap[0] === 0 && plan.uidMap[2] === 1 && plan.gidMap[2] === 1;
   const arrays = [
     cArray(header),
     cArray(ops),

@@ -15,7 +15,7 @@ import { namespaceModes, type NamespaceFlag, type NamespaceModes } from "./names
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
 import { buildEnv } from "./env.ts";
-import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
+import { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, type IdMaps } from "./idmap.ts";
 import { buildMountOps } from "./mounts.ts";
 import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
@@ -61,6 +61,9 @@ export type RunOptions = {
   addHost?: string[];
   noHosts?: boolean;
   userns: string;
+  /** --uidmap/--gidmap CONTAINER_ID:HOST_ID:AMOUNT values (host ids of the rootless user namespace) */
+  uidmap?: string[];
+  gidmap?: string[];
   tty: boolean;
   /** --label/--label-file over the image's labels (merged at create) */
   labels?: Record<string, string>;
@@ -246,7 +249,8 @@ function checkMapped(user: ResolvedUser, maps: IdMaps): number[] {
 function userSpec(input: RunInput, image: ImageRuntimeConfig): string {
   if (input.opts.user) return input.opts.user;
   if (image.User) return image.User;
-  return input.opts.userns === "keep-id" ? `${input.hostUid}:${input.hostGid}` : "";
+  const keep = keepIdIds(input.opts.userns, input.hostUid, input.hostGid);
+  return keep ? `${keep.uid}:${keep.gid}` : "";
 }
 
 /** Where each namespace comes from: the container's own, pod's (host), or the file to join. */
@@ -271,7 +275,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const modes = namespaceModes(o);
   const hostname = checkHostname((modes.uts.kind === "private" ? o.hostname : input.sharedHostname) || input.id.slice(0, 12));
   const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
-  const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid);
+  const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid, { uidmap: o.uidmap, gidmap: o.gidmap });
   const user = resolveUser(userSpec(input, image), input.layerDirs);
   const added = resolveGroupAdd(o.groupAdd ?? [], input.layerDirs);
   const groups = [...new Set([...checkMapped(user, maps), ...added.gids.map((g) => checkGroupMapped(g, maps))])];

@@ -200,3 +200,57 @@ describe("refusals", () => {
     expectExit(await runPod(["container", "exists", name]), 1);
   });
 });
+
+describe("--userns modes and --uidmap/--gidmap", () => {
+  const idOut = async (args: string[], script = "id -u; id -g; cat /proc/self/uid_map") => {
+    const r = await runPod(["run", "--rm", "--network", "none", ...args, "alpine", "sh", "-c", script]);
+    expectExit(r, 0);
+    return lines(r.stdout);
+  };
+  const norm = (l: string) => l.trim().split(/\s+/).join(" ");
+
+  A("--userns host is the default mapping: root inside is you, then your subordinate ids", async () => {
+    const def = await idOut([]);
+    const host = await idOut(["--userns", "host"]);
+    expect(host).toEqual(def);
+    expect(host.slice(0, 2)).toEqual(["0", "0"]);
+    expect(norm(host[2]!)).toBe(`0 ${process.getuid!()} 1`);
+  });
+
+  A("--userns keep-id:uid=N,gid=N: you are N inside, container 0 is a subordinate id", async () => {
+    const o = await idOut(["--userns", "keep-id:uid=200,gid=210"], "id -u; id -g; cat /proc/self/uid_map; stat -c %u /proc/self/uid_map");
+    expect(o.slice(0, 2)).toEqual(["200", "210"]);
+    const maps = o.slice(2, -1).map(norm);
+    expect(maps).toContain(`200 ${process.getuid!()} 1`);
+    expect(maps.find((m) => m.startsWith("0 "))).not.toBe(`0 ${process.getuid!()} 1`);
+  });
+
+  A("--uidmap/--gidmap: the container's map from host ids of the rootless user namespace", async () => {
+    const uid = process.getuid!();
+    const o = await idOut(["--uidmap", "0:0:1", "--uidmap", "1:1:500", "--gidmap", "0:0:1,1:1:10"], "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map");
+    const sep = o.indexOf("--");
+    const uids = o.slice(0, sep).map(norm);
+    const gids = o.slice(sep + 1).map(norm);
+    expect(uids[0]).toBe(`0 ${uid} 1`);
+    expect(uids.length).toBe(2);
+    expect(uids[1]).toMatch(/^1 \d+ 500$/);
+    expect(gids[1]).toMatch(/^1 \d+ 10$/);
+    // a uid outside the map is nobody's
+    const r = await runPod(["run", "--rm", "--network", "none", "--uidmap", "0:0:1,1:1:500", "--user", "600", "alpine", "true"]);
+    expectPodError(r, "600");
+  });
+
+  A("refusals: nomap, auto, bad keep-id options, bad maps, maps with --userns or a joined container", async () => {
+    expectPodError(await runPod(["run", "--rm", "--userns", "nomap", "alpine", "true"]), "--userns nomap is not supported by pod");
+    expectPodError(await runPod(["run", "--rm", "--userns", "auto", "alpine", "true"]), "--userns auto is not supported by pod");
+    expectPodError(await runPod(["run", "--rm", "--userns", "keep-id:size=5", "alpine", "true"]), "unknown or malformed option");
+    expectPodError(await runPod(["run", "--rm", "--uidmap", "0:0", "alpine", "true"]), "want CONTAINER_ID:HOST_ID:AMOUNT");
+    expectPodError(await runPod(["run", "--rm", "--uidmap", "0:1:100", "alpine", "true"]), "does not map host uid 0 (you)");
+    expectPodError(await runPod(["run", "--rm", "--uidmap", "0:0:99999999", "alpine", "true"]), "outside the");
+    expectPodError(await runPod(["run", "--rm", "--userns", "keep-id", "--uidmap", "0:0:1", "alpine", "true"]), "cannot be used together");
+    const a = safeName("donor");
+    await runD(a, ["--network", "none", "alpine", "sleep", "1000"]);
+    expectPodError(await runPod(["run", "--rm", "--uidmap", "0:0:1", "--ipc", `container:${a}`, "alpine", "true"]), "cannot be combined with --ipc container:");
+    expectPodError(await runPod(["run", "--rm", "--userns", "keep-id", "--network", `container:${a}`, "alpine", "true"]), "cannot be combined with --network");
+  });
+});
