@@ -12,6 +12,7 @@ useSuite("600-namespace-modes");
 useLifecycle();
 
 const A = requires("subuid", "alpine-fixture");
+const T = requires("subuid", "alpine-fixture", "tun");
 
 const KINDS = ["pid", "ipc", "uts", "cgroup", "mnt", "user"] as const;
 const host = (k: string) => readlinkSync(`/proc/self/ns/${k}`);
@@ -150,6 +151,23 @@ describe("joining another container's namespaces", () => {
     expectExit(r, 0);
     expect(r.stdout).toContain("sleep 1000");
     expect(r.stdout).toContain("sleep 1001");
+  });
+
+  A("inspect shows the modes, container:NAME as the other's ID", async () => {
+    const a = safeName("donor");
+    const id = await runD(a, ["--network", "none", "alpine", "sleep", "1000"]);
+    const b = safeName("joiner");
+    await create(b, ["--network", "none", "--ipc", `container:${a}`, "--pid", "host", "--uts", `container:${a}`, "alpine", "true"]);
+    expect(await inspectFmt(b, "{{.HostConfig.IpcMode}} {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.HostConfig.CgroupMode}}")).toBe(`container:${id} host container:${id} private`);
+    expect(await inspectFmt(a, "{{.HostConfig.IpcMode}} {{.HostConfig.PidMode}}")).toBe("shareable private");
+  });
+
+  T("a joined PID namespace with a network namespace of its own and its helper", async () => {
+    const a = safeName("donor");
+    await runD(a, ["--network", "none", "alpine", "sleep", "1000"]);
+    const r = await runPod(["run", "--rm", "--pid", `container:${a}`, "alpine", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; ip -o link | grep -c -v ': lo:'"]);
+    expectExit(r, 0);
+    expect(lines(r.stdout)).toEqual(["sleep 1000 ", "1"]);
   });
 
   A("ns:PATH joins the namespace at the path", async () => {
