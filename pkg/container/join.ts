@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { storageMaps } from "../userns/index.ts";
+import type { NamespaceSource } from "../native/plan.ts";
 import { findNetwork, parseNetworkMode, type JoinTarget } from "../network/index.ts";
 import { checkNamespaceOptions, containerIdMaps, namespaceModes, nsFile, type NamespaceFlag, type RunOptions } from "../runtime/index.ts";
 import { containerDir, findContainer } from "./records.ts";
@@ -117,9 +118,9 @@ function runningTarget(root: string, id: string, what: string) {
  * namespace files to join, and the hostname of a UTS namespace shared with
  * the host or joined from a container.
  */
-export function namespaceJoins(root: string, opts: RunOptions, hostHostname: string): { joins: Partial<Record<NamespaceFlag, `/${string}`>>; sharedHostname?: string } {
+export function namespaceJoins(root: string, opts: RunOptions, hostHostname: string): { joins: Partial<Record<NamespaceFlag, NamespaceSource>>; sharedHostname?: string } {
   const modes = namespaceModes(opts);
-  const joins: Partial<Record<NamespaceFlag, `/${string}`>> = {};
+  const joins: Partial<Record<NamespaceFlag, NamespaceSource>> = {};
   let sharedHostname = modes.uts.kind === "host" ? hostHostname : undefined;
   const names: Record<NamespaceFlag, string> = { ipc: "IPC", pid: "PID", uts: "UTS", cgroupns: "cgroup" };
   for (const flag of NS_FLAGS) {
@@ -127,7 +128,13 @@ export function namespaceJoins(root: string, opts: RunOptions, hostHostname: str
     if (m.kind === "ns") joins[flag] = m.path as `/${string}`;
     if (m.kind !== "container") continue;
     const other = runningTarget(root, m.target, names[flag]);
-    joins[flag] = `/proc/${other.pid}/ns/${nsFile(flag)}`;
+    // the other's namespace is the host's (--pid host, …): that is shared, not joined (setns would need the host's rights)
+    const theirs = namespaceModes(other.config?.opts ?? {})[flag].kind;
+    joins[flag] = theirs === "host" ? "host" : `/proc/${other.pid}/ns/${nsFile(flag)}`;
+    if (flag === "uts" && theirs === "host") {
+      sharedHostname = hostHostname;
+      continue;
+    }
     if (flag === "uts") {
       try {
         sharedHostname = readFileSync(join(containerDir(root, other.id), "hostname"), "utf8").trim() || undefined;

@@ -237,5 +237,9 @@ export function spawnError(e: ContainerSpawnError, command: string): PodError {
     return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {
       hint: e.op.op === "bind" ? `check that ${e.op.source} exists and that you may read it` : undefined,
     });
+  if (e.stage === Stage.Join)
+    return new PodError(`starting the container: ${e.message}`, {
+      hint: "a namespace can be joined only through the user namespace that owns it: rootless, one of the host's (ns:PATH) cannot be joined; use host for that namespace instead",
+    });
   return new PodError(`starting the container: ${e.message}`, { hint: "run again with --log-level debug; `pod unshare` checks the user namespace" });
 }

@@ -122,7 +122,7 @@ export type RunInput = {
   /** the host's /etc/resolv.conf text */
   hostResolv: string;
   /** the namespace files --ipc/--pid/--uts/--cgroupns container:NAME and ns:PATH join, resolved at start */
-  joins?: Partial<Record<NamespaceFlag, `/${string}`>>;
+  joins?: Partial<Record<NamespaceFlag, NamespaceSource>>;
   /** whether the host has /dev/mqueue (--ipc host binds it) */
   hostMqueue?: boolean;
   /** the hostname of the UTS namespace joined or shared (--uts host: the host's; container:NAME: that one's) */
@@ -254,7 +254,7 @@ function userSpec(input: RunInput, image: ImageRuntimeConfig): string {
 }
 
 /** Where each namespace comes from: the container's own, pod's (host), or the file to join. */
-function planNamespaces(modes: NamespaceModes, joins: Partial<Record<NamespaceFlag, `/${string}`>>): Namespaces {
+function planNamespaces(modes: NamespaceModes, joins: Partial<Record<NamespaceFlag, NamespaceSource>>): Namespaces {
   const source = (flag: NamespaceFlag): NamespaceSource => {
     const m = modes[flag];
     if (m.kind === "host") return "host";
@@ -273,6 +273,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const o = input.opts;
   const image: ImageRuntimeConfig = input.imageConfig?.config ?? {};
   const modes = namespaceModes(o);
+  // a container:NAME whose namespace is the host's shares the host's, as with host itself
+  const namespaces = planNamespaces(modes, input.joins ?? {});
   const hostname = checkHostname((modes.uts.kind === "private" ? o.hostname : input.sharedHostname) || input.id.slice(0, 12));
   const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
   const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid, { uidmap: o.uidmap, gidmap: o.gidmap });
@@ -308,8 +310,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     workdir: cwd,
     shmSize: o.shmSize,
     sysctls: sysctlOps(parseSysctls(o.sysctls ?? [], o.network, modes.ipc.kind)),
-    pidHost: modes.pid.kind === "host",
-    ipc: modes.ipc.kind === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
+    pidHost: namespaces.pid === "host",
+    ipc: namespaces.ipc === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
     hostMqueue: input.hostMqueue,
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
@@ -334,7 +336,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     readonlyRoot: o.readOnly,
     hostname,
     newNetwork,
-    namespaces: planNamespaces(modes, input.joins ?? {}),
+    namespaces,
     argv,
     env,
     cwd,

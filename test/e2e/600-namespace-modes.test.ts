@@ -212,6 +212,19 @@ describe("refusals", () => {
     expectPodError(await runPod(["run", "--rm", "--ipc", "host", "--sysctl", "kernel.shmmax=1000000", "alpine", "true"]), "can't be set since IPC Namespace set to host");
   });
 
+  A("a host namespace cannot be joined by path rootless: the error says to use host", async () => {
+    const r = await runPod(["run", "--rm", "--network", "none", "--uts", `ns:/proc/${process.pid}/ns/uts`, "alpine", "true"]);
+    expectPodError(r, "joining the container's namespaces", "use host for that namespace instead");
+  });
+
+  A("container:NAME of a container that shares the host's namespace shares the host's", async () => {
+    const a = safeName("hostpid");
+    await runD(a, ["--network", "none", "--pid", "host", "--uts", "host", "alpine", "sleep", "1000"]);
+    const ns = await nsOf(["--pid", `container:${a}`, "--uts", `container:${a}`]);
+    expect(ns.pid).toBe(host("pid"));
+    expect(ns.uts).toBe(host("uts"));
+  });
+
   A("create checks the modes before anything is recorded", async () => {
     const name = track(safeName("bad"));
     expectPodError(await runPod(["create", "--name", name, "--ipc", "bogus", "alpine", "true"]), "unrecognized namespace mode bogus passed");
