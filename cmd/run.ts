@@ -38,6 +38,8 @@ export const runArgs = {
   userns: { type: "string", description: "User namespace mode: host (the default: root inside is you), keep-id[:uid=N,gid=N] (you inside, as your ids or N)", valueHint: "mode" },
   uidmap: { type: "string", multiple: true, description: "UID map of the container: CONTAINER_ID:HOST_ID:AMOUNT (host 0 is you, 1.. your subordinate ids)", valueHint: "map" },
   gidmap: { type: "string", multiple: true, description: "GID map of the container: CONTAINER_ID:HOST_ID:AMOUNT (default: the --uidmap)", valueHint: "map" },
+  "log-driver": { type: "string", description: "Logging driver: k8s-file (the default; json-file is its alias), none, passthrough (the container's output goes to pod's own)", valueHint: "driver" },
+  "log-opt": { type: "string", multiple: true, description: "Logging driver option: path=FILE, max-size=SIZE (k8s-file)", valueHint: "opt" },
   ipc: { type: "string", description: "IPC namespace: shareable (the default), private, none (no /dev/shm), host, container:NAME, ns:PATH", valueHint: "mode" },
   pid: { type: "string", description: "PID namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
   uts: { type: "string", description: "UTS namespace (hostname): private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
@@ -95,6 +97,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     replace: Boolean(args.replace),
     rmi: Boolean(args.rmi),
+    log: { driver: args["log-driver"] as string | undefined, opts: list("log-opt") },
     flags: {
       labels: list("label"),
       labelFiles: list("label-file"),

@@ -27,6 +27,7 @@ import {
   renderLine,
   selectLines,
   type LogLine,
+  checkLogsReadable,
 } from "../pkg/container/index.ts";
 import { imageInspect, lookupImage } from "../pkg/catalog/index.ts";
 import { Store } from "../pkg/store/index.ts";
@@ -56,6 +57,7 @@ export const logs: PodCommand = {
     const since = time("since", parseSince);
     const until = time("until", parseUntil);
     const rec = findContainer(ctx.paths.root, (args._ as string[])[0]!);
+    checkLogsReadable(rec);
     const tail = Number(args.tail);
     const file = logPath(containerDir(ctx.paths.root, rec.id));
     const ts = Boolean(args.timestamps);
