@@ -42,6 +42,7 @@ import {
   type PsQuery,
   type PsSortKey,
   type Target,
+  logDriverOf,
 } from "../pkg/container/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, out } from "../pkg/output/index.ts";
@@ -143,11 +144,14 @@ export const start: PodCommand = {
       const rec = t.rec!;
       const file = logPath(containerDir(ctx.paths.root, rec.id));
       const from = logSize(file);
-      await startContainer(ctx.paths, rec);
-      if (rec.config?.opts.tty || args.interactive) {
+      // --log-driver none: no log to follow; the monitor keeps the output until we attach
+      const none = logDriverOf(rec) === "none";
+      await startContainer(ctx.paths, rec, none ? { awaitAttach: true } : {});
+      if (rec.config?.opts.tty || args.interactive || none) {
         const r = await attachContainer(ctx.paths, findContainer(ctx.paths.root, rec.id), {
           stdin: Boolean(args.interactive),
           detachKeys: parseDetachKeys(String(args["detach-keys"])),
+          ...(none ? { justStarted: true } : {}),
         });
         return r.detached ? 0 : r.code;
       }

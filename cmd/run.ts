@@ -35,7 +35,15 @@ export const runArgs = {
   arch: { type: "string", description: "Use ARCH instead of the host's architecture", valueHint: "arch" },
   os: { type: "string", description: "Use OS instead of the running OS", valueHint: "os" },
   variant: { type: "string", description: "Use VARIANT instead of the default variant", valueHint: "variant" },
-  userns: { type: "string", description: "User namespace mode: keep-id (default: map root to you)", valueHint: "mode" },
+  userns: { type: "string", description: "User namespace mode: host (the default: root inside is you), keep-id[:uid=N,gid=N] (you inside, as your ids or N)", valueHint: "mode" },
+  uidmap: { type: "string", multiple: true, description: "UID map of the container: CONTAINER_ID:HOST_ID:AMOUNT (host 0 is you, 1.. your subordinate ids)", valueHint: "map" },
+  gidmap: { type: "string", multiple: true, description: "GID map of the container: CONTAINER_ID:HOST_ID:AMOUNT (default: the --uidmap)", valueHint: "map" },
+  "log-driver": { type: "string", description: "Logging driver: k8s-file (the default; json-file is its alias), none, passthrough (the container's output goes to pod's own)", valueHint: "driver" },
+  "log-opt": { type: "string", multiple: true, description: "Logging driver option: path=FILE, max-size=SIZE (k8s-file)", valueHint: "opt" },
+  ipc: { type: "string", description: "IPC namespace: shareable (the default), private, none (no /dev/shm), host, container:NAME, ns:PATH", valueHint: "mode" },
+  pid: { type: "string", description: "PID namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
+  uts: { type: "string", description: "UTS namespace (hostname): private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
+  cgroupns: { type: "string", description: "Cgroup namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
   network: { type: "string", alias: "net", multiple: true, description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host, none, or user networks by name", valueHint: "pasta|slirp4netns|private|host|none" },
   ip: { type: "string", description: "The container's IPv4 address on its user network", valueHint: "ip" },
   "network-alias": { type: "string", multiple: true, description: "Another name the container answers to on its user networks", valueHint: "alias" },
@@ -69,6 +77,10 @@ export const runArgs = {
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
 
+/** --ipc, --pid, --uts, --cgroupns as given (pkg/runtime parses them). */
+const namespaceArgs = (args: Record<string, unknown>) =>
+  Object.fromEntries((["ipc", "pid", "uts", "cgroupns"] as const).flatMap((k) => (args[k] === undefined ? [] : [[k, String(args[k])]])));
+
 /** The request `run` and `create` build from their flags. */
 export function runRequest(args: Record<string, unknown>): RunRequest {
   const [image, ...command] = args._ as string[];
@@ -86,6 +98,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     replace: Boolean(args.replace),
     rmi: Boolean(args.rmi),
+    log: { driver: args["log-driver"] as string | undefined, opts: list("log-opt") },
     flags: {
       labels: list("label"),
       labelFiles: list("label-file"),
@@ -135,6 +148,9 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       addHost: list("add-host"),
       noHosts: args["no-hosts"] ? true : undefined,
       userns,
+      ...namespaceArgs(args),
+      ...(list("uidmap").length ? { uidmap: list("uidmap") } : {}),
+      ...(list("gidmap").length ? { gidmap: list("gidmap") } : {}),
       tty: Boolean(args.tty),
     },
   };

@@ -20,6 +20,7 @@ import {
   logSources,
   logTargets,
   showLogs,
+  checkLogsReadable,
 } from "../pkg/container/index.ts";
 import { imageInspect, lookupImage } from "../pkg/catalog/index.ts";
 import { Store } from "../pkg/store/index.ts";
@@ -53,6 +54,7 @@ export const logs: PodCommand = {
     const tail = Number(args.tail);
     if (!/^-?\d+$/.test(String(args.tail))) throw new UsageError(`invalid argument "${args.tail}" for "--tail" flag: expected a number of lines`, { hint: "pod logs --tail 10 NAME" });
     const recs = logTargets(ctx.paths, args._ as string[], Boolean(args.latest));
+    for (const r of recs) checkLogsReadable(r);
     const o = { tail: tail >= 0 ? tail : undefined, since, until, timestamps: Boolean(args.timestamps), follow: Boolean(args.follow), names: Boolean(args.names), color: Boolean(args.color) };
     await showLogs(ctx.paths, logSources(recs, o), o, (stream, text) => (stream === "stderr" ? err : out)(text));
   },

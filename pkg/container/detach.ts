@@ -25,13 +25,17 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   const store = new Store(paths);
   const tty = rec.config?.opts.tty ?? false;
   const interactive = rec.config?.interactive ?? false;
-  const [outR, outW] = tty ? [-1, -1] : pipe();
-  const [errR, errW] = tty ? [-1, -1] : pipe();
-  const [inR, inW] = !tty && interactive ? pipe() : [-1, -1];
+  // --log-driver passthrough: the container gets this process's own stdio, which outlives us; the monitor reads nothing
+  const passthrough = !tty && rec.config?.log?.driver === "passthrough";
+  const [outR, outW] = tty || passthrough ? [-1, -1] : pipe();
+  const [errR, errW] = tty || passthrough ? [-1, -1] : pipe();
+  const [inR, inW] = !tty && !passthrough && interactive ? pipe() : [-1, -1];
   const devNull = openSync("/dev/null", "r");
   const stdio: ContainerStdio = tty
     ? { stdin: -1, stdout: -1, stderr: -1, tty: ttySize ?? { rows: 24, cols: 80 } }
-    : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
+    : passthrough
+      ? { stdin: interactive ? 0 : devNull, stdout: 1, stderr: 2 }
+      : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
   const monitors = monitorsCgroup();
   const monitorProcs = monitors ? openCgroupProcs(monitors) : -1;
   const monitor: MonitorExec = {

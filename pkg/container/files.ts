@@ -18,6 +18,7 @@ import type { FsLayout } from "./fs-view.ts";
 import { isAlive } from "./state.ts";
 import { filesJobKind } from "./jobs.ts";
 import { containerEvent } from "../events/index.ts";
+import { keepIdIds } from "../runtime/index.ts";
 
 /** Where a container's files are. A vfs container's root is one plain copy: `flat`, with the image's layers to diff against. */
 export function containerLayout(paths: Paths, rec: ContainerRecord): FsLayout {
@@ -46,7 +47,7 @@ export function pickContainer(paths: Paths, input: string | undefined, latest: b
 }
 
 function keepIdSwap(rec: ContainerRecord): KeepIdSwap | undefined {
-  return rec.config?.opts.userns === "keep-id" ? { uid: process.getuid!(), gid: process.getgid!() } : undefined;
+  return keepIdIds(rec.config?.opts.userns ?? "", process.getuid!(), process.getgid!());
 }
 
 /** The user spec the container runs as: --user, else the image's USER, else the keep-id user, else root. */
@@ -59,7 +60,8 @@ function userSpecOf(paths: Paths, rec: ContainerRecord): string {
     throw new PodError(`reading the image configuration of ${rec.name}: ${(e as Error).message}`, { cause: e });
   }
   if (typeof imageUser === "string" && imageUser) return imageUser;
-  return rec.config?.opts.userns === "keep-id" ? `${process.getuid!()}:${process.getgid!()}` : "";
+  const keep = keepIdIds(rec.config?.opts.userns ?? "", process.getuid!(), process.getgid!());
+  return keep ? `${keep.uid}:${keep.gid}` : "";
 }
 
 async function runFilesJob(paths: Paths, job: FilesJob, usernsOf?: number): Promise<FilesResult> {

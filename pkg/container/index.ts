@@ -36,3 +36,4 @@ export { removeCidFileOf } from "./cidfile.ts";
 export { liveExecSessions } from "./live.ts";
 export { imageUsers } from "./image-users.ts";
 export { connectContainer, reloadNetworks, createUserNetwork, containersOn, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";
+export { checkLogsReadable, logDriverOf, type LogConfig, type LogDriver } from "./log-driver.ts";

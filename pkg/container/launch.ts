@@ -2,7 +2,7 @@
 // root filesystem driver with its fallbacks, its cgroup, the native core, and
 // the record. Shared by the foreground `run` and detached containers, whose
 // process the native core starts under a fresh monitor.
-import { closeSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
@@ -21,7 +21,8 @@ import { nextDriver, pinnedDriver, preferredDriver, rememberDriver, rootfsLayout
 import { log } from "../output/index.ts";
 import { containerDir, readRecord, updateRecord, type ContainerRecord, eventOf } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
-import { joinTarget } from "./join.ts";
+import { joinTarget, namespaceJoins } from "./join.ts";
+import { hostname as hostHostname } from "node:os";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { containerEvent } from "../events/index.ts";
 
@@ -122,6 +123,8 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
+      ...namespaceJoins(paths.root, rec.config.opts, hostHostname()),
+      hostMqueue: existsSync("/dev/mqueue"),
       imageConfig,
       layerDirs,
       rootfs: layout.rootfs,
@@ -224,6 +227,10 @@ export function spawnError(e: ContainerSpawnError, command: string): PodError {
   if (e.stage === Stage.Mount && e.op)
     return new PodError(`setting up ${e.op.op} of ${e.op.target}: ${e.message.replace(/^[^:]*: /, "")}`, {
       hint: e.op.op === "bind" ? `check that ${e.op.source} exists and that you may read it` : undefined,
+    });
+  if (e.stage === Stage.Join)
+    return new PodError(`starting the container: ${e.message}`, {
+      hint: "a namespace can be joined only through the user namespace that owns it: rootless, one of the host's (ns:PATH) cannot be joined; use host for that namespace instead",
     });
   return new PodError(`starting the container: ${e.message}`, { hint: "run again with --log-level debug; `pod unshare` checks the user namespace" });
 }

@@ -2,14 +2,32 @@
 //   2026-11-23T06:00:44.380Z stdout F hello
 // F marks a full line, P a partial one (no newline yet when it was written).
 // The log lives in the container's storage dir, so it outlives the monitor.
-import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 
 export const logPath = (containerDir: string) => join(containerDir, "ctr.log");
 
 export class LogWriter {
   private partial: Record<string, string> = {};
-  constructor(private readonly file: string) {}
+  private size = -1;
+  /** maxSize (--log-opt max-size): past it the file starts over, as conmon truncates it */
+  constructor(
+    private readonly file: string,
+    private readonly maxSize?: number,
+  ) {}
+
+  private append(text: string): void {
+    if (this.maxSize) {
+      if (this.size < 0) this.size = logSize(this.file);
+      const n = Buffer.byteLength(text);
+      if (this.size + n > this.maxSize) {
+        truncateSync(this.file, 0);
+        this.size = 0;
+      }
+      this.size += n;
+    }
+    appendFileSync(this.file, text);
+  }
 
   write(stream: "stdout" | "stderr", data: Uint8Array): void {
     const text = (this.partial[stream] ?? "") + new TextDecoder().decode(data);
@@ -17,12 +35,13 @@ export class LogWriter {
     this.partial[stream] = lines.pop()!;
     if (!lines.length) return;
     const ts = new Date().toISOString();
-    appendFileSync(this.file, lines.map((l) => `${ts} ${stream} F ${l.replace(/\r$/, "")}\n`).join(""));
+    if (this.maxSize) for (const l of lines) this.append(`${ts} ${stream} F ${l.replace(/\r$/, "")}\n`);
+    else this.append(lines.map((l) => `${ts} ${stream} F ${l.replace(/\r$/, "")}\n`).join(""));
   }
 
   flush(): void {
     const ts = new Date().toISOString();
-    for (const [stream, rest] of Object.entries(this.partial)) if (rest) appendFileSync(this.file, `${ts} ${stream} P ${rest}\n`);
+    for (const [stream, rest] of Object.entries(this.partial)) if (rest) this.append(`${ts} ${stream} P ${rest}\n`);
     this.partial = {};
   }
 }

@@ -69,7 +69,9 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   // The CLI records the start too; when it was killed first, the record learns of it here.
   const rec = await updateRecord(paths.root, id, (r) => (r.pid === child.pid ? undefined : markRunning(r, child.pid, process.pid))) ?? readRecord(paths.root, id);
   const tty = child.ttyMaster >= 0;
-  const log = new LogWriter(logPath(containerDir(paths.root, id)));
+  // --log-driver none and passthrough keep no log (passthrough's output does not even pass through us)
+  const logCfg = rec?.config?.log;
+  const log = logCfg?.driver === "none" || logCfg?.driver === "passthrough" ? undefined : new LogWriter(logPath(containerDir(paths.root, id)), logCfg?.maxSize);
   const clients = new Set<{ write(d: Uint8Array): unknown; end(): unknown }>();
   let backlog: Uint8Array[] | undefined = [];
   let backlogBytes = 0;
@@ -107,10 +109,10 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
     },
   });
   const pumps = tty
-    ? [pump(child.ttyMaster, (d) => (log.write("stdout", d), broadcast(Frame.Stdout, d)))]
+    ? [pump(child.ttyMaster, (d) => (log?.write("stdout", d), broadcast(Frame.Stdout, d)))]
     : [
-        pump(child.stdout, (d) => (log.write("stdout", d), broadcast(Frame.Stdout, d))),
-        pump(child.stderr, (d) => (log.write("stderr", d), broadcast(Frame.Stderr, d))),
+        child.stdout >= 0 ? pump(child.stdout, (d) => (log?.write("stdout", d), broadcast(Frame.Stdout, d))) : Promise.resolve(),
+        child.stderr >= 0 ? pump(child.stderr, (d) => (log?.write("stderr", d), broadcast(Frame.Stderr, d))) : Promise.resolve(),
       ];
   process.on("SIGTERM", () => void import("../native/core.ts").then((m) => m.signalContainer(child.pid, child.pid, 15, paths.runroot)));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
@@ -133,7 +135,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);
-  log.flush();
+  log?.flush();
   broadcast(Frame.Exit, new TextEncoder().encode(String(code)));
   for (let waited = 0; awaitAttach && backlog !== undefined && waited < 5000; waited += 10) await Bun.sleep(10);
   // end() flushes what is queued (the exit frame) before closing, unlike a forced stop

@@ -19,6 +19,8 @@ export type ContainerConfig = {
   opts: RunOptions;
   /** run/create --cidfile: removed along with the container */
   cidfile?: string;
+  /** --log-driver and --log-opt (log-driver.ts); absent: k8s-file at ctr.log */
+  log?: import("./log-driver.ts").LogConfig;
 };
 
 export type ContainerRecord = {

@@ -14,8 +14,9 @@ import { frozenEnv, parseVolume, resolveWorkdir, type RunOptions } from "../runt
 import { log } from "../output/index.ts";
 import { planPorts } from "../network/index.ts";
 import { checkJoinTarget } from "./join.ts";
+import { checkLogConfig, linkCustomLog, parseLogConfig, type LogFlags } from "./log-driver.ts";
 import type { Paths } from "../config/index.ts";
-import { createRecord, findContainer, listRecords, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord, eventOf } from "./records.ts";
+import { containerDir, createRecord, findContainer, listRecords, readRecord, removeContainerDir, type ContainerConfig, type ContainerRecord, eventOf } from "./records.ts";
 import { isUp, statusOf } from "./state.ts";
 import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { launchContainer, layerDirsOf } from "./launch.ts";
@@ -48,6 +49,8 @@ export type RunRequest = {
   replace?: boolean;
   /** --rmi (run only, implies rm): remove the image once the container is gone, unless another container uses it */
   rmi?: boolean;
+  /** --log-driver, --log-opt as given */
+  log?: LogFlags;
 };
 
 const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -102,6 +105,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
+  const logConfig = parseLogConfig(req.log);
+  checkLogConfig(logConfig, { tty: opts.tty });
   const plan = planVolumes(opts);
   // What can be checked without the image is checked before anything is pulled or recorded.
   for (const v of plan.volumes) parseVolume(v);
@@ -122,6 +127,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     interactive: req.interactive,
     opts: { ...opts, ...settled, ...attached, ports },
     cidfile,
+    ...(logConfig ? { log: logConfig } : {}),
   };
   try {
     rec = await createRecord(paths.root, {
@@ -134,6 +140,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       config,
     }, () => store.images().some((i) => i.id === img.id));
     if (cidfile) writeCidFile(cidfile, rec.id);
+    linkCustomLog(containerDir(paths.root, rec.id), logConfig);
     await containerEvent(paths, eventOf(rec), "create");
   } catch (e) {
     // podman removes a container whose --cidfile it could not write
@@ -178,6 +185,7 @@ export async function runDetached(paths: Paths, req: RunRequest): Promise<Contai
 
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
+  checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !(req.opts.tty && req.interactive) });
   const rec = await createContainer(paths, req);
   if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]));
   const store = new Store(paths);

@@ -177,6 +177,12 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Binds: [...(o?.volumes ?? []), ...(o?.volumeMounts ?? []).map((v) => `${v.name}:${v.target}:${v.readonly ? "ro" : "rw"}`)],
       Tmpfs: Object.fromEntries((o?.tmpfs ?? []).map((t) => [t.split(":")[0]!, t.split(":")[1] ?? ""])),
       NetworkMode: rec.networkHelper ?? networkModeText(o?.network),
+      // podman's names and defaults; container:NAME is recorded with the other's ID, as podman shows it
+      IpcMode: o?.ipc || "shareable",
+      PidMode: o?.pid || "private",
+      UTSMode: o?.uts || "private",
+      CgroupMode: o?.cgroupns || "private",
+      UsernsMode: o?.userns ?? "",
       PortBindings: portBindings(o?.ports),
       SecurityOpt: o?.securityOpt ?? [],
       GroupAdd: o?.groupAdd ?? [],

@@ -532,7 +532,12 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_NO_NEW_PRIVS 16
 #define P_INIT 17
 #define P_RLIMITS 18
-#define P_HEADER_LEN 19
+/* --pid, --ipc, --uts, --cgroupns: "1" a namespace of its own, "0" pod's (the host's), "/path" one to join */
+#define P_PID_NS 19
+#define P_IPC_NS 20
+#define P_UTS_NS 21
+#define P_CGROUP_NS 22
+#define P_HEADER_LEN 23
 
 struct open_how {
   unsigned long flags;
@@ -1111,7 +1116,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   const char *hostname = plan[P_HOSTNAME];
   char go = 0;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 1);
+  if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, plan[P_CGROUP_NS][0] == '1');
   if (!mapped) become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
   /* Changing credentials clears the parent-death signal: set it again (and after the final switch). */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
@@ -1125,7 +1130,8 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
     close(net_sync);
   }
   setup_rootfs(plan, ops, helper, envp, status_fd);
-  if (sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
+  /* the host's UTS namespace or another's keeps its hostname */
+  if (plan[P_UTS_NS][0] == '1' && sethostname(hostname, (size_t)str_len(hostname)) < 0) die_stage(status_fd, STAGE_HOSTNAME);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
@@ -1158,65 +1164,148 @@ static void fork_as_sibling(int pid_fd, int status_fd, int stage) {
   close(pid_fd);
 }
 
-/* Whether the namespace behind fd is the one this process is in (readlink names them "user:[inode]"). */
-static int same_namespace(int fd, const char *self) {
+/* Whether two namespace files name the same namespace (readlink names them "user:[inode]"). */
+static int same_ns_paths(const char *pa, const char *pb) {
   char a[64];
   char b[64];
-  char path[32];
-  ssize_t n;
-  ssize_t m;
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  n = readlink(path, a, sizeof a - 1);
-  m = readlink(self, b, sizeof b - 1);
+  ssize_t n = readlink(pa, a, sizeof a - 1);
+  ssize_t m = readlink(pb, b, sizeof b - 1);
   if (n <= 0 || m <= 0 || n != m) return 0;
   while (n-- > 0)
     if (a[n] != b[n]) return 0;
   return 1;
 }
 
+/* Whether the namespace behind fd is the one at path self ("/proc/self/ns/user"). */
+static int same_namespace(int fd, const char *self) {
+  char path[32];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  return same_ns_paths(path, self);
+}
+
+static int same_namespace_fds(int a, int b) {
+  char pa[32];
+  char pb[32];
+  snprintf(pa, sizeof pa, "/proc/self/fd/%d", a);
+  snprintf(pb, sizeof pb, "/proc/self/fd/%d", b);
+  return same_ns_paths(pa, pb);
+}
+
+/* The namespaces a container may join, in the order they are joined: network, IPC, UTS, cgroup, PID. */
+#define N_JOINS 5
+static const int join_types[N_JOINS] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWPID};
+static const char *join_names[N_JOINS] = {"network", "IPC", "UTS", "cgroup", "PID"};
+
+/* The namespaces (but the user namespace) the container gets of its own, from the plan's header. */
+static unsigned long own_namespaces(char **plan, int cgroup_procs) {
+  unsigned long ns = CLONE_NEWNS;
+  if (plan[P_NEW_NET][0] == '1' || plan[P_NEW_NET][0] == '+') ns |= CLONE_NEWNET;
+  if (plan[P_PID_NS][0] == '1') ns |= CLONE_NEWPID;
+  if (plan[P_IPC_NS][0] == '1') ns |= CLONE_NEWIPC;
+  if (plan[P_UTS_NS][0] == '1') ns |= CLONE_NEWUTS;
+  /* with a cgroup of its own the process starts its cgroup namespace there (enter_cgroup) */
+  if (plan[P_CGROUP_NS][0] == '1' && cgroup_procs < 0) ns |= CLONE_NEWCGROUP;
+  return ns;
+}
+
 /*
- * A container that joins another's network namespace (--network
- * container:NAME, ns:PATH). setns into a network namespace needs
- * CAP_SYS_ADMIN over the user namespace that owns it, so a rootless
- * container enters the other's user namespace first (join_user, already
- * mapped: no id maps of its own); as root, or for a namespace of pod's own
- * user namespace, it joins the network first and then unshares a user
- * namespace as usual. The new pid namespace takes a fork: the container's
- * first process is cloned with CLONE_PARENT, so it is the caller's child
- * like any other container, and its pid goes to pid_fd.
+ * A container that joins namespaces of another (--network, --ipc, --uts,
+ * --cgroupns, --pid container:NAME or ns:PATH). setns needs CAP_SYS_ADMIN
+ * over the user namespace that owns the namespace joined, so a rootless
+ * container enters that user namespace first (join_user, already mapped: no
+ * id maps of its own; the parent checked that every joined namespace has
+ * the same owner); as root, or for namespaces of pod's own user namespace,
+ * it joins them first and then unshares a user namespace as usual. joins[]
+ * holds the fds to setns, in join_types order (-1: not joined; a "+path"
+ * network only names the user namespace). A new or joined pid namespace
+ * takes a fork: the container's first process is cloned with CLONE_PARENT,
+ * so it is the caller's child like any other container, and its pid goes to
+ * pid_fd.
  */
 static void join_stage(char **plan, char **ops, char **helper, char **argv, char **envp, int to_parent,
                        int from_parent, int status_fd, int single_uid, int single_gid, int stdin_fd,
                        int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
-                       int join_user, int join_net, int pid_fd, int net_sync) {
-  unsigned long ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-  /* "+path": a network namespace of its own, owned by the user namespace of the one at path (a user network's) */
-  int own_net = plan[P_NEW_NET][0] == '+';
+                       int join_user, int *joins, int pid_fd, int net_sync) {
+  unsigned long ns = own_namespaces(plan, cgroup_procs);
+  int i;
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-  if (own_net && join_user < 0) {
-    /* as root the keeper has no user namespace of its own: a container's own, mapped as usual */
-    if (unshare(CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_UNSHARE);
-    become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
-    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
-    ns |= CLONE_NEWNET;
-  } else if (own_net) {
+  if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
     if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
-    ns |= CLONE_NEWNET;
-  } else if (join_user >= 0) {
-    if (setns(join_user, CLONE_NEWUSER) < 0 || setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
-    if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
-  } else {
-    if (setns(join_net, CLONE_NEWNET) < 0) die_stage(status_fd, STAGE_JOIN);
+  }
+  for (i = 0; i < N_JOINS; i++)
+    if (joins[i] >= 0 && setns(joins[i], join_types[i]) < 0) die_stage(status_fd, STAGE_JOIN);
+  if (join_user < 0) {
     if (unshare(CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_UNSHARE);
     become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
     prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   }
-  if (cgroup_procs < 0) ns |= CLONE_NEWCGROUP;
   if (unshare(ns) < 0) die_stage(status_fd, STAGE_UNSHARE);
   fork_as_sibling(pid_fd, status_fd, STAGE_UNSHARE);
   container_stage(plan, ops, helper, argv, envp, -1, -1, status_fd, single_uid, single_gid, stdin_fd, stdout_fd,
-                  stderr_fd, tty_sock, winsize, cgroup_procs, own_net ? net_sync : -1, 1);
+                  stderr_fd, tty_sock, winsize, cgroup_procs, net_sync, 1);
+}
+
+static void close_joins(int *joins, int join_user) {
+  int i;
+  for (i = 0; i < N_JOINS; i++)
+    if (joins[i] >= 0) close(joins[i]);
+  if (join_user >= 0) close(join_user);
+}
+
+/*
+ * Opens the namespaces the plan joins (joins[], join_types order) and finds
+ * the user namespace that owns them (*join_user; -1 when it is pod's own).
+ * Returns 1 when something is joined, 0 when nothing is, -1 with errbuf set.
+ */
+static int open_joins(char **plan, int *joins, int *join_user, char *errbuf, int errlen) {
+  const char *paths[N_JOINS];
+  int owner = -1;
+  int any = 0;
+  int i;
+  paths[0] = plan[P_NEW_NET];
+  paths[1] = plan[P_IPC_NS];
+  paths[2] = plan[P_UTS_NS];
+  paths[3] = plan[P_CGROUP_NS];
+  paths[4] = plan[P_PID_NS];
+  *join_user = -1;
+  for (i = 0; i < N_JOINS; i++) joins[i] = -1;
+  for (i = 0; i < N_JOINS; i++) {
+    int plus = i == 0 && paths[i][0] == '+';
+    int fd;
+    int u;
+    if (paths[i][0] != '/' && !plus) continue;
+    any = 1;
+    fd = open(paths[i] + plus, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      snprintf(errbuf, (size_t)errlen, "opening the %s namespace to join (%s): %s", join_names[i], paths[i] + plus, strerror(err_no()));
+      close_joins(joins, owner);
+      return -1;
+    }
+    u = ioctl(fd, 0xb701 /* NS_GET_USERNS */);
+    if (u < 0) {
+      snprintf(errbuf, (size_t)errlen, "finding the user namespace of the %s namespace to join: %s", join_names[i], strerror(err_no()));
+      close(fd);
+      close_joins(joins, owner);
+      return -1;
+    }
+    if (owner < 0) owner = u;
+    else if (!same_namespace_fds(owner, u)) {
+      snprintf(errbuf, (size_t)errlen, "the %s namespace to join belongs to another user namespace than the other namespaces joined", join_names[i]);
+      close(u);
+      close(fd);
+      close_joins(joins, owner);
+      return -1;
+    } else close(u);
+    if (plus) close(fd);
+    else joins[i] = fd;
+  }
+  if (owner >= 0 && same_namespace(owner, "/proc/self/ns/user")) {
+    close(owner);
+    owner = -1;
+  }
+  *join_user = owner;
+  return any;
 }
 
 /*
@@ -1344,33 +1433,24 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   int status;
   int nread;
   int single = uidmap_argv == 0 || gidmap_argv == 0;
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
+  unsigned long flags = CLONE_NEWUSER | own_namespaces(plan, cgroup_procs) | SIGCHLD;
   /* Read before clone(): inside the new user namespace, unmapped, they read as the overflow id. */
   int host_uid = (int)geteuid();
   int host_gid = (int)getegid();
-  /* P_NEW_NET: "1" a namespace of its own, "0" the host's, "/path" one to join */
-  int join_net = -1;
+  /* P_NEW_NET: "1" a namespace of its own, "0" the host's, "/path" one to join, "+path" one of its own owned by that one's user namespace */
+  int joins[N_JOINS];
   int join_user = -1;
+  int joining;
   int pid_pipe[2];
   pid_pipe[0] = -1;
   pid_pipe[1] = -1;
-  if (plan[P_NEW_NET][0] == '1') flags |= CLONE_NEWNET;
-  if (cgroup_procs >= 0) flags &= ~(unsigned long)CLONE_NEWCGROUP;
-  if (plan[P_NEW_NET][0] == '/' || plan[P_NEW_NET][0] == '+') {
-    join_net = open(plan[P_NEW_NET] + (plan[P_NEW_NET][0] == '+'), O_RDONLY | O_CLOEXEC);
-    if (join_net < 0) {
-      fail_msg(errbuf, errlen, "opening the network namespace to join", err_no());
+  joining = open_joins(plan, joins, &join_user, errbuf, errlen);
+  if (joining < 0) return -1;
+  if (joining) {
+    if (pipe2(pid_pipe, O_CLOEXEC) < 0) {
+      fail_msg(errbuf, errlen, "creating the pid pipe", err_no());
+      close_joins(joins, join_user);
       return -1;
-    }
-    join_user = ioctl(join_net, 0xb701 /* NS_GET_USERNS */);
-    if (join_user < 0 || pipe2(pid_pipe, O_CLOEXEC) < 0) {
-      fail_msg(errbuf, errlen, "finding the user namespace of the network namespace to join", err_no());
-      close(join_net);
-      return -1;
-    }
-    if (same_namespace(join_user, "/proc/self/ns/user")) {
-      close(join_user);
-      join_user = -1;
     }
     flags = SIGCHLD;
   }
@@ -1399,17 +1479,16 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     close(status_pipe[0]);
     if (winsize) close(tty_socks[0]);
     if (net_sync[1] >= 0) close(net_sync[1]);
-    if (join_net >= 0)
+    if (joining)
       join_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1], single ? host_uid : -1,
                  single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd, winsize ? tty_socks[1] : -1, winsize,
-                 cgroup_procs, join_user, join_net, pid_pipe[1], net_sync[0]);
+                 cgroup_procs, join_user, joins, pid_pipe[1], net_sync[0]);
     container_stage(plan, ops, helper, argv, envp, to_parent[1], from_parent[0], status_pipe[1],
                     single ? host_uid : -1, single ? host_gid : -1, stdin_fd, stdout_fd, stderr_fd,
                     winsize ? tty_socks[1] : -1, winsize, cgroup_procs, net_sync[0], 0);
   }
-  if (join_net >= 0) {
-    close(join_net);
-    if (join_user >= 0) close(join_user);
+  if (joining) {
+    close_joins(joins, join_user);
     close(pid_pipe[1]);
   }
   if (net_sync[0] >= 0) close(net_sync[0]);
@@ -1641,11 +1720,19 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   int i;
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 0);
   for (i = 0; i < 7; i++) {
+    char self[32];
     snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) die_stage(status_fd, STAGE_JOIN);
+    /* a namespace the container shares with pod (--pid host, --ipc host, …) is not joined: setns would need the host's rights */
+    snprintf(self, sizeof self, "/proc/self/ns/%s", ns_names[i]);
+    if (i > 0 && same_namespace(fds[i], self)) {
+      close(fds[i]);
+      fds[i] = -1;
+    }
   }
   for (i = 0; i < 7; i++) {
+    if (fds[i] < 0) continue;
     if (setns(fds[i], 0) < 0) die_stage(status_fd, STAGE_JOIN);
     close(fds[i]);
   }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
 import { waitExit, killPid, flock, LOCK_EX, LOCK_UN } from "./libc.ts";
 import { PlanField, SpawnFlag, Stage, stageText } from "./protocol.ts";
-import type { LaunchPlan, MountOp } from "./plan.ts";
+import type { LaunchPlan, MountOp, NamespaceSource } from "./plan.ts";
 
 type Core = {
   pod_spawn_userns: (...a: unknown[]) => number;
@@ -248,6 +248,11 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.NoNewPrivs] = plan.noNewPrivileges ? "1" : "0";
   h[PlanField.Init] = plan.init ? "1" : "0";
   h[PlanField.Rlimits] = (plan.rlimits ?? []).map((r) => `${r.resource}:${r.soft}:${r.hard}`).join(",");
+  const ns = (s: NamespaceSource | undefined) => (s === undefined || s === "private" ? "1" : s === "host" ? "0" : s);
+  h[PlanField.PidNs] = ns(plan.namespaces?.pid);
+  h[PlanField.IpcNs] = ns(plan.namespaces?.ipc);
+  h[PlanField.UtsNs] = ns(plan.namespaces?.uts);
+  h[PlanField.CgroupNs] = ns(plan.namespaces?.cgroup);
   const ops: string[] = [];
   const opStarts: number[] = [];
   for (const op of plan.ops) {
@@ -291,7 +296,8 @@ export class ContainerSpawnError extends NativeSpawnError {
 /** The spawn arguments shared by a container started from pod and one started under its monitor. */
 function containerSpawnArgs(plan: LaunchPlan, stdio: ContainerStdio, cgroupProcs: number) {
   const { header, ops, opStarts } = flattenPlan(plan);
-  const single = plan.uidMap.length === 3 && plan.gidMap.length === 3;
+  // the single-id fallback (no subordinate ids): the child writes "0 UID 1" itself
+  const single = plan.uidMap.length === 3 && plan.gidMap.length === 3 && plan.uidMap[0] === 0 && plan.gidMap[0] === 0 && plan.uidMap[2] === 1 && plan.gidMap[2] === 1;
   const arrays = [
     cArray(header),
     cArray(ops),

@@ -43,6 +43,16 @@ export type Capabilities = {
   ambient: bigint;
 };
 
+/**
+ * Where one of the container's namespaces comes from: one of its own
+ * ("private"), pod's own ("host": as root, the host's; rootless, the host's
+ * too, since pod runs in the host's namespaces), or the namespace file to
+ * join (/proc/PID/ns/ipc, a bind-mounted one).
+ */
+export type NamespaceSource = "private" | "host" | `/${string}`;
+
+export type Namespaces = { pid: NamespaceSource; ipc: NamespaceSource; uts: NamespaceSource; cgroup: NamespaceSource };
+
 export type LaunchPlan = {
   /** host path of the directory that becomes "/" */
   rootfs: string;
@@ -63,6 +73,8 @@ export type LaunchPlan = {
    * ready fd (start_net_helper in core.c)
    */
   netHelper?: string[];
+  /** --pid, --ipc, --uts, --cgroupns (absent: all private) */
+  namespaces?: Namespaces;
   argv: string[];
   /** KEY=VALUE; PATH in here is what the executable is searched with */
   env: string[];

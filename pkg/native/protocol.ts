@@ -76,5 +76,9 @@ export const PlanField = {
   NoNewPrivs: 16,
   Init: 17,
   Rlimits: 18,
-  HeaderLen: 19,
+  PidNs: 19,
+  IpcNs: 20,
+  UtsNs: 21,
+  CgroupNs: 22,
+  HeaderLen: 23,
 } as const;

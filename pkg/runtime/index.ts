@@ -13,8 +13,9 @@ export { buildMountOps, DEFAULT_SHM_SIZE, MASKED_PATHS, parseShmSize, READONLY_P
 export { containerPath, isHostPath, parseTmpfs, parseVolume, type BindVolume, type TmpfsVolume, type UserMount, type VolumeMount } from "./volumes.ts";
 export { buildEnv, DEFAULT_PATH, frozenEnv, hostEnvEntries, parseEnvFile, type EnvInput } from "./env.ts";
 export { resolveArgv, resolveWorkdir, type CommandInput } from "./command.ts";
-export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdMap, type IdMaps } from "./idmap.ts";
+export { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, keepIdMap, parseIdMapFlags, parseUserns, type IdMaps, type UsernsMode } from "./idmap.ts";
 export { mergeLabels, parseAnnotations, parseLabelFile, parseLabels, type StringMap } from "./labels.ts";
 export { timezoneFile } from "./tz.ts";
 export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";
 export { networkNsMode, parseSysctls, sysctlOps } from "./sysctl.ts";
+export { checkNamespaceOptions, NAMESPACE_MODES, namespaceModes, nsFile, ownsIpc, parseNamespaceMode, type NamespaceFlag, type NamespaceMode, type NamespaceModes } from "./namespaces.ts";

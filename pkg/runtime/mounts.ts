@@ -78,6 +78,12 @@ export type MountInput = {
   shmSize?: number;
   /** --sysctl writes (sysctl.ts), made before /proc/sys is read-only */
   sysctls?: MountOp[];
+  /** --pid host: proc can only be mounted by the pid namespace's owner, so the host's /proc is bound */
+  pidHost?: boolean;
+  /** --ipc: its own namespace ("own"), "none" (no /dev/shm), or the host's (its /dev/shm and /dev/mqueue bound) */
+  ipc?: "own" | "none" | "host";
+  /** whether the host has /dev/mqueue (bound with --ipc host; without it the container has none either) */
+  hostMqueue?: boolean;
 };
 
 /** podman's default /dev/shm size: 64 MiB. */
@@ -100,7 +106,7 @@ function fsMount(fstype: string, target: string, flags: number, data = "", sourc
   return { op: "mount", fstype, source, target, flags, data };
 }
 
-function devOps(shmSize = DEFAULT_SHM_SIZE): MountOp[] {
+function devOps(shmSize = DEFAULT_SHM_SIZE, ipc: MountInput["ipc"] = "own", hostMqueue = true): MountOp[] {
   const ops: MountOp[] = [fsMount("tmpfs", "/dev", MS.NOSUID | MS.STRICTATIME, "mode=755,size=65536k")];
   for (const d of DEVICES) {
     ops.push({ op: "touch", target: `/dev/${d}`, mode: 0o644 });
@@ -109,7 +115,12 @@ function devOps(shmSize = DEFAULT_SHM_SIZE): MountOp[] {
   for (const [target, linkTarget] of DEV_SYMLINKS) ops.push({ op: "symlink", linkTarget, target });
   ops.push(fsMount("devpts", "/dev/pts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
   const size = shmSize % 1024 === 0 ? `${shmSize / 1024}k` : String(shmSize);
-  ops.push(fsMount("tmpfs", "/dev/shm", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=1777,size=${size}`, "shm"));
+  if (ipc === "host") {
+    // mqueue can only be mounted by the owner of the IPC namespace: the host's are bound, as podman does
+    for (const d of hostMqueue ? ["/dev/shm", "/dev/mqueue"] : ["/dev/shm"]) ops.push({ op: "mkdir", target: d, mode: 0o755 }, { op: "bind", source: d, target: d, recursive: false, readonly: false });
+    return ops;
+  }
+  if (ipc !== "none") ops.push(fsMount("tmpfs", "/dev/shm", MS.NOSUID | MS.NODEV | MS.NOEXEC, `mode=1777,size=${size}`, "shm"));
   ops.push(fsMount("mqueue", "/dev/mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC));
   return ops;
 }
@@ -211,8 +222,8 @@ export function buildMountOps(m: MountInput): MountOp[] {
   const mounts = userMounts(m);
   const taken = new Set(mounts.map((u) => u.target));
   const base: MountOp[] = [
-    fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
-    ...devOps(m.shmSize),
+    m.pidHost ? ({ op: "bind", source: "/proc", target: "/proc", recursive: true, readonly: false } as MountOp) : fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
+    ...devOps(m.shmSize, m.ipc, m.hostMqueue),
     sysOp(m.newNetwork, m.privileged),
   ].filter((op) => op.op === "symlink" || !taken.has(op.target));
   return [

@@ -10,11 +10,12 @@ import { readImageFile, resolveImagePath } from "./imagefs.ts";
 import { timezoneFile } from "./tz.ts";
 import { parseUlimits, rlimitsOf } from "./ulimits.ts";
 import { parseSysctls, sysctlOps } from "./sysctl.ts";
-import type { LaunchPlan, RootfsMount } from "../native/plan.ts";
+import type { LaunchPlan, Namespaces, NamespaceSource, RootfsMount } from "../native/plan.ts";
+import { namespaceModes, type NamespaceFlag, type NamespaceModes } from "./namespaces.ts";
 import { computeCaps } from "./caps.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
 import { buildEnv } from "./env.ts";
-import { containerIdMaps, idIsMapped, isSingleIdMap, type IdMaps } from "./idmap.ts";
+import { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, type IdMaps } from "./idmap.ts";
 import { buildMountOps } from "./mounts.ts";
 import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
@@ -62,6 +63,9 @@ export type RunOptions = {
   addHost?: string[];
   noHosts?: boolean;
   userns: string;
+  /** --uidmap/--gidmap CONTAINER_ID:HOST_ID:AMOUNT values (host ids of the rootless user namespace) */
+  uidmap?: string[];
+  gidmap?: string[];
   tty: boolean;
   /** --label/--label-file over the image's labels (merged at create) */
   labels?: Record<string, string>;
@@ -90,6 +94,11 @@ export type RunOptions = {
   sysctls?: string[];
   /** --ulimit values as given (checked at create) */
   ulimits?: string[];
+  /** --ipc, --pid, --uts, --cgroupns as given (namespaces.ts; container:NAME holds the ID after create) */
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  cgroupns?: string;
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
   passwdEntry?: string;
 };
@@ -114,6 +123,12 @@ export type RunInput = {
   hostHosts: string;
   /** the host's /etc/resolv.conf text */
   hostResolv: string;
+  /** the namespace files --ipc/--pid/--uts/--cgroupns container:NAME and ns:PATH join, resolved at start */
+  joins?: Partial<Record<NamespaceFlag, NamespaceSource>>;
+  /** whether the host has /dev/mqueue (--ipc host binds it) */
+  hostMqueue?: boolean;
+  /** the hostname of the UTS namespace joined or shared (--uts host: the host's; container:NAME: that one's) */
+  sharedHostname?: string;
   /** the network the container gets (pkg/network decided it): none is a namespace with lo only */
   net?: NetworkFacts;
   /** the image as the container names it, and its ID: /run/.containerenv */
@@ -236,16 +251,35 @@ function checkMapped(user: ResolvedUser, maps: IdMaps): number[] {
 function userSpec(input: RunInput, image: ImageRuntimeConfig): string {
   if (input.opts.user) return input.opts.user;
   if (image.User) return image.User;
-  return input.opts.userns === "keep-id" ? `${input.hostUid}:${input.hostGid}` : "";
+  const keep = keepIdIds(input.opts.userns, input.hostUid, input.hostGid);
+  return keep ? `${keep.uid}:${keep.gid}` : "";
+}
+
+/** Where each namespace comes from: the container's own, pod's (host), or the file to join. */
+function planNamespaces(modes: NamespaceModes, joins: Partial<Record<NamespaceFlag, NamespaceSource>>): Namespaces {
+  const source = (flag: NamespaceFlag): NamespaceSource => {
+    const m = modes[flag];
+    if (m.kind === "host") return "host";
+    if (m.kind === "container" || m.kind === "ns") {
+      const path = joins[flag] ?? (m.kind === "ns" ? (m.path as `/${string}`) : undefined);
+      if (!path) throw new PodError(`--${flag} container:${m.kind === "container" ? m.target : ""}: the namespace to join was not resolved`, { hint: "start the container again" });
+      return path;
+    }
+    return "private";
+  };
+  return { ipc: source("ipc"), pid: source("pid"), uts: source("uts"), cgroup: source("cgroupns") };
 }
 
 /** Builds the launch plan for `pod run` and the files to write into the container directory. */
 export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: ContainerFile[] } {
   const o = input.opts;
   const image: ImageRuntimeConfig = input.imageConfig?.config ?? {};
-  const hostname = checkHostname(o.hostname || input.id.slice(0, 12));
+  const modes = namespaceModes(o);
+  // a container:NAME whose namespace is the host's shares the host's, as with host itself
+  const namespaces = planNamespaces(modes, input.joins ?? {});
+  const hostname = checkHostname((modes.uts.kind === "private" ? o.hostname : input.sharedHostname) || input.id.slice(0, 12));
   const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
-  const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid);
+  const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid, { uidmap: o.uidmap, gidmap: o.gidmap });
   const user = resolveUser(userSpec(input, image), input.layerDirs);
   const added = resolveGroupAdd(o.groupAdd ?? [], input.layerDirs);
   const groups = [...new Set([...checkMapped(user, maps), ...added.gids.map((g) => checkGroupMapped(g, maps))])];
@@ -277,7 +311,10 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     volumeMounts: o.volumeMounts,
     workdir: cwd,
     shmSize: o.shmSize,
-    sysctls: sysctlOps(parseSysctls(o.sysctls ?? [], o.network)),
+    sysctls: sysctlOps(parseSysctls(o.sysctls ?? [], o.network, modes.ipc.kind)),
+    pidHost: namespaces.pid === "host",
+    ipc: namespaces.ipc === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
+    hostMqueue: input.hostMqueue,
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
@@ -301,6 +338,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     readonlyRoot: o.readOnly,
     hostname,
     newNetwork,
+    namespaces,
     argv,
     env,
     cwd,

@@ -16,8 +16,8 @@ export function networkNsMode(network: string): "private" | "host" | "container"
   return "private";
 }
 
-/** The --sysctl values as [key, value], checked; `network` is --network as given. */
-export function parseSysctls(values: string[], network: string): [string, string][] {
+/** The --sysctl values as [key, value], checked; `network` is --network as given, `ipc` the --ipc mode's kind. */
+export function parseSysctls(values: string[], network: string, ipcMode: string = "private"): [string, string][] {
   const out = new Map<string, string>();
   for (const v of values) {
     const eq = v.indexOf("=");
@@ -30,6 +30,10 @@ export function parseSysctls(values: string[], network: string): [string, string
     if (!ipc && !net)
       throw new UsageError(`sysctl '${key}' is not allowed`, {
         hint: "only namespaced sysctls can be set: net.* (with a network namespace of the container's own), kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*",
+      });
+    if (ipc && ["host", "container", "ns"].includes(ipcMode))
+      throw new UsageError(`sysctl ${key} can't be set since IPC Namespace set to ${ipcMode === "ns" ? "path" : ipcMode}`, {
+        hint: "IPC sysctls need the container's own IPC namespace: drop --ipc host/container:…, or the --sysctl",
       });
     const mode = networkNsMode(network);
     if (net && mode !== "private")

@@ -5,7 +5,8 @@
 // podtest2); run as anyone else they are skipped with the reason.
 import { beforeAll, describe, test } from "bun:test";
 import { userInfo } from "node:os";
-import { useSuite, it, runPod, pod, expect, expectExit, lines, subidRange, onSuiteEnd, SETUP_TIMEOUT, type TestLike } from "./helpers.ts";
+import { readlinkSync } from "node:fs";
+import { useSuite, it, runPod, pod, expect, expectExit, expectPodError, lines, subidRange, onSuiteEnd, SETUP_TIMEOUT, type TestLike } from "./helpers.ts";
 import { startRegistry, type Registry } from "../fixtures/registry.ts";
 import { pushFixture } from "../fixtures/images.ts";
 
@@ -61,5 +62,29 @@ describe("a user without subordinate ids", () => {
     const r = await runPod(["run", "--rm", "busybox", "sh", "-c", "cat /home/daemon/pod-owned-by-1; stat -c %u:%g /home/daemon/pod-owned-by-1"]);
     expectExit(r, 0);
     expect(lines(r.stdout)).toEqual(["owned by uid 1 in the image", "0:0"]);
+  });
+
+  N("the namespace modes work with the single-id map: host, a joined container's, --userns host, --uidmap 0:0:1", async () => {
+    const host = (k: string) => readlinkSync(`/proc/self/ns/${k}`);
+    const r = await runPod(["run", "--rm", "--network", "none", "--pid", "host", "--ipc", "host", "--uts", "host", "--userns", "host", "--uidmap", "0:0:1", "busybox-root-only", "sh", "-c", "for n in pid ipc uts; do readlink /proc/self/ns/$n; done"]);
+    expectPodError(r, "cannot be used together");
+    const h = await runPod(["run", "--rm", "--network", "none", "--pid", "host", "--ipc", "host", "--uts", "host", "--userns", "host", "busybox-root-only", "sh", "-c", "for n in pid ipc uts; do readlink /proc/self/ns/$n; done"]);
+    expectExit(h, 0);
+    expect(lines(h.stdout)).toEqual([host("pid"), host("ipc"), host("uts")]);
+    const m = await runPod(["run", "--rm", "--network", "none", "--uidmap", "0:0:1", "busybox-root-only", "cat", "/proc/self/uid_map"]);
+    expectExit(m, 0);
+    expect(m.stdout.trim().split(/\s+/).join(" ")).toBe(`0 ${process.getuid!()} 1`);
+    expectPodError(await runPod(["run", "--rm", "--uidmap", "0:0:2", "busybox-root-only", "true"]), "you have no subordinate uids");
+    const name = `donor-${process.pid}`;
+    expectExit(await runPod(["run", "-d", "--name", name, "--network", "none", "busybox-root-only", "sleep", "1000"]), 0);
+    try {
+      const theirs = await runPod(["exec", name, "sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc"]);
+      expectExit(theirs, 0);
+      const j = await runPod(["run", "--rm", "--network", "none", "--pid", `container:${name}`, "--ipc", `container:${name}`, "busybox-root-only", "sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc"]);
+      expectExit(j, 0);
+      expect(j.stdout).toBe(theirs.stdout);
+    } finally {
+      await runPod(["rm", "-f", "-t", "0", name]);
+    }
   });
 });

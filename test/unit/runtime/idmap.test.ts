@@ -71,11 +71,11 @@ describe("keep-id", () => {
   });
 });
 
-test("other --userns values are usage errors", () => {
-  for (const v of ["host", "auto", "nomap", "keep-id:uid=5", "ns:/proc/1/ns/user"]) {
+test("other --userns values are usage errors naming the value", () => {
+  for (const v of ["auto", "nomap", "keep-id:bogus=5", "ns:/proc/1/ns/user", "private"]) {
     const e = thrown(() => containerIdMaps(storage, v, 1000, 1000));
     expect(e).toBeInstanceOf(UsageError);
-    expect(e.message).toContain(JSON.stringify(v));
+    expect(e.message).toContain(v);
   }
 });
 
