@@ -1,4 +1,4 @@
-// `pod volume`: create, ls, inspect, rm, prune, exists.
+// `pod volume`: create, ls, inspect, rm, prune, exists, import, export, mount, unmount.
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
@@ -7,6 +7,7 @@ import {
   createNamedVolume,
   inspectVolumes,
   listVolumeViews,
+  mountVolumes,
   pruneVolumes,
   removeVolumes,
   unusedVolumes,
@@ -92,39 +93,63 @@ export const rm: PodCommand = {
   args: {
     force: { type: "boolean", alias: "f", description: "Remove the containers that use the volume first; no error for missing volumes" },
     all: { type: "boolean", alias: "a", description: "Remove all volumes" },
+    time: { type: "string", alias: "t", description: "With --force: seconds running containers using the volume get to stop before they are killed", valueHint: "seconds" },
     ...volumesArg,
   },
   async run({ args }) {
     const names = args._ as string[];
     if (!names.length && !args.all) throw new UsageError("provide at least one volume name, or --all", { hint: "pod volume rm data" });
+    if (args.time !== undefined && !args.force) throw new UsageError("--force option must be specified to use the --time option", { hint: "pod volume rm -f -t 5 NAME" });
+    if (args.time !== undefined && !/^\d+$/.test(String(args.time)))
+      throw new UsageError(`invalid --time ${JSON.stringify(args.time)}: expected whole seconds`, { hint: "pod volume rm -f -t 5 NAME" });
     const ctx = openContext(args);
-    const { removed, errors } = await removeVolumes(ctx.paths, names, { force: Boolean(args.force), all: Boolean(args.all) });
+    const timeout = args.time === undefined ? undefined : Number(args.time);
+    const { removed, errors } = await removeVolumes(ctx.paths, names, { force: Boolean(args.force), all: Boolean(args.all), timeout });
     out(removed.map((n) => `${n}\n`).join(""));
     reportAll(errors);
   },
 };
 
+const pruneArgs = {
+  force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
+  filter: { type: "string", multiple: true, description: "Remove only the volumes that match: label=, label!=, until=", valueHint: "filter" },
+} satisfies PodArgs;
+
 export const prune: PodCommand = {
   meta: { name: "prune", description: "Remove all volumes no container uses" },
-  examples: ["pod volume prune", "pod volume prune -f"],
-  args: { force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" } },
+  examples: ["pod volume prune", "pod volume prune -f", "pod volume prune -f --filter label=tmp --filter until=24h"],
+  args: pruneArgs,
   async run({ args }) {
     const ctx = openContext(args);
+    const filters = (args.filter as unknown as string[] | undefined) ?? [];
     if (!args.force) {
-      const names = unusedVolumes(ctx.paths);
+      const names = unusedVolumes(ctx.paths, filters);
       err("WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n");
       err(names.map((n) => `${n}\n`).join(""));
       err("Are you sure you want to continue? [y/N] ");
       if (!/^y(es)?$/i.test((await readLine()).trim())) return 0;
     }
-    out((await pruneVolumes(ctx.paths)).map((n) => `${n}\n`).join(""));
+    out((await pruneVolumes(ctx.paths, filters)).map((n) => `${n}\n`).join(""));
   },
 };
+
+const mountVerb = (verb: "mount" | "unmount"): PodCommand => ({
+  meta: { name: verb, description: verb === "mount" ? "Mount volumes and print their mount points (as root or in pod unshare)" : "Unmount volumes (as root or in pod unshare)" },
+  examples: [`pod unshare pod volume ${verb} data`],
+  args: volumesArg,
+  async run({ args }) {
+    const names = args._ as string[];
+    if (!names.length) throw new UsageError(`provide at least one volume name`, { hint: `pod unshare pod volume ${verb} data` });
+    const { done, errors } = mountVolumes(openContext(args).paths, names, verb);
+    out(done.map((d) => `${d}\n`).join(""));
+    reportAll(errors);
+  },
+});
 
 export const exists = existsCommand("volume", "data", volumeExists);
 
 export const volume: PodCommand = {
   meta: { name: "volume", description: "Manage volumes" },
   examples: ["pod volume create data", "pod run --rm -v data:/data alpine ls /data", "pod volume ls", "pod volume prune -f"],
-  subCommands: { create, exists, inspect, list: ls, ls, prune, remove: rm, rm } as never,
+  subCommands: { create, exists, inspect, list: ls, ls, mount: mountVerb("mount"), prune, remove: rm, rm, unmount: mountVerb("unmount"), umount: mountVerb("unmount") } as never,
 };

@@ -14,9 +14,11 @@ export {
   createNamedVolume,
   inspectVolumes,
   listVolumeViews,
+  mountVolumes,
   pruneVolumes,
   removeVolumes,
   unusedVolumes,
   volumeExists,
   type VolumeView,
 } from "./manage.ts";
+export { parsePruneFilters, type PruneFilter } from "./prune-filter.ts";
