@@ -27,6 +27,8 @@ export type CreateFlags = {
   passwdEntry?: string;
   ulimits?: string[];
   sysctls?: string[];
+  /** --secret values (pkg/secret resolves them to references at create) */
+  secrets?: string[];
 };
 
 function readOwnLimits(): string {

@@ -22,6 +22,7 @@ import { launchContainer, layerDirsOf } from "./launch.ts";
 import { killHelper, recordExit, runtimeDir } from "./live.ts";
 import { removeContainer, startContainer } from "./lifecycle.ts";
 import { removeRunImage } from "./image-users.ts";
+import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
@@ -101,6 +102,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
+  // references (name, ID, target) only: the data is read at each start
+  const secrets = req.flags?.secrets?.length ? resolveSecretRefs(paths, req.flags.secrets) : undefined;
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const plan = planVolumes(opts);
   // What can be checked without the image is checked before anything is pulled or recorded.
@@ -120,7 +123,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     rm: req.rm || Boolean(req.rmi),
     ...(req.rmi ? { rmi: req.image } : {}),
     interactive: req.interactive,
-    opts: { ...opts, ...settled, ...attached, ports },
+    opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}) },
     cidfile,
   };
   try {

@@ -18,3 +18,4 @@ export { mergeLabels, parseAnnotations, parseLabelFile, parseLabels, type String
 export { timezoneFile } from "./tz.ts";
 export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";
 export { networkNsMode, parseSysctls, sysctlOps } from "./sysctl.ts";
+export { secretMountOps, storageIdOf, withSecretEnv, type SecretFacts, type SecretRef } from "./secrets.ts";
