@@ -14,7 +14,7 @@ import {
   volumeExists,
 } from "../pkg/volume/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
-import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
+import { err, formatItems, formatValue, out, stdoutIsTTY } from "../pkg/output/index.ts";
 
 const volumesArg = { volume: { type: "positional", description: "Volumes (names)", required: false } } satisfies PodArgs;
 
@@ -133,6 +133,38 @@ export const prune: PodCommand = {
   },
 };
 
+export const exportCmd: PodCommand = {
+  meta: { name: "export", description: "Export the contents of a volume as a tar archive" },
+  examples: ["pod volume export data > data.tar", "pod volume export -o data.tar data"],
+  args: {
+    output: { type: "string", alias: "o", description: "Write to a file instead of STDOUT", valueHint: "file" },
+    volume: { type: "positional", description: "Volume name" },
+  },
+  async run({ args }) {
+    const names = args._ as string[];
+    if (names.length !== 1) throw new UsageError("`pod volume export` takes exactly one volume name", { hint: "pod volume export data > data.tar" });
+    const output = args.output as string | undefined;
+    if (output === undefined && stdoutIsTTY()) throw new PodError("refusing to export to terminal. Use -o flag or redirect", { hint: `pod volume export ${names[0]} > ${names[0]}.tar` });
+    const { exportVolume } = await import("../pkg/container/index.ts");
+    await exportVolume(openContext(args).paths, names[0]!, output);
+  },
+};
+
+export const importCmd: PodCommand = {
+  meta: { name: "import", description: "Import a tar archive into a volume" },
+  examples: ["pod volume import data data.tar", "cat data.tar | pod volume import data -"],
+  args: {
+    volume: { type: "positional", description: "Volume name" },
+    file: { type: "positional", description: "Tar archive, or - for stdin" },
+  },
+  async run({ args }) {
+    const pos = args._ as string[];
+    if (pos.length !== 2) throw new UsageError("`pod volume import` takes a volume name and a tar file (or - for stdin)", { hint: "pod volume import data data.tar" });
+    const { importVolume } = await import("../pkg/container/index.ts");
+    await importVolume(openContext(args).paths, pos[0]!, pos[1]!);
+  },
+};
+
 const mountVerb = (verb: "mount" | "unmount"): PodCommand => ({
   meta: { name: verb, description: verb === "mount" ? "Mount volumes and print their mount points (as root or in pod unshare)" : "Unmount volumes (as root or in pod unshare)" },
   examples: [`pod unshare pod volume ${verb} data`],
@@ -151,5 +183,5 @@ export const exists = existsCommand("volume", "data", volumeExists);
 export const volume: PodCommand = {
   meta: { name: "volume", description: "Manage volumes" },
   examples: ["pod volume create data", "pod run --rm -v data:/data alpine ls /data", "pod volume ls", "pod volume prune -f"],
-  subCommands: { create, exists, inspect, list: ls, ls, mount: mountVerb("mount"), prune, remove: rm, rm, unmount: mountVerb("unmount"), umount: mountVerb("unmount") } as never,
+  subCommands: { create, exists, export: exportCmd, import: importCmd, inspect, list: ls, ls, mount: mountVerb("mount"), prune, remove: rm, rm, unmount: mountVerb("unmount"), umount: mountVerb("unmount") } as never,
 };

@@ -7,7 +7,7 @@
 import { beforeAll, describe } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, it, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, walk } from "./helpers.ts";
+import { useSuite, requires, it, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, walk, sh } from "./helpers.ts";
 import { startRegistry, type Registry } from "../fixtures/registry.ts";
 import { pushFixture } from "../fixtures/images.ts";
 import { makeTempDir, removeDir } from "../fixtures/proc.ts";
@@ -70,6 +70,32 @@ describe("volume flags", () => {
     assertOutput(r.stdout, `${name}\n`, "rm -f -t");
     expectExit(await runPod(["container", "exists", ctr]), 1);
     expectExit(await runPod(["volume", "exists", name]), 1);
+  });
+
+  B("export writes a tar of the volume (owners of subordinate ids kept) to -o or stdout; import unpacks one from a file or stdin", async () => {
+    const [src, dst, dst2] = [safeName("ve"), safeName("vi"), safeName("vi2")];
+    await ok(["run", "--rm", "-v", `${src}:/data`, "busybox", "sh", "-c", "mkdir /data/d && echo hello > /data/d/f && chown -R 100:101 /data/d && ln -s d/f /data/link"]);
+    const file = join(tmp, "vol.tar");
+    assertOutput(await ok(["volume", "export", "-o", file, src]), "", "export -o prints nothing");
+    const listing = await sh(["tar", "-tvf", file, "--numeric-owner"]);
+    expect(listing.stdout).toMatch(/100\/101 .*d\/f/);
+    expect(listing.stdout).toMatch(/link -> d\/f/);
+    const piped = await runPod(["volume", "export", src]);
+    expectExit(piped, 0);
+    expect(piped.stdout.length).toBeGreaterThan(512);
+
+    await ok(["volume", "create", dst]);
+    assertOutput(await ok(["volume", "import", dst, file]), "", "import prints nothing");
+    assertOutput(await ok(["run", "--rm", "-v", `${dst}:/data`, "busybox", "sh", "-c", "stat -c '%u %g' /data/d/f; cat /data/link"]), "100 101\nhello\n", "imported from a file");
+    await ok(["volume", "create", dst2]);
+    await ok(["volume", "import", dst2, "-"], readFileSync(file, "latin1"));
+    assertOutput(await ok(["run", "--rm", "-v", `${dst2}:/data`, "busybox", "cat", "/data/d/f"]), "hello\n", "imported from stdin");
+
+    expectPodError(await runPod(["volume", "export", "-o", file, "nosuch"]), "no such volume");
+    expectPodError(await runPod(["volume", "import", "nosuch", file]), "no such volume");
+    expectPodError(await runPod(["volume", "import", dst, join(tmp, "nope.tar")]), "no such file or directory");
+    expectPodError(await runPod(["volume", "import", dst]), "requires VOLUME FILE");
+    await ok(["volume", "rm", src, dst, dst2]);
   });
 
   T("mount and unmount are refused rootless with podman's text and a hint", async () => {
