@@ -33,18 +33,19 @@ const createArgs = {
   label: { type: "string", alias: "l", multiple: true, description: "Set a label on the volume (KEY=VALUE or KEY)", valueHint: "label" },
   driver: { type: "enum", alias: "d", options: ["local"], default: "local", description: "Volume driver (pod has only local)", valueHint: "driver" },
   ignore: { type: "boolean", description: "Do not fail when a volume of that name exists" },
+  opt: { type: "string", alias: "o", multiple: true, description: "Driver option: type=tmpfs|bind, device=…, o=… (mount options)", valueHint: "option" },
   name: { type: "positional", description: "Volume name (default: a random one)", required: false },
 } satisfies PodArgs;
 
 export const create: PodCommand = {
   meta: { name: "create", description: "Create a new volume" },
-  examples: ["pod volume create data", "pod volume create --label app=web web-data", "pod volume create"],
+  examples: ["pod volume create data", "pod volume create --label app=web web-data", "pod volume create -o type=tmpfs -o o=size=64m,uid=1000 scratch", "pod volume create -o type=bind -o device=/srv/data srv"],
   args: createArgs,
   async run({ args }) {
     const names = args._ as string[];
     if (names.length > 1) throw new UsageError("too many arguments: `pod volume create` takes at most one NAME", { hint: "pod volume create data" });
     const ctx = openContext(args);
-    out(`${await createNamedVolume(ctx.paths, { name: names[0], labels: args.label as unknown as string[], ignore: Boolean(args.ignore) })}\n`);
+    out(`${await createNamedVolume(ctx.paths, { name: names[0], labels: args.label as unknown as string[], ignore: Boolean(args.ignore), options: args.opt as unknown as string[] | undefined })}\n`);
   },
 };
 

@@ -8,16 +8,20 @@ import { resolve } from "node:path";
 import { PodError } from "../errors.ts";
 import { volumesPath, type Paths } from "../config/index.ts";
 import { Store, runStorageJob } from "../store/index.ts";
-import { listVolumes, volumeDataDir } from "../volume/index.ts";
+import { listVolumes, volumeDataDir, volumeSource } from "../volume/index.ts";
 import type { FilesJob, FilesResult } from "./fs-job.ts";
 import type { FsLayout } from "./fs-view.ts";
 import { filesJobKind } from "./jobs.ts";
 import { existsSync, rmSync } from "node:fs";
 
+/** The volume's files: its _data, or a bind volume's device; a tmpfs volume has none outside a container. */
 function volumeLayout(paths: Paths, name: string): FsLayout {
-  if (!listVolumes(volumesPath(paths)).some((v) => v.name === name))
-    throw new PodError(`no volume with name ${JSON.stringify(name)} found: no such volume`, { hint: "`pod volume ls` lists volumes; `pod volume create NAME` makes one" });
-  return { lowers: [], upper: volumeDataDir(volumesPath(paths), name), flat: true };
+  const vol = listVolumes(volumesPath(paths)).find((v) => v.name === name);
+  if (!vol) throw new PodError(`no volume with name ${JSON.stringify(name)} found: no such volume`, { hint: "`pod volume ls` lists volumes; `pod volume create NAME` makes one" });
+  const src = volumeSource(vol.options);
+  if (src?.kind === "tmpfs")
+    throw new PodError(`volume ${name} is a tmpfs volume: its files live only in each container that mounts it`, { hint: `copy them out of a running container instead (pod cp CTR:/path - )` });
+  return { lowers: [], upper: src?.kind === "bind" ? src.device : volumeDataDir(volumesPath(paths), name), flat: true };
 }
 
 async function run(paths: Paths, job: FilesJob): Promise<void> {

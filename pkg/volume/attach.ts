@@ -11,6 +11,7 @@ import { resolveImagePath, type RunOptions, type VolumeMount } from "../runtime/
 import { log } from "../output/index.ts";
 import { parseMountFlag, parseVolumeFlag, type VolumeRequest } from "./flags.ts";
 import { newVolumeName } from "./names.ts";
+import { volumeSource } from "./options.ts";
 import { createVolume, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 
@@ -72,8 +73,17 @@ export async function attachVolumes(store: Store, layerDirs: string[], plan: Vol
       const anonymous = r.name === undefined;
       const { volume, created } = await createVolume(store.volumes, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
       if (created) await volumeEvent(store.paths, volume.name, "create");
-      mounts.push({ name: volume.name, source: volumeDataDir(store.volumes, volume.name), target: r.target, readonly: r.readonly, anonymous });
-      if (r.copyUp && volume.needsCopyUp) await copyUp(store, layerDirs, volume.name, r.target);
+      const src = volumeSource(volume.options);
+      mounts.push({
+        name: volume.name,
+        source: src?.kind === "bind" ? src.device : volumeDataDir(store.volumes, volume.name),
+        target: r.target,
+        readonly: r.readonly || (src?.kind === "bind" && src.readonly),
+        anonymous,
+        ...(src?.kind === "tmpfs" ? { tmpfs: { source: src.device, flags: src.flags, data: src.data } } : {}),
+        ...(src?.kind === "bind" && !src.recursive ? { recursive: false } : {}),
+      });
+      if (r.copyUp && volume.needsCopyUp && !src) await copyUp(store, layerDirs, volume.name, r.target);
     }
   } catch (e) {
     await removeAnonymousVolumes(store, mounts);

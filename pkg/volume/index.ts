@@ -22,3 +22,4 @@ export {
   type VolumeView,
 } from "./manage.ts";
 export { parsePruneFilters, type PruneFilter } from "./prune-filter.ts";
+export { parseVolumeOptions, volumeSource, type VolumeSource } from "./options.ts";

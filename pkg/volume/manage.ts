@@ -11,6 +11,7 @@ import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 import { parsePruneFilters } from "./prune-filter.ts";
+import { parseVolumeOptions } from "./options.ts";
 
 /** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
 export function volumeInspect(vols: string, v: VolumeRecord) {
@@ -21,7 +22,7 @@ export function volumeInspect(vols: string, v: VolumeRecord) {
     CreatedAt: v.createdAt,
     Labels: v.labels,
     Scope: "local",
-    Options: {} as Record<string, string>,
+    Options: { ...v.options } as Record<string, string>,
     ...(v.anonymous ? { Anonymous: true } : {}),
     MountCount: 0,
     ...(v.needsCopyUp ? { NeedsCopyUp: true } : {}),
@@ -50,11 +51,12 @@ function parseLabels(values: string[]): Record<string, string> {
 }
 
 /** `volume create`: returns the name (a random one when none is given). */
-export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean }): Promise<string> {
+export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean; options?: string[] }): Promise<string> {
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
+  const options = parseVolumeOptions(o.options ?? []);
   new Store(paths).init();
-  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false, ...(Object.keys(options).length ? { options } : {}) }, o.ignore ? "reuse" : "fail");
   if (created) await volumeEvent(paths, volume.name, "create");
   return volume.name;
 }

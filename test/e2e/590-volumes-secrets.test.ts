@@ -45,6 +45,42 @@ describe("volume flags", () => {
     await ok(["volume", "rm", name]);
   });
 
+  B("-o type=tmpfs: a fresh tmpfs per container, with o= size, uid, gid, mode and flags; inspect shows the options", async () => {
+    const name = safeName("vtmp");
+    await ok(["volume", "create", "-o", "type=tmpfs", "-o", "device=scratch", "-o", "o=size=2m,uid=100,gid=101,mode=0750,nodev,noexec", name]);
+    const [info] = JSON.parse(await ok(["volume", "inspect", name]));
+    expect(info.Options).toEqual({ type: "tmpfs", device: "scratch", o: "size=2m,uid=100,gid=101,mode=0750,nodev,noexec" });
+    const probe = `stat -c '%u %g %a' /scratch; grep ' /scratch ' /proc/mounts; touch /scratch/left-behind`;
+    const out = await ok(["run", "--rm", "-v", `${name}:/scratch`, "busybox", "sh", "-c", probe]);
+    expect(out).toStartWith("100 101 750\nscratch /scratch tmpfs ");
+    expect(out).toMatch(/nodev/);
+    expect(out).toMatch(/noexec/);
+    expect(out).toMatch(/size=2048k/);
+    // fresh for the next container
+    assertOutput(await ok(["run", "--rm", "-v", `${name}:/scratch`, "busybox", "ls", "-A", "/scratch"]), "", "a new tmpfs");
+    expectPodError(await runPod(["volume", "export", "-o", join(tmp, "t.tar"), name]), "tmpfs volume");
+    await ok(["volume", "rm", name]);
+  });
+
+  B("-o type=bind,device=DIR binds a host directory (o=ro read-only); bad options are refused", async () => {
+    const name = safeName("vbind");
+    const dir = join(tmp, "bind-dev");
+    await sh(["mkdir", "-p", dir]);
+    writeFileSync(join(dir, "host.txt"), "from host\n");
+    await ok(["volume", "create", "-o", "type=bind", "-o", `device=${dir}`, name]);
+    assertOutput(await ok(["run", "--rm", "-v", `${name}:/d`, "busybox", "sh", "-c", "cat /d/host.txt; echo back > /d/ctr.txt"]), "from host\n", "bind");
+    assertOutput(readFileSync(join(dir, "ctr.txt"), "utf8"), "back\n", "written through to the host");
+    const ro = safeName("vbro");
+    await ok(["volume", "create", "-o", "type=none", "-o", `device=${dir}`, "-o", "o=bind,ro", ro]);
+    expect((await runPod(["run", "--rm", "-v", `${ro}:/d`, "busybox", "touch", "/d/x"])).code).not.toBe(0);
+    await ok(["volume", "rm", name, ro]);
+
+    expectPodError(await runPod(["volume", "create", "-o", "size=1g", safeName("vb")]), "invalid mount option size for driver 'local'");
+    expectPodError(await runPod(["volume", "create", "-o", "type=ext4", "-o", "device=/dev/sda1", safeName("vb")]), 'volume type "ext4" is not supported');
+    expectPodError(await runPod(["volume", "create", "-o", "type=bind", "-o", `device=${join(tmp, "absent")}`, safeName("vb")]), "no such file or directory");
+    expectPodError(await runPod(["volume", "create", "-o", "type=tmpfs", "-o", "o=sync", safeName("vb")]), "invalid mount option sync");
+  });
+
   T("prune --filter removes only matching unused volumes", async () => {
     const [a, b, c] = [safeName("pa"), safeName("pb"), safeName("pc")];
     await ok(["volume", "create", "--label", "tmp=1", a]);
