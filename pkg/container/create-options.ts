@@ -29,6 +29,8 @@ export type CreateFlags = {
   sysctls?: string[];
   /** --secret values (pkg/secret resolves them to references at create) */
   secrets?: string[];
+  /** --image-volume: what the image's VOLUME paths get (default bind: an anonymous volume) */
+  imageVolume?: "bind" | "tmpfs" | "ignore";
 };
 
 function readOwnLimits(): string {

@@ -25,7 +25,7 @@ import { removeRunImage } from "./image-users.ts";
 import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer } from "./session.ts";
-import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
+import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
 
@@ -117,7 +117,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const settled = createOptions(req.flags ?? {}, imageConfig, process.env);
   if (req.replace && req.name !== undefined) await replaceNamed(paths, req.name);
-  const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
+  const imageVolumes = Object.keys((imageConfig as { Volumes?: Record<string, unknown> }).Volumes ?? {});
+  const attached = await attachVolumes(store, layerDirsOf(store, img.layers), withImageVolumes(plan, imageVolumes, req.flags?.imageVolume ?? "bind"));
   let rec: ContainerRecord | undefined;
   const config: ContainerConfig = {
     rm: req.rm || Boolean(req.rmi),

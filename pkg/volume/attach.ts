@@ -5,7 +5,7 @@
 // (docker's and podman's copy-up). The container record keeps where each
 // volume lives, so `start` binds it without looking anything up.
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { withLock, type Store } from "../store/index.ts";
 import { resolveImagePath, type RunOptions, type VolumeMount } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
@@ -27,6 +27,29 @@ export function planVolumes(opts: Pick<RunOptions, "volumes" | "tmpfs" | "mounts
     else plan.requests.push(m);
   }
   return plan;
+}
+
+/** The container path a -v bind value ("HOST:CTR[:OPTS]") or a --tmpfs value ("CTR[:OPTS]") mounts at. */
+const targetOf = (value: string, field: 0 | 1) => posix.normalize(value.split(":")[field] ?? "").replace(/(.)\/$/, "$1");
+
+/**
+ * The image's VOLUME paths, as --image-volume says (podman's default, bind:
+ * an anonymous volume filled from the image; tmpfs: a tmpfs; ignore:
+ * nothing). A path the user mounts something at keeps the user's mount.
+ */
+export function withImageVolumes(plan: VolumePlan, imageVolumes: string[], mode: "bind" | "tmpfs" | "ignore"): VolumePlan {
+  if (mode === "ignore" || !imageVolumes.length) return plan;
+  const taken = new Set([...plan.volumes.map((v) => targetOf(v, 1)), ...plan.tmpfs.map((t) => targetOf(t, 0)), ...plan.requests.map((r) => r.target)]);
+  const out: VolumePlan = { volumes: [...plan.volumes], tmpfs: [...plan.tmpfs], requests: [...plan.requests] };
+  for (const raw of [...imageVolumes].sort()) {
+    if (!raw.startsWith("/")) continue;
+    const target = targetOf(raw, 0);
+    if (taken.has(target) || target.includes(":")) continue;
+    taken.add(target);
+    if (mode === "tmpfs") out.tmpfs.push(`${target}:rw,exec,nosuid,nodev`);
+    else out.requests.push({ kind: "volume", target, readonly: false, copyUp: true });
+  }
+  return out;
 }
 
 function isEmptyDir(dir: string): boolean {

@@ -9,7 +9,7 @@
 export { checkVolumeName, isVolumeName, newVolumeName } from "./names.ts";
 export { listVolumes, volumeDataDir, type VolumeRecord } from "./records.ts";
 export { parseMountFlag, parseVolumeFlag, type FlagMount, type VolumeRequest } from "./flags.ts";
-export { attachVolumes, planVolumes, removeAnonymousVolumes, type VolumePlan } from "./attach.ts";
+export { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes, type VolumePlan } from "./attach.ts";
 export {
   createNamedVolume,
   inspectVolumes,

@@ -25,6 +25,7 @@ beforeAll(async () => {
   onSuiteEnd(() => reg.stop());
   pod().mirrorDockerIo(reg.host);
   await pushFixture(reg, "busybox");
+  await pushFixture(reg, "image-volume");
   tmp = makeTempDir("pod-590-");
   onSuiteEnd(() => removeDir(tmp));
 }, SETUP_TIMEOUT);
@@ -229,5 +230,30 @@ describe("pod secret", () => {
     await ok(["secret", "rm", name]);
     expectPodError(await runPod(["start", later]), "no longer exists");
     await ok(["rm", later]);
+  });
+});
+
+describe("run --image-volume", () => {
+  B("bind (the default) gives each image VOLUME an anonymous volume filled from the image; tmpfs a tmpfs; ignore nothing", async () => {
+    const before = new Set(lines(await ok(["volume", "ls", "-q"])));
+    const ctr = safeName("iv");
+    await ok(["create", "--name", ctr, "image-volume", "sh", "-c", "cat /srv/data/seed; grep ' /srv/data ' /proc/mounts | cut -d' ' -f3"]);
+    const made = lines(await ok(["volume", "ls", "-q"])).filter((v) => !before.has(v));
+    expect(made).toHaveLength(1);
+    expect(JSON.parse(await ok(["volume", "inspect", made[0]!]))[0].Anonymous).toBe(true);
+    const out = await ok(["start", "-a", ctr]);
+    expect(out).toStartWith("seeded\n");
+    await ok(["rm", "-v", ctr]);
+    expectExit(await runPod(["volume", "exists", made[0]!]), 1);
+
+    assertOutput(await ok(["run", "--rm", "--image-volume", "tmpfs", "image-volume", "sh", "-c", "ls -A /srv/data; grep ' /srv/data ' /proc/mounts | cut -d' ' -f3"]), "tmpfs\n", "tmpfs");
+    assertOutput(await ok(["run", "--rm", "--image-volume", "ignore", "image-volume", "sh", "-c", "cat /srv/data/seed; grep -c ' /srv/data ' /proc/mounts || true"]), "seeded\n0\n", "ignore");
+    expect(lines(await ok(["volume", "ls", "-q"])).filter((v) => !before.has(v))).toEqual([]);
+    // a mount of the user's own at that path wins
+    const own = safeName("ivown");
+    assertOutput(await ok(["run", "--rm", "-v", `${own}:/srv/data`, "image-volume", "cat", "/srv/data/seed"]), "seeded\n", "named volume");
+    expect(lines(await ok(["volume", "ls", "-q"])).filter((v) => !before.has(v))).toEqual([own]);
+    await ok(["volume", "rm", own]);
+    expectExit(await runPod(["run", "--rm", "--image-volume", "nope", "image-volume", "true"]), 125);
   });
 });
