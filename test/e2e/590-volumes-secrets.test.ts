@@ -7,7 +7,7 @@
 import { beforeAll, describe } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, it, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, walk, sh } from "./helpers.ts";
+import { useSuite, requires, it, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, walk, sh, POD } from "./helpers.ts";
 import { startRegistry, type Registry } from "../fixtures/registry.ts";
 import { pushFixture } from "../fixtures/images.ts";
 import { makeTempDir, removeDir } from "../fixtures/proc.ts";
@@ -105,6 +105,9 @@ describe("volume flags", () => {
     const r = await runPod(["volume", "rm", "-f", "-t", "5", name]);
     expectExit(r, 0);
     assertOutput(r.stdout, `${name}\n`, "rm -f -t");
+    // it ended by its TERM trap (exit 3), not by a SIGKILL
+    const died = await ok(["events", "--stream=false", "--filter", `container=${ctr}`, "--filter", "event=died", "--format", "{{.ContainerExitCode}}"]);
+    assertOutput(died, "3\n", "died of its stop signal");
     expectExit(await runPod(["container", "exists", ctr]), 1);
     expectExit(await runPod(["volume", "exists", name]), 1);
   });
@@ -142,6 +145,10 @@ describe("volume flags", () => {
       const r = await runPod(["volume", verb, name]);
       expectPodError(r, `cannot run command "pod volume ${verb}" in rootless mode, must execute \`pod unshare\` first`, "Hint: pod unshare");
     }
+    // inside `pod unshare`, as the hint says: mount prints the mount point, unmount the name
+    assertOutput(await ok(["unshare", POD, "volume", "mount", name]), `${join(pod().storage, "volumes", name, "_data")}\n`, "mount in unshare");
+    assertOutput(await ok(["unshare", POD, "volume", "unmount", name]), `${name}\n`, "unmount in unshare");
+    expectExit(await runPod(["unshare", POD, "volume", "mount", "nosuch"]), 1);
     await ok(["volume", "rm", name]);
   });
 });
@@ -160,6 +167,7 @@ describe("pod secret", () => {
     expectPodError(await runPod(["secret", "create", safeName("se"), join(tmp, "nope")]), "no such file or directory");
     expectPodError(await runPod(["secret", "create", safeName("se"), "-"], { input: "" }), "secret data must be larger than 0");
     expectPodError(await runPod(["secret", "create", "--driver", "pass", safeName("se"), file]));
+    expect((await ok(["secret", "create", "--driver", "file", safeName("sd"), file])).trim()).toMatch(/^[0-9a-f]{25}$/);
     expectPodError(await runPod(["secret", "create", ".bad", file]));
 
     const table = lines(await ok(["secret", "ls"]));
