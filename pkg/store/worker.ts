@@ -1,5 +1,6 @@
 // Work that must happen as root of the storage user namespace, so that file
-// owners land on the subordinate ids: extracting layers and deleting them.
+// owners land on the subordinate ids: extracting layers and deleting them,
+// and giving files owners (a container's secret files).
 // The parent writes a job file; `pod _storage-worker JOB` (a re-exec of pod in
 // the namespace) runs it and writes the result next to it. Jobs of other
 // folders (pkg/container's files job) are kinds their owners register here,
