@@ -1,11 +1,11 @@
-// The `exists` verbs (container, image, volume): exit 0 when the object is
+// The `exists` verbs (container, image, volume, network, secret): exit 0 when the object is
 // there, 1 when not, nothing printed, as podman's.
 import type { PodCommand } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { UsageError } from "../pkg/errors.ts";
 import type { Paths } from "../pkg/config/index.ts";
 
-export function existsCommand(noun: "container" | "image" | "volume" | "network", example: string, exists: (paths: Paths, name: string) => boolean): PodCommand {
+export function existsCommand(noun: "container" | "image" | "volume" | "network" | "secret", example: string, exists: (paths: Paths, name: string) => boolean): PodCommand {
   return {
     meta: { name: "exists", description: `Check whether ${noun === "image" ? "an image exists in local storage" : `a ${noun} exists`} (exit 0) or not (exit 1)` },
     examples: [`pod ${noun} exists ${example} && echo yes`],

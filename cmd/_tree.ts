@@ -13,6 +13,7 @@ const completion = () => import("./completion.ts");
 const doctor = () => import("./doctor.ts");
 const files = () => import("./files.ts");
 const volume = () => import("./volume.ts");
+const secret = () => import("./secret.ts");
 const monitor = () => import("./monitor.ts");
 const network = () => import("./network.ts");
 const events = () => import("./events.ts");
@@ -40,6 +41,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   export: from(files, (m) => m.exportCmd),
   cp: from(files, (m) => m.cp),
   volume: from(volume, (m) => m.volume),
+  secret: from(secret, (m) => m.secret),
   network: from(network, (m) => m.network),
   "_netns-keeper": from(network, (m) => m.keeper),
   "_netns-proxy": from(network, (m) => m.proxy),

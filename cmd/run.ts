@@ -72,6 +72,8 @@ export const runArgs = {
   hostuser: { type: "string", multiple: true, description: "Add a user of the host (name or UID) to the container's /etc/passwd", valueHint: "user" },
   sysctl: { type: "string", multiple: true, description: "Set a namespaced kernel parameter: KEY=VALUE (net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)", valueHint: "key=value" },
   ulimit: { type: "string", multiple: true, description: "Set a resource limit: NAME=SOFT[:HARD] (-1: unlimited), or host", valueHint: "ulimit" },
+  "image-volume": { type: "enum", options: ["bind", "tmpfs", "ignore"], default: "bind", description: "What the image's VOLUME paths get: bind (an anonymous volume), tmpfs, or ignore" },
+  secret: { type: "string", multiple: true, description: "Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=,gid=,mode=] (mount: /run/secrets/NAME)", valueHint: "secret" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
@@ -116,6 +118,8 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       passwdEntry: args["passwd-entry"] as string | undefined,
       ulimits: list("ulimit"),
       sysctls: list("sysctl"),
+      secrets: list("secret"),
+      imageVolume: args["image-volume"] as "bind" | "tmpfs" | "ignore",
     },
     opts: {
       command,

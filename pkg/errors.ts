@@ -42,3 +42,5 @@ export class NoSuchContainer extends PodError {}
 export class ContainerStateInvalid extends PodError {}
 /** No volume has that name. */
 export class NoSuchVolume extends PodError {}
+/** No secret has that name or ID. */
+export class NoSuchSecret extends PodError {}

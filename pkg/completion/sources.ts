@@ -11,6 +11,8 @@ import { statusOf } from "../container/state.ts";
 import { authFilePaths, loadRegistriesConfig } from "../image/index.ts";
 // records.ts, not the folder's index, for the same reason
 import { listVolumes } from "../volume/records.ts";
+// records.ts: a TAB reads secrets.json only (never the data)
+import { listSecrets } from "../secret/records.ts";
 import type { Item, Source } from "./spec.ts";
 
 /** docker.io/library/alpine:3 → alpine:3; what people type and pod resolves back. */
@@ -84,6 +86,8 @@ export function sourceItems(source: Source, paths: Paths, cur: string, env: Reco
       return listVolumes(volumesPath(paths)).map((v) => ({ name: v.name, description: v.anonymous ? "anonymous volume" : "volume" }));
     case "networks":
       return networkItems(paths);
+    case "secrets":
+      return listSecrets(paths).map((s) => ({ name: s.name, description: `secret ${s.id.slice(0, 12)}` }));
   }
 }
 

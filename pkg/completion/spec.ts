@@ -10,7 +10,7 @@
 // catches.
 
 /** Candidates only pod itself can list: answered by `pod __complete`. "objects": containers and images. */
-export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes" | "networks";
+export type Source = "images" | "containers" | "running-containers" | "paused-containers" | "objects" | "registries" | "volumes" | "networks" | "secrets";
 
 export type ValueKind =
   | { kind: "values"; values: string[] }
@@ -75,6 +75,7 @@ const hintKinds: Record<string, ValueKind> = {
   container: dynamic("containers"),
   "running-container": dynamic("running-containers"),
   registry: dynamic("registries"),
+  secret: dynamic("secrets"),
   port: NONE,
   "cgroup-manager": values(["cgroupfs"]),
 };
@@ -88,6 +89,7 @@ const positionalKinds: Record<string, ValueKind> = {
   registry: dynamic("registries"),
   volume: dynamic("volumes"),
   network: dynamic("networks"),
+  secret: dynamic("secrets"),
   command: FILES,
   path: FILES,
   file: FILES,

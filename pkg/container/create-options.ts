@@ -3,7 +3,8 @@
 // container's), annotations, the stop signal and timeout, --env-host (the
 // host's environment now, as podman reads it at create), --tz, --timeout,
 // --group-add, --shm-size, --hostuser (the host's passwd line, read now),
-// --passwd-entry.
+// --passwd-entry. --secret and --image-volume are carried here to run.ts,
+// which resolves them (pkg/secret, pkg/volume).
 import { readFileSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
 import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
@@ -27,6 +28,10 @@ export type CreateFlags = {
   passwdEntry?: string;
   ulimits?: string[];
   sysctls?: string[];
+  /** --secret values (pkg/secret resolves them to references at create) */
+  secrets?: string[];
+  /** --image-volume: what the image's VOLUME paths get (default bind: an anonymous volume) */
+  imageVolume?: "bind" | "tmpfs" | "ignore";
 };
 
 function readOwnLimits(): string {

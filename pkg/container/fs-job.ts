@@ -34,8 +34,8 @@ export type FilesJob = { layout: FsLayout; container: string; swap?: KeepIdSwap;
   | { op: "cp-tar"; ctrPath: string }
   /** user: the container's user spec, whose ids copied files get (--archive); undefined keeps the source's */
   | { op: "cp-in"; copy: CopyRequest; user?: string }
-  /** a tar on stdin into the directory copy.ctrPath; staging: an empty private dir to unpack it in first */
-  | { op: "cp-in-tar"; copy: CopyRequest; user?: string; staging: string }
+  /** a tar on stdin (or in the file `source`) into the directory copy.ctrPath; staging: an empty private dir to unpack it in first */
+  | { op: "cp-in-tar"; copy: CopyRequest; user?: string; staging: string; source?: string }
 );
 
 export type FilesResult = { changes?: Change[]; error?: string; hint?: string; exit?: number };
@@ -142,18 +142,18 @@ function saveStdin(path: string): void {
  * ids), then copied in like a host directory's contents.
  */
 async function copyInTar(job: Extract<FilesJob, { op: "cp-in-tar" }>): Promise<void> {
-  const blob = join(job.staging, "stdin.tar");
+  const blob = job.source ?? join(job.staging, "stdin.tar");
   const root = join(job.staging, "root");
-  saveStdin(blob);
+  if (job.source === undefined) saveStdin(blob);
   mkdirSync(root, { mode: 0o755 });
   const { extractLayer } = await import("../layer/index.ts");
   try {
     // With --archive every owner is replaced anyway: ids the namespace lacks do not matter.
-    await extractLayer(blob, root, { digest: "from standard input", onWarning: (m) => log.warn(m), ignoreUnmappedOwners: job.user !== undefined });
+    await extractLayer(blob, root, { digest: job.source ?? "from standard input", onWarning: (m) => log.warn(m), ignoreUnmappedOwners: job.user !== undefined });
   } catch (e) {
     throw wrap("reading the tar stream", e);
   }
-  rmSync(blob, { force: true });
+  if (job.source === undefined) rmSync(blob, { force: true });
   copyIn({ ...job.copy, hostPath: root, hostInput: `${root}/.`, destMustBeDir: true }, copyInOwner(job));
 }
 

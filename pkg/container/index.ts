@@ -27,6 +27,7 @@ export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, pa
 export { containerDir } from "./records.ts";
 export { stopSignalOf, stopTimeoutOf } from "./stop-signal.ts";
 export { copyFiles, diffContainer, exportContainer, parseCopyTarget, pickContainer, type CopyOptions } from "./files.ts";
+export { exportVolume, importVolume } from "./volume-files.ts";
 export { changesJson, changesText, type Change } from "./fs-changes.ts";
 export { topContainer, DESCRIPTORS } from "./procs.ts";
 export { compileFilters, groupFilters, FILTER_KEYS, type ContainerFilter } from "./filters.ts";

@@ -19,6 +19,7 @@ import { Stage } from "../native/protocol.ts";
 import { buildLaunchPlan } from "../runtime/index.ts";
 import { nextDriver, pinnedDriver, preferredDriver, rememberDriver, rootfsLayout, type RootfsDriver } from "../rootfs/index.ts";
 import { log } from "../output/index.ts";
+import { prepareSecrets } from "../secret/index.ts";
 import { containerDir, readRecord, updateRecord, type ContainerRecord, eventOf } from "./records.ts";
 import { clearRunFiles, markRunning } from "./reconcile.ts";
 import { joinTarget, namespaceJoins } from "./join.ts";
@@ -121,6 +122,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     }
     const layout = rootfsLayout(driver, paths.root, layerDirs, dir, paths.engine?.mountProgram);
     if (driver === "vfs") await store.copyLayers(layerDirs, layout.rootfs);
+    const secrets = prepareSecrets(store, rec.config.opts.secrets, runtimeDir(paths, rec.id));
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
       ...namespaceJoins(paths.root, rec.config.opts, hostHostname()),
@@ -141,6 +143,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       image: rec.image,
       imageId: rec.imageId,
       engineVersion,
+      secrets: secrets.facts,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
     plan.rootfsHelper = layout.rootfsHelper;
@@ -152,11 +155,16 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     // itself unrecorded (the CLI was killed) needs to add only what it knows.
     const rt = runtimeDir(paths, rec.id);
     mkdirSync(rt, { recursive: true, mode: 0o700 });
+    await secrets.write({ container: { uid: plan.uidMap, gid: plan.gidMap }, storage: { uid: maps.uid, gid: maps.gid } });
     const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, rlimits: plan.rlimits, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
-    writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }));
+    // 0600: the environment may hold secrets (exec sessions get them, as in podman)
+    writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }), 0o600);
     clearRunFiles(dir);
     const bridge = net.bridge && { ip: net.bridge.ip, gateway: net.bridge.gateway, prefix: net.bridge.prefix, bridge: net.bridge.name };
-    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env: plan.env, cgroup, networkHelper: net.helper?.kind ?? (bridge || net.usernet ? "bridge" : undefined), bridge, networks: net.usernet?.addresses }));
+    // the secrets' variables stay out of the record (and so out of inspect)
+    const secretVars = new Set(Object.keys(secrets.facts?.env ?? {}));
+    const env = plan.env.filter((e) => !secretVars.has(e.split("=", 1)[0]!));
+    await updateRecord(paths.root, rec.id, (r) => ({ ...r, env, cgroup, networkHelper: net.helper?.kind ?? (bridge || net.usernet ? "bridge" : undefined), bridge, networks: net.usernet?.addresses }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
     try {

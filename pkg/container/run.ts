@@ -23,9 +23,10 @@ import { launchContainer, layerDirsOf } from "./launch.ts";
 import { killHelper, recordExit, runtimeDir } from "./live.ts";
 import { removeContainer, startContainer } from "./lifecycle.ts";
 import { removeRunImage } from "./image-users.ts";
+import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer } from "./session.ts";
-import { attachVolumes, planVolumes, removeAnonymousVolumes } from "../volume/index.ts";
+import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
 
@@ -104,6 +105,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
+  // references (name, ID, target) only: the data is read at each start
+  const secrets = req.flags?.secrets?.length ? resolveSecretRefs(paths, req.flags.secrets) : undefined;
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
   const logConfig = parseLogConfig(req.log);
   checkLogConfig(logConfig, { tty: opts.tty });
@@ -119,13 +122,14 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   log.debug(`image ${img.id.slice(0, 12)} ready`);
   const settled = createOptions(req.flags ?? {}, imageConfig, process.env);
   if (req.replace && req.name !== undefined) await replaceNamed(paths, req.name);
-  const attached = await attachVolumes(store, layerDirsOf(store, img.layers), plan);
+  const imageVolumes = Object.keys((imageConfig as { Volumes?: Record<string, unknown> }).Volumes ?? {});
+  const attached = await attachVolumes(store, layerDirsOf(store, img.layers), withImageVolumes(plan, imageVolumes, req.flags?.imageVolume ?? "bind"));
   let rec: ContainerRecord | undefined;
   const config: ContainerConfig = {
     rm: req.rm || Boolean(req.rmi),
     ...(req.rmi ? { rmi: req.image } : {}),
     interactive: req.interactive,
-    opts: { ...opts, ...settled, ...attached, ports },
+    opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}) },
     cidfile,
     ...(logConfig ? { log: logConfig } : {}),
   };

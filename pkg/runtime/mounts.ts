@@ -153,7 +153,10 @@ function depth(path: string): number {
   return path.split("/").filter(Boolean).length;
 }
 
-const volumeBind = (v: VolumeMount): BindVolume => ({ kind: "bind", source: v.source, target: v.target, readonly: v.readonly, recursive: true, sourceIsDir: true });
+const volumeBind = (v: VolumeMount): UserMount =>
+  v.tmpfs
+    ? { kind: "tmpfs", target: v.target, flags: v.tmpfs.flags | (v.readonly ? MS.RDONLY : 0), data: v.tmpfs.data, source: v.tmpfs.source }
+    : { kind: "bind", source: v.source, target: v.target, readonly: v.readonly, recursive: v.recursive ?? true, sourceIsDir: true };
 
 /** Parses -v and --tmpfs values and adds the volumes; parents before children, so /a does not cover /a/b. */
 function userMounts(m: MountInput): UserMount[] {
@@ -170,7 +173,7 @@ function userMounts(m: MountInput): UserMount[] {
 
 function userMountOps(m: MountInput, mounts: UserMount[]): MountOp[] {
   return mounts.flatMap((u): MountOp[] => {
-    if (u.kind === "tmpfs") return [{ op: "mkdir", target: u.target, mode: 0o755 }, fsMount("tmpfs", u.target, u.flags, u.data)];
+    if (u.kind === "tmpfs") return [{ op: "mkdir", target: u.target, mode: 0o755 }, fsMount("tmpfs", u.target, u.flags, u.data, u.source)];
     if (u.sourceIsDir) {
       return [
         { op: "mkdir", target: u.target, mode: 0o755 },

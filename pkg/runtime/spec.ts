@@ -19,6 +19,7 @@ import { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, type IdMaps } fr
 import { buildMountOps } from "./mounts.ts";
 import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
+import { secretMountOps, withSecretEnv, type SecretFacts, type SecretRef } from "./secrets.ts";
 
 export type RunOptions = {
   command: string[];
@@ -101,6 +102,8 @@ export type RunOptions = {
   cgroupns?: string;
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
   passwdEntry?: string;
+  /** --secret values, resolved to the secrets' IDs at create (references only: the data is read at each start) */
+  secrets?: SecretRef[];
 };
 
 export type RunInput = {
@@ -136,6 +139,8 @@ export type RunInput = {
   imageId?: string;
   /** pod's version, for /run/.containerenv's engine="pod-VERSION" */
   engineVersion?: string;
+  /** the secrets of this start: their files, already written on the host, and their variables */
+  secrets?: SecretFacts;
   opts: RunOptions;
 };
 
@@ -331,6 +336,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   const runBound = ops.some((op) => op.op === "bind" && (op.target === "/run" || op.target === "/run/.containerenv"));
   if (!runBound)
     ops.push({ op: "touch", target: "/run/.containerenv", mode: 0o644 }, { op: "bind", source: join(input.containerDir, containerenv.path), target: "/run/.containerenv", recursive: false, readonly: true });
+  ops.push(...secretMountOps(input.layerDirs, input.secrets));
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,
@@ -340,7 +346,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     newNetwork,
     namespaces,
     argv,
-    env,
+    env: withSecretEnv(env, input.secrets),
     cwd,
     uid: user.uid,
     gid: user.gid,

@@ -18,7 +18,7 @@ export type BindVolume = {
   sourceIsDir: boolean;
 };
 
-export type TmpfsVolume = { kind: "tmpfs"; target: string; flags: number; data: string };
+export type TmpfsVolume = { kind: "tmpfs"; target: string; flags: number; data: string; /** the mount's source name (a tmpfs volume's device=) */ source?: string };
 
 export type UserMount = BindVolume | TmpfsVolume;
 
@@ -35,6 +35,10 @@ export type VolumeMount = {
   readonly: boolean;
   /** made for this container by `-v /path` or `--mount type=volume` without a source */
   anonymous: boolean;
+  /** a volume made with -o type=tmpfs: a fresh tmpfs is mounted at target instead of binding source */
+  tmpfs?: { source: string; flags: number; data: string };
+  /** false for a bind volume made with o=bind (not rbind) */
+  recursive?: boolean;
 };
 
 /** Cleans an absolute container path; `value` is the whole flag value, for the error. */

@@ -170,6 +170,13 @@ export class Store {
     if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "check free disk space; `pod unshare ls -la` shows what was copied" });
   }
 
+  /** Gives files owners as the storage namespace numbers them (0 the user, 1.. subordinate ids) and modes. */
+  async chownFiles(files: { path: string; uid: number; gid: number; mode: number }[]): Promise<void> {
+    if (!files.length) return;
+    const res = await runStorageJob(this.runroot, { chown: files });
+    if (res.removeErrors.length) throw new PodError(res.removeErrors[0]!, { hint: "`pod unshare ls -ln PATH` shows the file's owner as the namespace sees it" });
+  }
+
   /** Renames the given layers into tmp/ (atomic: they are gone at once); returns where they went, for removeTrees. */
   takeLayersOut(diffIDs: string[]): string[] {
     const doomed: string[] = [];

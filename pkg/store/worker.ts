@@ -1,10 +1,11 @@
 // Work that must happen as root of the storage user namespace, so that file
-// owners land on the subordinate ids: extracting layers and deleting them.
+// owners land on the subordinate ids: extracting layers and deleting them,
+// and giving files owners (a container's secret files).
 // The parent writes a job file; `pod _storage-worker JOB` (a re-exec of pod in
 // the namespace) runs it and writes the result next to it. Jobs of other
 // folders (pkg/container's files job) are kinds their owners register here,
 // so the store runs them without importing their owners.
-import { readFileSync, rmSync, mkdirSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
 import { runInStorageNamespace, runInUsernsOf, selfCommand, storageMaps } from "../userns/index.ts";
 import { PodError } from "../errors.ts";
@@ -25,6 +26,8 @@ export type StorageJob = {
   owned?: { kind: string; input: unknown };
   /** layer diff/ dirs to sum up again (`pod system check`) */
   verify?: string[];
+  /** files to give owners (storage ids) and modes: a container's secret files */
+  chown?: { path: string; uid: number; gid: number; mode: number }[];
   result: string;
 };
 export type ExtractResult = { diffID: string; size: number; entries: number; tree?: TreeSummary } | { error: string; hint?: string };
@@ -85,6 +88,14 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       copySubtree(layers, path, dest);
     } catch (e) {
       result.removeErrors.push(`copying ${path} of the image into ${dest}: ${(e as Error).message}`);
+    }
+  }
+  for (const c of job.chown ?? []) {
+    try {
+      chownSync(c.path, c.uid, c.gid);
+      chmodSync(c.path, c.mode);
+    } catch (e) {
+      result.removeErrors.push(`giving ${c.path} to ${c.uid}:${c.gid}: ${(e as Error).message}`);
     }
   }
   if (job.verify)

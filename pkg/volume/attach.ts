@@ -5,12 +5,13 @@
 // (docker's and podman's copy-up). The container record keeps where each
 // volume lives, so `start` binds it without looking anything up.
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { withLock, type Store } from "../store/index.ts";
 import { resolveImagePath, type RunOptions, type VolumeMount } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
 import { parseMountFlag, parseVolumeFlag, type VolumeRequest } from "./flags.ts";
 import { newVolumeName } from "./names.ts";
+import { volumeSource } from "./options.ts";
 import { createVolume, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 
@@ -26,6 +27,29 @@ export function planVolumes(opts: Pick<RunOptions, "volumes" | "tmpfs" | "mounts
     else plan.requests.push(m);
   }
   return plan;
+}
+
+/** The container path a -v bind value ("HOST:CTR[:OPTS]") or a --tmpfs value ("CTR[:OPTS]") mounts at. */
+const targetOf = (value: string, field: 0 | 1) => posix.normalize(value.split(":")[field] ?? "").replace(/(.)\/$/, "$1");
+
+/**
+ * The image's VOLUME paths, as --image-volume says (podman's default, bind:
+ * an anonymous volume filled from the image; tmpfs: a tmpfs; ignore:
+ * nothing). A path the user mounts something at keeps the user's mount.
+ */
+export function withImageVolumes(plan: VolumePlan, imageVolumes: string[], mode: "bind" | "tmpfs" | "ignore"): VolumePlan {
+  if (mode === "ignore" || !imageVolumes.length) return plan;
+  const taken = new Set([...plan.volumes.map((v) => targetOf(v, 1)), ...plan.tmpfs.map((t) => targetOf(t, 0)), ...plan.requests.map((r) => r.target)]);
+  const out: VolumePlan = { volumes: [...plan.volumes], tmpfs: [...plan.tmpfs], requests: [...plan.requests] };
+  for (const raw of [...imageVolumes].sort()) {
+    if (!raw.startsWith("/")) continue;
+    const target = targetOf(raw, 0);
+    if (taken.has(target) || target.includes(":")) continue;
+    taken.add(target);
+    if (mode === "tmpfs") out.tmpfs.push(`${target}:rw,exec,nosuid,nodev`);
+    else out.requests.push({ kind: "volume", target, readonly: false, copyUp: true });
+  }
+  return out;
 }
 
 function isEmptyDir(dir: string): boolean {
@@ -72,8 +96,17 @@ export async function attachVolumes(store: Store, layerDirs: string[], plan: Vol
       const anonymous = r.name === undefined;
       const { volume, created } = await createVolume(store.volumes, { name: r.name ?? newVolumeName(), labels: {}, anonymous }, "reuse");
       if (created) await volumeEvent(store.paths, volume.name, "create");
-      mounts.push({ name: volume.name, source: volumeDataDir(store.volumes, volume.name), target: r.target, readonly: r.readonly, anonymous });
-      if (r.copyUp && volume.needsCopyUp) await copyUp(store, layerDirs, volume.name, r.target);
+      const src = volumeSource(volume.options);
+      mounts.push({
+        name: volume.name,
+        source: src?.kind === "bind" ? src.device : volumeDataDir(store.volumes, volume.name),
+        target: r.target,
+        readonly: r.readonly || (src?.kind === "bind" && src.readonly),
+        anonymous,
+        ...(src?.kind === "tmpfs" ? { tmpfs: { source: src.device, flags: src.flags, data: src.data } } : {}),
+        ...(src?.kind === "bind" && !src.recursive ? { recursive: false } : {}),
+      });
+      if (r.copyUp && volume.needsCopyUp && !src) await copyUp(store, layerDirs, volume.name, r.target);
     }
   } catch (e) {
     await removeAnonymousVolumes(store, mounts);

@@ -9,14 +9,17 @@
 export { checkVolumeName, isVolumeName, newVolumeName } from "./names.ts";
 export { listVolumes, volumeDataDir, type VolumeRecord } from "./records.ts";
 export { parseMountFlag, parseVolumeFlag, type FlagMount, type VolumeRequest } from "./flags.ts";
-export { attachVolumes, planVolumes, removeAnonymousVolumes, type VolumePlan } from "./attach.ts";
+export { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes, type VolumePlan } from "./attach.ts";
 export {
   createNamedVolume,
   inspectVolumes,
   listVolumeViews,
+  mountVolumes,
   pruneVolumes,
   removeVolumes,
   unusedVolumes,
   volumeExists,
   type VolumeView,
 } from "./manage.ts";
+export { parsePruneFilters, type PruneFilter } from "./prune-filter.ts";
+export { parseVolumeOptions, volumeSource, type VolumeSource } from "./options.ts";

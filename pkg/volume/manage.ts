@@ -10,6 +10,8 @@ import { listRecords, type ContainerRecord } from "../container/records.ts";
 import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
+import { parsePruneFilters } from "./prune-filter.ts";
+import { parseVolumeOptions } from "./options.ts";
 
 /** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
 export function volumeInspect(vols: string, v: VolumeRecord) {
@@ -20,7 +22,7 @@ export function volumeInspect(vols: string, v: VolumeRecord) {
     CreatedAt: v.createdAt,
     Labels: v.labels,
     Scope: "local",
-    Options: {} as Record<string, string>,
+    Options: { ...v.options } as Record<string, string>,
     ...(v.anonymous ? { Anonymous: true } : {}),
     MountCount: 0,
     ...(v.needsCopyUp ? { NeedsCopyUp: true } : {}),
@@ -49,11 +51,12 @@ function parseLabels(values: string[]): Record<string, string> {
 }
 
 /** `volume create`: returns the name (a random one when none is given). */
-export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean }): Promise<string> {
+export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean; options?: string[] }): Promise<string> {
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
+  const options = parseVolumeOptions(o.options ?? []);
   new Store(paths).init();
-  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false }, o.ignore ? "reuse" : "fail");
+  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false, ...(Object.keys(options).length ? { options } : {}) }, o.ignore ? "reuse" : "fail");
   if (created) await volumeEvent(paths, volume.name, "create");
   return volume.name;
 }
@@ -127,9 +130,14 @@ export function inspectVolumes(paths: Paths, names: string[], all: boolean): { v
  * `volume rm`: removes each named volume (all with `all`); one in use by a
  * container is refused (exit 2) unless `force`, which removes those
  * containers first. With `force` a missing volume is no error. Returns what
- * was removed and an error per volume that was not.
+ * was removed and an error per volume that was not. Without `timeout` a
+ * running user is killed at once (as `pod rm -f`).
  */
-export async function removeVolumes(paths: Paths, names: string[], o: { force: boolean; all: boolean }): Promise<{ removed: string[]; errors: PodError[] }> {
+export async function removeVolumes(
+  paths: Paths,
+  names: string[],
+  o: { force: boolean; all: boolean; /** -t: seconds a running user gets to stop (its stop signal) before it is killed */ timeout?: number },
+): Promise<{ removed: string[]; errors: PodError[] }> {
   const store = new Store(paths);
   const removed: string[] = [];
   const errors: PodError[] = [];
@@ -151,8 +159,11 @@ export async function removeVolumes(paths: Paths, names: string[], o: { force: b
     }
     if (users.length) {
       // Loaded here: pkg/container attaches volumes through this folder, so a static import would be a cycle.
-      const { removeContainer } = await import("../container/index.ts");
-      for (const rec of users) await removeContainer(paths, rec, true);
+      const { removeContainer, statusOf, stopContainer, stopSignalOf } = await import("../container/index.ts");
+      for (const rec of users) {
+        if (o.timeout !== undefined && statusOf(rec) === "running") await stopContainer(paths, rec, o.timeout, stopSignalOf(paths, rec));
+        await removeContainer(paths, rec, true);
+      }
     }
     await removeVolumeDirs(store, [name]);
     removed.push(name);
@@ -160,17 +171,37 @@ export async function removeVolumes(paths: Paths, names: string[], o: { force: b
   return { removed, errors };
 }
 
-/** Names of the volumes no container records: what `volume prune` removes. */
-export function unusedVolumes(paths: Paths): string[] {
+/** Names of the volumes no container records and `--filter` values match: what `volume prune` removes. */
+export function unusedVolumes(paths: Paths, filters: string[] = []): string[] {
+  const match = parsePruneFilters(filters);
   const used = volumeUsers(paths.root);
   return listVolumes(volumesPath(paths))
-    .map((v) => v.name)
-    .filter((n) => !used.has(n));
+    .filter((v) => !used.has(v.name) && match(v))
+    .map((v) => v.name);
 }
 
-/** `volume prune`: removes every volume no container records; returns their names. */
-export async function pruneVolumes(paths: Paths): Promise<string[]> {
-  const names = unusedVolumes(paths);
+/** `volume prune`: removes every volume no container records (and the filters match); returns their names. */
+export async function pruneVolumes(paths: Paths, filters: string[] = []): Promise<string[]> {
+  const names = unusedVolumes(paths, filters);
   await removeVolumeDirs(new Store(paths), names);
   return names;
+}
+
+/**
+ * `volume mount`/`volume unmount`, allowed only as root (or inside `pod
+ * unshare`), as podman allows them. A volume is a plain directory, so
+ * mounting it is finding its mount point; unmounting has nothing to undo.
+ */
+export function mountVolumes(paths: Paths, names: string[], verb: "mount" | "unmount"): { done: string[]; errors: PodError[] } {
+  if (process.getuid!() !== 0)
+    throw new PodError(`cannot run command "pod volume ${verb}" in rootless mode, must execute \`pod unshare\` first`, {
+      hint: `pod unshare pod volume ${verb} ${names[0] ?? "NAME"}`,
+    });
+  const done: string[] = [];
+  const errors: PodError[] = [];
+  for (const n of names) {
+    if (!readVolume(volumesPath(paths), n)) errors.push(noSuchVolume(n));
+    else done.push(verb === "mount" ? volumeDataDir(volumesPath(paths), n) : n);
+  }
+  return { done, errors };
 }

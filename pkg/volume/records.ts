@@ -26,6 +26,8 @@ export type VolumeRecord = {
   anonymous: boolean;
   /** the image's content at the mount point is still to be copied in, by the first container that mounts it */
   needsCopyUp: boolean;
+  /** `volume create -o` (type, device, o), as podman's Options: a tmpfs or a host directory instead of _data (options.ts) */
+  options?: Record<string, string>;
 };
 
 export const volumeDir = (vols: string, name: string) => join(vols, name);
@@ -73,7 +75,7 @@ function sweepPartial(vols: string): void {
   }
 }
 
-export type NewVolume = { name: string; labels: Record<string, string>; anonymous: boolean };
+export type NewVolume = { name: string; labels: Record<string, string>; anonymous: boolean; options?: Record<string, string> };
 
 /**
  * Creates a volume under the volumes lock. An existing one of that name is an
@@ -95,7 +97,9 @@ export async function createVolume(vols: string, init: NewVolume, ifExists: "fai
         hint: `remove it (pod unshare rm -rf ${volumeDir(vols, init.name)}) or pick another name`,
       });
     sweepPartial(vols);
-    const volume: VolumeRecord = { ...init, createdAt: new Date().toISOString(), needsCopyUp: true };
+    // a tmpfs or bind volume has no _data of its own to fill
+    const hasOptions = Object.keys(init.options ?? {}).length > 0;
+    const volume: VolumeRecord = { ...init, ...(hasOptions ? {} : { options: undefined }), createdAt: new Date().toISOString(), needsCopyUp: !hasOptions };
     const tmp = join(vols, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
     try {
       mkdirSync(tmp, { mode: 0o700 });

@@ -14,7 +14,7 @@ const tiers: string[][] = [
   ["userns", "cgroup"],
   ["store", "events"],
   ["runtime", "rootfs", "network"],
-  ["volume"],
+  ["volume", "secret"],
   ["pull", "catalog", "auth", "system", "container", "doctor", "completion"],
 ];
 

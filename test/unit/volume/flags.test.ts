@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { UsageError } from "../../../pkg/errors.ts";
-import { parseMountFlag, parseVolumeFlag, planVolumes } from "../../../pkg/volume/index.ts";
+import { parseMountFlag, parseVolumeFlag, planVolumes, withImageVolumes } from "../../../pkg/volume/index.ts";
 import { thrown } from "../runtime/_layers.ts";
 
 describe("parseVolumeFlag", () => {
@@ -110,5 +110,18 @@ describe("planVolumes", () => {
   });
   test("no --mount values (records made before --mount existed)", () => {
     expect(planVolumes({ volumes: [], tmpfs: [] })).toEqual({ volumes: [], tmpfs: [], requests: [] });
+  });
+});
+
+describe("--image-volume", () => {
+  const plan = planVolumes({ volumes: ["/host:/a/", "b:/b"], tmpfs: ["/c:size=1m"], mounts: [] });
+  test("bind: an anonymous volume per image VOLUME the user does not mount at", () => {
+    const p = withImageVolumes(plan, ["/d", "/a", "/b", "/c", "/e/"], "bind");
+    expect(p.requests.filter((r) => r.name === undefined).map((r) => r.target)).toEqual(["/d", "/e"]);
+    expect(p.volumes).toEqual(plan.volumes);
+  });
+  test("tmpfs: a tmpfs there instead; ignore: nothing", () => {
+    expect(withImageVolumes(plan, ["/d"], "tmpfs").tmpfs).toEqual(["/c:size=1m", "/d:rw,exec,nosuid,nodev"]);
+    expect(withImageVolumes(plan, ["/d"], "ignore")).toEqual(plan);
   });
 });
