@@ -159,6 +159,9 @@ export async function stopAllContainers(paths: Paths): Promise<void> {
       signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
       await waitContainer(paths, rec.id, 10_000);
     }
+    // as rm does, before the monitor is ended: it may be giving the address back right now (the lock waits for it)
+    if (rec.bridge) await releaseBridge(rec.id);
+    if (rec.networks) await releaseUserNetworks(paths.runroot, rec.id);
     endMonitor(containerDir(paths.root, rec.id));
   }
   for (const id of await unreadableContainerDirs(paths.root)) endMonitor(containerDir(paths.root, id));
