@@ -24,14 +24,15 @@ export function proxySocket(dir: string): string {
 /** pending: queued for this socket; early: what a client sent before its keeper side was open */
 type Peer = { other?: Socket<Peer>; pending: Uint8Array[]; early?: Uint8Array[]; header?: string; closed: boolean };
 
-/** Writes what it can, keeping the rest for drain(). */
+/** Writes what it can, keeping the rest for drain(); the side it came from stops reading until then (backpressure, not memory). */
 function send(to: Socket<Peer>, data: Uint8Array): void {
-  if (to.data.pending.length) {
-    to.data.pending.push(data);
-    return;
+  if (!to.data.pending.length) {
+    const n = to.write(data);
+    if (n >= data.length) return;
+    data = data.subarray(Math.max(n, 0));
   }
-  const n = to.write(data);
-  if (n < data.length) to.data.pending.push(data.subarray(Math.max(n, 0)));
+  to.data.pending.push(data);
+  to.data.other?.pause();
 }
 
 function flush(s: Socket<Peer>): void {
@@ -44,6 +45,7 @@ function flush(s: Socket<Peer>): void {
     }
     s.data.pending.shift();
   }
+  s.data.other?.resume();
   if (s.data.closed) s.end();
 }
 
