@@ -89,7 +89,7 @@ attempt() {
 }
 
 start=$(date +%s)
-for try in 1 2 3; do
+for try in 1 2 3 4 5; do
   set +e
   attempt
   rc=$?
