@@ -82,7 +82,9 @@ export const diff: PodCommand = {
     const ctx = openContext(args);
     const format = args.format as string | undefined;
     if (format !== undefined && format !== "json") throw new UsageError(`invalid --format "${format}": diff prints lines, or json`, { hint: "pod diff --format json NAME" });
-    const rec = pickContainer(ctx.paths, (args._ as string[])[0], Boolean(args.latest));
+    const names = args._ as string[];
+    if (args.latest && names.length) throw new UsageError("--latest and containers cannot be used together", { hint: "pod diff --latest, or pod diff NAME" });
+    const rec = pickContainer(ctx.paths, names[0], Boolean(args.latest));
     const changes = await diffContainer(ctx.paths, rec);
     out(format === "json" ? changesJson(changes) : changesText(changes));
   },

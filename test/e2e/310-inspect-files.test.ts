@@ -74,6 +74,7 @@ describe("diff and export", () => {
     expectExit(await runPod(["exec", name, "sh", "-c", "touch /new; rm /etc/motd"]), 0);
     const expected = "C /etc\nD /etc/motd\nA /new\n";
     assertOutput(await podStdout(["diff", name]), expected, "pod diff");
+    expectPodError(await runPod(["diff", "-l", name]), "--latest and containers cannot be used together");
     assertOutput(await podStdout(["container", "diff", "--format", "json", name]), '{\n     "changed": [\n          "/etc"\n     ],\n     "added": [\n          "/new"\n     ],\n     "deleted": [\n          "/etc/motd"\n     ]\n}\n', "pod diff --format json");
     expectExit(await runPod(["stop", "-t", "0", name]), 0);
     assertOutput(await podStdout(["diff", name]), expected, "pod diff (stopped)");
