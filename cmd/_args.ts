@@ -8,7 +8,8 @@
 // value, and commands marked `interspersed: false` stop at their first
 // positional (podman's SetInterspersed(false)).
 import type { ArgDef, ArgsDef, CommandDef } from "citty";
-import { UsageError } from "../pkg/errors.ts";
+import { PodError, UsageError } from "../pkg/errors.ts";
+import { err } from "../pkg/output/index.ts";
 
 export type PodArgDef = ArgDef & { multiple?: boolean; hidden?: boolean };
 export type PodArgs = Record<string, PodArgDef>;
@@ -148,3 +149,9 @@ export const formatArg = {
 export const detachKeysArg = {
   "detach-keys": { type: "string", default: "ctrl-p,ctrl-q", description: "Key sequence that detaches", valueHint: "keys" },
 } satisfies PodArgs;
+
+/** Prints every error but the last, which is thrown (its exit code is the command's): bulk verbs that go on past a failure. */
+export function reportAll(errors: PodError[]): void {
+  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
+  if (errors.length) throw errors.at(-1)!;
+}

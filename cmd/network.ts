@@ -1,6 +1,7 @@
 // `pod network`: create, ls, inspect, rm, prune, exists; and the hidden
 // `_netns-keeper` that keeps the user networks' namespace.
 import type { PodArgs, PodCommand } from "./_args.ts";
+import { reportAll } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { connectContainer, createUserNetwork, disconnectContainer, listNetworks, reloadNetworks, networkRow, pruneNetworks, removeNetworks } from "../pkg/container/index.ts";
@@ -20,11 +21,6 @@ function keyValues(list: string[] | undefined, what: string): Record<string, str
     else o[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return o;
-}
-
-function reportAll(errors: PodError[]): void {
-  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
-  if (errors.length) throw errors.at(-1)!;
 }
 
 const createArgs = {

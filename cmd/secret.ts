@@ -1,5 +1,6 @@
 // `pod secret`: create, ls, inspect, rm, exists (podman's file driver).
 import type { PodArgs, PodCommand } from "./_args.ts";
+import { reportAll } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
@@ -8,12 +9,6 @@ import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 
 const secretsArg = { secret: { type: "positional", description: "Secrets (names or IDs)", required: false } } satisfies PodArgs;
-
-/** Prints every error but the last, which is thrown (its exit code is the command's). */
-function reportAll(errors: PodError[]): void {
-  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
-  if (errors.length) throw errors.at(-1)!;
-}
 
 const createArgs = {
   driver: { type: "enum", alias: "d", options: ["file"], default: "file", description: "Secret driver (pod has only file)", valueHint: "driver" },

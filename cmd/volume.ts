@@ -1,5 +1,6 @@
 // `pod volume`: create, ls, inspect, rm, prune, exists, import, export, mount, unmount.
 import type { PodArgs, PodCommand } from "./_args.ts";
+import { reportAll } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
@@ -17,12 +18,6 @@ import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, formatItems, formatValue, out, stdoutIsTTY } from "../pkg/output/index.ts";
 
 const volumesArg = { volume: { type: "positional", description: "Volumes (names)", required: false } } satisfies PodArgs;
-
-/** Prints every error but the last, which is thrown (its exit code is the command's). */
-function reportAll(errors: PodError[]): void {
-  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
-  if (errors.length) throw errors.at(-1)!;
-}
 
 async function readLine(): Promise<string> {
   for await (const line of console) return line;
