@@ -237,7 +237,8 @@ export async function releaseBridge(id?: string): Promise<void> {
   if (!id && seen.length > 0 && seen.every((l) => leaseAlive(l))) return;
   await locked(cfg, () => {
     const before = readLeases(cfg);
-    if (id && interfaceExists(vethName(id))) run([tool("ip"), "link", "del", vethName(id)]);
+    // the pair may go with the container's namespace between the look and the del: gone is what we want
+    if (id && interfaceExists(vethName(id))) Bun.spawnSync([tool("ip"), "link", "del", vethName(id)], { stdout: "ignore", stderr: "ignore" });
     const after = before.filter((l) => l.id !== id && leaseAlive(l));
     if (after.length !== before.length || after.length === 0) apply(cfg, after);
   });
