@@ -1,12 +1,14 @@
-// -p of a container on user networks: its owner (the monitor, or `pod run`
-// in the foreground) listens on the host ports and passes connections to
-// the keeper of the shared namespace (pkg/network/proxy.ts); the CLI of
-// `run -d`/`start` returns once the monitor listens.
+// -p of a container on user networks or slirp4netns: its owner (the
+// monitor, or `pod run` in the foreground) starts the TCP forwarder of the
+// native core, and for UDP listens on the host ports and passes datagrams to
+// the keeper of the shared namespace or to a proxy in the container's
+// namespace (pkg/network/proxy.ts); the CLI of `run -d`/`start` returns once
+// everything listens.
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
-import { proxySocket, publishThroughKeeper, startNamespaceProxy } from "../network/proxy.ts";
+import { forwardTcpPorts, proxySocket, publishThroughKeeper, startNamespaceProxy } from "../network/proxy.ts";
 import { selfCommand } from "../userns/index.ts";
 import { stateDir } from "../network/usernet.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -19,21 +21,33 @@ const ownerPublishes = (rec: ContainerRecord) => (rec.networks?.length || rec.ne
 
 /**
  * Starts listening on the published ports of a container on user networks
- * (through the keeper) or on slirp4netns (through a proxy in its namespace,
- * pid its first process); undefined when it has none to.
+ * or slirp4netns (pid: its first process): TCP through the forwarder into
+ * its namespace, UDP through the keeper or a proxy in its namespace;
+ * undefined when it has none to.
  */
 export async function publishPorts(paths: Paths, rec: ContainerRecord | undefined, pid: number): Promise<{ stop(): void } | undefined> {
   if (!rec || !ownerPublishes(rec)) return undefined;
   const ports = rec.config!.opts.ports!;
-  let p: { stop(): void };
-  if (rec.networks?.length) p = await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), rec.networks[0]!.ip, ports);
-  else {
-    const proxy = await startNamespaceProxy(pid, proxySocket(runtimeDir(paths, rec.id)), selfCommand());
-    const listening = await publishThroughKeeper(proxySocket(runtimeDir(paths, rec.id)), "127.0.0.1", ports).catch((e) => (proxy.stop(), Promise.reject(e)));
-    p = { stop: () => (listening.stop(), proxy.stop()) };
+  const tcp = ports.filter((p) => p.protocol === "tcp");
+  const udp = ports.filter((p) => p.protocol === "udp");
+  const parts: { stop(): void }[] = [];
+  const stop = () => parts.splice(0).forEach((p) => p.stop());
+  try {
+    if (tcp.length) {
+      parts.push(forwardTcpPorts(pid, tcp, runtimeDir(paths, rec.id)));
+    }
+    if (udp.length && rec.networks?.length) parts.push(await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), rec.networks[0]!.ip, udp));
+    else if (udp.length) {
+      const sock = proxySocket(runtimeDir(paths, rec.id));
+      parts.push(await startNamespaceProxy(pid, sock, selfCommand()));
+      parts.push(await publishThroughKeeper(sock, "127.0.0.1", udp));
+    }
+  } catch (e) {
+    stop();
+    throw e;
   }
   writeFileSync(readyFile(paths, rec.id), "");
-  return p;
+  return { stop };
 }
 
 /** Before a start: a ready mark from the run before is not this one's. */

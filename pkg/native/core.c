@@ -1891,3 +1891,266 @@ int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **arg
   close(status_pipe[0]);
   return pid;
 }
+
+/* ---------------------------------------------------------------------------
+ * Published TCP ports whose container no host socket reaches (slirp4netns,
+ * user networks): a forwarder process, the child of the container's owner.
+ * It binds the host addresses, then joins the container's user and network
+ * namespaces; each accepted connection gets a child that connects to the
+ * container's loopback and moves the bytes with splice(2), in the kernel, so
+ * no byte goes through a JavaScript heap (rootlessport does the same job
+ * with a copy loop in Go). Both die with their owner (parent-death signals).
+ * ------------------------------------------------------------------------ */
+
+extern int socket(int domain, int type, int protocol);
+extern int bind(int fd, const void *addr, unsigned int len);
+extern int listen(int fd, int backlog);
+extern int accept4(int fd, void *addr, void *len, int flags);
+extern int connect(int fd, const void *addr, unsigned int len);
+extern int setsockopt(int fd, int level, int name, const void *val, unsigned int len);
+extern int shutdown(int fd, int how);
+extern int poll(void *fds, unsigned long n, int timeout);
+extern ssize_t splice(int fd_in, void *off_in, int fd_out, void *off_out, size_t len, unsigned int flags);
+extern int fcntl(int fd, int cmd, ...);
+extern int inet_pton(int af, const char *src, void *dst);
+extern pid_t getppid(void);
+
+struct fwd_pollfd {
+  int fd;
+  short events;
+  short revents;
+};
+
+#define POLLIN 1
+#define POLLOUT 4
+#define AF_INET 2
+#define AF_INET6 10
+#define SO_REUSEADDR 2
+#define IPPROTO_TCP 6
+#define TCP_NODELAY 1
+#define SPLICE_F_MOVE 1
+#define SPLICE_F_NONBLOCK 2
+#define F_SETFL 4
+#define F_SETPIPE_SZ 1031
+#define O_NONBLOCK 04000
+#define SHUT_WR 1
+#define EINTR 4
+#define EAGAIN 11
+#define MAX_FORWARDS 1024
+
+/* A sockaddr_in or sockaddr_in6 for ip ("" is 0.0.0.0) and port; returns its length, or 0 for a bad address. */
+static unsigned int make_sockaddr(const char *ip, int port, unsigned char *sa) {
+  int i;
+  for (i = 0; i < 28; i++) sa[i] = 0;
+  sa[2] = (unsigned char)(port >> 8);
+  sa[3] = (unsigned char)(port & 0xff);
+  if (!ip[0] || inet_pton(AF_INET, ip, sa + 4) == 1) {
+    *(unsigned short *)sa = AF_INET;
+    return 16;
+  }
+  if (inet_pton(AF_INET6, ip, sa + 8) == 1) {
+    *(unsigned short *)sa = AF_INET6;
+    return 28;
+  }
+  return 0;
+}
+
+/* One direction of a connection: src's bytes go into a pipe and from it to dst. */
+struct fwd_pump {
+  int src;
+  int dst;
+  int pipe[2];
+  long queued;
+  int eof;
+  int done;
+};
+
+static int pump_step(struct fwd_pump *q, long cap) {
+  ssize_t n;
+  if (!q->eof && q->queued < cap) {
+    n = splice(q->src, 0, q->pipe[1], 0, (size_t)(cap - q->queued), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0)
+      q->queued += n;
+    else if (n == 0)
+      q->eof = 1;
+    else if (err_no() != EAGAIN && err_no() != EINTR)
+      return -1;
+  }
+  while (q->queued > 0) {
+    n = splice(q->pipe[0], 0, q->dst, 0, (size_t)q->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0)
+      q->queued -= n;
+    else if (n < 0 && (err_no() == EAGAIN || err_no() == EINTR))
+      break;
+    else
+      return -1;
+  }
+  if (q->eof && !q->queued && !q->done) {
+    shutdown(q->dst, SHUT_WR); /* half-close, as the client did */
+    q->done = 1;
+  }
+  return 0;
+}
+
+/* Moves bytes both ways between a and b until both sides have ended, or one fails. */
+static void splice_both(int a, int b) {
+  struct fwd_pump up;
+  struct fwd_pump down;
+  struct fwd_pollfd fds[2];
+  long cap = 1 << 20;
+  int one = 1;
+  if (pipe2(up.pipe, O_CLOEXEC) < 0 || pipe2(down.pipe, O_CLOEXEC) < 0) return;
+  /* a bigger pipe moves more per call; where the limit refuses it, the default 64 KiB */
+  if (fcntl(up.pipe[1], F_SETPIPE_SZ, (int)cap) < 0 || fcntl(down.pipe[1], F_SETPIPE_SZ, (int)cap) < 0) cap = 65536;
+  fcntl(a, F_SETFL, O_NONBLOCK);
+  fcntl(b, F_SETFL, O_NONBLOCK);
+  setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  up.src = a;
+  up.dst = b;
+  down.src = b;
+  down.dst = a;
+  up.queued = down.queued = 0;
+  up.eof = down.eof = up.done = down.done = 0;
+  for (;;) {
+    if (pump_step(&up, cap) < 0 || pump_step(&down, cap) < 0) return;
+    if (up.done && down.done) return;
+    fds[0].fd = a;
+    fds[0].events = (short)((!up.eof && up.queued < cap ? POLLIN : 0) | (down.queued ? POLLOUT : 0));
+    fds[1].fd = b;
+    fds[1].events = (short)((!down.eof && down.queued < cap ? POLLIN : 0) | (up.queued ? POLLOUT : 0));
+    if (poll(fds, 2, -1) < 0 && err_no() != EINTR) return;
+  }
+}
+
+/* In a connection's child: connects to the container's loopback port and forwards until the connection ends. */
+static void forward_connection(int client, int port) {
+  unsigned char sa[28];
+  unsigned int len = make_sockaddr("127.0.0.1", port, sa);
+  int s = socket(AF_INET, SOCK_STREAM | O_CLOEXEC, 0);
+  if (s < 0 || connect(s, sa, len) < 0) _exit(0); /* nothing listens: the client sees the close */
+  splice_both(client, s);
+  _exit(0);
+}
+
+static void fwd_fail(int status_fd, const char *what, const char *detail, int e) {
+  char msg[256];
+  int n = snprintf(msg, sizeof msg, "%s%s: %s", what, detail, strerror(e));
+  if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
+  write_all(status_fd, msg, n);
+  _exit(125);
+}
+
+/*
+ * spec: NULL-terminated triples "HOST_IP" "HOST_PORT" "CONTAINER_PORT".
+ * Returns the forwarder's pid once it listens on every address and has
+ * joined the namespaces of process ns_of, or -1 with the reason in errbuf.
+ * The caller ends it (SIGKILL) and reaps it; its connections die with it.
+ */
+int pod_forward_tcp(int ns_of, char **spec, char *errbuf, int errlen) {
+  int status_pipe[2];
+  char buf[256];
+  int pid;
+  int status;
+  int n;
+  if (pipe2(status_pipe, O_CLOEXEC) < 0) {
+    fail_msg(errbuf, errlen, "creating the status pipe", err_no());
+    return -1;
+  }
+  pid = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) {
+    fail_msg(errbuf, errlen, "fork", err_no());
+    close(status_pipe[0]);
+    close(status_pipe[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    struct fwd_pollfd lfds[MAX_FORWARDS];
+    int ports[MAX_FORWARDS];
+    struct kernel_sigaction ign;
+    unsigned char sa[28];
+    char path[64];
+    char where[80];
+    int owner = getppid();
+    int sfd = status_pipe[1];
+    int userfd;
+    int netfd;
+    int count = 0;
+    int one = 1;
+    int i;
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+    if (getppid() != owner) _exit(0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_NAME, (unsigned long)"pod-port-fwd", 0, 0, 0);
+    reset_signals();
+    ign.handler = (void *)1; /* SIG_IGN: a peer gone mid-write is an error return, not a signal */
+    ign.flags = 0;
+    ign.restorer = 0;
+    ign.mask = 0;
+    syscall(SYS_rt_sigaction, 13 /* SIGPIPE */, &ign, 0, 8);
+    ign.flags = 2; /* SA_NOCLDWAIT: connections' children reap themselves */
+    syscall(SYS_rt_sigaction, SIGCHLD, &ign, 0, 8);
+    if (sfd > 3) syscall(SYS_close_range, 3, sfd - 1, 0);
+    syscall(SYS_close_range, sfd + 1, ~0U, 0);
+    snprintf(path, sizeof path, "/proc/%d/ns/user", ns_of);
+    userfd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/ns/net", ns_of);
+    netfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (userfd < 0 || netfd < 0) fwd_fail(sfd, "opening the container's namespaces", "", err_no());
+    for (; spec[0] && spec[1] && spec[2]; spec += 3) {
+      unsigned int len = make_sockaddr(spec[0], (int)parse_u64(spec[1]), sa);
+      int fd;
+      snprintf(where, sizeof where, " %s:%s", spec[0][0] ? spec[0] : "0.0.0.0", spec[1]);
+      if (count == MAX_FORWARDS) fwd_fail(sfd, "too many published ports at", where, 7 /* E2BIG */);
+      if (!len) fwd_fail(sfd, "a bad address to publish on:", where, 22 /* EINVAL */);
+      fd = socket(*(unsigned short *)sa, SOCK_STREAM | O_CLOEXEC, 0);
+      if (fd < 0) fwd_fail(sfd, "socket for", where, err_no());
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (bind(fd, sa, len) < 0) fwd_fail(sfd, "binding", where, err_no());
+      if (listen(fd, 511) < 0) fwd_fail(sfd, "listening on", where, err_no());
+      lfds[count].fd = fd;
+      lfds[count].events = POLLIN;
+      ports[count] = (int)parse_u64(spec[2]);
+      count++;
+    }
+    if (!same_namespace(userfd, "/proc/self/ns/user") && setns(userfd, CLONE_NEWUSER) < 0) fwd_fail(sfd, "joining the container's user namespace", "", err_no());
+    if (setns(netfd, CLONE_NEWNET) < 0) fwd_fail(sfd, "joining the container's network namespace", "", err_no());
+    close(userfd);
+    close(netfd);
+    prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0); /* a credentials change may have cleared it */
+    if (getppid() != owner) _exit(0);
+    write_all(sfd, "K", 1);
+    close(sfd);
+    for (;;) {
+      if (poll(lfds, (unsigned long)count, -1) < 0) {
+        if (err_no() == EINTR) continue;
+        _exit(1);
+      }
+      for (i = 0; i < count; i++) {
+        int c;
+        int child;
+        if (!(lfds[i].revents & POLLIN)) continue;
+        c = accept4(lfds[i].fd, 0, 0, O_CLOEXEC);
+        if (c < 0) continue;
+        child = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+        if (child == 0) {
+          int me = getppid();
+          int j;
+          prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+          if (getppid() != me) _exit(0);
+          for (j = 0; j < count; j++) close(lfds[j].fd);
+          forward_connection(c, ports[i]);
+        }
+        close(c);
+      }
+    }
+  }
+  close(status_pipe[1]);
+  n = read_full(status_pipe[0], buf, sizeof buf - 1);
+  close(status_pipe[0]);
+  if (n == 1 && buf[0] == 'K') return pid;
+  buf[n > 0 ? n : 0] = 0;
+  waitpid(pid, &status, 0);
+  snprintf(errbuf, (size_t)errlen, "%s", n > 0 ? buf : "the port forwarder ended at once");
+  return -1;
+}

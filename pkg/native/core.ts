@@ -16,6 +16,7 @@ type Core = {
   pod_exec_container: (...a: unknown[]) => number;
   pod_signal_container: (userns: number, target: number, sig: number) => number;
   pod_spawn_join_userns: (...a: unknown[]) => number;
+  pod_forward_tcp: (...a: unknown[]) => number;
 };
 
 let core: Core | undefined;
@@ -65,6 +66,7 @@ function compile(workDir: string): Core {
         },
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
         pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+        pod_forward_tcp: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
           args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(6).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
@@ -457,4 +459,24 @@ export function signalContainer(pid1: number, target: number, signal: number, sc
   if (rc === -3 /* ESRCH */) return false;
   if (rc < 0) throw new NativeSpawnError(`signalling process ${target}: errno ${-rc}`, 0, -rc);
   return true;
+}
+
+export type TcpForward = { hostIp: string; hostPort: number; containerPort: number };
+
+/**
+ * Starts a forwarder (a child of this process) that listens on each host
+ * address and passes every connection to the same port on the loopback of
+ * the network namespace of process `nsOf` (joined through its user
+ * namespace), copying with splice(2). Returns its pid once it listens; the
+ * caller kills and reaps it. Throws NativeSpawnError with the reason (a
+ * port in use, the container gone).
+ */
+export function forwardTcp(nsOf: number, forwards: TcpForward[], scratchDir: string): UsernsChild {
+  core ??= compile(scratchDir);
+  const spec = cArray(forwards.flatMap((f) => [f.hostIp.replace(/^\[(.*)\]$/, "$1"), String(f.hostPort), String(f.containerPort)]));
+  const errbuf = Buffer.alloc(512);
+  const pid = core.pod_forward_tcp(nsOf, spec.ptr, ptr(errbuf), errbuf.length);
+  keepAlive([spec]);
+  if (pid < 0) throw new NativeSpawnError(new CString(ptr(errbuf)).toString(), 0, 0);
+  return new UsernsChild(pid);
 }

@@ -13,6 +13,8 @@ import { ensurePrivateDir } from "../config/index.ts";
 import { PodError } from "../errors.ts";
 import { findOnPath } from "./helpers.ts";
 import type { PortMapping } from "./mode.ts";
+import { forwardTcp, NativeSpawnError } from "../native/core.ts";
+import { waitChild } from "../native/libc.ts";
 
 /** The proxy socket in dir (a unix socket path holds at most 107 bytes: a long dir moves it to a short private dir). */
 export function proxySocket(dir: string): string {
@@ -288,4 +290,34 @@ export async function startNamespaceProxy(pid: number, socketPath: string, self:
     });
   }
   return { stop: () => child.kill(9) };
+}
+
+/**
+ * TCP ports of a container that no host socket reaches (slirp4netns, user
+ * networks): a forwarder of pod's native core, a child of the caller (the
+ * container's owner), listens on the host and connects each client to the
+ * port on the loopback of the network namespace of process pid (the
+ * container's first), moving the bytes with splice(2).
+ */
+export function forwardTcpPorts(pid: number, ports: PortMapping[], scratchDir: string): { pid: number; stop(): void } {
+  let child: { pid: number; kill(sig: number): void };
+  try {
+    child = forwardTcp(pid, ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })), scratchDir);
+  } catch (e) {
+    if (!(e instanceof NativeSpawnError)) throw e;
+    throw new PodError(`publishing the container's ports: ${e.message}`, {
+      hint: /in use/i.test(e.message) ? "another process listens there: choose another host port with -p HOST:CONTAINER" : "the container may have ended at once; pod logs shows its output",
+    });
+  }
+  return {
+    pid: child.pid,
+    stop: () => {
+      child.kill(9);
+      try {
+        waitChild(child.pid, false);
+      } catch {
+        // reaped already
+      }
+    },
+  };
 }

@@ -8,6 +8,8 @@ import { describe } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSocket } from "node:dgram";
+import { connect as netConnect } from "node:net";
+import { createHash, randomBytes } from "node:crypto";
 import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName } from "./helpers.ts";
 import { useLifecycle, runD, track, inspectFmt, until, alive, monitorsOf } from "./lifecycle-helpers.ts";
 import { freePort, makeTempDir, sleep } from "../fixtures/proc.ts";
@@ -32,6 +34,35 @@ function helpersOf(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** Processes whose parent is ppid and whose name (comm) is comm. */
+function childrenNamed(ppid: number, comm: string): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === comm && Number(rest[1]) === ppid && rest[0] !== "Z") out.push(Number(n));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Sends data to 127.0.0.1:port, half-closes, and returns everything the server sent back before it closed. */
+function exchange(port: number, data: Uint8Array, timeoutMs = 30_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = netConnect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    const timer = setTimeout(() => (s.destroy(), reject(new Error(`no end of the exchange with 127.0.0.1:${port} within ${timeoutMs} ms`))), timeoutMs);
+    s.on("connect", () => s.end(data));
+    s.on("data", (d) => chunks.push(d));
+    s.on("end", () => (clearTimeout(timer), s.destroy(), resolve(Buffer.concat(chunks))));
+    s.on("error", (e) => (clearTimeout(timer), reject(e)));
+  });
 }
 
 /** Connects to 127.0.0.1:port and returns what the server sends before closing (retrying while the server starts). */
@@ -337,6 +368,47 @@ describe("helper failures", () => {
 });
 
 describe("helpers never outlive their container", () => {
+  N("-p through slirp4netns: pod's forwarder carries 16 MiB each way intact, with half-close; it and its connections end with the container and with a monitor killed with -9", async () => {
+    const [up, down, idle] = [await freePort(), await freePort(), await freePort()];
+    const name = safeName("fw");
+    const id = await runD(name, [
+      "--network", "slirp4netns",
+      "-p", `127.0.0.1:${up}:80`, "-p", `127.0.0.1:${down}:81`, "-p", `127.0.0.1:${idle}:82`,
+      "alpine", "sh", "-c",
+      "while true; do nc -l -p 80 -e sha256sum; done & while true; do nc -l -p 81 -e head -c 16777216 /dev/zero; done & while true; do nc -l -p 82 -e sleep 1000; done",
+    ]);
+    const blob = randomBytes(16 << 20);
+    let reply = "";
+    await until("the upload server to answer", async () => {
+      reply = (await exchange(up, blob).catch(() => Buffer.alloc(0))).toString();
+      return reply !== "";
+    });
+    expect(reply.trim()).toBe(`${createHash("sha256").update(blob).digest("hex")}  -`);
+    const zeros = await exchange(down, new Uint8Array(0));
+    expect(zeros.length).toBe(16 << 20);
+    expect(zeros.every((b) => b === 0)).toBe(true);
+    const monitor = monitorsOf(id)[0]!;
+    const [forwarder] = childrenNamed(monitor, "pod-port-fwd");
+    expect(forwarder, "the monitor's port forwarder").toBeDefined();
+    // a connection that stays open: its own child of the forwarder
+    const held = netConnect({ host: "127.0.0.1", port: idle });
+    held.on("error", () => {});
+    await until("a connection child", () => childrenNamed(forwarder!, "pod-port-fwd").length > 0);
+    const [conn] = childrenNamed(forwarder!, "pod-port-fwd");
+    process.kill(monitor, "SIGKILL");
+    await until("the forwarder to die with the monitor", () => !alive(forwarder!), 5_000);
+    await until("its connection to die with it", () => !alive(conn!), 5_000);
+    held.destroy();
+    track(name);
+    // and after rm -f of a running one
+    const again = safeName("fw2");
+    const id2 = await runD(again, ["--network", "slirp4netns", "-p", `127.0.0.1:${await freePort()}:80`, "alpine", "sleep", "1000"]);
+    const [fwd2] = childrenNamed(monitorsOf(id2)[0]!, "pod-port-fwd");
+    expect(fwd2).toBeDefined();
+    expectExit(await runPod(["rm", "-f", again]), 0);
+    await until("the forwarder to end with its container", () => !alive(fwd2!), 5_000);
+  });
+
   N("after the monitor is killed with -9 the helper is gone too; after a foreground run as well", async () => {
     const name = safeName("k");
     const id = await runD(name, ["alpine", "sleep", "1000"]);
