@@ -34,7 +34,7 @@ export async function publishPorts(paths: Paths, rec: ContainerRecord | undefine
   const stop = () => parts.splice(0).forEach((p) => p.stop());
   try {
     if (tcp.length) {
-      parts.push(forwardTcpPorts(pid, tcp, runtimeDir(paths, rec.id)));
+      parts.push(forwardTcpPorts(pid, rec.networks?.[0]?.ip ?? "127.0.0.1", tcp, runtimeDir(paths, rec.id)));
     }
     if (udp.length && rec.networks?.length) parts.push(await publishThroughKeeper(proxySocket(stateDir(paths.runroot)), rec.networks[0]!.ip, udp));
     else if (udp.length) {

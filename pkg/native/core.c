@@ -1897,7 +1897,7 @@ int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **arg
  * user networks): a forwarder process, the child of the container's owner.
  * It binds the host addresses, then joins the container's user and network
  * namespaces; each accepted connection gets a child that connects to the
- * container's loopback and moves the bytes with splice(2), in the kernel, so
+ * container's port from inside and moves the bytes with splice(2), in the kernel, so
  * no byte goes through a JavaScript heap (rootlessport does the same job
  * with a copy loop in Go). Both die with their owner (parent-death signals).
  * ------------------------------------------------------------------------ */
@@ -2023,11 +2023,11 @@ static void splice_both(int a, int b) {
   }
 }
 
-/* In a connection's child: connects to the container's loopback port and forwards until the connection ends. */
-static void forward_connection(int client, int port) {
+/* In a connection's child: connects to target:port in the container's namespace and forwards until the connection ends. */
+static void forward_connection(int client, const char *target, int port) {
   unsigned char sa[28];
-  unsigned int len = make_sockaddr("127.0.0.1", port, sa);
-  int s = socket(AF_INET, SOCK_STREAM | O_CLOEXEC, 0);
+  unsigned int len = make_sockaddr(target, port, sa);
+  int s = len ? socket(*(unsigned short *)sa, SOCK_STREAM | O_CLOEXEC, 0) : -1;
   if (s < 0 || connect(s, sa, len) < 0) _exit(0); /* nothing listens: the client sees the close */
   splice_both(client, s);
   _exit(0);
@@ -2042,12 +2042,14 @@ static void fwd_fail(int status_fd, const char *what, const char *detail, int e)
 }
 
 /*
- * spec: NULL-terminated triples "HOST_IP" "HOST_PORT" "CONTAINER_PORT".
+ * spec: NULL-terminated triples "HOST_IP" "HOST_PORT" "CONTAINER_PORT";
+ * each connection goes to target (an address in the container's network
+ * namespace: its loopback, or its own address on a user network).
  * Returns the forwarder's pid once it listens on every address and has
  * joined the namespaces of process ns_of, or -1 with the reason in errbuf.
  * The caller ends it (SIGKILL) and reaps it; its connections die with it.
  */
-int pod_forward_tcp(int ns_of, char **spec, char *errbuf, int errlen) {
+int pod_forward_tcp(int ns_of, const char *target, char **spec, char *errbuf, int errlen) {
   int status_pipe[2];
   char buf[256];
   int pid;
@@ -2139,7 +2141,7 @@ int pod_forward_tcp(int ns_of, char **spec, char *errbuf, int errlen) {
           prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
           if (getppid() != me) _exit(0);
           for (j = 0; j < count; j++) close(lfds[j].fd);
-          forward_connection(c, ports[i]);
+          forward_connection(c, target, ports[i]);
         }
         close(c);
       }

@@ -66,7 +66,7 @@ function compile(workDir: string): Core {
         },
         pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
         pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-        pod_forward_tcp: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+        pod_forward_tcp: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
         pod_exec_container: {
           args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(6).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
           returns: FFIType.i32,
@@ -465,18 +465,19 @@ export type TcpForward = { hostIp: string; hostPort: number; containerPort: numb
 
 /**
  * Starts a forwarder (a child of this process) that listens on each host
- * address and passes every connection to the same port on the loopback of
- * the network namespace of process `nsOf` (joined through its user
- * namespace), copying with splice(2). Returns its pid once it listens; the
+ * address and passes every connection to `target` (an address inside: the
+ * loopback, or the container's own) in the network namespace of process
+ * `nsOf` (joined through its user namespace), copying with splice(2). Returns its pid once it listens; the
  * caller kills and reaps it. Throws NativeSpawnError with the reason (a
  * port in use, the container gone).
  */
-export function forwardTcp(nsOf: number, forwards: TcpForward[], scratchDir: string): UsernsChild {
+export function forwardTcp(nsOf: number, target: string, forwards: TcpForward[], scratchDir: string): UsernsChild {
   core ??= compile(scratchDir);
   const spec = cArray(forwards.flatMap((f) => [f.hostIp.replace(/^\[(.*)\]$/, "$1"), String(f.hostPort), String(f.containerPort)]));
   const errbuf = Buffer.alloc(512);
-  const pid = core.pod_forward_tcp(nsOf, spec.ptr, ptr(errbuf), errbuf.length);
-  keepAlive([spec]);
+  const to = Buffer.from(target + "\0");
+  const pid = core.pod_forward_tcp(nsOf, ptr(to), spec.ptr, ptr(errbuf), errbuf.length);
+  keepAlive([spec, to]);
   if (pid < 0) throw new NativeSpawnError(new CString(ptr(errbuf)).toString(), 0, 0);
   return new UsernsChild(pid);
 }

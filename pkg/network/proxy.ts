@@ -295,14 +295,16 @@ export async function startNamespaceProxy(pid: number, socketPath: string, self:
 /**
  * TCP ports of a container that no host socket reaches (slirp4netns, user
  * networks): a forwarder of pod's native core, a child of the caller (the
- * container's owner), listens on the host and connects each client to the
- * port on the loopback of the network namespace of process pid (the
- * container's first), moving the bytes with splice(2).
+ * container's owner), listens on the host and connects each client to
+ * target:port in the network namespace of process pid (the container's
+ * first), moving the bytes with splice(2). target: 127.0.0.1 through
+ * slirp4netns (as rootlessport does), the container's address on a user
+ * network (as netavark's rootlessport does).
  */
-export function forwardTcpPorts(pid: number, ports: PortMapping[], scratchDir: string): { pid: number; stop(): void } {
+export function forwardTcpPorts(pid: number, target: string, ports: PortMapping[], scratchDir: string): { pid: number; stop(): void } {
   let child: { pid: number; kill(sig: number): void };
   try {
-    child = forwardTcp(pid, ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })), scratchDir);
+    child = forwardTcp(pid, target, ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })), scratchDir);
   } catch (e) {
     if (!(e instanceof NativeSpawnError)) throw e;
     throw new PodError(`publishing the container's ports: ${e.message}`, {

@@ -59,7 +59,7 @@ function exchange(port: number, data: Uint8Array, timeoutMs = 30_000): Promise<B
     const s = netConnect({ host: "127.0.0.1", port, allowHalfOpen: true });
     const timer = setTimeout(() => (s.destroy(), reject(new Error(`no end of the exchange with 127.0.0.1:${port} within ${timeoutMs} ms`))), timeoutMs);
     s.on("connect", () => s.end(data));
-    s.on("data", (d) => chunks.push(d));
+    s.on("data", (d) => chunks.push(Buffer.from(d)));
     s.on("end", () => (clearTimeout(timer), s.destroy(), resolve(Buffer.concat(chunks))));
     s.on("error", (e) => (clearTimeout(timer), reject(e)));
   });
