@@ -159,6 +159,7 @@ export const prune: PodCommand = {
 const connectArgs = {
   alias: { type: "string", multiple: true, description: "Another name the container answers to on this network", valueHint: "alias" },
   ip: { type: "string", description: "The container's IPv4 address on this network", valueHint: "ip" },
+  "mac-address": { type: "string", description: "The container's MAC address on this network", valueHint: "mac" },
   network: { type: "positional", description: "Network (name or ID)" },
   container: { type: "positional", description: "Container (name or ID)" },
 } satisfies PodArgs;
@@ -170,7 +171,7 @@ export const connect: PodCommand = {
   async run({ args }) {
     const [net, ctr, ...rest] = args._ as string[];
     if (!net || !ctr || rest.length) throw new UsageError("`pod network connect` takes a network and a container", { hint: "pod network connect mynet web" });
-    await connectContainer(openContext(args).paths, net, ctr, { aliases: (args.alias as unknown as string[]) ?? [], ip: args.ip as string | undefined });
+    await connectContainer(openContext(args).paths, net, ctr, { aliases: (args.alias as unknown as string[]) ?? [], ip: args.ip as string | undefined, mac: args["mac-address"] as string | undefined });
   },
 };
 

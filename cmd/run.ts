@@ -46,6 +46,7 @@ export const runArgs = {
   cgroupns: { type: "string", description: "Cgroup namespace: private (the default), host, container:NAME, ns:PATH", valueHint: "mode" },
   network: { type: "string", alias: "net", multiple: true, description: "Network mode: pasta[:OPTIONS], slirp4netns[:OPTIONS], private (the default), host, none, or user networks by name", valueHint: "pasta|slirp4netns|private|host|none" },
   ip: { type: "string", description: "The container's IPv4 address on its user network", valueHint: "ip" },
+  "mac-address": { type: "string", description: "The container's MAC address on its user network (e.g. 92:d0:c6:0a:29:33)", valueHint: "mac" },
   "network-alias": { type: "string", multiple: true, description: "Another name the container answers to on its user networks", valueHint: "alias" },
   publish: { type: "string", alias: "p", multiple: true, description: "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]", valueHint: "port" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every exposed port (EXPOSE, --expose) on a free host port" },
@@ -142,6 +143,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       // given more than once: several user networks, as podman takes them (pkg/network splits on the spaces)
       network: list("network").join(" "),
       ip: args.ip as string | undefined,
+      macAddress: args["mac-address"] as string | undefined,
       networkAlias: list("network-alias"),
       publish: list("publish"),
       publishAll: Boolean(args["publish-all"]),

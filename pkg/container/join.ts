@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { storageMaps } from "../userns/index.ts";
 import type { NamespaceSource } from "../native/plan.ts";
-import { findNetwork, formatNamed, parseNetworkMode, type JoinTarget, type NetworkOptions } from "../network/index.ts";
+import { findNetwork, formatNamed, requireMac, parseNetworkMode, type JoinTarget, type NetworkOptions } from "../network/index.ts";
 import { checkNamespaceOptions, containerIdMaps, namespaceModes, nsFile, type NamespaceFlag, type RunOptions } from "../runtime/index.ts";
 import { containerDir, findContainer } from "./records.ts";
 import { statusOf } from "./state.ts";
@@ -75,9 +75,14 @@ export function checkJoinTarget(root: string, given: RunOptions): RunOptions {
     });
     if (opts.ip !== undefined) {
       if (names.length !== 1) throw new PodError("--ip can only be set for a single network", { hint: "use --network NAME:ip=IP for each network instead" });
-      options[names[0]!] = { aliases: options[names[0]!]?.aliases ?? [], ip: opts.ip };
+      options[names[0]!] = { ...options[names[0]!], aliases: options[names[0]!]?.aliases ?? [], ip: opts.ip };
     }
-    return { ...opts, ip: undefined, network: formatNamed(names, options) };
+    if (opts.macAddress !== undefined) {
+      const mac = requireMac(opts.macAddress, "--mac-address 92:d0:c6:0a:29:33");
+      if (names.length !== 1) throw new PodError("--mac-address can only be set for a single network", { hint: "use --network NAME:mac=MAC for each network instead" });
+      options[names[0]!] = { ...options[names[0]!], aliases: options[names[0]!]?.aliases ?? [], mac };
+    }
+    return { ...opts, ip: undefined, macAddress: undefined, network: formatNamed(names, options) };
   }
   if (mode.kind === "container") return { ...opts, network: `container:${findContainer(root, mode.target).id}` };
   if (mode.kind === "ns" && !existsSync(mode.path))

@@ -3,7 +3,7 @@
 // inspect's and ls's views, podman's shapes.
 import type { Paths } from "../config/index.ts";
 import { PodError } from "../errors.ts";
-import { createNetwork, findNetwork, formatNamed, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkOptions, type NetworkRecord } from "../network/index.ts";
+import { createNetwork, findNetwork, formatNamed, requireMac, matchesNetworkFilter, parseNetworkMode, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkOptions, type NetworkRecord } from "../network/index.ts";
 import { connectRunning, disconnectRunning, reloadUserNetworks } from "../network/usernet.ts";
 import { findContainer, listRecords, updateRecord, type ContainerRecord } from "./records.ts";
 import { removeContainer, stopContainer } from "./lifecycle.ts";
@@ -130,11 +130,12 @@ const optionsOf = (rec: ContainerRecord): Record<string, NetworkOptions> => {
 };
 
 /** `network connect NETWORK CONTAINER`: from the next start on, and now if it runs. */
-export async function connectContainer(paths: Paths, networkRef: string, containerRef: string, o: { aliases: string[]; ip?: string }): Promise<void> {
+export async function connectContainer(paths: Paths, networkRef: string, containerRef: string, o: { aliases: string[]; ip?: string; mac?: string }): Promise<void> {
   const n = requireNetwork(paths.root, networkRef);
   const rec = findContainer(paths.root, containerRef);
   const names = namesOf(rec);
   if (o.ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(o.ip)) throw new PodError(`invalid --ip ${JSON.stringify(o.ip)}: not an IPv4 address`, { hint: "pod network connect --ip 10.89.0.5 NETWORK CONTAINER" });
+  const mac = o.mac === undefined ? undefined : requireMac(o.mac, "pod network connect --mac-address 92:d0:c6:0a:29:33 NETWORK CONTAINER");
   if (!names.length)
     throw new PodError(`"${rec.name}" is not on a user network (its network is ${rec.config?.opts.network || "the default"}): network connect is for containers on user networks`, {
       hint: "create it with --network NAME to connect it to more networks later",
@@ -142,13 +143,13 @@ export async function connectContainer(paths: Paths, networkRef: string, contain
   if (names.includes(n.name)) throw new PodError(`container ${rec.id.slice(0, 12)} is already connected to network "${n.name}": network is already connected`, { hint: "nothing to do" });
   const status = statusOf(rec);
   if ((status === "running" || status === "paused") && rec.pid) {
-    const want = { network: n, ip: o.ip, aliases: [...(rec.config?.opts.networkAlias ?? []), ...o.aliases] };
+    const want = { network: n, ip: o.ip, mac, aliases: [...(rec.config?.opts.networkAlias ?? []), ...o.aliases] };
     const address = await connectRunning(paths.runroot, { id: rec.id, name: rec.name, pid: rec.pid }, want, runtimeDir(paths, rec.id));
     await updateRecord(paths.root, rec.id, (r) => ({ ...r, networks: [...(r.networks ?? []), address] }));
   }
   await updateRecord(paths.root, rec.id, (r) =>
     r.config
-      ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: formatNamed([...namesOf(r), n.name], { ...optionsOf(r), [n.name]: { ip: o.ip, aliases: o.aliases } }) } } }
+      ? { ...r, config: { ...r.config, opts: { ...r.config.opts, network: formatNamed([...namesOf(r), n.name], { ...optionsOf(r), [n.name]: { ip: o.ip, mac, aliases: o.aliases } }) } } }
       : r,
   );
   await networkEvent(paths, { id: rec.id, network: n.name, status: "connect" });

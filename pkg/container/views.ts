@@ -62,9 +62,9 @@ function bridgeSettings(rec: ContainerRecord, running: boolean) {
   if (running && rec.networks?.length) {
     const first = rec.networks[0]!;
     const networks = Object.fromEntries(
-      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])] }]),
+      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, MacAddress: n.mac ?? "", Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])] }]),
     );
-    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, Bridge: first.bridge, Networks: networks };
+    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, MacAddress: first.mac ?? "", Bridge: first.bridge, Networks: networks };
   }
   const b = running ? rec.bridge : undefined;
   if (!b) return {};

@@ -12,7 +12,7 @@ import { requireNetwork } from "./networks.ts";
 import { attachUserNetworks } from "./usernet.ts";
 import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
 
-export { parseNetworkMode, parsePublish, formatPort, formatNamed, joinsOutside, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
+export { parseNetworkMode, parsePublish, parseMac, requireMac, formatPort, formatNamed, joinsOutside, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
 export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
 export { releaseUserNetworks, reloadUserNetworks, stopUserNetworks } from "./usernet.ts";
@@ -35,6 +35,8 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
   } else for (const e of opts.expose ?? []) parsePublish(e);
   if (opts.ip !== undefined && mode.kind !== "named")
     throw new UsageError("--ip can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --ip IP" });
+  if (opts.macAddress !== undefined && mode.kind !== "named")
+    throw new UsageError("--mac-address can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --mac-address MAC" });
   if (opts.networkAlias?.length && mode.kind !== "named")
     throw new UsageError("--network-alias can only be used with user networks (--network NAME)", { hint: "pod network create NAME, then --network NAME --network-alias ALIAS" });
   if (ports.length && !joinsOutside(mode))
@@ -102,7 +104,7 @@ export async function networkSetup(
     if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
-    const wants = mode.names.map((n) => ({ ip: mode.options?.[n]?.ip, aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])] }));
+    const wants = mode.names.map((n) => ({ ip: mode.options?.[n]?.ip, mac: mode.options?.[n]?.mac, aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])] }));
     const u = await attachUserNetworks(where.runroot, { id, name: where.name }, networks.map((n, i) => ({ network: n, ...wants[i]! })), files, hostResolv, dns);
     return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
   }

@@ -6,7 +6,20 @@ import { UsageError } from "../errors.ts";
 export type SlirpOptions = { allowHostLoopback: boolean; enableIpv6: boolean; mtu: number; cidr?: string };
 
 /** `--network NAME:ip=…,alias=…`: what one user network gives the container. */
-export type NetworkOptions = { ip?: string; aliases: string[] };
+export type NetworkOptions = { ip?: string; mac?: string; aliases: string[] };
+
+/** --mac-address's value, lower-cased, or a usage error. */
+export function requireMac(v: string, example: string): string {
+  const mac = parseMac(v);
+  if (!mac) throw new UsageError(`invalid --mac-address ${JSON.stringify(v)}: not a unicast MAC address`, { hint: `six hex pairs, e.g. ${example}` });
+  return mac;
+}
+
+/** A unicast MAC address, as podman takes it (`92:d0:c6:0a:29:33`), or undefined. */
+export function parseMac(v: string): string | undefined {
+  const m = v.toLowerCase();
+  return /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m) && !(parseInt(m.slice(0, 2), 16) & 1) ? m : undefined;
+}
 
 export type NetworkMode =
   | { kind: "default" }
@@ -102,9 +115,10 @@ function namedNetworks(v: string): NetworkMode {
       const [k, val = ""] = kv.split("=", 2) as [string, string?];
       if (k === "ip" && isIP(val) === 4) o.ip = val;
       else if (k === "alias" && NAME.test(val)) o.aliases.push(val);
-      else if (["mac", "interface_name", "ip6"].includes(k))
-        throw new UsageError(`--network ${item}: the option ${k}= is not supported by pod yet`, { hint: "pod takes ip= and alias=; docs/compat.md lists what is missing" });
-      else throw new UsageError(`invalid --network ${item}: unknown or malformed option ${JSON.stringify(kv)}`, { hint: "--network NAME:ip=10.89.0.5,alias=web" });
+      else if (k === "mac" && parseMac(val)) o.mac = parseMac(val);
+      else if (["interface_name", "ip6"].includes(k))
+        throw new UsageError(`--network ${item}: the option ${k}= is not supported by pod yet`, { hint: "pod takes ip=, mac= and alias=; docs/compat.md lists what is missing" });
+      else throw new UsageError(`invalid --network ${item}: unknown or malformed option ${JSON.stringify(kv)}`, { hint: "--network NAME:ip=10.89.0.5,mac=92:d0:c6:0a:29:33,alias=web" });
     }
     options[list[0]!] = o;
   }
@@ -116,7 +130,7 @@ export function formatNamed(names: string[], options: Record<string, NetworkOpti
   return names
     .map((n) => {
       const o = options[n];
-      const kv = [...(o?.ip ? [`ip=${o.ip}`] : []), ...(o?.aliases ?? []).map((a) => `alias=${a}`)];
+      const kv = [...(o?.ip ? [`ip=${o.ip}`] : []), ...(o?.mac ? [`mac=${o.mac}`] : []), ...(o?.aliases ?? []).map((a) => `alias=${a}`)];
       return kv.length ? `${n}:${kv.join(",")}` : n;
     })
     .join(" ");

@@ -29,6 +29,8 @@ export type UserLease = {
   internal: boolean;
   dns: boolean;
   ip: string;
+  /** the container side's MAC address: mac= or --mac-address, else one derived from the container and network */
+  mac?: string;
   gateway: string;
   prefix: number;
   veth: string;
@@ -262,11 +264,18 @@ export type UserNetworkAttachment = {
 const ATTACH_SCRIPT =
   'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
 
-export type UserAddress = { network: string; ip: string; gateway: string; prefix: number; bridge: string };
+export type UserAddress = { network: string; ip: string; mac?: string; gateway: string; prefix: number; bridge: string };
 
 /** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
 /** One network a container joins, with the address (--ip, ip=) and the aliases it asks for there. */
-export type NetworkWant = { network: NetworkRecord; ip?: string; aliases: string[] };
+export type NetworkWant = { network: NetworkRecord; ip?: string; mac?: string; aliases: string[] };
+
+/** A stable, locally administered unicast MAC for a container on a network (netavark lets the kernel pick one at random; a fixed one is what inspect can show). */
+export function derivedMac(id: string, network: string): string {
+  const h = new Bun.CryptoHasher("sha256").update(`${id}/${network}`).digest();
+  h[0] = (h[0]! & 0xfc) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
 
 /** The address a container gets on n: the one it asks for, if free and in the range, else the lowest free one. */
 export function chooseAddress(n: NetworkRecord, used: Set<string>, wanted?: string): string {
@@ -284,7 +293,7 @@ export function chooseAddress(n: NetworkRecord, used: Set<string>, wanted?: stri
 function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string }, wants: NetworkWant[], first: number, keepOwn: boolean): UserLease[] {
   const ifaces = interfacesOf(keeper.pid);
   const leases = readLeases(dir).filter((l) => (keepOwn || l.id !== c.id) && leaseAlive(l, ifaces));
-  const mine: UserLease[] = wants.map(({ network: n, ip, aliases }, i) => {
+  const mine: UserLease[] = wants.map(({ network: n, ip, mac, aliases }, i) => {
     const r = addressRange(n);
     const chosen = chooseAddress(n, new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip)), ip);
     return {
@@ -296,6 +305,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       internal: n.internal,
       dns: n.dns_enabled,
       ip: chosen,
+      mac: mac ?? derivedMac(c.id, n.name),
       gateway: r.gateway,
       prefix: r.prefix,
       veth: userVethName(c.id, first + i),
@@ -311,13 +321,13 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
 /** The container side of its interfaces eth<first>…: addresses, and the default route through the first network that has one out. */
 function containerBatch(leases: UserLease[], first: number, withRoute: boolean): string {
   let b = first === 0 ? "link set lo up\n" : "";
-  leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\nlink set eth${first + i} up\n`));
+  leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\n${a.mac ? `link set eth${first + i} address ${a.mac}\n` : ""}link set eth${first + i} up\n`));
   const routed = leases.find((l) => !l.internal);
   if (withRoute && routed) b += `route add default via ${routed.gateway}\n`;
   return b;
 }
 
-const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
+const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, mac: l.mac, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
   return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];

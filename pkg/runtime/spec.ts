@@ -49,6 +49,8 @@ export type RunOptions = {
   networkAlias?: string[];
   /** --ip: the address on its one user network (folded into --network NAME:ip= at create) */
   ip?: string;
+  /** --mac-address: the MAC on its one user network (folded into --network NAME:mac= at create) */
+  macAddress?: string;
   /** -p values, as given */
   publish?: string[];
   /** -P: publish every exposed port on a free host port */

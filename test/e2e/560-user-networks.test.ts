@@ -187,6 +187,35 @@ describe("containers on user networks", () => {
     expectPodError(await runPod(["run", "--rm", "--ip", "10.1.2.3", "alpine", "true"]), "only be used with user networks");
   });
 
+  N("--mac-address, NAME:mac=… and network connect --mac-address set the container's MAC; inspect shows it, and a derived one otherwise; bad ones are refused", async () => {
+    const [n1, n2] = [safeName("mac"), safeName("mac2")];
+    expectExit(await runPod(["network", "create", "--subnet", "10.89.125.0/24", n1]), 0);
+    expectExit(await runPod(["network", "create", "--subnet", "10.89.126.0/24", n2]), 0);
+    const macOf = async (ctr: string, dev: string) => /link\/ether ([0-9a-f:]+)/.exec((await runPod(["exec", ctr, "ip", "link", "show", dev])).stdout)?.[1];
+    const a = safeName("a");
+    await runD(a, ["--network", n1, "--mac-address", "92:d0:c6:0a:29:33", "alpine", "sleep", "1000"]);
+    expect(await macOf(a, "eth0")).toBe("92:d0:c6:0a:29:33");
+    const ins = await runPod(["inspect", "--format", "{{.NetworkSettings.MacAddress}} {{json .NetworkSettings.Networks}}", a]);
+    expectExit(ins, 0);
+    expect(ins.stdout.split(" ")[0]).toBe("92:d0:c6:0a:29:33");
+    expect(JSON.parse(ins.stdout.slice(ins.stdout.indexOf(" ")))[n1].MacAddress).toBe("92:d0:c6:0a:29:33");
+    expectExit(await runPod(["network", "connect", "--mac-address", "92:d0:c6:0a:29:44", n2, a]), 0);
+    expect(await macOf(a, "eth1")).toBe("92:d0:c6:0a:29:44");
+    const b = safeName("b");
+    await runD(b, ["--network", `${n1}:mac=02:11:22:33:44:55,ip=10.89.125.77`, "alpine", "sleep", "1000"]);
+    expect(await macOf(b, "eth0")).toBe("02:11:22:33:44:55");
+    const c = safeName("c");
+    await runD(c, ["--network", n1, "alpine", "sleep", "1000"]);
+    const derived = (await runPod(["inspect", "--format", "{{.NetworkSettings.MacAddress}}", c])).stdout.trim();
+    expect(derived).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(await macOf(c, "eth0")).toBe(derived);
+    expectExit(await runPod(["restart", "-t", "0", c]), 0);
+    expect(await macOf(c, "eth0"), "the same MAC after a restart").toBe(derived);
+    expectPodError(await runPod(["run", "--rm", "--network", n1, "--mac-address", "01:00:5e:00:00:01", "alpine", "true"]), "not a unicast MAC");
+    expectPodError(await runPod(["run", "--rm", "--network", `${n1}:mac=zz`, "alpine", "true"]), "malformed option");
+    expectPodError(await runPod(["run", "--rm", "--mac-address", "92:d0:c6:0a:29:33", "alpine", "true"]), "only be used with user networks");
+  });
+
   // (no name is looked up here: without the responder a query would go to the host's resolvers, outside the machine)
   N("--disable-dns: no responder in resolv.conf", async () => {
     const net = safeName("nodns");

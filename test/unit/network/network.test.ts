@@ -5,7 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatPort, parseNetworkMode, parsePublish } from "../../../pkg/network/mode.ts";
+import { formatNamed, formatPort, parseMac, parseNetworkMode, parsePublish, requireMac } from "../../../pkg/network/mode.ts";
+import { derivedMac } from "../../../pkg/network/usernet.ts";
 import { configuredDefault, helperCommand, hostGateway, pastaOffers, resolvConf, PASTA_DNS_FORWARD, type HelperChoice } from "../../../pkg/network/helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pod-net-"));
@@ -115,5 +116,23 @@ describe("resolv.conf and the host", () => {
     expect(pastaOffers(fake, "--map-guest-addr", cache)).toBe(false);
     writeFileSync(fake, "#!/bin/sh\nexit 1\n");
     expect(pastaOffers(fake, "--dns-forward", cache), "a changed binary is probed again").toBe(false);
+  });
+});
+
+describe("MAC addresses on user networks", () => {
+  test("mac= is parsed, lower-cased and written back; multicast and malformed ones are refused", () => {
+    const m = parseNetworkMode("web:ip=10.89.0.5,mac=92:D0:C6:0A:29:33,alias=w", false);
+    expect(m).toEqual({ kind: "named", names: ["web"], options: { web: { ip: "10.89.0.5", mac: "92:d0:c6:0a:29:33", aliases: ["w"] } } });
+    expect(formatNamed(["web"], { web: { mac: "92:d0:c6:0a:29:33", aliases: [] } })).toBe("web:mac=92:d0:c6:0a:29:33");
+    expect(parseMac("01:00:5e:00:00:01")).toBeUndefined();
+    expect(parseMac("92:d0:c6:0a:29")).toBeUndefined();
+    expect(() => requireMac("zz", "x")).toThrow("not a unicast MAC");
+  });
+  test("a derived MAC is stable, unicast and locally administered, and differs per network", () => {
+    const a = derivedMac("abc123", "net1");
+    expect(a).toBe(derivedMac("abc123", "net1"));
+    expect(a).not.toBe(derivedMac("abc123", "net2"));
+    expect(parseMac(a)).toBe(a);
+    expect(parseInt(a.slice(0, 2), 16) & 0x03).toBe(0x02);
   });
 });

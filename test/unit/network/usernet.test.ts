@@ -82,7 +82,7 @@ describe("network records", () => {
     expect(parseNetworkMode("bridge", false)).toEqual({ kind: "named", names: ["podman"] });
     expect(parseNetworkMode("podman", true)).toEqual({ kind: "bridge" });
     expect(() => parseNetworkMode("front,host", false)).toThrow("cannot be combined");
-    expect(() => parseNetworkMode("front:mac=aa:bb:cc:dd:ee:ff", false)).toThrow("not supported by pod yet");
+    expect(() => parseNetworkMode("front:interface_name=eth7", false)).toThrow("not supported by pod yet");
     expect(() => parseNetworkMode("front:ip=nope", false)).toThrow("malformed option");
   });
   test("per-network options, several --network values, and back", () => {
