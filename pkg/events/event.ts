@@ -1,6 +1,7 @@
 // podman's event (libpod/events Event) as pod writes it: one JSON object per
 // line, field names and omitempty as podman marshals them, Time in RFC 3339
 // with nanoseconds and the local offset (Go's time.Time JSON).
+import { readlinkSync } from "node:fs";
 
 export const EVENT_TYPES = ["container", "image", "volume", "network", "pod", "system"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -43,7 +44,26 @@ function fields(ns: bigint, offsetMin: number) {
   };
 }
 
-const localOffset = (ns: bigint) => -new Date(Number(ns / 1_000_000n)).getTimezoneOffset();
+/** Zone names that are UTC, as TZ or /etc/localtime's link names them. */
+const UTC_ZONE = /^(?:(?:Etc\/)?(?:UTC|UCT|Universal|Zulu|Greenwich|GMT(?:[+-]0)?)|UTC0|GMT0)$/;
+
+/**
+ * Whether the local zone is UTC, told without ICU: its time zone set-up
+ * costs more than a whole event write (6 ms of a `run --rm`). TZ when set
+ * ("" is UTC for glibc), else the zone /etc/localtime links to (no file:
+ * UTC); a zone it cannot tell is left to ICU.
+ */
+export function zoneIsUtc(env: Record<string, string | undefined> = process.env): boolean {
+  const tz = env.TZ;
+  if (tz !== undefined) return tz === "" || UTC_ZONE.test(tz.replace(/^:/, ""));
+  try {
+    return UTC_ZONE.test(readlinkSync("/etc/localtime").replace(/^.*zoneinfo\//, ""));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+const localOffset = (ns: bigint) => (zoneIsUtc() ? 0 : -new Date(Number(ns / 1_000_000n)).getTimezoneOffset());
 
 function offsetText(min: number, colon: boolean): string {
   const a = Math.abs(min);

@@ -2,6 +2,7 @@
 // ToHumanReadable per type, omitempty fields.
 import { describe, expect, test } from "bun:test";
 import { eventJson, goTimeString, humanLine, parseEventLine, rfc3339Nano, templateView, type PodEvent } from "../../../pkg/events/index.ts";
+import { zoneIsUtc } from "../../../pkg/events/event.ts";
 import { parseEventTime } from "../../../pkg/events/event.ts";
 
 const ID = "a".repeat(64);
@@ -70,5 +71,17 @@ describe("JSON", () => {
     expect(v.Time).toBe("2024-01-01 12:00:00.123456789 +0000 UTC");
     expect(v.ContainerExitCode).toBe(2);
     expect(v.Image).toBe("");
+  });
+});
+
+describe("the local zone without ICU", () => {
+  test("TZ names UTC in its spellings, '' is UTC, other zones are left to ICU", () => {
+    for (const tz of ["UTC", ":UTC", "Etc/UTC", "UCT", "Etc/Universal", "Zulu", "GMT", "Etc/GMT+0", "UTC0", ""]) expect(zoneIsUtc({ TZ: tz })).toBe(true);
+    for (const tz of ["Europe/Berlin", "America/New_York", "CET", "UTC+1", "Etc/GMT+1", "EST5EDT"]) expect(zoneIsUtc({ TZ: tz })).toBe(false);
+  });
+  test("without TZ, /etc/localtime's link decides, and the offset agrees with ICU's", () => {
+    // a zone said to be UTC must be one ICU finds at offset 0 too (this machine's /etc/localtime is Etc/UTC)
+    if (zoneIsUtc({})) expect(new Date().getTimezoneOffset()).toBe(0);
+    else expect(zoneIsUtc({ TZ: "UTC" })).toBe(true);
   });
 });
