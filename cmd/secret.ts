@@ -4,8 +4,9 @@ import { reportAll } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
-import { createNamedSecret, inspectSecrets, listSecretViews, readSecretSource, removeSecrets, secretExists } from "../pkg/secret/index.ts";
+import { createNamedSecret, parseDriverOptions, prettySecret, inspectSecrets, listSecretViews, readSecretSource, removeSecrets, secretExists } from "../pkg/secret/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
+import { parseLabels } from "../pkg/runtime/index.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 
 const secretsArg = { secret: { type: "positional", description: "Secrets (names or IDs)", required: false } } satisfies PodArgs;
@@ -13,6 +14,8 @@ const secretsArg = { secret: { type: "positional", description: "Secrets (names 
 const createArgs = {
   driver: { type: "enum", alias: "d", options: ["file"], default: "file", description: "Secret driver (pod has only file)", valueHint: "driver" },
   env: { type: "boolean", description: "Read the secret data from the environment variable named instead of a file" },
+  label: { type: "string", alias: "l", multiple: true, description: "Set a label on the secret (KEY=VALUE or KEY)", valueHint: "label" },
+  "driver-opts": { type: "string", multiple: true, description: "Driver options, KEY=VALUE[,KEY=VALUE…]", valueHint: "options" },
   name: { type: "positional", description: "Secret name", required: false },
   file: { type: "positional", description: "File to read the data from, - for stdin (with --env: a variable name)", required: false },
 } satisfies PodArgs;
@@ -25,8 +28,10 @@ export const create: PodCommand = {
     const pos = args._ as string[];
     if (pos.length !== 2) throw new UsageError("`pod secret create` takes exactly a NAME and a FILE (or - for stdin)", { hint: "pod secret create db-pass ./pass.txt" });
     const ctx = openContext(args);
+    const labels = parseLabels((args.label as unknown as string[] | undefined) ?? []);
+    const driverOptions = parseDriverOptions((args["driver-opts"] as unknown as string[] | undefined) ?? []);
     const data = await readSecretSource(pos[1]!, Boolean(args.env));
-    out(`${await createNamedSecret(ctx.paths, pos[0]!, data)}\n`);
+    out(`${await createNamedSecret(ctx.paths, pos[0]!, data, { labels, driverOptions })}\n`);
   },
 };
 
@@ -58,13 +63,16 @@ export const inspect: PodCommand = {
   examples: ["pod secret inspect db-pass", "pod secret inspect --format '{{.ID}}' db-pass"],
   args: {
     format: { type: "string", alias: "f", description: "Output format: json or a Go template", valueHint: "format" },
+    pretty: { type: "boolean", description: "Print a human-readable report" },
     ...secretsArg,
   },
   async run({ args }) {
     const refs = args._ as string[];
     if (!refs.length) throw new UsageError("provide at least one secret name or ID", { hint: "pod secret inspect db-pass" });
+    if (args.pretty && args.format) throw new UsageError("--format and --pretty cannot be used together", { hint: "pick one of them" });
     const { views, errors } = inspectSecrets(openContext(args).paths, refs, false);
-    if (views.length || !errors.length) out(formatValue(args.format as string | undefined, views));
+    if (args.pretty) out(views.map(prettySecret).join("\n"));
+    else if (views.length || !errors.length) out(formatValue(args.format as string | undefined, views));
     reportAll(errors);
   },
 };

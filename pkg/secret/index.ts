@@ -9,6 +9,8 @@ export {
   createNamedSecret,
   inspectSecrets,
   listSecretViews,
+  parseDriverOptions,
+  prettySecret,
   prepareSecrets,
   readSecretSource,
   removeSecrets,

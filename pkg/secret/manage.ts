@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import type { Paths } from "../config/index.ts";
 import { timeAgo } from "../output/index.ts";
+import { goTimeString } from "../events/index.ts";
 import { storageIdOf, type SecretFacts, type SecretRef } from "../runtime/index.ts";
 import type { Store } from "../store/index.ts";
 import { createSecret, deleteSecrets, findSecret, getSecret, listSecrets, noSuchSecret, secretData, secretsDir, type SecretRecord } from "./records.ts";
@@ -31,9 +32,38 @@ export async function readSecretSource(source: string, fromEnv: boolean): Promis
   }
 }
 
+/** `secret create --driver-opts k=v,k2=v2` (several allowed), as podman's stringToString reads them; the file driver's `path` is pod's own. */
+export function parseDriverOptions(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values.flatMap((v) => v.split(",")).filter(Boolean)) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`invalid --driver-opts ${JSON.stringify(item)}: must be formatted as key=value`, { hint: "pod secret create --driver-opts key=value NAME FILE" });
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  if ("path" in out)
+    throw new UsageError("--driver-opts path=… cannot move the file driver's data: pod keeps it under its store's secrets directory", { hint: "leave path= out" });
+  return out;
+}
+
 /** `secret create`: returns the new secret's ID. */
-export async function createNamedSecret(paths: Paths, name: string, data: Uint8Array): Promise<string> {
-  return (await createSecret(paths, name, data)).id;
+export async function createNamedSecret(paths: Paths, name: string, data: Uint8Array, meta: { labels?: Record<string, string>; driverOptions?: Record<string, string> } = {}): Promise<string> {
+  const labels = meta.labels && Object.keys(meta.labels).length ? meta.labels : undefined;
+  const driverOptions = meta.driverOptions && Object.keys(meta.driverOptions).length ? meta.driverOptions : undefined;
+  return (await createSecret(paths, name, data, { ...(labels ? { labels } : {}), ...(driverOptions ? { driverOptions } : {}) })).id;
+}
+
+/** `secret inspect --pretty`: podman's human-readable report, a blank line between secrets. */
+export function prettySecret(v: ReturnType<typeof secretInspect>): string {
+  const labels = Object.entries(v.Spec.Labels).map(([k, val]) => ` - ${val === "" ? k : `${k}=${val}`}\n`);
+  return [
+    `ID:              ${v.ID}\n`,
+    `Name:              ${v.Spec.Name}\n`,
+    "Labels:\n",
+    ...labels,
+    `Driver:            ${v.Spec.Driver.Name}\n`,
+    `Created at:        ${goTimeString(v.CreatedAt)}\n`,
+    `Updated at:        ${goTimeString(v.UpdatedAt)}\n`,
+  ].join("");
 }
 
 /** `secret inspect`: podman's SecretInfoReport. */
@@ -42,7 +72,7 @@ export function secretInspect(paths: Paths, s: SecretRecord) {
     ID: s.id,
     CreatedAt: s.createdAt,
     UpdatedAt: s.updatedAt,
-    Spec: { Name: s.name, Driver: { Name: s.driver, Options: { path: join(secretsDir(paths), "filedriver") } }, Labels: {} as Record<string, string> },
+    Spec: { Name: s.name, Driver: { Name: s.driver, Options: { ...s.driverOptions, path: join(secretsDir(paths), "filedriver") } }, Labels: { ...s.labels } as Record<string, string> },
   };
 }
 

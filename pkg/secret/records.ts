@@ -17,6 +17,10 @@ export type SecretRecord = {
   driver: "file";
   createdAt: string;
   updatedAt: string;
+  /** --label (podman's Spec.Labels) */
+  labels?: Record<string, string>;
+  /** --driver-opts (podman's Spec.Driver.Options, beside the file driver's own path) */
+  driverOptions?: Record<string, string>;
 };
 
 /** podman's limits (containers/common pkg/secrets): names as volume names, up to 253 bytes; data 1 byte to 512000. */
@@ -79,7 +83,12 @@ function withSecretsLock<T>(paths: Pick<Paths, "root">, fn: () => T | Promise<T>
 const newSecretId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(13))).toString("hex").slice(0, 25);
 
 /** Stores a new secret; a name in use is an error (podman: "secret name in use"). */
-export async function createSecret(paths: Pick<Paths, "root">, name: string, data: Uint8Array): Promise<SecretRecord> {
+export async function createSecret(
+  paths: Pick<Paths, "root">,
+  name: string,
+  data: Uint8Array,
+  meta: Pick<SecretRecord, "labels" | "driverOptions"> = {},
+): Promise<SecretRecord> {
   checkSecretName(name);
   if (data.length === 0 || data.length > MAX_SECRET_SIZE)
     throw new UsageError(`secret data must be larger than 0 and less than ${MAX_SECRET_SIZE} bytes`, { hint: "pass a non-empty file, or - to read the data from stdin" });
@@ -90,7 +99,7 @@ export async function createSecret(paths: Pick<Paths, "root">, name: string, dat
     let id = newSecretId();
     while (all.some((s) => s.id === id)) id = newSecretId();
     const now = new Date().toISOString();
-    const rec: SecretRecord = { id, name, driver: "file", createdAt: now, updatedAt: now };
+    const rec: SecretRecord = { id, name, driver: "file", createdAt: now, updatedAt: now, ...meta };
     const store = readJson<Record<string, string>>(dataFile(paths), {});
     store[id] = Buffer.from(data).toString("base64");
     // data first: a record never names data that is not there

@@ -203,6 +203,22 @@ describe("pod secret", () => {
     assertOutput(await ok(["secret", "ls", "-q"]), "", "all gone");
   });
 
+  B("secret create --label/-l and --driver-opts show in inspect's Spec; inspect --pretty is podman's report; bad values are refused", async () => {
+    const name = safeName("lab");
+    await ok(["secret", "create", "-l", "a=b", "--label", "c", "--driver-opts", "foo=bar,x=y", name, "-"], "v");
+    const [info] = JSON.parse(await ok(["secret", "inspect", name]));
+    expect(info.Spec.Labels).toEqual({ a: "b", c: "" });
+    expect(info.Spec.Driver.Options.foo).toBe("bar");
+    expect(info.Spec.Driver.Options.x).toBe("y");
+    expect(info.Spec.Driver.Options.path).toContain("filedriver");
+    const pretty = await ok(["secret", "inspect", "--pretty", name]);
+    expect(pretty).toMatch(new RegExp(`^ID:              ${info.ID}\nName:              ${name}\nLabels:\n - a=b\n - c\nDriver:            file\nCreated at:        \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d+)? [+-]\\d{4} \\S+\nUpdated at:        `));
+    expectPodError(await runPod(["secret", "inspect", "--pretty", "--format", "json", name]), "cannot be used together");
+    expectPodError(await runPod(["secret", "create", "--driver-opts", "novalue", safeName("bad"), "-"], { input: "v" }), "key=value");
+    expectPodError(await runPod(["secret", "create", "--driver-opts", "path=/tmp/elsewhere", safeName("bad"), "-"], { input: "v" }), "path=");
+    await ok(["secret", "rm", name]);
+  });
+
   B("run --secret: a read-only file at /run/secrets/NAME, target/uid/gid/mode, and env; the value is nowhere in inspect or the records", async () => {
     const name = safeName("db");
     const value = `v4lue-${safeName("x")}`;
