@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
 import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
+import { parseRestartPolicy } from "./restart-policy.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
 export type CreateFlags = {
@@ -17,6 +18,7 @@ export type CreateFlags = {
   annotations?: string[];
   stopSignal?: string;
   stopTimeout?: string;
+  restart?: string;
   envHost?: boolean;
   unsetenv?: string[];
   unsetenvAll?: boolean;
@@ -77,6 +79,7 @@ export function checkCreateFlags(f: CreateFlags, network = ""): void {
   parseAnnotations(f.annotations ?? []);
   if (f.stopSignal !== undefined) parseSignal(f.stopSignal);
   if (f.stopTimeout !== undefined) wholeSeconds("--stop-timeout", f.stopTimeout);
+  if (f.restart !== undefined) parseRestartPolicy(f.restart);
   if (f.timeout !== undefined) wholeSeconds("--timeout", f.timeout);
   if (f.tz !== undefined) timezoneFile(f.tz);
   if (f.groupAdd?.includes("keep-groups")) resolveGroupAdd(f.groupAdd, []);
@@ -98,6 +101,7 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(Object.keys(annotations).length ? { annotations } : {}),
     ...(signal !== undefined ? { stopSignal: parseSignal(signal) } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: wholeSeconds("--stop-timeout", f.stopTimeout) } : {}),
+    ...(f.restart !== undefined && parseRestartPolicy(f.restart).name !== "no" ? { restartPolicy: parseRestartPolicy(f.restart) } : {}),
     ...(f.envHost ? { envHost: hostEnvEntries(hostEnv) } : {}),
     ...(f.unsetenv?.length ? { unsetenv: f.unsetenv } : {}),
     ...(f.unsetenvAll ? { unsetenvAll: true } : {}),

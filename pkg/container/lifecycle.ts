@@ -33,7 +33,8 @@ export function parseSignal(s: string): number {
   return n;
 }
 
-export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize; awaitAttach?: boolean } = {}): Promise<void> {
+/** byPolicy: the monitor's start under --restart; any other start begins a stopped policy's cycle again. */
+export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize; awaitAttach?: boolean; byPolicy?: boolean } = {}): Promise<void> {
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
@@ -42,7 +43,8 @@ export async function startContainer(paths: Paths, rec: ContainerRecord, o: { tt
       throw new ContainerStateInvalid(`cannot start container ${rec.name}: it is paused`, { hint: `pod unpause ${rec.name}` });
     if (!canStart(status)) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
-    await startDetached(paths, cur, o.ttySize, o.awaitAttach);
+    const fresh = cur.stoppedByUser && !o.byPolicy ? ((await updateRecord(paths.root, rec.id, (r) => ({ ...r, stoppedByUser: undefined }))) ?? cur) : cur;
+    await startDetached(paths, fresh, o.ttySize, o.awaitAttach);
   });
 }
 
@@ -59,8 +61,14 @@ function requireRunning(rec: ContainerRecord): void {
   if (!canSignal(s)) throw new ContainerStateInvalid(`can only signal running containers: ${rec.name} is ${s}`, { hint: `pod start ${rec.name}` });
 }
 
+/** A stop or kill by the user ends a --restart cycle: the monitor does not start the container again. */
+async function endRestartCycle(paths: Paths, rec: ContainerRecord): Promise<void> {
+  if (rec.config?.opts.restartPolicy && !rec.stoppedByUser) await updateRecord(paths.root, rec.id, (r) => ({ ...r, stoppedByUser: true }));
+}
+
 export async function killContainer(paths: Paths, rec: ContainerRecord, signal: number): Promise<void> {
   requireRunning(rec);
+  await endRestartCycle(paths, rec);
   signalContainer(rec.pid!, rec.pid!, signal, paths.runroot);
   await containerEvent(paths, eventOf(rec), "kill");
 }
@@ -106,6 +114,8 @@ export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutS
     throw new ContainerStateInvalid(`can only stop created or running containers. ${rec.id} is in state paused: container state improper`, {
       hint: `pod unpause ${rec.name} first, or remove it with pod rm -f ${rec.name}`,
     });
+  // also between two starts of its policy: the one due is not made
+  await endRestartCycle(paths, rec);
   if (s !== "running") return;
   if (timeoutSec > 0) {
     signalContainer(rec.pid!, rec.pid!, stopSignal, paths.runroot);

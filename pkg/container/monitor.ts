@@ -4,7 +4,8 @@
 // monitor (pod_spawn_monitored in core.c), so the monitor finds the container
 // already running as its child. It owns the container's stdio or terminal,
 // writes the log, serves the attach socket, records the exit code and times,
-// runs --rm cleanup, and exits when the container does. It idles for the
+// starts the container again under --restart (restart-policy.ts), runs --rm
+// cleanup, and exits when the container does. It idles for the
 // container's lifetime, so it loads little: the start is in detach.ts.
 import { publishPorts } from "./publish.ts";
 import { closeSync, read, rmSync, writeSync } from "node:fs";
@@ -143,6 +144,8 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   server.stop();
   await recordExit(paths, id, code);
   rmSync(runtimeDir(paths, id), { recursive: true, force: true });
+  // --restart: the container starts again under a new monitor, and this one ends
+  if (rec?.config?.opts.restartPolicy && (await (await import("./restart-policy.ts")).restartByPolicy(paths, id, code))) return 0;
   if (rec?.config?.rm) {
     const { Store } = await import("../store/index.ts");
     const { removeAnonymousVolumes } = await import("../volume/index.ts");

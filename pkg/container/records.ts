@@ -55,6 +55,10 @@ export type ContainerRecord = {
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;
+  /** --restart: the starts its policy made (inspect's RestartCount), the latest back-off, and whether the user's stop or kill ended the cycle */
+  restartCount?: number;
+  restartDelayMs?: number;
+  stoppedByUser?: boolean;
 };
 
 export const containersDir = (root: string) => join(root, "containers");

@@ -2,6 +2,7 @@
 // container, then either stay in the foreground (forward signals, copy the
 // terminal, return the container's exit status; --rm removes it afterwards)
 // or hand it to a monitor (-d).
+import { parseRestartPolicy } from "./restart-policy.ts";
 import { publishPorts } from "./publish.ts";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
@@ -105,6 +106,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
+  if (req.rm && req.flags?.restart !== undefined && parseRestartPolicy(req.flags.restart).name !== "no")
+    throw new UsageError(`the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"`, { hint: "drop --rm, or --restart" });
   // references (name, ID, target) only: the data is read at each start
   const secrets = req.flags?.secrets?.length ? resolveSecretRefs(paths, req.flags.secrets) : undefined;
   const opts = checkJoinTarget(paths.root, freezeEnv(req.opts));
@@ -189,6 +192,9 @@ export async function runDetached(paths: Paths, req: RunRequest): Promise<Contai
 
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
+  // the monitor carries out a restart policy: a foreground run without -it has none
+  if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !(req.opts.tty && req.interactive))
+    throw new UsageError("--restart needs the container's monitor: run it with -d (or -it)", { hint: `pod run -d --restart ${req.flags.restart} …` });
   checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !(req.opts.tty && req.interactive) });
   const rec = await createContainer(paths, req);
   if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]));

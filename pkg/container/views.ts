@@ -1,5 +1,6 @@
 // The shapes podman prints for containers: `ps` rows (JSON and template
 // fields) and `inspect`.
+import { restartPolicyView } from "./restart-policy.ts";
 import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -151,6 +152,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     Image: rec.imageId,
     ImageName: rec.image,
     Name: rec.name,
+    RestartCount: rec.restartCount ?? 0,
     ExecIDs: execIds,
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),
@@ -170,6 +172,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     },
     HostConfig: {
       AutoRemove: rec.config?.rm ?? false,
+      RestartPolicy: restartPolicyView(o?.restartPolicy),
       Privileged: o?.privileged ?? false,
       ReadonlyRootfs: o?.readOnly ?? false,
       CapAdd: o?.capAdd ?? [],

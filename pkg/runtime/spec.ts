@@ -78,6 +78,8 @@ export type RunOptions = {
   stopSignal?: number;
   /** --stop-timeout: seconds stop waits before SIGKILL when -t is not given */
   stopTimeout?: number;
+  /** --restart (pkg/container/restart-policy.ts), carried out by the monitor */
+  restartPolicy?: { name: "no" | "on-failure" | "always" | "unless-stopped"; maxRetries: number };
   /** --env-host: the host's environment at create */
   envHost?: string[];
   /** --unsetenv names */
