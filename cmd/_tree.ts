@@ -17,6 +17,7 @@ const secret = () => import("./secret.ts");
 const monitor = () => import("./monitor.ts");
 const network = () => import("./network.ts");
 const events = () => import("./events.ts");
+const health = () => import("./healthcheck.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -61,6 +62,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   version: from(system, (m) => m.version),
   info: from(system, (m) => m.info),
   events: from(events, (m) => m.events),
+  healthcheck: from(health, (m) => m.healthcheck),
   doctor: from(doctor, (m) => m.doctor),
   completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),

@@ -10,6 +10,7 @@ import { PodError, UsageError } from "../errors.ts";
 import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
 import { parseRestartPolicy } from "./restart-policy.ts";
+import { healthConfig, type HealthFlags } from "./health.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
 export type CreateFlags = {
@@ -19,6 +20,7 @@ export type CreateFlags = {
   stopSignal?: string;
   stopTimeout?: string;
   restart?: string;
+  health?: HealthFlags;
   envHost?: boolean;
   unsetenv?: string[];
   unsetenvAll?: boolean;
@@ -80,6 +82,8 @@ export function checkCreateFlags(f: CreateFlags, network = ""): void {
   if (f.stopSignal !== undefined) parseSignal(f.stopSignal);
   if (f.stopTimeout !== undefined) wholeSeconds("--stop-timeout", f.stopTimeout);
   if (f.restart !== undefined) parseRestartPolicy(f.restart);
+  // an image's HEALTHCHECK may supply the test: the values are checked here, the whole at create
+  if (f.health) healthConfig(f.health, { Test: ["CMD", "true"] });
   if (f.timeout !== undefined) wholeSeconds("--timeout", f.timeout);
   if (f.tz !== undefined) timezoneFile(f.tz);
   if (f.groupAdd?.includes("keep-groups")) resolveGroupAdd(f.groupAdd, []);
@@ -89,7 +93,8 @@ export function checkCreateFlags(f: CreateFlags, network = ""): void {
 }
 
 /** The RunOptions fields these flags set, with the image's config (`.config` of the OCI image config). */
-export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; StopSignal?: unknown } | undefined, hostEnv: Record<string, string | undefined>): Partial<RunOptions> {
+export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; StopSignal?: unknown; Healthcheck?: unknown } | undefined, hostEnv: Record<string, string | undefined>): Partial<RunOptions> {
+  const healthcheck = healthConfig(f.health ?? {}, imageConfig?.Healthcheck as Parameters<typeof healthConfig>[1]);
   const own = parseLabels(f.labels ?? [], f.labelFiles ?? []);
   const labels = mergeLabels(imageConfig?.Labels, own);
   const annotations = parseAnnotations(f.annotations ?? []);
@@ -101,6 +106,7 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(Object.keys(annotations).length ? { annotations } : {}),
     ...(signal !== undefined ? { stopSignal: parseSignal(signal) } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: wholeSeconds("--stop-timeout", f.stopTimeout) } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
     ...(f.restart !== undefined && parseRestartPolicy(f.restart).name !== "no" ? { restartPolicy: parseRestartPolicy(f.restart) } : {}),
     ...(f.envHost ? { envHost: hostEnvEntries(hostEnv) } : {}),
     ...(f.unsetenv?.length ? { unsetenv: f.unsetenv } : {}),

@@ -4,14 +4,13 @@
 import { awaitPublished, clearPublished } from "./publish.ts";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { Store } from "../store/index.ts";
-import { engineArgv, type Paths } from "../config/index.ts";
+import type { Paths } from "../config/index.ts";
 import { pipe } from "../native/libc.ts";
 import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "../native/core.ts";
-import { selfCommand } from "../userns/index.ts";
 import { containerDir, type ContainerRecord } from "./records.ts";
 import { liveFile } from "./reconcile.ts";
 import { launchContainer } from "./launch.ts";
-import { openCgroupProcs, runtimeDir } from "./live.ts";
+import { openCgroupProcs, podCommand, runtimeDir } from "./live.ts";
 import { monitorsCgroup } from "../cgroup/index.ts";
 import type { TtySize } from "./monitor.ts";
 
@@ -39,7 +38,7 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   const monitors = monitorsCgroup();
   const monitorProcs = monitors ? openCgroupProcs(monitors) : -1;
   const monitor: MonitorExec = {
-    before: [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, ...engineArgv(paths.engine), "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
+    before: [...podCommand(paths), "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],
     after: [rec.id],
     env: process.env,
     keepFds: [outR, errR, inW].filter((fd) => fd >= 0),

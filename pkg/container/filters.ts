@@ -3,8 +3,8 @@
 // are alternatives (any may match), different keys must all match
 // (podman's pkg/domain/filters/containers.go), except `label`, where every
 // value must match, and `label!`, which drops the containers `label` would
-// keep (podman's MatchLabelFilters). Keys pod has no data for (pod, network,
-// health) are refused, not ignored.
+// keep (podman's MatchLabelFilters). Keys pod has no data for (pod, network)
+// are refused, not ignored.
 import { UsageError } from "../errors.ts";
 import type { ContainerRecord } from "./records.ts";
 import { exitCodeOf, type Status } from "./state.ts";
@@ -15,7 +15,7 @@ export type Candidate = { rec: ContainerRecord; status: Status };
 export type ContainerFilter = (c: Candidate) => boolean;
 type Ctx = { all: ContainerRecord[]; now: number; resolveImage?: (ref: string) => string | undefined };
 
-export const FILTER_KEYS = ["id", "name", "status", "ancestor", "exited", "before", "since", "until", "volume", "command", "label", "label!", "restart-policy"] as const;
+export const FILTER_KEYS = ["id", "name", "status", "ancestor", "exited", "before", "since", "until", "volume", "command", "label", "label!", "restart-policy", "health"] as const;
 // podman's define.StringToContainerStatus; "stopped" is what podman calls exited before cleanup
 const STATUSES = ["created", "running", "exited", "stopped", "paused", "configured", "initialized", "stopping", "removing", "unknown"];
 const HINT = `pod knows the filters ${FILTER_KEYS.join(", ")} (KEY=VALUE)`;
@@ -140,6 +140,10 @@ function keyFilter(key: string, values: string[], ctx: Ctx): ContainerFilter {
         if (!["no", "on-failure", "always", "unless-stopped"].includes(v)) throw new UsageError(`${v} is an invalid restart policy`, { hint: "restart-policy=no, on-failure, always or unless-stopped" });
       return ({ rec }) => values.includes(rec.config?.opts.restartPolicy?.name ?? "no");
     }
+    case "health":
+      for (const v of values)
+        if (!["healthy", "unhealthy", "starting", "none"].includes(v)) throw new UsageError(`${v} is an invalid health status`, { hint: "health=healthy, unhealthy, starting or none" });
+      return ({ rec, status }) => values.includes(!rec.config?.opts.healthcheck ? "none" : status === "running" ? (rec.health?.status ?? "starting") : "none");
     case "command": {
       const res = values.map((v) => regex(key, v));
       return ({ rec }) => res.some((r) => r.test(rec.command[0] ?? ""));

@@ -4,7 +4,8 @@
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
-import { containersRunPath, type Paths } from "../config/index.ts";
+import { containersRunPath, engineArgv, type Paths } from "../config/index.ts";
+import { selfCommand } from "../userns/index.ts";
 import { removeContainerCgroup } from "../cgroup/index.ts";
 import { releaseBridge } from "../network/bridge.ts";
 import { releaseUserNetworks } from "../network/usernet.ts";
@@ -28,6 +29,9 @@ export function killHelper(pid: number): void {
 }
 
 /** Records the end of a container's process and removes its cgroup and its place on root's bridge. */
+/** pod itself with this store's paths and engine flags: what the monitor runs (and runs again) for its container. */
+export const podCommand = (paths: Paths) => [...selfCommand(), "--root", paths.root, "--runroot", paths.runroot, ...engineArgv(paths.engine)];
+
 export async function recordExit(paths: Paths, id: string, code: number): Promise<void> {
   let cgroup: string | undefined;
   let bridged = false;

@@ -14,10 +14,18 @@ import { setWindowSize, waitExit } from "../native/libc.ts";
 import { containerDir, readRecord, removeContainerDir, updateRecord, eventOf } from "./records.ts";
 import { exitFile, markRunning } from "./reconcile.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import { attachSocket, killHelper, recordExit, runtimeDir } from "./live.ts";
+import { attachSocket, killHelper, podCommand, recordExit, runtimeDir } from "./live.ts";
+import type { RunOptions } from "../runtime/index.ts";
 import { LogWriter, logPath } from "./logs.ts";
 import { Frame, FrameReader, frame, parseResize } from "./attach-protocol.ts";
 import { containerEvent } from "../events/index.ts";
+
+/** A new run starts `starting` with no results; then the checks run on the monitor's timer (health.ts). */
+async function startHealthchecks(paths: Paths, id: string, cfg: NonNullable<RunOptions["healthcheck"]>): Promise<{ stop(): void }> {
+  await updateRecord(paths.root, id, (r) => ({ ...r, health: { status: "starting", failingStreak: 0, log: [] } }));
+  const { scheduleHealthchecks } = await import("./health.ts");
+  return scheduleHealthchecks(cfg, podCommand(paths), id);
+}
 
 /** Reads fd until EOF/EIO, handing each chunk to onData. */
 function pump(fd: number, onData: (b: Uint8Array) => void): Promise<void> {
@@ -118,6 +126,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   process.on("SIGTERM", () => void import("../native/core.ts").then((m) => m.signalContainer(child.pid, child.pid, 15, paths.runroot)));
   for (const s of ["SIGINT", "SIGHUP"] as const) process.on(s, () => undefined);
   const published = await publishPorts(paths, rec, child.pid);
+  const health = rec?.config?.opts.healthcheck ? await startHealthchecks(paths, id, rec.config.opts.healthcheck) : undefined;
   // The monitor idles for the container's lifetime: give back what start-up used.
   Bun.gc(true);
   // --timeout: killed after that many seconds, and recorded -1 as podman's conmon does
@@ -127,6 +136,7 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   const timer = timeout ? setTimeout(kill, timeout * 1000) : undefined;
   const exited = await waitExit(child.pid);
   clearTimeout(timer);
+  health?.stop();
   published?.stop();
   const code = timedOut ? -1 : exited;
   // The network helper serves this container only: it ends with it (and, by its death signal, with us).

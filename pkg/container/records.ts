@@ -59,6 +59,8 @@ export type ContainerRecord = {
   restartCount?: number;
   restartDelayMs?: number;
   stoppedByUser?: boolean;
+  /** the healthcheck's state in this run (health.ts) */
+  health?: import("./health.ts").HealthState;
 };
 
 export const containersDir = (root: string) => join(root, "containers");

@@ -41,7 +41,10 @@ export const canUnpause = (s: Status) => s === "paused";
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const s = statusOf(rec);
-  if (s === "running") return `Up ${humanDuration(now - Date.parse(rec.startedAt ?? rec.created)).replace(/^Less than a second$/, "Less than a second")}`;
+  if (s === "running") {
+    const up = `Up ${humanDuration(now - Date.parse(rec.startedAt ?? rec.created)).replace(/^Less than a second$/, "Less than a second")}`;
+    return rec.config?.opts.healthcheck ? `${up} (${rec.health?.status ?? "starting"})` : up;
+  }
   if (s === "created") return "Created";
   if (s === "paused") return "Paused";
   const ended = rec.finishedAt ?? rec.startedAt ?? rec.created;

@@ -1,6 +1,7 @@
 // The shapes podman prints for containers: `ps` rows (JSON and template
 // fields) and `inspect`.
 import { restartPolicyView } from "./restart-policy.ts";
+import { healthcheckView, healthView } from "./health.ts";
 import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -148,6 +149,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Error: "",
       StartedAt: rec.startedAt ?? "0001-01-01T00:00:00Z",
       FinishedAt: rec.finishedAt ?? "0001-01-01T00:00:00Z",
+      ...(o?.healthcheck ? { Health: healthView(rec) } : {}),
     },
     Image: rec.imageId,
     ImageName: rec.image,
@@ -166,6 +168,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Image: rec.image,
       StopSignal: o?.stopSignal ?? 15,
       StopTimeout: o?.stopTimeout ?? 10,
+      ...(o?.healthcheck ? { Healthcheck: healthcheckView(o.healthcheck), HealthcheckOnFailureAction: o.healthcheck.onFailure } : {}),
       ...(o?.tz ? { Timezone: o.tz } : {}),
       Tty: o?.tty ?? false,
       OpenStdin: rec.config?.interactive ?? false,

@@ -17,6 +17,8 @@ export type PodEvent = {
   Status: string;
   Time: string;
   Type: EventType;
+  /** health_status events: healthy, unhealthy, starting */
+  HealthStatus?: string;
   /** the container's labels; a network's driver */
   Attributes?: Record<string, string>;
 };
@@ -114,6 +116,7 @@ export function eventJson(e: PodEvent): string {
   o.Status = e.Status;
   o.Time = e.Time;
   o.Type = e.Type;
+  if (e.HealthStatus) o.HealthStatus = e.HealthStatus;
   if (e.Attributes && Object.keys(e.Attributes).length) o.Attributes = e.Attributes;
   return JSON.stringify(o);
 }

@@ -78,6 +78,8 @@ export type RunOptions = {
   stopSignal?: number;
   /** --stop-timeout: seconds stop waits before SIGKILL when -t is not given */
   stopTimeout?: number;
+  /** --health-* and the image's HEALTHCHECK (pkg/container/health.ts), run by the monitor */
+  healthcheck?: { test: string[]; intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number; onFailure: "none" | "kill" | "restart" | "stop" };
   /** --restart (pkg/container/restart-policy.ts), carried out by the monitor */
   restartPolicy?: { name: "no" | "on-failure" | "always" | "unless-stopped"; maxRetries: number };
   /** --env-host: the host's environment at create */
