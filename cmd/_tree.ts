@@ -18,6 +18,7 @@ const monitor = () => import("./monitor.ts");
 const network = () => import("./network.ts");
 const events = () => import("./events.ts");
 const health = () => import("./healthcheck.ts");
+const generate = () => import("./generate.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -63,6 +64,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   info: from(system, (m) => m.info),
   events: from(events, (m) => m.events),
   healthcheck: from(health, (m) => m.healthcheck),
+  generate: from(generate, (m) => m.generate),
   doctor: from(doctor, (m) => m.doctor),
   completion: from(completion, (m) => m.completion),
   "_storage-worker": from(system, (m) => m.storageWorker),

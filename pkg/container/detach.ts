@@ -7,8 +7,9 @@ import { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { pipe } from "../native/libc.ts";
 import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "../native/core.ts";
-import { containerDir, type ContainerRecord } from "./records.ts";
-import { liveFile } from "./reconcile.ts";
+import { containerDir, monitorPidFile, type ContainerRecord } from "./records.ts";
+import { liveFile, readLivePids } from "./reconcile.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
 import { launchContainer } from "./launch.ts";
 import { openCgroupProcs, podCommand, runtimeDir } from "./live.ts";
 import { monitorsCgroup } from "../cgroup/index.ts";
@@ -49,6 +50,9 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   clearPublished(paths, rec.id);
   try {
     const { started, rec: running } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
+    // the monitor's pid as a plain file, there before this returns: a systemd unit's PIDFile (pod generate systemd)
+    const live = readLivePids(containerDir(paths.root, rec.id));
+    if (live) writeFileAtomic(monitorPidFile(paths.root, rec.id), `${live.monitorPid}\n`, 0o600);
     await awaitPublished(paths, running);
     return started.pid;
   } finally {

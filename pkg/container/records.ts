@@ -65,6 +65,8 @@ export type ContainerRecord = {
 
 export const containersDir = (root: string) => join(root, "containers");
 export const containerDir = (root: string, id: string) => join(containersDir(root), id);
+/** the latest start's monitor pid, alone in a file (a systemd unit's PIDFile) */
+export const monitorPidFile = (root: string, id: string) => join(containerDir(root, id), "monitor.pid");
 
 export function newContainerId(): string {
   return new Bun.CryptoHasher("sha256").update(crypto.getRandomValues(new Uint8Array(32))).digest("hex");
