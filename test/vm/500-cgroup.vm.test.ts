@@ -108,7 +108,7 @@ describe("container cgroups", () => {
 });
 
 describe("monitors", () => {
-  V("a detached container's monitor lives in pod.slice/pod-monitors.scope, so ending the cgroup it was started from ends neither", async () => {
+  V("a detached container's monitor lives in pod.slice/pod-monitors.scope, so ending the cgroup it was started from ends neither, and its --restart policy goes on", async () => {
     if (!support.ok) return;
     const vmCgroup = process.env.VM_RUN_CGROUP;
     if (!vmCgroup) throw new Error("VM_RUN_CGROUP is not set: this test runs inside test/vm/run.sh's VM");
@@ -117,7 +117,7 @@ describe("monitors", () => {
     mkdirSync(term);
     const name = safeName("c");
     made.push(name);
-    const script = `echo $$ > ${term}/cgroup.procs && exec "$0" run -d --name ${name} busybox sleep 1000`;
+    const script = `echo $$ > ${term}/cgroup.procs && exec "$0" run -d --restart always --name ${name} busybox sleep 1000`;
     const r = Bun.spawnSync(["sh", "-c", script, POD], { env: pod().env, stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode, r.stderr.toString()).toBe(0);
     const rec = JSON.parse((await runPod(["inspect", name])).stdout)[0] as { State: { Pid: number } };
@@ -127,6 +127,12 @@ describe("monitors", () => {
     await until(`${term} to empty`, () => readFileSync(join(term, "cgroup.events"), "utf8").includes("populated 0"), 10_000);
     rmdirSync(term);
     expect((await inspectState(name)).Status, "the container after its starter's cgroup was killed").toBe("running");
+    // the session that started it is gone: its policy still starts it again
+    process.kill(rec.State.Pid, "SIGKILL");
+    await until("the policy to start it again", async () => {
+      const st = await inspectState(name);
+      return st.Status === "running" && st.Pid !== rec.State.Pid;
+    }, 20_000);
     expectExit(await runPod(["stop", "-t", "0", name]), 0);
   });
 });
