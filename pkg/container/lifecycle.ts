@@ -66,9 +66,12 @@ async function endRestartCycle(paths: Paths, rec: ContainerRecord): Promise<void
   if (rec.config?.opts.restartPolicy && !rec.stoppedByUser) await updateRecord(paths.root, rec.id, (r) => ({ ...r, stoppedByUser: true }));
 }
 
+/** The signals a kill ends a container with (INT, QUIT, KILL, TERM): a HUP or USR1 to a daemon ends no --restart cycle. */
+const ENDING_SIGNALS = new Set([2, 3, 9, 15]);
+
 export async function killContainer(paths: Paths, rec: ContainerRecord, signal: number): Promise<void> {
   requireRunning(rec);
-  await endRestartCycle(paths, rec);
+  if (ENDING_SIGNALS.has(signal)) await endRestartCycle(paths, rec);
   signalContainer(rec.pid!, rec.pid!, signal, paths.runroot);
   await containerEvent(paths, eventOf(rec), "kill");
 }
