@@ -109,8 +109,9 @@ export function joinTarget(root: string, opts: RunOptions): JoinTarget | undefin
       return undefined;
     }
   };
-  const hostAddress = /^(\S+)\thost\.containers\.internal/m.exec(read("hosts") ?? "")?.[1];
-  return { path: `/proc/${other.pid}/ns/net`, resolv: read("resolv.conf"), hostAddress };
+  const hosts = read("hosts");
+  const hostAddress = /^(\S+)\thost\.containers\.internal/m.exec(hosts ?? "")?.[1];
+  return { path: `/proc/${other.pid}/ns/net`, resolv: read("resolv.conf"), hosts, hostAddress };
 }
 
 /** The running container a namespace is joined from, or an error saying why it cannot be. */

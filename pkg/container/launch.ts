@@ -9,7 +9,7 @@ import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
 import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
-import { mayFallBack, networkFiles, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
+import { addSlirpForwards, mayFallBack, networkFiles, slirpForwardsPorts, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
 import { noteUserNetworkPid } from "../network/usernet.ts";
 import { findOnPath } from "../network/helpers.ts";
 import type { LaunchPlan } from "../native/plan.ts";
@@ -138,7 +138,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       hostEnv: process.env,
       hostHosts: readHostFile("/etc/hosts"),
       hostResolv,
-      net: { mode: net.mode, resolv: net.resolv, hostAddress: net.hostAddress, address: net.bridge?.ip ?? net.usernet?.addresses[0]?.ip },
+      net: { mode: net.mode, resolv: net.resolv, hosts: net.hosts, hostAddress: net.hostAddress, address: net.bridge?.ip ?? net.usernet?.addresses[0]?.ip },
       name: rec.name,
       image: rec.image,
       imageId: rec.imageId,
@@ -201,6 +201,15 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     const pid = started.pid;
     await containerEvent(paths, eventOf(rec), "start");
     if (net.usernet) await noteUserNetworkPid(paths.runroot, rec.id, pid);
+    if (net.helper?.kind === "slirp4netns" && rec.config.opts.ports?.length && slirpForwardsPorts(rec.config.opts.network)) {
+      try {
+        await addSlirpForwards(net.helper.apiSocket, rec.config.opts.ports);
+      } catch (e) {
+        signalContainer(pid, pid, 9, paths.runroot);
+        if (cgroup) removeContainerCgroup(cgroup);
+        throw e;
+      }
+    }
     log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
     // The monitor records a start it finds unrecorded, and may already have recorded its end: not undone here.
     const running = await updateRecord(paths.root, rec.id, (r) => (r.pid === pid ? undefined : markRunning(r, pid, started.monitorPid)));

@@ -11,13 +11,15 @@ import { PodError } from "../errors.ts";
 import { forwardTcpPorts, proxySocket, publishThroughKeeper, startNamespaceProxy } from "../network/proxy.ts";
 import { selfCommand } from "../userns/index.ts";
 import { stateDir } from "../network/usernet.ts";
+import { slirpForwardsPorts } from "../network/mode.ts";
 import type { ContainerRecord } from "./records.ts";
 import { runtimeDir } from "./live.ts";
 
 const readyFile = (paths: Paths, id: string) => join(runtimeDir(paths, id), "ports.ready");
 
 /** Whether the container's owner publishes its ports (user networks, slirp4netns), not its network helper or the kernel. */
-const ownerPublishes = (rec: ContainerRecord) => (rec.networks?.length || rec.networkHelper === "slirp4netns") && !!rec.config?.opts.ports?.length;
+const ownerPublishes = (rec: ContainerRecord) =>
+  (rec.networks?.length || (rec.networkHelper === "slirp4netns" && !slirpForwardsPorts(rec.config?.opts.network))) && !!rec.config?.opts.ports?.length;
 
 /**
  * Starts listening on the published ports of a container on user networks

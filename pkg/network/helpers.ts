@@ -191,7 +191,40 @@ export function helperCommand(
   if (!o.allowHostLoopback) args.push("--disable-host-loopback");
   if (o.enableIpv6) args.push("--enable-ipv6");
   if (o.cidr) args.push(`--cidr=${o.cidr}`);
+  if (o.portHandler === "slirp4netns" && ports.length) args.push("--api-socket", files.apiSocket);
   return ["readyfd", "", files.logFile, choice.path, ...args, "@PID@", "tap0"];
+}
+
+/** port_handler=slirp4netns: slirp4netns forwards the published ports once it runs, one add_hostfwd each through its API socket. */
+export async function addSlirpForwards(apiSocket: string, ports: PortMapping[]): Promise<void> {
+  for (const p of ports) {
+    const req = { execute: "add_hostfwd", arguments: { proto: p.protocol, host_addr: p.hostIp || "0.0.0.0", host_port: p.hostPort, guest_port: p.containerPort } };
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      Bun.connect({
+        unix: apiSocket,
+        socket: {
+          open(s) {
+            s.write(JSON.stringify(req));
+          },
+          data(_s, d) {
+            got += new TextDecoder().decode(d);
+          },
+          close() {
+            resolve(got);
+          },
+          error(_s, e) {
+            reject(e);
+          },
+        },
+      }).catch(reject);
+    });
+    const parsed = JSON.parse(answer || "{}") as { error?: { desc?: string } };
+    if (parsed.error || answer === "")
+      throw new PodError(`publishing ${p.hostIp || "0.0.0.0"}:${p.hostPort} through slirp4netns: ${parsed.error?.desc ?? "no answer from its API socket"}`, {
+        hint: "pick another host port (-p), or leave the host port out to get a free one",
+      });
+  }
 }
 
 /** Binds each published host port once, so a port in use is an error before the container starts; 0 gets a free port. */

@@ -6,18 +6,18 @@ import { ensurePrivateDir } from "../config/index.ts";
 import { confBool, confList, containersConfFiles } from "./conf.ts";
 import { PodError, UsageError } from "../errors.ts";
 import type { RunOptions } from "../runtime/index.ts";
-import { parseNetworkMode, parsePublish, joinsOutside, type NetworkMode, type PortMapping } from "./mode.ts";
+import { parseNetworkMode, parsePublish, joinsOutside, slirpForwardsPorts, type NetworkMode, type PortMapping } from "./mode.ts";
 import { attachBridge } from "./bridge.ts";
 import { requireNetwork } from "./networks.ts";
 import { attachUserNetworks } from "./usernet.ts";
 import { chooseHelper, claimHostPorts, helperCommand, hostAddress, resolvConf, type HelperChoice, type HelperKind } from "./helpers.ts";
 
-export { parseNetworkMode, parsePublish, parseMac, requireMac, formatPort, formatNamed, joinsOutside, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
+export { parseNetworkMode, parsePublish, parseMac, requireMac, formatPort, formatNamed, joinsOutside, slirpForwardsPorts, type NetworkMode, type NetworkOptions, type PortMapping, type Protocol } from "./mode.ts";
 export { containersConfFiles } from "./conf.ts";
 export { releaseBridge } from "./bridge.ts";
 export { releaseUserNetworks, reloadUserNetworks, stopUserNetworks } from "./usernet.ts";
 export { createNetwork, defaultNetwork, findNetwork, matchesNetworkFilter, networkNotFound, readNetworks, removeNetworkRecord, requireNetwork, DEFAULT_NETWORK, type NetworkRecord } from "./networks.ts";
-export { chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
+export { addSlirpForwards, chooseHelper, claimHostPorts, resolvConf, type HelperKind } from "./helpers.ts";
 
 /**
  * At create: the mode is checked and every -p parsed, host ports chosen
@@ -47,7 +47,7 @@ export async function planPorts(opts: RunOptions, imageExposed: string[] = []): 
 }
 
 /** The namespace --network container:NAME or ns:PATH joins (pkg/container finds a container's), with what it shares. */
-export type JoinTarget = { path: string; resolv?: string; hostAddress?: string };
+export type JoinTarget = { path: string; resolv?: string; hosts?: string; hostAddress?: string };
 
 export type NetworkSetup = {
   mode: "host" | "none" | "helper" | "bridge" | "join" | "usernet";
@@ -59,6 +59,8 @@ export type NetworkSetup = {
   /** user networks: the veths' oneshot command and each address */
   usernet?: { command: string[]; addresses: { network: string; ip: string; gateway: string; prefix: number; bridge: string }[] };
   resolv: string;
+  /** --network container:NAME: the other container's /etc/hosts, which the joining one shares */
+  hosts?: string;
   hostAddress?: string;
 };
 
@@ -97,8 +99,8 @@ export async function networkSetup(
   if (mode.kind === "none") return { mode: "none", resolv: resolvConf(hostResolv, undefined, dns) };
   if (mode.kind === "container" || mode.kind === "ns") {
     if (!join) throw new PodError(`--network ${opts.network}: no namespace to join`, { hint: "this is a bug in pod" });
-    // another container's network: its resolv.conf and its way to the host, as podman shares them
-    return { mode: "join", join: join.path, resolv: join.resolv ?? resolvConf(hostResolv, undefined, dns), hostAddress: join.hostAddress };
+    // another container's network: its resolv.conf, /etc/hosts and way to the host, as podman shares them
+    return { mode: "join", join: join.path, resolv: join.resolv ?? resolvConf(hostResolv, undefined, dns), hosts: join.hosts, hostAddress: join.hostAddress };
   }
   if (mode.kind === "named") {
     if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });

@@ -3,7 +3,14 @@
 import { isIP } from "node:net";
 import { UsageError } from "../errors.ts";
 
-export type SlirpOptions = { allowHostLoopback: boolean; enableIpv6: boolean; mtu: number; cidr?: string };
+export type SlirpOptions = {
+  allowHostLoopback: boolean;
+  enableIpv6: boolean;
+  mtu: number;
+  cidr?: string;
+  /** who carries -p: pod's forwarder in rootlessport's place (podman's default, "rootlesskit"), or slirp4netns's own add_hostfwd */
+  portHandler?: "rootlesskit" | "slirp4netns";
+};
 
 /** `--network NAME:ip=…,alias=…`: what one user network gives the container. */
 export type NetworkOptions = { ip?: string; mac?: string; aliases: string[] };
@@ -49,12 +56,10 @@ function slirpOptions(mode: string, list: string): SlirpOptions {
     else if (k === "enable_ipv6") o.enableIpv6 = bool(mode, k, v);
     else if (k === "mtu" && /^\d+$/.test(v) && Number(v) >= 1280 && Number(v) <= 65521) o.mtu = Number(v);
     else if (k === "cidr" && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(v)) o.cidr = v;
-    else if (k === "port_handler" && v === "slirp4netns") continue;
-    else if (k === "port_handler" && v === "rootlesskit")
-      throw new UsageError(`--network ${mode}: port_handler=rootlesskit is not supported by pod`, { hint: "pod forwards ports through slirp4netns itself: leave port_handler out" });
+    else if (k === "port_handler" && (v === "slirp4netns" || v === "rootlesskit")) o.portHandler = v;
     else
       throw new UsageError(`invalid --network ${mode}: unknown or malformed option ${JSON.stringify(item)}`, {
-        hint: "slirp4netns takes allow_host_loopback=true|false, enable_ipv6=true|false, mtu=N, cidr=A.B.C.D/N, port_handler=slirp4netns",
+        hint: "slirp4netns takes allow_host_loopback=true|false, enable_ipv6=true|false, mtu=N, cidr=A.B.C.D/N, port_handler=rootlesskit|slirp4netns",
       });
   }
   return o;
@@ -137,6 +142,16 @@ export function formatNamed(names: string[], options: Record<string, NetworkOpti
 }
 
 /** Whether the container gets a network namespace of its own joined to the outside (a helper, or root's bridge), so -p applies. */
+/** --network slirp4netns:port_handler=slirp4netns: slirp4netns's own add_hostfwd carries -p, not pod's forwarder. */
+export function slirpForwardsPorts(network: string | undefined): boolean {
+  try {
+    const m = parseNetworkMode(network);
+    return m.kind === "slirp4netns" && m.opts.portHandler === "slirp4netns";
+  } catch {
+    return false;
+  }
+}
+
 export const joinsOutside = (m: NetworkMode) => m.kind === "default" || m.kind === "pasta" || m.kind === "slirp4netns" || m.kind === "bridge" || m.kind === "named";
 
 export type Protocol = "tcp" | "udp";

@@ -152,7 +152,14 @@ export type RunInput = {
 
 /** What pkg/network decided for this start; without it: --network host or none, the host's resolv.conf. */
 /** address: the container's own on root's bridge, which /etc/hosts gives its names. */
-export type NetworkFacts = { mode: "host" | "none" | "helper" | "bridge" | "join" | "usernet"; resolv: string; hostAddress?: string; address?: string };
+export type NetworkFacts = {
+  mode: "host" | "none" | "helper" | "bridge" | "join" | "usernet";
+  resolv: string;
+  /** "join": the other container's /etc/hosts */
+  hosts?: string;
+  hostAddress?: string;
+  address?: string;
+};
 
 const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts.network === "host" ? "host" : "none", resolv: input.hostResolv };
 
@@ -219,6 +226,9 @@ function hostsFile(hostname: string, input: RunInput, name: string | undefined):
   const o = input.opts;
   const own = `${netOf(input).address ?? "127.0.1.1"}\t${[hostname, ...(name && name !== hostname ? [name] : [])].join(" ")}\n`;
   const added = addedHosts(o.addHost ?? [], netOf(input).hostAddress);
+  // --network container:NAME shares the other container's hosts file, as podman does
+  const joined = netOf(input).mode === "join" ? netOf(input).hosts : undefined;
+  if (joined !== undefined) return added + joined;
   if (netOf(input).mode === "host") return added + (input.hostHosts === "" || input.hostHosts.endsWith("\n") ? input.hostHosts : `${input.hostHosts}\n`) + own;
   const host = netOf(input).hostAddress ? `${netOf(input).hostAddress}\thost.containers.internal host.docker.internal\n` : "";
   return (

@@ -181,16 +181,19 @@ describe("the default network", () => {
 });
 
 describe("published ports and the host", () => {
-  for (const net of ["pasta", "slirp4netns"]) {
+  for (const net of ["pasta", "slirp4netns", "slirp4netns:port_handler=slirp4netns"]) {
     N(`-p 127.0.0.1:H:C over TCP and UDP through ${net}`, async () => {
       const [tcp, udp] = [await freePort(), await freePort()];
       const name = safeName("p");
-      await runD(name, ["--network", net, "-p", `127.0.0.1:${tcp}:80`, "-p", `127.0.0.1:${udp}:81/udp`, "alpine", "sh", "-c", `${UDP_SINK(81)[2]} & ${TCP_SERVER(80, "hello-tcp")[2]}`]);
+      const id = await runD(name, ["--network", net, "-p", `127.0.0.1:${tcp}:80`, "-p", `127.0.0.1:${udp}:81/udp`, "alpine", "sh", "-c", `${UDP_SINK(81)[2]} & ${TCP_SERVER(80, "hello-tcp")[2]}`]);
       expect(await readTcp(tcp)).toBe("hello-tcp\n");
       await sendUdpUntil(udp, "hello-udp", async () => (await runPod(["exec", name, "cat", "/tmp/udp-got"])).stdout.includes("hello-udp"));
       const pid = Number(await inspectFmt(name, "{{.State.Pid}}"));
       const helpers = helpersOf(pid);
       expect(helpers.length).toBe(1);
+      // port_handler=slirp4netns: slirp4netns's own add_hostfwd carries them, not pod's forwarder
+      const forwarders = childrenNamed(monitorsOf(id)[0]!, "pod-port-fwd");
+      expect(forwarders.length).toBe(net === "slirp4netns" ? 1 : 0);
       expectExit(await runPod(["rm", "-f", name]), 0);
       await until(`${net} to end with its container`, () => !alive(helpers[0]!), 5_000);
     });
@@ -217,6 +220,14 @@ describe("published ports and the host", () => {
     expectExit(r, 0);
     expect(r.stdout).toContain("eth0");
     expect(r.stdout).toContain("hello-shared");
+    // the joiner shares the other's /etc/hosts (its name and host.containers.internal), as podman does
+    const hosts = await runPod(["run", "--rm", "--network", `container:${web}`, "--add-host", "extra.test:10.9.9.9", "alpine", "cat", "/etc/hosts"]);
+    expectExit(hosts, 0);
+    const own = await runPod(["exec", web, "cat", "/etc/hosts"]);
+    expectExit(own, 0);
+    expect(hosts.stdout).toContain(own.stdout);
+    expect(hosts.stdout).toMatch(new RegExp(`\\s${web}(\\s|$)`, "m"));
+    expect(hosts.stdout).toContain("10.9.9.9\textra.test");
     expectPodError(await runPod(["run", "--rm", "--network", "container:no-such-ctr", "alpine", "true"]), "no such container");
     const stopped = safeName("st");
     track(stopped);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatNamed, formatPort, parseMac, parseNetworkMode, parsePublish, requireMac } from "../../../pkg/network/mode.ts";
+import { formatNamed, formatPort, parseMac, parseNetworkMode, parsePublish, requireMac, slirpForwardsPorts } from "../../../pkg/network/mode.ts";
 import { derivedMac } from "../../../pkg/network/usernet.ts";
 import { configuredDefault, helperCommand, hostGateway, pastaOffers, resolvConf, PASTA_DNS_FORWARD, type HelperChoice } from "../../../pkg/network/helpers.ts";
 
@@ -43,6 +43,14 @@ describe("--network", () => {
     expect(parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500", false)).toEqual({ kind: "slirp4netns", opts: { allowHostLoopback: true, enableIpv6: false, mtu: 1500 } });
   });
 
+  test("slirp4netns port_handler: rootlesskit is pod's forwarder (the default), slirp4netns its own add_hostfwd", () => {
+    expect(parseNetworkMode("slirp4netns:port_handler=rootlesskit", false)).toMatchObject({ opts: { portHandler: "rootlesskit" } });
+    expect(slirpForwardsPorts("slirp4netns:port_handler=slirp4netns")).toBe(true);
+    expect(slirpForwardsPorts("slirp4netns:port_handler=rootlesskit")).toBe(false);
+    expect(slirpForwardsPorts("slirp4netns")).toBe(false);
+    expect(slirpForwardsPorts(undefined)).toBe(false);
+  });
+
   test("container:NAME and ns:PATH join another namespace", () => {
     expect(parseNetworkMode("container:web", false)).toEqual({ kind: "container", target: "web" });
     expect(parseNetworkMode("ns:/run/netns/x", false)).toEqual({ kind: "ns", path: "/run/netns/x" });
@@ -54,7 +62,7 @@ describe("--network", () => {
   });
 
   test("what pod does not do yet, and typos, are refused", () => {
-    for (const bad of ["container:", "ns:relative/path", "slirp", "mynet:ip=x", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=rootlesskit", "-x"]) expect(() => parseNetworkMode(bad, false)).toThrow();
+    for (const bad of ["container:", "ns:relative/path", "slirp", "mynet:ip=x", "slirp4netns:bogus=1", "slirp4netns:mtu=10", "slirp4netns:port_handler=other", "-x"]) expect(() => parseNetworkMode(bad, false)).toThrow();
   });
 });
 
