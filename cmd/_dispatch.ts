@@ -93,7 +93,7 @@ export async function dispatch(argv: string[], version: string): Promise<number>
         hint: `see \`${path.join(" ")} --help\``,
       });
     // As root, what a container killed with its monitor left on the bridge goes first (its address, its ports);
-    // not in pod's own helpers: the user networks' keeper and proxies run in network namespaces without pod0
+    // not in pod's own helpers (the user networks' keeper, the proxies): the commands they serve did it
     if (process.getuid?.() === 0 && !path[1]?.startsWith("_")) await releaseBridge();
     const result = await cmd.run({ rawArgs: rest, args: parsed as never, cmd: cmd as never });
     return typeof result === "number" ? result : 0;

@@ -1,14 +1,15 @@
 // `pod _netns-keeper DIR`: the process that keeps the user networks' shared
-// namespace (it runs inside it, as root of its user namespace), answers DNS
-// for the containers on its bridges, forwards other names upstream, and
-// ends, with its pasta, once no container holds a lease.
+// namespace (it runs inside it, as root of its user namespace; as root it
+// runs on the host, whose bridges the networks are), answers DNS for the
+// containers on its bridges, forwards other names upstream, and ends, with
+// its pasta, once no container holds a lease.
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { proxySocket, serveProxy } from "./proxy.ts";
 import { withLock } from "../store/lock.ts";
 import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, type Question } from "./dns.ts";
-import { interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
+import { clearHostNetworks, dnsReadyFile, interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
 
 type Pending = { reply: (m: Uint8Array) => void; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
 
@@ -92,37 +93,60 @@ export async function runKeeper(dir: string): Promise<number> {
     forward({ reply, query, q, upstream: 0, timer: setTimeout(() => {}, 0) });
   };
 
-  const server = await Bun.udpSocket({
-    hostname: "0.0.0.0",
-    port: 53,
-    socket: {
-      data(_s, buf, port, address) {
-        answer(new Uint8Array(buf), address, (m) => server.send(m, port, address));
+  /** A DNS responder on hostname:53, over UDP and TCP (a 2-byte length before each message, for resolvers that ask that way). */
+  const listenDns = async (hostname: string) => {
+    const udp = await Bun.udpSocket({
+      hostname,
+      port: 53,
+      socket: {
+        data(_s, buf, port, address) {
+          answer(new Uint8Array(buf), address, (m) => udp.send(m, port, address));
+        },
       },
-    },
-  });
-  // DNS over TCP (a 2-byte length before each message), for resolvers that ask that way
-  const tcp = Bun.listen<{ buf: Uint8Array }>({
-    hostname: "0.0.0.0",
-    port: 53,
-    socket: {
-      open(s) {
-        s.data = { buf: new Uint8Array(0) };
+    });
+    const tcp = Bun.listen<{ buf: Uint8Array }>({
+      hostname,
+      port: 53,
+      socket: {
+        open(s) {
+          s.data = { buf: new Uint8Array(0) };
+        },
+        data(s, chunk) {
+          const buf = new Uint8Array(s.data.buf.length + chunk.length);
+          buf.set(s.data.buf);
+          buf.set(chunk, s.data.buf.length);
+          let off = 0;
+          while (buf.length - off >= 2 && buf.length - off - 2 >= ((buf[off]! << 8) | buf[off + 1]!)) {
+            const len = (buf[off]! << 8) | buf[off + 1]!;
+            answer(buf.slice(off + 2, off + 2 + len), s.remoteAddress, (m) => s.write(new Uint8Array([m.length >> 8, m.length & 0xff, ...m])));
+            off += 2 + len;
+          }
+          s.data.buf = buf.slice(off);
+        },
       },
-      data(s, chunk) {
-        const buf = new Uint8Array(s.data.buf.length + chunk.length);
-        buf.set(s.data.buf);
-        buf.set(chunk, s.data.buf.length);
-        let off = 0;
-        while (buf.length - off >= 2 && buf.length - off - 2 >= ((buf[off]! << 8) | buf[off + 1]!)) {
-          const len = (buf[off]! << 8) | buf[off + 1]!;
-          answer(buf.slice(off + 2, off + 2 + len), s.remoteAddress, (m) => s.write(new Uint8Array([m.length >> 8, m.length & 0xff, ...m])));
-          off += 2 + len;
+    });
+    return { close: () => (udp.close(), tcp.stop(true)) };
+  };
+  // Rootless the keeper has the shared namespace to itself: every address. As root it is on the host:
+  // each DNS network's gateway only (never the host's port 53), bound again when the bridges change (SIGHUP).
+  const listening = new Map<string, { close(): void }>();
+  // root of pod's user namespace is uid 0 too: the host is where the whole id range maps to itself
+  const onHost = /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync("/proc/self/uid_map", "utf8"));
+  const rebind = async () => {
+    const want = new Set(onHost ? readLeases(dir).filter((l) => l.dns).map((l) => l.gateway) : ["0.0.0.0"]);
+    for (const [ip, l] of listening) if (!want.has(ip)) (l.close(), listening.delete(ip));
+    for (const ip of want)
+      if (!listening.has(ip))
+        try {
+          listening.set(ip, await listenDns(ip));
+        } catch (e) {
+          log(`keeper ${process.pid}: cannot answer DNS on ${ip}: ${(e as Error).message}`);
         }
-        s.data.buf = buf.slice(off);
-      },
-    },
-  });
+    writeFileAtomic(dnsReadyFile(dir), JSON.stringify([...listening.keys()]), 0o600);
+  };
+  let rebinding = Promise.resolve();
+  process.on("SIGHUP", () => void (rebinding = rebinding.then(rebind)));
+  await rebind();
   // -p of containers on user networks: the owner of each container passes its connections here
   rmSync(proxySocket(dir), { force: true });
   const proxy = serveProxy(proxySocket(dir));
@@ -131,6 +155,7 @@ export async function runKeeper(dir: string): Promise<number> {
 
   const quit = () => {
     stopKeeper(readKeeper(dir), false);
+    clearHostNetworks(dir);
     process.exit(0);
   };
   process.on("SIGTERM", quit);
@@ -160,14 +185,14 @@ export async function runKeeper(dir: string): Promise<number> {
       const k = readKeeper(dir);
       if (k && k.pid !== process.pid) return true; // another keeper took over: just leave
       stopKeeper(k, false);
-      for (const f of ["keeper.json", "leases.json", "keeper.ready", "upstream.json", "helper.pid"]) rmSync(join(dir, f), { force: true });
+      clearHostNetworks(dir);
+      for (const f of ["keeper.json", "leases.json", "keeper.ready", "upstream.json", "helper.pid", "dns.json"]) rmSync(join(dir, f), { force: true });
       return true;
     });
     if (done) {
       log(`keeper ${process.pid}: no container left, ending`);
-      server.close();
+      for (const l of listening.values()) l.close();
       client.close();
-      tcp.stop(true);
       proxy.stop();
       rmSync(proxySocket(dir), { force: true });
       return 0;

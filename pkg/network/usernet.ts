@@ -7,17 +7,24 @@
 // keeper's user namespace with a network namespace of its own (core.c "+"
 // mode), joined to its bridges by veth pairs the native core's oneshot
 // command makes; its addresses are leases in a file under a lock.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+//
+// As root the networks are bridges on the host, as netavark makes them: the
+// keeper runs in the host's network namespace (no outbound helper: the
+// host routes), answers DNS on each network's gateway address only, and one
+// nftables table of pod's (`inet pod_networks`) masquerades each network and
+// keeps networks apart; the bridges pod made go with their last container.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { withLock } from "../store/lock.ts";
 import { pidAlive, processStartTime } from "../store/leftovers.ts";
 import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
-import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf, SLIRP_DNS } from "./helpers.ts";
+import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
 import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
+import { BRIDGE_NAME } from "./bridge.ts";
 
 /** One container's place on one network. */
 export type UserLease = {
@@ -51,9 +58,14 @@ const leaseFile = (dir: string) => join(dir, "leases.json");
 const keeperFile = (dir: string) => join(dir, "keeper.json");
 export const readyFile = (dir: string) => join(dir, "keeper.ready");
 export const upstreamFile = (dir: string) => join(dir, "upstream.json");
+/** the addresses the keeper answers DNS on now */
+export const dnsReadyFile = (dir: string) => join(dir, "dns.json");
 /** the outbound helper's interface in the shared namespace */
 export const TAP = "tap0";
 export const NFT_TABLE = "pod";
+/** as root: the host's table for the user networks' bridges (root's default bridge pod0 has `inet pod`) */
+export const HOST_NFT_TABLE = "pod_networks";
+const hostBridgesFile = (dir: string) => join(dir, "bridges.json");
 
 function readJson<T>(path: string, fallback: T): T {
   try {
@@ -109,6 +121,44 @@ export function userRuleset(leases: UserLease[]): string {
   ].join("\n");
 }
 
+const subnetOf = (l: UserLease) => {
+  const size = 2 ** (32 - l.prefix);
+  return `${toIp(toInt(l.gateway) - (toInt(l.gateway) % size))}/${l.prefix}`;
+};
+
+/**
+ * As root, the `inet pod_networks` table on the host: each network's
+ * containers reach each other and (unless internal) the outside, masqueraded;
+ * nothing new comes in from another network, root's pod0 or elsewhere; an
+ * internal network reaches only itself. Base chains with policy accept: the
+ * host's other rules still apply.
+ */
+export function hostRuleset(leases: UserLease[]): string {
+  const nets = [...new Map(leases.map((l) => [l.bridge, l])).values()].sort((a, b) => a.bridge.localeCompare(b.bridge));
+  return [
+    `table inet ${HOST_NFT_TABLE} {}`,
+    `delete table inet ${HOST_NFT_TABLE}`,
+    `table inet ${HOST_NFT_TABLE} {`,
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy accept;",
+    ...nets.flatMap((l) => [
+      `    iifname "${l.bridge}" oifname "${l.bridge}" accept`,
+      `    oifname "${l.bridge}" ct state established,related ${l.internal ? "drop" : "accept"}`,
+      `    oifname "${l.bridge}" drop`,
+      // nor out to root's default bridge (whose own table lets everything through)
+      `    iifname "${l.bridge}" oifname "${BRIDGE_NAME}" drop`,
+      ...(l.internal ? [`    iifname "${l.bridge}" drop`] : []),
+    ]),
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+    ...nets.filter((l) => !l.internal).map((l) => `    ip saddr ${subnetOf(l)} ip daddr != ${subnetOf(l)} masquerade`),
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
 function tool(name: string, pkg: string): string {
   const p = findOnPath(name, `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`);
   if (!p) throw new PodError(`user networks need ${name}, which is not installed (not found in $PATH)`, { hint: `install it (sudo apt-get install ${pkg}), or use the default network` });
@@ -133,13 +183,9 @@ function inKeeper(keeper: number, argv: string[], input?: string): void {
     });
 }
 
-/**
- * The outbound helper of the shared namespace: pasta rootless; slirp4netns
- * as root (pasta, turned into a capability-less root there, may not open the
- * namespace of a keeper that kept its capabilities).
- */
-function startOutbound(keeper: number, dir: string, pasta: string | undefined, dnsForward: boolean): { pid: number; start?: number } {
-  if (!asRoot()) {
+/** The outbound helper of the shared namespace (rootless): pasta. */
+function startOutbound(keeper: number, dir: string, pasta: string, dnsForward: boolean): { pid: number; start?: number } {
+  {
     const pidFile = join(dir, "helper.pid");
     rmSync(pidFile, { force: true });
     const args = ["--config-net", "-q", "-P", pidFile, "-I", TAP, "-t", "none", "-u", "none", "-T", "none", "-U", "none"];
@@ -151,20 +197,6 @@ function startOutbound(keeper: number, dir: string, pasta: string | undefined, d
         hint: "pasta needs /dev/net/tun read-writable by you (sudo chmod 666 /dev/net/tun); `pod doctor` checks it",
       });
     return { pid, start: processStartTime(pid) };
-  }
-  const slirp = findOnPath("slirp4netns", `${process.env.PATH ?? ""}:/usr/bin:/bin`);
-  if (!slirp) throw new PodError("user networks as root need slirp4netns for outbound access, and it is not installed (not found in $PATH)", { hint: "install it (apt-get install slirp4netns)" });
-  const p = Bun.spawn([tool("setsid", "util-linux"), slirp, "--configure", "--mtu=65520", "--disable-host-loopback", String(keeper), TAP], { stdio: ["ignore", "ignore", "ignore"] });
-  p.unref();
-  return { pid: p.pid, start: processStartTime(p.pid) };
-}
-
-/** Whether process pid's network namespace has a default route yet (/proc/PID/net/route is that namespace's). */
-function hasDefaultRoute(pid: number): boolean {
-  try {
-    return /^\S+\s+00000000\s/m.test(readFileSync(`/proc/${pid}/net/route`, "utf8"));
-  } catch {
-    return false;
   }
 }
 
@@ -183,7 +215,7 @@ export function keeperUpstreams(hostResolv: string, dnsForward: boolean): string
 
 /** Starts the keeper and its outbound helper, and sets the namespace up; returns the keeper's state. */
 async function startKeeper(dir: string, runroot: string, hostResolv: string, joinUsernsOf?: number): Promise<KeeperState> {
-  const pasta = findOnPath("pasta");
+  const pasta = asRoot() ? undefined : findOnPath("pasta");
   if (!pasta && !asRoot())
     throw new PodError("user networks need pasta for outbound access, and it is not installed (not found in $PATH)", {
       hint: "install it (sudo apt-get install passt), or use the default network",
@@ -192,13 +224,14 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   tool("nft", "nftables");
   // the keeper forwards what it does not know to the resolvers a pasta container would use (slirp4netns's own as root)
   const dnsForward = !asRoot() && nameservers(hostResolv).some((s) => s.startsWith("127.") || s === "::1" || /^fe[89ab][0-9a-f]:/i.test(s)) && pastaOffers(pasta!, "--dns-forward", join(runroot, "pasta-help"));
-  const upstream = asRoot() ? [SLIRP_DNS] : keeperUpstreams(hostResolv, dnsForward);
+  // as root the keeper is on the host: the host's own resolvers, loopback ones too
+  const upstream = asRoot() ? nameservers(hostResolv) : keeperUpstreams(hostResolv, dnsForward);
   writeFileAtomic(upstreamFile(dir), JSON.stringify(upstream), 0o600);
   rmSync(readyFile(dir), { force: true });
   const argv = [...selfCommand(), "_netns-keeper", dir];
   if (asRoot()) {
-    // root needs no user namespace: a network namespace (util-linux unshare) in a session of its own, detached
-    Bun.spawn([tool("setsid", "util-linux"), tool("unshare", "util-linux"), "--net", "--", ...argv], { stdio: ["ignore", "ignore", "ignore"], env: process.env }).unref();
+    // root needs no namespace at all: the keeper runs on the host, in a session of its own, detached
+    Bun.spawn([tool("setsid", "util-linux"), ...argv], { stdio: ["ignore", "ignore", "ignore"], env: process.env }).unref();
   } else await startNetworkNamespaceDaemon(argv, { runroot, env: process.env }, joinUsernsOf);
   let pid = 0;
   for (let i = 0; i < 500 && !pid; i++) {
@@ -209,10 +242,13 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   if (!pid) throw new PodError("the user networks' namespace keeper did not start", { hint: `its log is ${join(dir, "keeper.log")}; run the command again with --log-level debug` });
   const keeper: KeeperState = { pid, start: processStartTime(pid) };
   try {
-    inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
-    keeper.helper = startOutbound(pid, dir, pasta, dnsForward);
-    // slirp4netns configures tap0 after it starts: ready once the namespace has its default route
-    for (let i = 0; i < 500 && asRoot() && !hasDefaultRoute(pid); i++) await Bun.sleep(10);
+    if (asRoot()) {
+      // the host routes for its bridges, as it does for pod0 (netavark sets the same)
+      if (readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
+    } else {
+      inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
+      keeper.helper = startOutbound(pid, dir, pasta!, dnsForward);
+    }
   } catch (e) {
     process.kill(pid, "SIGTERM");
     throw e;
@@ -246,9 +282,40 @@ function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
     have.add(l.bridge);
     batch += `link add ${l.bridge} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
   }
+  if (asRoot()) {
+    // on the host: the bridges pod made and no container uses any more go (a foreign podmanN is never touched)
+    const used = new Set(leases.map((l) => l.bridge));
+    const made = readJson<string[]>(hostBridgesFile(dir), []);
+    for (const b of made) if (!used.has(b) && have.has(b)) batch += `link del ${b}\n`;
+    writeFileAtomic(hostBridgesFile(dir), JSON.stringify([...new Set([...made.filter((b) => used.has(b)), ...used])]), 0o600);
+  }
   if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
-  inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], userRuleset(leases));
+  inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], asRoot() ? hostRuleset(leases) : userRuleset(leases));
   writeFileAtomic(leaseFile(dir), JSON.stringify(leases, null, 1), 0o600);
+  if (asRoot()) signalKeeper(dir);
+}
+
+/** As root, once no container is on a user network: the host's bridges of pod's and its table go. */
+export function clearHostNetworks(dir: string): void {
+  if (!asRoot() || !existsSync(hostBridgesFile(dir))) return;
+  const have = interfacesOf("self");
+  const gone = readJson<string[]>(hostBridgesFile(dir), []).filter((b) => have.has(b));
+  const ip = findOnPath("ip", `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`);
+  const nft = findOnPath("nft", `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`);
+  if (ip && gone.length) Bun.spawnSync([ip, "-batch", "-"], { stdin: Buffer.from(gone.map((b) => `link del ${b}\n`).join("")), stdout: "ignore", stderr: "ignore" });
+  if (nft) Bun.spawnSync([nft, "-f", "-"], { stdin: Buffer.from(`table inet ${HOST_NFT_TABLE} {}\ndelete table inet ${HOST_NFT_TABLE}\n`), stdout: "ignore", stderr: "ignore" });
+  rmSync(hostBridgesFile(dir), { force: true });
+}
+
+/** As root the keeper answers DNS on each network's gateway: SIGHUP tells it the bridges changed. */
+function signalKeeper(dir: string): void {
+  const k = readKeeper(dir);
+  if (k && sameProcess(k))
+    try {
+      process.kill(k.pid, "SIGHUP");
+    } catch {
+      // gone meanwhile: the next command starts another
+    }
 }
 
 export type UserNetworkAttachment = {
@@ -350,7 +417,10 @@ async function liveKeeper(dir: string, runroot: string, hostResolv: string): Pro
   writeFileAtomic(keeperFile(dir), JSON.stringify(fresh), 0o600);
   if (!survivors.length) return fresh;
   applyLeases(dir, fresh.pid, survivors);
+  const ifaces = interfacesOf(fresh.pid);
   for (const [id, mine] of Map.groupBy(survivors, (l) => l.id)) {
+    // as root the veths are on the host's bridges and outlive a keeper: nothing to join again
+    if (mine.every((l) => ifaces.has(l.veth))) continue;
     const batch = join(dir, `rejoin-${id.slice(0, 12)}.batch`);
     writeFileAtomic(batch, containerBatch(mine, 0, true).replace("link set lo up\n", ""), 0o600);
     const r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -394,9 +464,11 @@ export async function attachUserNetworks(
   writeFileAtomic(batch, containerBatch(mine, 0, true), 0o600);
   // DNS: the responder on the first network that has it (podman's aardvark-dns), else the resolvers a pasta container gets
   const dnsAt = addresses.find((_, i) => wants[i]!.network.dns_enabled);
+  // as root the keeper binds a new network's gateway once told: the container's first query must find it there
+  for (let i = 0; i < 200 && asRoot() && dnsAt && !readJson<string[]>(dnsReadyFile(dir), []).includes(dnsAt.gateway); i++) await Bun.sleep(10);
   const hostSearch = resolvConf(hostResolv, undefined, { servers: [], search: [], options: [] });
   const resolv = dns.servers.length || !dnsAt
-    ? resolvConf(hostResolv, asRoot() ? "slirp4netns" : "pasta", dns)
+    ? resolvConf(hostResolv, asRoot() ? "bridge" : "pasta", dns)
     : resolvConf(hostSearch, undefined, { servers: [dnsAt.gateway], search: dns.search.length ? dns.search : [SEARCH_DOMAIN, ...searchOf(hostResolv)], options: dns.options });
   return { join: `+/proc/${keeper.pid}/ns/net`, command: ["oneshot", "", files.logFile, ...attachArgv(keeper.pid, batch, 0, mine, "@PID@")], addresses, resolv };
 }

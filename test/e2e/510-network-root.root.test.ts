@@ -213,26 +213,45 @@ describe("rootless on a host without a usable external interface", () => {
 });
 
 describe("user networks as root", () => {
-  R("two containers find each other by name; another network does not; the keeper ends with the last one", async () => {
+  R("bridges on the host with a table of their own: two containers find each other by name; another network neither resolves nor reaches them; the host reaches them; everything goes with the last one", async () => {
     const net = safeName("rn");
     const other = safeName("ro");
     expectExit(await runPod(["network", "create", net]), 0);
     expectExit(await runPod(["network", "create", other]), 0);
+    const bridgeOf = async (n: string) => JSON.parse((await runPod(["network", "inspect", n])).stdout)[0].network_interface as string;
+    const [bridge, otherBridge] = [await bridgeOf(net), await bridgeOf(other)];
     const web = safeName("w");
     await runD(web, ["--network", net, "alpine", "sh", "-c", "while true; do echo hello-root-net | nc -l -p 80; done"]);
+    // the network is a bridge on the host, as netavark makes it, with its gateway address there
+    expect(linkExists(bridge), `${bridge} on the host`).toBe(true);
+    const webIp = JSON.parse((await runPod(["inspect", web])).stdout)[0].NetworkSettings.Networks[net].IPAddress as string;
+    expect(await tcpReadSoon(webIp, 80), "the host reaches the container's address").toBe("hello-root-net\n");
+    const table = (await sh(["nft", "list", "table", "inet", "pod_networks"], ROOT_PATH)).stdout;
+    expect(table).toContain(`oifname "${bridge}" drop`);
     const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `nslookup ${web}; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${web} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`]);
     expectExit(r, 0);
     expect(r.stdout).toContain("hello-root-net");
     const port = await freePort();
     await runD(safeName("pub"), ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "sh", "-c", "while true; do echo hello-root-published | nc -l -p 80; done"]);
     expect(await tcpReadSoon("127.0.0.1", port)).toBe("hello-root-published\n");
-    const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; true`]);
+    const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; nc -w 2 ${webIp} 80 </dev/null && echo reached; true`]);
     expect(far.stdout).not.toContain("resolved");
+    expect(far.stdout, "another network does not reach the container's address").not.toContain("reached");
     const state = JSON.parse(readFileSync(join(pod().runtimeDir, "pod", "networks", "keeper.json"), "utf8").toString());
     expect(alive(state.pid)).toBe(true);
+    expect(state.helper, "as root the host routes: no outbound helper").toBeUndefined();
+    // a keeper killed with -9: the containers keep their veths on the host; the next one gets a new keeper and finds them
+    process.kill(state.pid, "SIGKILL");
+    await until("the keeper to die", () => !alive(state.pid), 5_000);
+    const again = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", `for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${web} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`]);
+    expectExit(again, 0);
+    expect(again.stdout).toContain("hello-root-net");
+    const fresh = JSON.parse(readFileSync(join(pod().runtimeDir, "pod", "networks", "keeper.json"), "utf8").toString());
+    expect(fresh.pid).not.toBe(state.pid);
     expectExit(await runPod(["rm", "-f", "-a"]), 0);
-    await until("the keeper to end after the last container", () => !alive(state.pid), 10_000);
-    await until("its pasta too", () => !alive(state.helper.pid), 5_000);
+    await until("the keeper to end after the last container", () => !alive(fresh.pid), 10_000);
+    expect(linkExists(bridge), "the bridge goes with the last container").toBe(false);
+    expect(linkExists(otherBridge)).toBe(false);
+    expect((await sh(["nft", "list", "table", "inet", "pod_networks"], ROOT_PATH)).code, "and the table").not.toBe(0);
   });
 });
-

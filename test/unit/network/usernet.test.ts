@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
 import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
-import { chooseAddress, keeperUpstreams, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
+import { chooseAddress, hostRuleset, keeperUpstreams, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
 import { lookup } from "../../../pkg/network/keeper.ts";
 import { formatNamed, parseNetworkMode } from "../../../pkg/network/mode.ts";
 
@@ -118,6 +118,21 @@ describe("the shared namespace's rules", () => {
     expect(rules).toContain('iifname "podman1" oifname "tap0" accept');
     expect(rules).not.toContain('iifname "podman2" oifname "tap0"');
     expect(rules).toContain("policy drop");
+  });
+  test("as root, on the host: each network reaches itself and the outside, masqueraded; nothing new comes in; internal ones stay in; policy accept", () => {
+    const rules = hostRuleset([lease({}), lease({ bridge: "podman2", network: "int", internal: true, ip: "10.89.5.2", gateway: "10.89.5.1" })]);
+    expect(rules).toContain("table inet pod_networks {");
+    expect(rules).toContain("policy accept");
+    expect(rules).not.toContain("policy drop");
+    expect(rules).toContain('iifname "podman1" oifname "podman1" accept');
+    expect(rules).toContain('oifname "podman1" ct state established,related accept');
+    expect(rules).toContain('oifname "podman1" drop');
+    expect(rules).toContain('iifname "podman1" oifname "pod0" drop');
+    expect(rules).toContain('iifname "podman2" drop');
+    expect(rules).toContain("ip saddr 10.89.0.0/24 ip daddr != 10.89.0.0/24 masquerade");
+    expect(rules).not.toContain("10.89.5.0/24 ip daddr");
+    // the same-network accept comes before anything that drops the network's traffic
+    expect(rules.indexOf('iifname "podman2" oifname "podman2" accept')).toBeLessThan(rules.indexOf('iifname "podman2" drop'));
   });
   test("veth names fit IFNAMSIZ", () => {
     expect(userVethName("0123456789abcdef", 3).length).toBeLessThanOrEqual(15);
