@@ -18,8 +18,9 @@ import { runtimeDir } from "./live.ts";
 const readyFile = (paths: Paths, id: string) => join(runtimeDir(paths, id), "ports.ready");
 
 /** Whether the container's owner publishes its ports (user networks, slirp4netns), not its network helper or the kernel. */
+// as root, user networks publish by DNAT rules on the host (pkg/network/usernet.ts)
 const ownerPublishes = (rec: ContainerRecord) =>
-  (rec.networks?.length || (rec.networkHelper === "slirp4netns" && !slirpForwardsPorts(rec.config?.opts.network))) && !!rec.config?.opts.ports?.length;
+  ((rec.networks?.length && process.getuid?.() !== 0) || (rec.networkHelper === "slirp4netns" && !slirpForwardsPorts(rec.config?.opts.network))) && !!rec.config?.opts.ports?.length;
 
 /**
  * Starts listening on the published ports of a container on user networks

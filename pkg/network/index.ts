@@ -107,7 +107,7 @@ export async function networkSetup(
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
     const wants = mode.names.map((n) => ({ ip: mode.options?.[n]?.ip, mac: mode.options?.[n]?.mac, aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])] }));
-    const u = await attachUserNetworks(where.runroot, { id, name: where.name }, networks.map((n, i) => ({ network: n, ...wants[i]! })), files, hostResolv, dns);
+    const u = await attachUserNetworks(where.runroot, { id, name: where.name }, networks.map((n, i) => ({ network: n, ...wants[i]! })), files, hostResolv, dns, opts.ports ?? []);
     return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
   }
   if (mode.kind === "bridge") {

@@ -25,6 +25,7 @@ import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
 import { BRIDGE_NAME } from "./bridge.ts";
+import type { PortMapping } from "./mode.ts";
 
 /** One container's place on one network. */
 export type UserLease = {
@@ -41,6 +42,8 @@ export type UserLease = {
   gateway: string;
   prefix: number;
   veth: string;
+  /** as root, on the container's first network: its published ports, DNAT rules on the host */
+  ports?: PortMapping[];
   /** the container's first process once it runs: a new keeper joins it again after a crash */
   pid?: number;
   pidStart?: number;
@@ -144,6 +147,8 @@ export function hostRuleset(leases: UserLease[]): string {
     ...nets.flatMap((l) => [
       `    iifname "${l.bridge}" oifname "${l.bridge}" accept`,
       `    oifname "${l.bridge}" ct state established,related ${l.internal ? "drop" : "accept"}`,
+      // published ports (DNAT) come in from anywhere
+      `    oifname "${l.bridge}" ct status dnat accept`,
       `    oifname "${l.bridge}" drop`,
       // nor out to root's default bridge (whose own table lets everything through)
       `    iifname "${l.bridge}" oifname "${BRIDGE_NAME}" drop`,
@@ -153,6 +158,21 @@ export function hostRuleset(leases: UserLease[]): string {
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
     ...nets.filter((l) => !l.internal).map((l) => `    ip saddr ${subnetOf(l)} ip daddr != ${subnetOf(l)} masquerade`),
+    // the host's own loopback clients of a published port (route_localnet lets them out to the bridge)
+    ...nets.map((l) => `    oifname "${l.bridge}" ip saddr 127.0.0.0/8 masquerade`),
+    "  }",
+    "  chain prerouting {",
+    "    type nat hook prerouting priority dstnat; policy accept;",
+    "    fib daddr type local jump published",
+    "  }",
+    "  chain output {",
+    "    type nat hook output priority -100; policy accept;",
+    "    fib daddr type local jump published",
+    "  }",
+    "  chain published {",
+    ...leases.flatMap((l) =>
+      (l.ports ?? []).map((p) => `    meta nfproto ipv4 ${p.hostIp ? `ip daddr ${p.hostIp} ` : ""}${p.protocol} dport ${p.hostPort} dnat ip to ${l.ip}:${p.containerPort}`),
+    ),
     "  }",
     "}",
     "",
@@ -290,6 +310,8 @@ function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
     writeFileAtomic(hostBridgesFile(dir), JSON.stringify([...new Set([...made.filter((b) => used.has(b)), ...used])]), 0o600);
   }
   if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
+  // a published port's clients on the host's loopback are routed out to the bridge
+  if (asRoot()) for (const b of new Set(leases.filter((l) => l.ports?.length).map((l) => l.bridge))) writeFileSync(`/proc/sys/net/ipv4/conf/${b}/route_localnet`, "1");
   inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], asRoot() ? hostRuleset(leases) : userRuleset(leases));
   writeFileAtomic(leaseFile(dir), JSON.stringify(leases, null, 1), 0o600);
   if (asRoot()) signalKeeper(dir);
@@ -357,9 +379,16 @@ export function chooseAddress(n: NetworkRecord, used: Set<string>, wanted?: stri
   throw new PodError(`no free address left in ${n.subnets[0]!.subnet} for another container on network ${n.name}`, { hint: "remove containers you no longer need, or create a network with a larger --subnet" });
 }
 
-function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string }, wants: NetworkWant[], first: number, keepOwn: boolean): UserLease[] {
+function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string }, wants: NetworkWant[], first: number, keepOwn: boolean, ports: PortMapping[] = []): UserLease[] {
   const ifaces = interfacesOf(keeper.pid);
   const leases = readLeases(dir).filter((l) => (keepOwn || l.id !== c.id) && leaseAlive(l, ifaces));
+  // DNAT rules do not bind: a host port another container publishes must be refused here
+  for (const p of ports)
+    for (const l of leases)
+      if ((l.ports ?? []).some((q) => q.protocol === p.protocol && q.hostPort === p.hostPort && (!q.hostIp || !p.hostIp || q.hostIp === p.hostIp)))
+        throw new PodError(`cannot publish ${p.hostIp || "0.0.0.0"}:${p.hostPort}/${p.protocol}: address already in use by container ${l.name}`, {
+          hint: "pick another host port, or leave it out (-p CONTAINER_PORT) to get a free one",
+        });
   const mine: UserLease[] = wants.map(({ network: n, ip, mac, aliases }, i) => {
     const r = addressRange(n);
     const chosen = chooseAddress(n, new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip)), ip);
@@ -376,6 +405,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       gateway: r.gateway,
       prefix: r.prefix,
       veth: userVethName(c.id, first + i),
+      ...(i === 0 && first === 0 && ports.length ? { ports } : {}),
       owner: process.pid,
       ownerStart: processStartTime(process.pid),
     };
@@ -452,11 +482,13 @@ export async function attachUserNetworks(
   files: { dir: string; logFile: string },
   hostResolv: string,
   dns: { servers: string[]; search: string[]; options: string[] },
+  ports: PortMapping[] = [],
 ): Promise<UserNetworkAttachment> {
   const dir = stateDir(runroot);
   const { keeper, mine } = await locked(dir, async () => {
     const keeper = await liveKeeper(dir, runroot, hostResolv);
-    return { keeper, mine: leaseOn(dir, keeper, c, wants, 0, false) };
+    // as root -p is DNAT on the host (netavark's way); rootless the container's owner forwards (pkg/container/publish.ts)
+    return { keeper, mine: leaseOn(dir, keeper, c, wants, 0, false, asRoot() ? ports : []) };
   });
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const batch = join(files.dir, "netns.batch");

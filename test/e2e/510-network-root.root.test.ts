@@ -232,8 +232,13 @@ describe("user networks as root", () => {
     expectExit(r, 0);
     expect(r.stdout).toContain("hello-root-net");
     const port = await freePort();
-    await runD(safeName("pub"), ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "sh", "-c", "while true; do echo hello-root-published | nc -l -p 80; done"]);
+    const pub = safeName("pub");
+    await runD(pub, ["--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "sh", "-c", "while true; do echo hello-root-published | nc -l -p 80; done"]);
     expect(await tcpReadSoon("127.0.0.1", port)).toBe("hello-root-published\n");
+    // as root -p to a user network is a DNAT rule on the host, as netavark writes it: no forwarder process
+    const pubIp = JSON.parse((await runPod(["inspect", pub])).stdout)[0].NetworkSettings.Networks[net].IPAddress as string;
+    expect((await sh(["nft", "list", "table", "inet", "pod_networks"], ROOT_PATH)).stdout).toContain(`dnat ip to ${pubIp}:80`);
+    expectPodError(await runPod(["run", "-d", "--network", net, "-p", `127.0.0.1:${port}:80`, "alpine", "sleep", "9"]), "already in use");
     const far = await runPod(["run", "--rm", "--network", other, "alpine", "sh", "-c", `nslookup ${web} >/dev/null 2>&1 && echo resolved; nc -w 2 ${webIp} 80 </dev/null && echo reached; true`]);
     expect(far.stdout).not.toContain("resolved");
     expect(far.stdout, "another network does not reach the container's address").not.toContain("reached");
