@@ -31,7 +31,7 @@ const createArgs = {
     internal: { type: "boolean", description: "No access outside the network" },
     "disable-dns": { type: "boolean", description: "No DNS for container names on this network" },
     label: { type: "string", multiple: true, description: "Set a label on the network (KEY=VALUE)", valueHint: "label" },
-    opt: { type: "string", alias: "o", multiple: true, description: "Driver option (pod takes none yet: each is refused)", valueHint: "option" },
+    opt: { type: "string", alias: "o", multiple: true, description: "Driver option: mtu=N, metric=N, isolate=true|strict", valueHint: "option" },
     ignore: { type: "boolean", description: "Do not fail when a network of that name exists" },
     name: { type: "positional", description: "Network name (default: podmanN)", required: false },
 } satisfies PodArgs;

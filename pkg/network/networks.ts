@@ -167,8 +167,7 @@ export async function createNetwork(root: string, o: CreateNetworkOptions): Prom
         throw new UsageError(`ip-range ${o.ipRange} is not in subnet ${subnet}`, { hint: "give a range inside the subnet, e.g. 10.89.5.128/25" });
       entry.lease_range = { start_ip: toIp(Math.max(r.base, base + 1)), end_ip: toIp(Math.min(r.base + subnetSize(r.prefix) - 1, base + subnetSize(prefix) - 2)) };
     }
-    for (const k of Object.keys(o.options ?? {}))
-      throw new UsageError(`unsupported bridge network option ${k}: pod takes no --opt yet`, { hint: "leave --opt out; docs/compat.md lists what is missing" });
+    checkBridgeOptions(o.options ?? {});
     const rec: NetworkRecord = {
       name,
       id: randomBytes(32).toString("hex"),
@@ -196,6 +195,30 @@ export async function removeNetworkRecord(root: string, name: string): Promise<v
 }
 
 /** The address range containers get: the lease range, else the subnet without its network, gateway and broadcast addresses. */
+/**
+ * netavark's bridge options that pod honours: mtu (bridge and veths),
+ * metric (the default route's in the container), isolate=true|strict (pod
+ * always keeps networks apart, so false cannot be honoured).
+ */
+export function checkBridgeOptions(options: Record<string, string>): void {
+  for (const [k, v] of Object.entries(options)) {
+    if (k === "mtu" && /^\d+$/.test(v) && Number(v) >= 68 && Number(v) <= 65535) continue;
+    if (k === "metric" && /^\d+$/.test(v) && Number(v) <= 4294967295) continue;
+    if (k === "isolate" && (v === "true" || v === "strict")) continue;
+    if (k === "isolate" && v === "false")
+      throw new UsageError("unsupported bridge network option isolate=false: pod always keeps networks from reaching each other", { hint: "leave isolate out (or set isolate=true)" });
+    if (k === "mtu" || k === "metric" || k === "isolate")
+      throw new UsageError(`invalid bridge network option ${k}=${JSON.stringify(v)}`, {
+        hint: k === "mtu" ? "mtu takes a number from 68 to 65535" : k === "metric" ? "metric takes a route metric (a whole number)" : "isolate takes true or strict",
+      });
+    throw new UsageError(`unsupported bridge network option ${k}`, { hint: "pod takes mtu, metric and isolate; docs/compat.md lists what is missing" });
+  }
+}
+
+/** A network's bridge MTU and its containers' default-route metric (--opt mtu=, metric=). */
+export const bridgeMtu = (n: NetworkRecord) => (n.options?.mtu ? Number(n.options.mtu) : undefined);
+export const routeMetric = (n: NetworkRecord) => (n.options?.metric ? Number(n.options.metric) : undefined);
+
 export function addressRange(n: NetworkRecord): { first: number; last: number; gateway: string; prefix: number } {
   const s = n.subnets[0]!;
   const { base, prefix } = parseCidr(s.subnet);

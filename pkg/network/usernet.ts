@@ -21,7 +21,7 @@ import { withLock } from "../store/lock.ts";
 import { pidAlive, processStartTime } from "../store/leftovers.ts";
 import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
 import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
-import { addressRange, toIp, toInt, type NetworkRecord } from "./networks.ts";
+import { addressRange, bridgeMtu, routeMetric, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
 import { BRIDGE_NAME } from "./bridge.ts";
@@ -42,6 +42,9 @@ export type UserLease = {
   gateway: string;
   prefix: number;
   veth: string;
+  /** the network's --opt mtu= and metric= */
+  mtu?: number;
+  metric?: number;
   /** as root, on the container's first network: its published ports, DNAT rules on the host */
   ports?: PortMapping[];
   /** the container's first process once it runs: a new keeper joins it again after a crash */
@@ -300,7 +303,7 @@ function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
   for (const l of new Map(leases.map((l) => [l.bridge, l])).values()) {
     if (have.has(l.bridge)) continue;
     have.add(l.bridge);
-    batch += `link add ${l.bridge} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
+    batch += `link add ${l.bridge}${l.mtu ? ` mtu ${l.mtu}` : ""} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
   }
   if (asRoot()) {
     // on the host: the bridges pod made and no container uses any more go (a foreign podmanN is never touched)
@@ -351,7 +354,7 @@ export type UserNetworkAttachment = {
 // The oneshot, as root of the keeper's namespaces: a veth pair per network with its far end
 // (eth<first>, eth<first+1>, …) in the container's namespace, then the container's side set up from inside.
 const ATTACH_SCRIPT =
-  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" type veth peer name "eth$i" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 2; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" mtu "$3" type veth peer name "eth$i" mtu "$3" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 3; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
 
 export type UserAddress = { network: string; ip: string; mac?: string; gateway: string; prefix: number; bridge: string };
 
@@ -405,6 +408,8 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       gateway: r.gateway,
       prefix: r.prefix,
       veth: userVethName(c.id, first + i),
+      ...(bridgeMtu(n) ? { mtu: bridgeMtu(n) } : {}),
+      ...(routeMetric(n) !== undefined ? { metric: routeMetric(n) } : {}),
       ...(i === 0 && first === 0 && ports.length ? { ports } : {}),
       owner: process.pid,
       ownerStart: processStartTime(process.pid),
@@ -420,14 +425,14 @@ function containerBatch(leases: UserLease[], first: number, withRoute: boolean):
   let b = first === 0 ? "link set lo up\n" : "";
   leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\n${a.mac ? `link set eth${first + i} address ${a.mac}\n` : ""}link set eth${first + i} up\n`));
   const routed = leases.find((l) => !l.internal);
-  if (withRoute && routed) b += `route add default via ${routed.gateway}\n`;
+  if (withRoute && routed) b += `route add default via ${routed.gateway}${routed.metric !== undefined ? ` metric ${routed.metric}` : ""}\n`;
   return b;
 }
 
 const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, mac: l.mac, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
-  return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge])];
+  return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge, String(l.mtu ?? 1500)])];
 };
 
 /**

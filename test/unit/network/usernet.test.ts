@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
 import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
 import { chooseAddress, hostRuleset, keeperUpstreams, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
+import { checkBridgeOptions } from "../../../pkg/network/networks.ts";
 import { lookup } from "../../../pkg/network/keeper.ts";
 import { formatNamed, parseNetworkMode } from "../../../pkg/network/mode.ts";
 
@@ -136,5 +137,16 @@ describe("the shared namespace's rules", () => {
   });
   test("veth names fit IFNAMSIZ", () => {
     expect(userVethName("0123456789abcdef", 3).length).toBeLessThanOrEqual(15);
+  });
+});
+
+describe("network create --opt", () => {
+  test("mtu, metric and isolate=true|strict are taken; isolate=false, bad values and other options are refused", () => {
+    expect(() => checkBridgeOptions({ mtu: "1400", metric: "100", isolate: "true" })).not.toThrow();
+    expect(() => checkBridgeOptions({ isolate: "strict" })).not.toThrow();
+    expect(() => checkBridgeOptions({ isolate: "false" })).toThrow("always keeps networks");
+    expect(() => checkBridgeOptions({ mtu: "67" })).toThrow("invalid bridge network option mtu");
+    expect(() => checkBridgeOptions({ metric: "-1" })).toThrow("invalid");
+    expect(() => checkBridgeOptions({ vlan: "5" })).toThrow("unsupported bridge network option vlan");
   });
 });
