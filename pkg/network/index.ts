@@ -106,7 +106,14 @@ export async function networkSetup(
     if (!where) throw new PodError(`--network ${opts.network}: no store to find the network in`, { hint: "this is a bug in pod" });
     if (opts.userns) throw new UsageError(`--userns ${opts.userns} with --network ${opts.network} is not supported by pod yet`, { hint: "containers on user networks share the networks' user namespace: leave --userns out" });
     const networks = mode.names.map((n) => requireNetwork(where.root, n));
-    const wants = mode.names.map((n) => ({ ip: mode.options?.[n]?.ip, mac: mode.options?.[n]?.mac, aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])] }));
+    const wants = mode.names.map((n) => ({
+      ip: mode.options?.[n]?.ip,
+      mac: mode.options?.[n]?.mac,
+      interfaceName: mode.options?.[n]?.interfaceName,
+      aliases: [...(opts.networkAlias ?? []), ...(mode.options?.[n]?.aliases ?? [])],
+    }));
+    const named = wants.map((w, i) => w.interfaceName ?? `eth${i}`);
+    if (new Set(named).size !== named.length) throw new UsageError(`--network ${opts.network}: two networks would both be interface ${named.find((x, i) => named.indexOf(x) !== i)}`, { hint: "give each network its own interface_name=" });
     const u = await attachUserNetworks(where.runroot, { id, name: where.name }, networks.map((n, i) => ({ network: n, ...wants[i]! })), files, hostResolv, dns, opts.ports ?? []);
     return { mode: "usernet", join: u.join, usernet: { command: u.command, addresses: u.addresses }, resolv: u.resolv };
   }

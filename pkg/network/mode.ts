@@ -13,7 +13,10 @@ export type SlirpOptions = {
 };
 
 /** `--network NAME:ip=…,alias=…`: what one user network gives the container. */
-export type NetworkOptions = { ip?: string; mac?: string; aliases: string[] };
+export type NetworkOptions = { ip?: string; mac?: string; aliases: string[]; interfaceName?: string };
+
+/** A name the kernel takes for an interface: 1-15 bytes, no slash, colon or white space, not "." or "..". */
+const IFNAME = /^(?!\.{1,2}$)[^/:\s]{1,15}$/;
 
 /** --mac-address's value, lower-cased, or a usage error. */
 export function requireMac(v: string, example: string): string {
@@ -121,9 +124,10 @@ function namedNetworks(v: string): NetworkMode {
       if (k === "ip" && isIP(val) === 4) o.ip = val;
       else if (k === "alias" && NAME.test(val)) o.aliases.push(val);
       else if (k === "mac" && parseMac(val)) o.mac = parseMac(val);
-      else if (["interface_name", "ip6"].includes(k))
-        throw new UsageError(`--network ${item}: the option ${k}= is not supported by pod yet`, { hint: "pod takes ip=, mac= and alias=; docs/compat.md lists what is missing" });
-      else throw new UsageError(`invalid --network ${item}: unknown or malformed option ${JSON.stringify(kv)}`, { hint: "--network NAME:ip=10.89.0.5,mac=92:d0:c6:0a:29:33,alias=web" });
+      else if (k === "interface_name" && IFNAME.test(val) && val !== "lo") o.interfaceName = val;
+      else if (k === "ip6")
+        throw new UsageError(`--network ${item}: the option ${k}= is not supported by pod yet`, { hint: "pod takes ip=, mac=, alias= and interface_name=; docs/compat.md lists what is missing" });
+      else throw new UsageError(`invalid --network ${item}: unknown or malformed option ${JSON.stringify(kv)}`, { hint: "--network NAME:ip=10.89.0.5,mac=92:d0:c6:0a:29:33,alias=web,interface_name=eth0" });
     }
     options[list[0]!] = o;
   }
@@ -135,7 +139,7 @@ export function formatNamed(names: string[], options: Record<string, NetworkOpti
   return names
     .map((n) => {
       const o = options[n];
-      const kv = [...(o?.ip ? [`ip=${o.ip}`] : []), ...(o?.mac ? [`mac=${o.mac}`] : []), ...(o?.aliases ?? []).map((a) => `alias=${a}`)];
+      const kv = [...(o?.ip ? [`ip=${o.ip}`] : []), ...(o?.mac ? [`mac=${o.mac}`] : []), ...(o?.aliases ?? []).map((a) => `alias=${a}`), ...(o?.interfaceName ? [`interface_name=${o.interfaceName}`] : [])];
       return kv.length ? `${n}:${kv.join(",")}` : n;
     })
     .join(" ");

@@ -42,6 +42,8 @@ export type UserLease = {
   gateway: string;
   prefix: number;
   veth: string;
+  /** the container side's interface name (interface_name=), else eth<n> */
+  iface?: string;
   /** the network's --opt mtu= and metric= */
   mtu?: number;
   metric?: number;
@@ -354,13 +356,13 @@ export type UserNetworkAttachment = {
 // The oneshot, as root of the keeper's namespaces: a veth pair per network with its far end
 // (eth<first>, eth<first+1>, …) in the container's namespace, then the container's side set up from inside.
 const ATTACH_SCRIPT =
-  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; i=$5; shift 5; while [ $# -gt 0 ]; do "$ip" link add "$1" mtu "$3" type veth peer name "eth$i" mtu "$3" netns "$pid"; "$ip" link set "$1" master "$2" up; i=$((i+1)); shift 3; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
+  'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; shift 4; while [ $# -gt 0 ]; do "$ip" link add "$1" mtu "$3" type veth peer name "$4" mtu "$3" netns "$pid"; "$ip" link set "$1" master "$2" up; shift 4; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
 
 export type UserAddress = { network: string; ip: string; mac?: string; gateway: string; prefix: number; bridge: string };
 
 /** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
 /** One network a container joins, with the address (--ip, ip=) and the aliases it asks for there. */
-export type NetworkWant = { network: NetworkRecord; ip?: string; mac?: string; aliases: string[] };
+export type NetworkWant = { network: NetworkRecord; ip?: string; mac?: string; interfaceName?: string; aliases: string[] };
 
 /** A stable, locally administered unicast MAC for a container on a network (netavark lets the kernel pick one at random; a fixed one is what inspect can show). */
 export function derivedMac(id: string, network: string): string {
@@ -392,7 +394,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
         throw new PodError(`cannot publish ${p.hostIp || "0.0.0.0"}:${p.hostPort}/${p.protocol}: address already in use by container ${l.name}`, {
           hint: "pick another host port, or leave it out (-p CONTAINER_PORT) to get a free one",
         });
-  const mine: UserLease[] = wants.map(({ network: n, ip, mac, aliases }, i) => {
+  const mine: UserLease[] = wants.map(({ network: n, ip, mac, interfaceName, aliases }, i) => {
     const r = addressRange(n);
     const chosen = chooseAddress(n, new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip)), ip);
     return {
@@ -408,6 +410,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       gateway: r.gateway,
       prefix: r.prefix,
       veth: userVethName(c.id, first + i),
+      ...(interfaceName ? { iface: interfaceName } : {}),
       ...(bridgeMtu(n) ? { mtu: bridgeMtu(n) } : {}),
       ...(routeMetric(n) !== undefined ? { metric: routeMetric(n) } : {}),
       ...(i === 0 && first === 0 && ports.length ? { ports } : {}),
@@ -420,10 +423,15 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
   return mine;
 }
 
+const ifaceOf = (l: UserLease, n: number) => l.iface ?? `eth${n}`;
+
 /** The container side of its interfaces eth<first>…: addresses, and the default route through the first network that has one out. */
 function containerBatch(leases: UserLease[], first: number, withRoute: boolean): string {
   let b = first === 0 ? "link set lo up\n" : "";
-  leases.forEach((a, i) => (b += `addr add ${a.ip}/${a.prefix} dev eth${first + i}\n${a.mac ? `link set eth${first + i} address ${a.mac}\n` : ""}link set eth${first + i} up\n`));
+  leases.forEach((a, i) => {
+    const dev = ifaceOf(a, first + i);
+    b += `addr add ${a.ip}/${a.prefix} dev ${dev}\n${a.mac ? `link set ${dev} address ${a.mac}\n` : ""}link set ${dev} up\n`;
+  });
   const routed = leases.find((l) => !l.internal);
   if (withRoute && routed) b += `route add default via ${routed.gateway}${routed.metric !== undefined ? ` metric ${routed.metric}` : ""}\n`;
   return b;
@@ -432,7 +440,7 @@ function containerBatch(leases: UserLease[], first: number, withRoute: boolean):
 const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, mac: l.mac, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
-  return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, String(first), ...mine.flatMap((l) => [l.veth, l.bridge, String(l.mtu ?? 1500)])];
+  return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, ...mine.flatMap((l, i) => [l.veth, l.bridge, String(l.mtu ?? 1500), ifaceOf(l, first + i)])];
 };
 
 /**

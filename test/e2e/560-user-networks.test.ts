@@ -217,14 +217,20 @@ describe("containers on user networks", () => {
   });
 
   // (no name is looked up here: without the responder a query would go to the host's resolvers, outside the machine)
-  N("--opt mtu= and metric= shape the container's interface and default route; isolate=true is taken; other options are refused", async () => {
+  N("--opt mtu= and metric= shape the container's interface and default route, interface_name= names it; isolate=true is taken; other options are refused", async () => {
     const net = safeName("opt");
-    expectExit(await runPod(["network", "create", "--opt", "mtu=1400", "-o", "metric=55", "--opt", "isolate=true", "--subnet", "10.89.125.0/24", net]), 0);
+    expectExit(await runPod(["network", "create", "--opt", "mtu=1400", "-o", "metric=55", "--opt", "isolate=true", "--subnet", "10.89.127.0/24", net]), 0);
     expect(JSON.parse((await runPod(["network", "inspect", net])).stdout)[0].options).toEqual({ mtu: "1400", metric: "55", isolate: "true" });
     const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c", "cat /sys/class/net/eth0/mtu; ip route show default"]);
     expectExit(r, 0);
     expect(r.stdout.split("\n")[0]).toBe("1400");
-    expect(r.stdout).toMatch(/default via 10\.89\.125\.1 dev eth0 +metric 55/);
+    expect(r.stdout).toMatch(/default via 10\.89\.127\.1 dev eth0 +metric 55/);
+    // interface_name= names the container's side
+    const named = await runPod(["run", "--rm", "--network", `${net}:interface_name=lan7`, "alpine", "sh", "-c", "ip -o addr show lan7; ip route show default"]);
+    expectExit(named, 0);
+    expect(named.stdout).toContain("inet 10.89.127.");
+    expect(named.stdout).toMatch(/default via 10\.89\.127\.1 dev lan7/);
+    expectPodError(await runPod(["run", "--rm", "--network", `${net}:interface_name=a/b`, "alpine", "true"]), "malformed option");
     for (const [opt, text] of [["isolate=false", "isolate=false"], ["mtu=big", "mtu"], ["vlan=5", "unsupported bridge network option vlan"]] as const) {
       const bad = await runPod(["network", "create", "--opt", opt, safeName("bad")]);
       expectPodError(bad, text);

@@ -43,6 +43,12 @@ describe("--network", () => {
     expect(parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500", false)).toEqual({ kind: "slirp4netns", opts: { allowHostLoopback: true, enableIpv6: false, mtu: 1500 } });
   });
 
+  test("NAME:interface_name= names the container's interface; a name the kernel refuses is refused", () => {
+    expect(parseNetworkMode("front:interface_name=lan0", false)).toMatchObject({ kind: "named", options: { front: { interfaceName: "lan0" } } });
+    expect(formatNamed(["front"], { front: { aliases: [], interfaceName: "lan0" } })).toBe("front:interface_name=lan0");
+    for (const bad of ["front:interface_name=a/b", "front:interface_name=0123456789abcdef", "front:interface_name=lo", "front:interface_name="]) expect(() => parseNetworkMode(bad, false)).toThrow();
+  });
+
   test("slirp4netns port_handler: rootlesskit is pod's forwarder (the default), slirp4netns its own add_hostfwd", () => {
     expect(parseNetworkMode("slirp4netns:port_handler=rootlesskit", false)).toMatchObject({ opts: { portHandler: "rootlesskit" } });
     expect(slirpForwardsPorts("slirp4netns:port_handler=slirp4netns")).toBe(true);

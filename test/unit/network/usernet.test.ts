@@ -83,7 +83,7 @@ describe("network records", () => {
     expect(parseNetworkMode("bridge", false)).toEqual({ kind: "named", names: ["podman"] });
     expect(parseNetworkMode("podman", true)).toEqual({ kind: "bridge" });
     expect(() => parseNetworkMode("front,host", false)).toThrow("cannot be combined");
-    expect(() => parseNetworkMode("front:interface_name=eth7", false)).toThrow("not supported by pod yet");
+    expect(() => parseNetworkMode("front:ip6=fd00::5", false)).toThrow("not supported by pod yet");
     expect(() => parseNetworkMode("front:ip=nope", false)).toThrow("malformed option");
   });
   test("per-network options, several --network values, and back", () => {
