@@ -29,6 +29,7 @@ const createArgs = {
     gateway: { type: "string", description: "Gateway address in the subnet (default: its first address)", valueHint: "ip" },
     "ip-range": { type: "string", description: "Range containers get addresses from, in CIDR notation, inside the subnet", valueHint: "range" },
     internal: { type: "boolean", description: "No access outside the network" },
+    ipv6: { type: "boolean", description: "Give the network an IPv6 subnet too (a unique local /64)" },
     "disable-dns": { type: "boolean", description: "No DNS for container names on this network" },
     label: { type: "string", multiple: true, description: "Set a label on the network (KEY=VALUE)", valueHint: "label" },
     opt: { type: "string", alias: "o", multiple: true, description: "Driver option: mtu=N, metric=N, isolate=true|strict", valueHint: "option" },
@@ -77,6 +78,7 @@ export const create: PodCommand = {
       disableDns: Boolean(args["disable-dns"]),
       labels: keyValues(args.label as unknown as string[], "label"),
       options: keyValues(args.opt as unknown as string[], "opt"),
+      ipv6: Boolean(args.ipv6),
       ignore: Boolean(args.ignore),
     });
     out(`${n.name}\n`);

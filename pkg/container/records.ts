@@ -51,7 +51,7 @@ export type ContainerRecord = {
   /** root's bridge: the address this start got (inspect's NetworkSettings) */
   bridge?: { ip: string; gateway: string; prefix: number; bridge: string };
   /** user networks: the address this start got on each (inspect's NetworkSettings.Networks) */
-  networks?: { network: string; ip: string; mac?: string; gateway: string; prefix: number; bridge: string }[];
+  networks?: { network: string; ip: string; ip6?: string; gateway6?: string; mac?: string; gateway: string; prefix: number; bridge: string }[];
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -59,14 +59,27 @@ function portBindings(ports: PortMapping[] | undefined): Record<string, { HostIp
   return out;
 }
 
+const v6Fields = (n: { ip6?: string; gateway6?: string }) => ({ GlobalIPv6Address: n.ip6 ?? "", GlobalIPv6PrefixLen: n.ip6 ? 64 : 0, IPv6Gateway: n.gateway6 ?? "" });
+
 /** A bridged container's address while it runs, in podman's fields; its network is podman's default, named "podman". */
 function bridgeSettings(rec: ContainerRecord, running: boolean) {
   if (running && rec.networks?.length) {
     const first = rec.networks[0]!;
     const networks = Object.fromEntries(
-      rec.networks.map((n) => [n.network, { NetworkID: n.network, IPAddress: n.ip, IPPrefixLen: n.prefix, Gateway: n.gateway, MacAddress: n.mac ?? "", Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])] }]),
+      rec.networks.map((n) => [
+        n.network,
+        {
+          NetworkID: n.network,
+          IPAddress: n.ip,
+          IPPrefixLen: n.prefix,
+          Gateway: n.gateway,
+          ...v6Fields(n),
+          MacAddress: n.mac ?? "",
+          Aliases: [rec.id.slice(0, 12), ...(rec.config?.opts.networkAlias ?? [])],
+        },
+      ]),
     );
-    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, MacAddress: first.mac ?? "", Bridge: first.bridge, Networks: networks };
+    return { IPAddress: first.ip, IPPrefixLen: first.prefix, Gateway: first.gateway, ...v6Fields(first), MacAddress: first.mac ?? "", Bridge: first.bridge, Networks: networks };
   }
   const b = running ? rec.bridge : undefined;
   if (!b) return {};

@@ -37,13 +37,15 @@ export function parseQuery(msg: Uint8Array): Question | undefined {
 }
 
 /**
- * The answer to q, copied from the query: addresses (IPv4) for an A
- * question, none for another type of a known name (NOERROR, no data), or
+ * The answer to q, copied from the query: the addresses of q's family for
+ * an A or AAAA question, none for another type of a known name (NOERROR, no data), or
  * NXDOMAIN when `addresses` is undefined.
  */
 export function buildAnswer(query: Uint8Array, q: Question, addresses: string[] | undefined, ttl = 60): Uint8Array {
-  const answers = addresses && q.type === TYPE_A && q.klass === CLASS_IN ? addresses : [];
-  const out = new Uint8Array(q.end + answers.length * 16);
+  const v6 = q.type === TYPE_AAAA;
+  const answers = addresses && (q.type === TYPE_A || v6) && q.klass === CLASS_IN ? addresses.filter((a) => a.includes(":") === v6) : [];
+  const size = v6 ? 16 : 4;
+  const out = new Uint8Array(q.end + answers.length * (12 + size));
   out.set(query.subarray(0, q.end));
   // QR, AA, RD copied, RA; rcode 3 (NXDOMAIN) for an unknown name
   out[2] = 0x84 | (q.recursion ? 1 : 0);
@@ -55,11 +57,21 @@ export function buildAnswer(query: Uint8Array, q: Question, addresses: string[] 
   out.fill(0, 8, 12); // no authority, no additional records
   let o = q.end;
   for (const a of answers) {
-    out.set([0xc0, 12, 0, TYPE_A, 0, CLASS_IN, (ttl >>> 24) & 0xff, (ttl >>> 16) & 0xff, (ttl >>> 8) & 0xff, ttl & 0xff, 0, 4], o);
-    out.set(a.split(".").map(Number), o + 12);
-    o += 16;
+    out.set([0xc0, 12, 0, q.type, 0, CLASS_IN, (ttl >>> 24) & 0xff, (ttl >>> 16) & 0xff, (ttl >>> 8) & 0xff, ttl & 0xff, 0, size], o);
+    out.set(v6 ? ipv6Bytes(a) : a.split(".").map(Number), o + 12);
+    o += 12 + size;
   }
   return out;
+}
+
+/** The 16 bytes of an IPv6 address (with at most one "::"). */
+export function ipv6Bytes(a: string): number[] {
+  const [head, tail] = a.includes("::") ? (a.split("::") as [string, string]) : [a, undefined];
+  const groups = (x: string) => (x ? x.split(":").map((g) => parseInt(g, 16)) : []);
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
 /** SERVFAIL for a query no upstream answered. */

@@ -8,22 +8,24 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { proxySocket, serveProxy } from "./proxy.ts";
 import { withLock } from "../store/lock.ts";
-import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, type Question } from "./dns.ts";
+import { bareName, buildAnswer, buildFailure, isLocalName, parseQuery, TYPE_A, TYPE_AAAA, type Question } from "./dns.ts";
 import { clearHostNetworks, dnsReadyFile, interfacesOf, leaseAlive, readKeeper, readLeases, readyFile, stopKeeper, usernetLock, upstreamFile, type UserLease } from "./usernet.ts";
 
 type Pending = { reply: (m: Uint8Array) => void; query: Uint8Array; q: Question; upstream: number; timer: ReturnType<typeof setTimeout> };
 
 /** The addresses of `name` for a query from `from`: the containers on a network the querier is on (with DNS), by name, alias or short id. */
-export function lookup(leases: UserLease[], from: string, name: string): string[] | undefined {
+export function lookup(leases: UserLease[], from: string, name: string, type = TYPE_A): string[] | undefined {
   // the querier is a container (its address on any of its networks); it sees every network it is on
-  const ids = new Set(leases.filter((l) => l.ip === from).map((l) => l.id));
+  const ids = new Set(leases.filter((l) => l.ip === from || l.ip6 === from).map((l) => l.id));
   const mine = new Set(leases.filter((l) => ids.has(l.id) && l.dns).map((l) => l.network));
   if (!mine.size) return undefined;
   const n = bareName(name);
   const hits = leases.filter(
     (l) => mine.has(l.network) && (l.name.toLowerCase() === n || l.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 12 && l.id.startsWith(n))),
   );
-  return hits.length ? [...new Set(hits.map((l) => l.ip))] : undefined;
+  if (!hits.length) return undefined;
+  // a known name without an address of the asked family: no data (NOERROR), not NXDOMAIN
+  return [...new Set(hits.flatMap((l) => (type === TYPE_AAAA ? (l.ip6 ? [l.ip6] : []) : type === TYPE_A ? [l.ip] : [])))];
 }
 
 export async function runKeeper(dir: string): Promise<number> {
@@ -86,8 +88,8 @@ export async function runKeeper(dir: string): Promise<number> {
     const q = parseQuery(query);
     if (!q) return;
     leases = readLeases(dir);
-    const local = lookup(leases, from, q.name);
-    if (local) return reply(buildAnswer(query, q, q.type === TYPE_A ? local : []));
+    const local = lookup(leases, from, q.name, q.type);
+    if (local) return reply(buildAnswer(query, q, local));
     // names of pod's own domain, and single labels, are container names or nothing: never asked upstream
     if (isLocalName(q.name)) return reply(buildAnswer(query, q, undefined));
     forward({ reply, query, q, upstream: 0, timer: setTimeout(() => {}, 0) });

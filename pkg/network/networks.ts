@@ -68,6 +68,8 @@ export function parseCidr(cidr: string): { base: number; prefix: number } {
 export const subnetSize = (prefix: number) => 2 ** (32 - prefix);
 
 const overlaps = (a: string, b: string) => {
+  // IPv6 subnets are /64s pod picks unique (ula64): only IPv4 ones can overlap
+  if (a.includes(":") || b.includes(":")) return a === b;
   const x = parseCidr(a);
   const y = parseCidr(b);
   return x.base < y.base + subnetSize(y.prefix) && y.base < x.base + subnetSize(x.prefix);
@@ -120,8 +122,31 @@ export type CreateNetworkOptions = {
   disableDns?: boolean;
   labels?: Record<string, string>;
   options?: Record<string, string>;
+  /** --ipv6: a second, IPv6 subnet (a unique local /64 pod picks) */
+  ipv6?: boolean;
   ignore?: boolean;
 };
+
+/** --ipv6's subnet: a unique local fdXX:XXXX:XXXX:XXXX::/64 from the network's id (RFC 4193's random global id), not one another network has. */
+export function ula64(id: string, taken: string[]): string {
+  for (let i = 0; ; i++) {
+    const h = new Bun.CryptoHasher("sha256").update(`${id}/${i}`).digest();
+    const group = (n: number) => ((h[n]! << 8) | h[n + 1]!).toString(16);
+    const s = `fd${h[0]!.toString(16).padStart(2, "0")}:${group(1)}:${group(3)}:${group(5)}::/64`;
+    if (!taken.includes(s)) return s;
+  }
+}
+
+const ipv6Subnet = (n: NetworkRecord) => n.subnets.find((s) => s.subnet.includes(":"));
+
+/** A container's IPv6 address on a dual-stack network: the /64 with the same host number as its IPv4 lease (no second allocation to keep). */
+export function ipv6Of(n: NetworkRecord, ip4: string): { ip: string; gateway: string; prefix: number } | undefined {
+  const s = ipv6Subnet(n);
+  if (!n.ipv6_enabled || !s) return undefined;
+  const host = toInt(ip4) - parseCidr(n.subnets[0]!.subnet).base;
+  const net = s.subnet.replace(/::\/64$/, "");
+  return { ip: `${net}::${host >= 0x10000 ? `${(host >>> 16).toString(16)}:` : ""}${(host & 0xffff).toString(16)}`, gateway: s.gateway, prefix: 64 };
+}
 
 /** The first free /24 of podman's default pool 10.89.0.0/16 that no network uses. */
 export function freeSubnet(taken: string[]): string {
@@ -150,6 +175,8 @@ export async function createNetwork(root: string, o: CreateNetworkOptions): Prom
       if (o.ignore) return existing;
       throw new PodError(`network name ${name} already used: network already exists`, { hint: "pick another name, remove the network first, or add --ignore" });
     }
+    if (o.subnet?.includes(":"))
+      throw new UsageError(`--subnet ${o.subnet}: pod does not take an IPv6 subnet yet`, { hint: "give an IPv4 --subnet and add --ipv6: pod picks a unique local /64 for it" });
     const subnet = o.subnet ? (() => {
       const c = parseCidr(o.subnet);
       return `${toIp(c.base)}/${c.prefix}`;
@@ -168,14 +195,20 @@ export async function createNetwork(root: string, o: CreateNetworkOptions): Prom
       entry.lease_range = { start_ip: toIp(Math.max(r.base, base + 1)), end_ip: toIp(Math.min(r.base + subnetSize(r.prefix) - 1, base + subnetSize(prefix) - 2)) };
     }
     checkBridgeOptions(o.options ?? {});
+    const id = randomBytes(32).toString("hex");
+    const subnets = [entry];
+    if (o.ipv6) {
+      const v6 = ula64(id, all.flatMap((n) => n.subnets.map((s) => s.subnet)));
+      subnets.push({ subnet: v6, gateway: v6.replace(/::\/64$/, "::1") });
+    }
     const rec: NetworkRecord = {
       name,
-      id: randomBytes(32).toString("hex"),
+      id,
       driver: "bridge",
       network_interface: freeInterface(all),
       created: new Date().toISOString(),
-      subnets: [entry],
-      ipv6_enabled: false,
+      subnets,
+      ipv6_enabled: Boolean(o.ipv6),
       internal: o.internal ?? false,
       dns_enabled: !o.disableDns,
       ...(o.labels && Object.keys(o.labels).length ? { labels: o.labels } : {}),

@@ -21,7 +21,7 @@ import { withLock } from "../store/lock.ts";
 import { pidAlive, processStartTime } from "../store/leftovers.ts";
 import { selfCommand, startNetworkNamespaceDaemon } from "../userns/index.ts";
 import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } from "./helpers.ts";
-import { addressRange, bridgeMtu, routeMetric, toIp, toInt, type NetworkRecord } from "./networks.ts";
+import { addressRange, bridgeMtu, ipv6Of, routeMetric, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
 import { BRIDGE_NAME } from "./bridge.ts";
@@ -44,6 +44,9 @@ export type UserLease = {
   veth: string;
   /** the container side's interface name (interface_name=), else eth<n> */
   iface?: string;
+  /** --ipv6 networks: the container's IPv6 address and the bridge's (a /64) */
+  ip6?: string;
+  gateway6?: string;
   /** the network's --opt mtu= and metric= */
   mtu?: number;
   metric?: number;
@@ -163,6 +166,7 @@ export function hostRuleset(leases: UserLease[]): string {
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
     ...nets.filter((l) => !l.internal).map((l) => `    ip saddr ${subnetOf(l)} ip daddr != ${subnetOf(l)} masquerade`),
+    ...nets.filter((l) => !l.internal && l.gateway6).map((l) => `    ip6 saddr ${l.gateway6!.replace(/1$/, "")}/64 ip6 daddr != ${l.gateway6!.replace(/1$/, "")}/64 masquerade`),
     // the host's own loopback clients of a published port (route_localnet lets them out to the bridge)
     ...nets.map((l) => `    oifname "${l.bridge}" ip saddr 127.0.0.0/8 masquerade`),
     "  }",
@@ -271,7 +275,8 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
       // the host routes for its bridges, as it does for pod0 (netavark sets the same)
       if (readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
     } else {
-      inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward`, "sh", ip]);
+      // the namespace is the keeper's own: forwarding on for both families there
+      inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }`, "sh", ip]);
       keeper.helper = startOutbound(pid, dir, pasta!, dnsForward);
     }
   } catch (e) {
@@ -305,7 +310,9 @@ function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
   for (const l of new Map(leases.map((l) => [l.bridge, l])).values()) {
     if (have.has(l.bridge)) continue;
     have.add(l.bridge);
-    batch += `link add ${l.bridge}${l.mtu ? ` mtu ${l.mtu}` : ""} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\nlink set ${l.bridge} up\n`;
+    batch += `link add ${l.bridge}${l.mtu ? ` mtu ${l.mtu}` : ""} type bridge\naddr add ${l.gateway}/${l.prefix} dev ${l.bridge}\n`;
+    if (l.gateway6) batch += `addr add ${l.gateway6}/64 dev ${l.bridge} nodad\n`;
+    batch += `link set ${l.bridge} up\n`;
   }
   if (asRoot()) {
     // on the host: the bridges pod made and no container uses any more go (a foreign podmanN is never touched)
@@ -358,7 +365,7 @@ export type UserNetworkAttachment = {
 const ATTACH_SCRIPT =
   'set -e; ip=$1; nsenter=$2; pid=$3; batch=$4; shift 4; while [ $# -gt 0 ]; do "$ip" link add "$1" mtu "$3" type veth peer name "$4" mtu "$3" netns "$pid"; "$ip" link set "$1" master "$2" up; shift 4; done; exec "$nsenter" -t "$pid" -n "$ip" -batch "$batch"';
 
-export type UserAddress = { network: string; ip: string; mac?: string; gateway: string; prefix: number; bridge: string };
+export type UserAddress = { network: string; ip: string; ip6?: string; gateway6?: string; mac?: string; gateway: string; prefix: number; bridge: string };
 
 /** Takes an address on each network for the container, its interfaces numbered from `first` (under the lock). */
 /** One network a container joins, with the address (--ip, ip=) and the aliases it asks for there. */
@@ -397,6 +404,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
   const mine: UserLease[] = wants.map(({ network: n, ip, mac, interfaceName, aliases }, i) => {
     const r = addressRange(n);
     const chosen = chooseAddress(n, new Set(leases.filter((l) => l.network === n.name).map((l) => l.ip)), ip);
+    const v6 = ipv6Of(n, chosen);
     return {
       id: c.id,
       name: c.name,
@@ -411,6 +419,7 @@ function leaseOn(dir: string, keeper: KeeperState, c: { id: string; name: string
       prefix: r.prefix,
       veth: userVethName(c.id, first + i),
       ...(interfaceName ? { iface: interfaceName } : {}),
+      ...(v6 ? { ip6: v6.ip, gateway6: v6.gateway } : {}),
       ...(bridgeMtu(n) ? { mtu: bridgeMtu(n) } : {}),
       ...(routeMetric(n) !== undefined ? { metric: routeMetric(n) } : {}),
       ...(i === 0 && first === 0 && ports.length ? { ports } : {}),
@@ -430,14 +439,17 @@ function containerBatch(leases: UserLease[], first: number, withRoute: boolean):
   let b = first === 0 ? "link set lo up\n" : "";
   leases.forEach((a, i) => {
     const dev = ifaceOf(a, first + i);
-    b += `addr add ${a.ip}/${a.prefix} dev ${dev}\n${a.mac ? `link set ${dev} address ${a.mac}\n` : ""}link set ${dev} up\n`;
+    b += `addr add ${a.ip}/${a.prefix} dev ${dev}\n${a.ip6 ? `addr add ${a.ip6}/64 dev ${dev} nodad\n` : ""}${a.mac ? `link set ${dev} address ${a.mac}\n` : ""}link set ${dev} up\n`;
   });
   const routed = leases.find((l) => !l.internal);
-  if (withRoute && routed) b += `route add default via ${routed.gateway}${routed.metric !== undefined ? ` metric ${routed.metric}` : ""}\n`;
+  const metric = routed?.metric !== undefined ? ` metric ${routed.metric}` : "";
+  if (withRoute && routed) b += `route add default via ${routed.gateway}${metric}\n`;
+  if (withRoute && routed?.gateway6) b += `route add ::/0 via ${routed.gateway6}${metric}\n`;
   return b;
 }
 
-const toAddresses = (mine: UserLease[]): UserAddress[] => mine.map((l) => ({ network: l.network, ip: l.ip, mac: l.mac, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
+const toAddresses = (mine: UserLease[]): UserAddress[] =>
+  mine.map((l) => ({ network: l.network, ip: l.ip, ...(l.ip6 ? { ip6: l.ip6, gateway6: l.gateway6 } : {}), mac: l.mac, gateway: l.gateway, prefix: l.prefix, bridge: l.bridge }));
 
 const attachArgv = (keeper: number, batch: string, first: number, mine: UserLease[], pid: string) => {
   return [...enterKeeper(keeper), "/bin/sh", "-c", ATTACH_SCRIPT, "sh", tool("ip", "iproute2"), tool("nsenter", "util-linux"), pid, batch, ...mine.flatMap((l, i) => [l.veth, l.bridge, String(l.mtu ?? 1500), ifaceOf(l, first + i)])];

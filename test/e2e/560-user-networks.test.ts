@@ -237,6 +237,28 @@ describe("containers on user networks", () => {
     }
   });
 
+  N("--ipv6: a unique local /64 beside the IPv4 subnet; containers get both addresses, talk over IPv6 and resolve each other's AAAA", async () => {
+    const net = safeName("v6");
+    expectExit(await runPod(["network", "create", "--ipv6", "--subnet", "10.89.128.0/24", net]), 0);
+    const rec = JSON.parse((await runPod(["network", "inspect", net])).stdout)[0];
+    expect(rec.ipv6_enabled).toBe(true);
+    expect(rec.subnets[1].subnet).toMatch(/^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){3}::\/64$/);
+    const web = safeName("web");
+    await runD(web, ["--network", net, "alpine", "sh", "-c", "while true; do echo hello-v6 | nc -l -s :: -p 80; done"]);
+    const ins = JSON.parse((await runPod(["inspect", web])).stdout)[0].NetworkSettings.Networks[net];
+    expect(ins.GlobalIPv6Address.startsWith(rec.subnets[1].subnet.replace("::/64", "::"))).toBe(true);
+    expect(ins.GlobalIPv6PrefixLen).toBe(64);
+    expect(ins.IPv6Gateway).toBe(rec.subnets[1].gateway);
+    const r = await runPod(["run", "--rm", "--network", net, "alpine", "sh", "-c",
+      `ip -6 -o addr show dev eth0 scope global; ip -6 route show default; nslookup -type=AAAA ${web}; for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 ${ins.GlobalIPv6Address} 80 </dev/null && exit 0; sleep 0.3; done; exit 1`]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain(`inet6 ${rec.subnets[1].subnet.replace("::/64", "::")}`);
+    expect(r.stdout).toContain(`default via ${rec.subnets[1].gateway}`);
+    expect(r.stdout).toContain(`Address: ${ins.GlobalIPv6Address}`);
+    expect(r.stdout).toContain("hello-v6");
+    expectPodError(await runPod(["network", "create", "--subnet", "fd00:1::/64", safeName("bad")]), "IPv6 subnet");
+  });
+
   N("--disable-dns: no responder in resolv.conf", async () => {
     const net = safeName("nodns");
     expectExit(await runPod(["network", "create", "--disable-dns", "--subnet", "10.89.124.0/24", net]), 0);

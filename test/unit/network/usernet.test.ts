@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { bareName, buildAnswer, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
+import { bareName, buildAnswer, ipv6Bytes, isLocalName, parseQuery, TYPE_A, TYPE_AAAA } from "../../../pkg/network/dns.ts";
 import { addressRange, freeSubnet, parseCidr, defaultNetwork } from "../../../pkg/network/networks.ts";
 import { chooseAddress, hostRuleset, keeperUpstreams, userRuleset, userVethName, type UserLease } from "../../../pkg/network/usernet.ts";
-import { checkBridgeOptions } from "../../../pkg/network/networks.ts";
+import { checkBridgeOptions, ipv6Of, ula64, type NetworkRecord } from "../../../pkg/network/networks.ts";
 import { lookup } from "../../../pkg/network/keeper.ts";
 import { formatNamed, parseNetworkMode } from "../../../pkg/network/mode.ts";
 
@@ -148,5 +148,36 @@ describe("network create --opt", () => {
     expect(() => checkBridgeOptions({ mtu: "67" })).toThrow("invalid bridge network option mtu");
     expect(() => checkBridgeOptions({ metric: "-1" })).toThrow("invalid");
     expect(() => checkBridgeOptions({ vlan: "5" })).toThrow("unsupported bridge network option vlan");
+  });
+});
+
+describe("--ipv6 networks", () => {
+  const net = (): NetworkRecord => ({
+    name: "v6", id: "f".repeat(64), driver: "bridge", network_interface: "podman3", created: "", ipv6_enabled: true, internal: false, dns_enabled: true, ipam_options: { driver: "host-local" },
+    subnets: [{ subnet: "10.89.3.0/24", gateway: "10.89.3.1" }, { subnet: "fd12:3456:789a:bcde::/64", gateway: "fd12:3456:789a:bcde::1" }],
+  });
+  test("a unique local /64, not one another network has", () => {
+    const a = ula64("x".repeat(64), []);
+    expect(a).toMatch(/^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){3}::\/64$/);
+    expect(ula64("x".repeat(64), [a])).not.toBe(a);
+  });
+  test("the container's IPv6 address has its IPv4 lease's host number", () => {
+    expect(ipv6Of(net(), "10.89.3.5")).toEqual({ ip: "fd12:3456:789a:bcde::5", gateway: "fd12:3456:789a:bcde::1", prefix: 64 });
+    expect(ipv6Of({ ...net(), ipv6_enabled: false }, "10.89.3.5")).toBeUndefined();
+  });
+  test("AAAA answers carry the 16 bytes; A answers leave IPv6 addresses out", () => {
+    expect(ipv6Bytes("fd12:3456:789a:bcde::5")).toEqual([0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0, 0, 0, 0, 0, 0, 0, 5]);
+    const q6 = parseQuery(query("web", TYPE_AAAA))!;
+    const a6 = buildAnswer(query("web", TYPE_AAAA), q6, ["fd12:3456:789a:bcde::5"]);
+    expect(a6[7]).toBe(1);
+    expect([...a6.subarray(a6.length - 16)]).toEqual(ipv6Bytes("fd12:3456:789a:bcde::5"));
+    const q4 = parseQuery(query("web", TYPE_A))!;
+    expect(buildAnswer(query("web", TYPE_A), q4, ["fd12:3456:789a:bcde::5"])[7]).toBe(0);
+  });
+  test("the keeper answers AAAA from the leases' IPv6 addresses", () => {
+    const ls = [lease({ ip6: "fd12::2" }), lease({ id: "b".repeat(64), name: "db", ip: "10.89.0.3", ip6: "fd12::3" })];
+    expect(lookup(ls, "10.89.0.2", "db", TYPE_AAAA)).toEqual(["fd12::3"]);
+    expect(lookup(ls, "fd12::2", "db", TYPE_A)).toEqual(["10.89.0.3"]);
+    expect(lookup([lease({}), lease({ id: "b".repeat(64), name: "db", ip: "10.89.0.3" })], "10.89.0.2", "db", TYPE_AAAA)).toEqual([]);
   });
 });
