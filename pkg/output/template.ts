@@ -1,19 +1,29 @@
 // A subset of Go's text/template, enough for podman-style --format strings:
 // {{.Field.Sub}}, {{json .}}, {{range .List}}…{{end}}, {{if …}}…{{else}}…{{end}},
-// pipelines (`{{.Names | upper}}`), string and number literals, `{{-`/`-}}` trim,
+// pipelines (`{{.Names | upper}}`), parenthesized ones with fields after them
+// (`{{(index .Networks "x").IPAddress}}`), variables (`{{$v := …}}`, `$v.Field`,
+// `{{range $k, $v := …}}`, `$` the whole value), string and number literals, `{{-`/`-}}` trim,
 // and the functions podman scripts use (json, lower, upper, title, join, index,
 // len, printf, println, truncate). Field names match exactly first, then
 // case-insensitively, so `{{.Id}}` and `{{.ID}}` both work.
 import { PodError } from "../errors.ts";
 
-type Arg = { kind: "field"; path: string[] } | { kind: "lit"; value: unknown } | { kind: "fn"; name: string };
+type Arg =
+  | { kind: "field"; path: string[] }
+  | { kind: "var"; name: string; path: string[] }
+  | { kind: "sub"; pipe: Pipeline; path: string[] }
+  | { kind: "lit"; value: unknown }
+  | { kind: "fn"; name: string };
 type Cmd = Arg[];
 type Pipeline = Cmd[];
+/** `$a, $b :=` before a pipeline: the names it declares (range: key then value, or just the value) */
+type Decl = string[];
 type Node =
   | { kind: "text"; text: string }
-  | { kind: "action"; pipe: Pipeline }
-  | { kind: "range"; pipe: Pipeline; body: Node[]; elseBody: Node[] }
+  | { kind: "action"; pipe: Pipeline; decl: Decl }
+  | { kind: "range"; pipe: Pipeline; decl: Decl; body: Node[]; elseBody: Node[] }
   | { kind: "if"; pipe: Pipeline; body: Node[]; elseBody: Node[] };
+type Vars = Map<string, unknown>;
 
 export type Template = { nodes: Node[]; source: string };
 
@@ -80,28 +90,79 @@ function tokenize(source: string): ({ text: string } | { action: string })[] {
   return parts;
 }
 
+/** The words of an action: strings, raw strings, `|`, `(`…`)` groups with an optional .Field.Path after them, and plain words. */
 function parseArgs(source: string, words: string): Pipeline {
-  const pipe: Pipeline = [];
-  let cmd: Cmd = [];
-  const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\||[^\s|]+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(words))) {
-    const w = m[1]!;
-    if (w === "|") {
-      pipe.push(cmd);
-      cmd = [];
-    } else if (w.startsWith('"')) cmd.push({ kind: "lit", value: JSON.parse(w) });
-    else if (w.startsWith("`")) cmd.push({ kind: "lit", value: w.slice(1, -1) });
-    else if (/^-?\d+(\.\d+)?$/.test(w)) cmd.push({ kind: "lit", value: Number(w) });
-    else if (w === "true" || w === "false") cmd.push({ kind: "lit", value: w === "true" });
-    else if (w === "." || w === "$") cmd.push({ kind: "field", path: [] });
-    else if (w.startsWith(".") || w.startsWith("$.")) cmd.push({ kind: "field", path: w.replace(/^\$/, "").split(".").slice(1) });
-    else if (w in functions) cmd.push({ kind: "fn", name: w });
-    else throw bad(source, `function "${w}" not defined`);
+  let i = 0;
+  const pipeline = (closing: boolean): Pipeline => {
+    const pipe: Pipeline = [];
+    let cmd: Cmd = [];
+    for (;;) {
+      while (i < words.length && /\s/.test(words[i]!)) i++;
+      if (i >= words.length) {
+        if (closing) throw bad(source, "unclosed left paren");
+        break;
+      }
+      const c = words[i]!;
+      if (c === ")") {
+        if (!closing) throw bad(source, "unexpected right paren");
+        i++;
+        break;
+      }
+      if (c === "|") {
+        i++;
+        pipe.push(cmd);
+        cmd = [];
+        continue;
+      }
+      if (c === "(") {
+        i++;
+        const sub = pipeline(true);
+        const m = /^(\.[A-Za-z0-9_.]*)?/.exec(words.slice(i))![1] ?? "";
+        i += m.length;
+        cmd.push({ kind: "sub", pipe: sub, path: m.split(".").slice(1).filter(Boolean) });
+        continue;
+      }
+      let w: string;
+      if (c === '"') {
+        const m = /^"(?:[^"\\]|\\.)*"/.exec(words.slice(i));
+        if (!m) throw bad(source, "unterminated quoted string");
+        w = m[0];
+      } else if (c === "`") {
+        const end = words.indexOf("`", i + 1);
+        if (end < 0) throw bad(source, "unterminated raw quoted string");
+        w = words.slice(i, end + 1);
+      } else w = /^[^\s|()]+/.exec(words.slice(i))![0];
+      i += w.length;
+      cmd.push(word(source, w));
+    }
+    pipe.push(cmd);
+    if (pipe.some((c) => c.length === 0)) throw bad(source, "missing command in pipeline");
+    return pipe;
+  };
+  return pipeline(false);
+}
+
+function word(source: string, w: string): Arg {
+  if (w.startsWith('"')) return { kind: "lit", value: JSON.parse(w) };
+  if (w.startsWith("`")) return { kind: "lit", value: w.slice(1, -1) };
+  if (/^-?\d+(\.\d+)?$/.test(w)) return { kind: "lit", value: Number(w) };
+  if (w === "true" || w === "false") return { kind: "lit", value: w === "true" };
+  if (w === ".") return { kind: "field", path: [] };
+  if (w.startsWith(".")) return { kind: "field", path: w.split(".").slice(1) };
+  if (w.startsWith("$")) {
+    const [name, ...path] = w.split(".");
+    return { kind: "var", name: name!, path };
   }
-  pipe.push(cmd);
-  if (pipe.some((c) => c.length === 0)) throw bad(source, "missing command in pipeline");
-  return pipe;
+  if (w in functions) return { kind: "fn", name: w };
+  throw bad(source, `function "${w}" not defined`);
+}
+
+/** `$k, $v := rest` or `$v := rest`: the names and the pipeline's text; none when the action declares nothing. */
+function declaration(source: string, a: string): { decl: Decl; rest: string } {
+  const m = /^\s*(\$\w*)\s*(?:,\s*(\$\w*)\s*)?:=(.*)$/s.exec(a);
+  if (!m) return { decl: [], rest: a };
+  if (m[1] === "$" || m[2] === "$") throw bad(source, "cannot assign to $");
+  return { decl: m[2] ? [m[1]!, m[2]] : [m[1]!], rest: m[3]! };
 }
 
 export function parseTemplate(source: string): Template {
@@ -119,15 +180,20 @@ export function parseTemplate(source: string): Template {
       const word = a.split(/\s+/)[0]!;
       if (stopAt.includes(word)) return { nodes, stop: word };
       if (word === "range" || word === "if") {
-        const pipe = parseArgs(source, a.slice(word.length));
+        const { decl, rest } = word === "range" ? declaration(source, a.slice(word.length)) : { decl: [], rest: a.slice(word.length) };
+        const pipe = parseArgs(source, rest);
         const body = parseList(["else", "end"]);
         let elseBody: Node[] = [];
         if (body.stop === "else") elseBody = parseList(["end"]).nodes;
         else if (body.stop !== "end") throw bad(source, `unterminated ${word}`);
-        nodes.push({ kind: word, pipe, body: body.nodes, elseBody });
+        nodes.push(word === "range" ? { kind: "range", pipe, decl, body: body.nodes, elseBody } : { kind: "if", pipe, body: body.nodes, elseBody });
       } else if (word === "end" || word === "else") throw bad(source, `unexpected {{${word}}}`);
       else if (a.startsWith("/*")) continue;
-      else nodes.push({ kind: "action", pipe: parseArgs(source, a) });
+      else {
+        const { decl, rest } = declaration(source, a);
+        if (decl.length > 1) throw bad(source, "too many declarations");
+        nodes.push({ kind: "action", pipe: parseArgs(source, rest), decl });
+      }
     }
     if (stopAt.length) throw bad(source, "missing {{end}}");
     return { nodes };
@@ -153,10 +219,20 @@ function lookup(v: unknown, path: string[]): unknown {
   return typeof cur === "function" ? (cur as () => unknown).call(v) : cur;
 }
 
-function evalPipe(pipe: Pipeline, dot: unknown): unknown {
+/** A value's field path below a variable or a parenthesized pipeline (no struct check: that is for the dot's own fields). */
+const below = (v: unknown, path: string[]) => (path.length ? lookup({ v }, ["v", ...path]) : v);
+
+function evalPipe(pipe: Pipeline, dot: unknown, vars: Vars): unknown {
   let prev: unknown;
+  const evalArg = (a: Arg): unknown => {
+    if (a.kind === "field") return lookup(dot, a.path);
+    if (a.kind === "lit") return a.value;
+    if (a.kind === "fn") return functions[a.name]!();
+    if (a.kind === "sub") return below(evalPipe(a.pipe, dot, vars), a.path);
+    if (!vars.has(a.name)) throw new PodError(`template: undefined variable "${a.name}"`, { hint: "declare it first: {{$v := .Field}} or {{range $k, $v := .Map}}" });
+    return below(vars.get(a.name), a.path);
+  };
   pipe.forEach((cmd, i) => {
-    const evalArg = (a: Arg) => (a.kind === "field" ? lookup(dot, a.path) : a.kind === "lit" ? a.value : functions[a.name]!());
     const [head, ...rest] = cmd;
     const args = rest.map(evalArg);
     if (i > 0) args.push(prev);
@@ -169,21 +245,37 @@ function evalPipe(pipe: Pipeline, dot: unknown): unknown {
 const truthy = (v: unknown) =>
   !(v === undefined || v === null || v === false || v === 0 || v === "" || (Array.isArray(v) && v.length === 0));
 
-function exec(nodes: Node[], dot: unknown): string {
+function exec(nodes: Node[], dot: unknown, outer: Vars): string {
+  // a variable lives to the end of the block it is declared in, as in Go
+  const vars = new Map(outer);
   let s = "";
   for (const n of nodes) {
     if (n.kind === "text") s += n.text;
-    else if (n.kind === "action") s += goString(evalPipe(n.pipe, dot));
-    else if (n.kind === "if") s += exec(truthy(evalPipe(n.pipe, dot)) ? n.body : n.elseBody, dot);
+    else if (n.kind === "action") {
+      const v = evalPipe(n.pipe, dot, vars);
+      if (n.decl.length) vars.set(n.decl[0]!, v);
+      else s += goString(v);
+    } else if (n.kind === "if") s += exec(truthy(evalPipe(n.pipe, dot, vars)) ? n.body : n.elseBody, dot, vars);
     else {
-      const v = evalPipe(n.pipe, dot);
-      const items = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
-      s += items.length ? items.map((x) => exec(n.body, x)).join("") : exec(n.elseBody, dot);
+      const v = evalPipe(n.pipe, dot, vars);
+      // Go ranges over a map in key order
+      const entries: [unknown, unknown][] = Array.isArray(v)
+        ? v.map((x, i) => [i, x])
+        : v && typeof v === "object"
+          ? Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])
+          : [];
+      const each = ([k, x]: [unknown, unknown]) => {
+        const inner = new Map(vars);
+        if (n.decl.length === 2) (inner.set(n.decl[0]!, k), inner.set(n.decl[1]!, x));
+        else if (n.decl.length === 1) inner.set(n.decl[0]!, x);
+        return exec(n.body, x, inner);
+      };
+      s += entries.length ? entries.map(each).join("") : exec(n.elseBody, dot, vars);
     }
   }
   return s;
 }
 
 export function renderTemplate(t: Template, value: unknown): string {
-  return exec(t.nodes, value);
+  return exec(t.nodes, value, new Map([["$", value]]));
 }

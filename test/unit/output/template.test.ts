@@ -26,6 +26,18 @@ test("range, if/else, trim markers", () => {
   expect(render("{{if .Size}}big{{else}}empty{{end}}", img)).toBe("empty");
   expect(render("a  {{- .Tag -}}  b", img)).toBe("alatestb");
 });
+test("parenthesized pipelines with fields after them, variables, range with key and value, $", () => {
+  const ctr = { Name: "web", NetworkSettings: { Networks: { back: { IPAddress: "10.89.1.2" }, front: { IPAddress: "10.89.0.2" } } } };
+  expect(render('{{(index .NetworkSettings.Networks "front").IPAddress}}', ctr)).toBe("10.89.0.2");
+  expect(render("{{(.Name) | upper}}", ctr)).toBe("WEB");
+  expect(render("{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}", ctr)).toBe("back=10.89.1.2 front=10.89.0.2 ");
+  expect(render("{{range $n := .NetworkSettings.Networks}}{{$n.IPAddress}};{{$.Name}} {{end}}", ctr)).toBe("10.89.1.2;web 10.89.0.2;web ");
+  expect(render("{{$x := .Name}}{{$x}}-{{$x | upper}}", ctr)).toBe("web-WEB");
+  expect(render("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", ctr)).toBe("10.89.1.2 10.89.0.2 ");
+  expect(() => render("{{$nope}}", ctr)).toThrow('undefined variable "$nope"');
+  expect(() => parseTemplate("{{(index .A}}")).toThrow("unclosed left paren");
+  expect(() => parseTemplate("{{.A)}}")).toThrow("unexpected right paren");
+});
 test("bad templates are PodErrors", () => {
   expect(() => parseTemplate("{{.Tag")).toThrow(PodError);
   expect(() => parseTemplate("{{nosuchfn .Tag}}")).toThrow(/function "nosuchfn" not defined/);
