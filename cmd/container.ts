@@ -42,6 +42,8 @@ import {
   type PsQuery,
   type PsSortKey,
   type Target,
+  type EachOptions,
+  eachTarget as eachTargetOf,
   logDriverOf,
 } from "../pkg/container/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
@@ -59,67 +61,25 @@ const filterArg = {
   filter: { type: "string", alias: "f", multiple: true, description: "Act on the containers the filter matches (KEY=VALUE, as ps)", valueHint: "filter" },
 } satisfies PodArgs;
 
-type EachOptions = { rules?: "start" | "bulk"; forgive?: (e: PodError) => boolean };
-
-/** Resolves the targets of a bulk verb: names/IDs, --all, --latest, --cidfile or --filter (pkg/container/targets.ts). */
-function targets(paths: Paths, args: Record<string, unknown>, filter?: (r: ContainerRecord) => boolean, rules?: EachOptions["rules"]): Target[] {
+/** The target flags of a bulk verb as pkg/container takes them: names/IDs, --all, --latest, --cidfile, --filter. */
+function targetFlags(args: Record<string, unknown>) {
   const list = (k: string) => (args[k] as string[] | undefined) ?? [];
-  const flags = { names: args._ as string[], all: Boolean(args.all), latest: Boolean(args.latest), cidfiles: list("cidfile"), filters: list("filter") };
-  return resolveTargets(paths, { ...flags, ignore: Boolean(args.ignore), attach: Boolean(args.attach) }, { rules, allFilter: filter });
+  return { names: args._ as string[], all: Boolean(args.all), latest: Boolean(args.latest), cidfiles: list("cidfile"), filters: list("filter"), ignore: Boolean(args.ignore), attach: Boolean(args.attach) };
 }
 
-/**
- * Runs fn on each target, prints what podman prints per success (fn gets
- * the container and the input podman would echo), reports every failure,
- * fails if any did; `forgive` drops the errors -i and rm -f allow.
- */
-async function eachTarget(
+function targets(paths: Paths, args: Record<string, unknown>, filter?: (r: ContainerRecord) => boolean, rules?: EachOptions["rules"]): Target[] {
+  return resolveTargets(paths, targetFlags(args), { rules, allFilter: filter });
+}
+
+/** pkg/container's bulk runner over the command's targets (`filter` narrows --all). */
+function eachTarget(
   paths: Paths,
   args: Record<string, unknown>,
   fn: (rec: ContainerRecord, input: string) => Promise<string | undefined> | string | undefined,
   filter?: (r: ContainerRecord) => boolean,
-  o: EachOptions = {},
+  o: Omit<EachOptions, "allFilter"> = {},
 ): Promise<void> {
-  const list = targets(paths, args, filter, o.rules);
-  // Like podman, several containers are handled at once (`stop -a` takes one
-  // timeout, not one per container); results print in the order given.
-  const results = await inParallel(list, PARALLEL, async (t) => {
-    if (t.error) throw t.error;
-    return fn(t.rec!, t.input);
-  });
-  const errors: PodError[] = [];
-  for (const r of results) {
-    if (r.ok) {
-      if (r.value !== undefined) out(`${r.value}\n`);
-      continue;
-    }
-    if (!(r.error instanceof PodError)) throw r.error;
-    if (!o.forgive?.(r.error)) errors.push(r.error);
-  }
-  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
-  if (errors.length) throw errors.at(-1)!;
-}
-
-const PARALLEL = 8;
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** Runs fn over items, at most `limit` at a time; results in the items' order. */
-async function inParallel<I, T>(items: I[], limit: number, fn: (item: I) => Promise<T>): Promise<Settled<T>[]> {
-  const results: Settled<T>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { ok: true, value: await fn(items[i]!) };
-      } catch (error) {
-        results[i] = { ok: false, error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  return eachTargetOf(paths, targetFlags(args), fn, { ...o, allFilter: filter });
 }
 
 export const start: PodCommand = {

@@ -31,7 +31,7 @@ export { exportVolume, importVolume } from "./volume-files.ts";
 export { changesJson, changesText, type Change } from "./fs-changes.ts";
 export { topContainer, DESCRIPTORS } from "./procs.ts";
 export { compileFilters, groupFilters, FILTER_KEYS, type ContainerFilter } from "./filters.ts";
-export { checkTargetFlags, startRules, readCidFiles, selectTargets, resolveTargets, isNoSuchContainer, type Target, type TargetFlags } from "./targets.ts";
+export { checkTargetFlags, startRules, readCidFiles, selectTargets, resolveTargets, isNoSuchContainer, eachTarget, inParallel, type EachOptions, type Target, type TargetFlags } from "./targets.ts";
 export { listContainers, checkPsQuery, containerNamespaces, namespaceInode, PS_SORT_KEYS, type PsQuery, type PsSortKey } from "./ps.ts";
 export { removeCidFileOf } from "./cidfile.ts";
 export { liveExecSessions } from "./live.ts";

@@ -11,6 +11,7 @@ import { findContainer, listRecords, type ContainerRecord } from "./records.ts";
 import { statusOf, type Status } from "./state.ts";
 import { compileFilters, type ContainerFilter } from "./filters.ts";
 import { imageResolver } from "./ps.ts";
+import { err, out } from "../output/index.ts";
 
 export type TargetFlags = {
   names: string[];
@@ -131,3 +132,58 @@ export function resolveTargets(
 
 /** Whether an error is podman's "no such container" (what -i and rm -f forgive). */
 export const isNoSuchContainer = (e: unknown) => e instanceof NoSuchContainer || /no such container/.test((e as Error)?.message ?? "");
+
+export type EachOptions = { rules?: "start" | "bulk"; allFilter?: (r: ContainerRecord) => boolean; forgive?: (e: PodError) => boolean };
+
+/** How many containers a bulk verb works on at once, as podman (`stop -a` takes one timeout, not one per container). */
+const PARALLEL = 8;
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Runs fn over items, at most `limit` at a time; results in the items' order. */
+export async function inParallel<I, T>(items: I[], limit: number, fn: (item: I) => Promise<T>): Promise<Settled<T>[]> {
+  const results: Settled<T>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { ok: true, value: await fn(items[i]!) };
+      } catch (error) {
+        results[i] = { ok: false, error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * A bulk verb (start, stop, kill, rm, …) over its targets: fn runs on each
+ * (given the container and the input podman echoes), what it returns is
+ * printed in the order given, every failure is reported and the last one
+ * thrown; `forgive` drops the errors -i and rm -f allow.
+ */
+export async function eachTarget(
+  paths: Paths,
+  f: TargetFlags & { ignore?: boolean; attach?: boolean },
+  fn: (rec: ContainerRecord, input: string) => Promise<string | undefined> | string | undefined,
+  o: EachOptions = {},
+): Promise<void> {
+  const list = resolveTargets(paths, f, o);
+  const results = await inParallel(list, PARALLEL, async (t) => {
+    if (t.error) throw t.error;
+    return fn(t.rec!, t.input);
+  });
+  const errors: PodError[] = [];
+  for (const r of results) {
+    if (r.ok) {
+      if (r.value !== undefined) out(`${r.value}\n`);
+      continue;
+    }
+    if (!(r.error instanceof PodError)) throw r.error;
+    if (!o.forgive?.(r.error)) errors.push(r.error);
+  }
+  for (const e of errors.slice(0, -1)) err(`Error: ${e.message}\n`);
+  if (errors.length) throw errors.at(-1)!;
+}
