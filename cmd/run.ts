@@ -5,6 +5,7 @@ import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
 import { createContainer, parseDetachKeys, runContainer, runDetached, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
+import { UsageError } from "../pkg/errors.ts";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run the container in the background and print its ID" },
@@ -83,6 +84,7 @@ export const runArgs = {
   ulimit: { type: "string", multiple: true, description: "Set a resource limit: NAME=SOFT[:HARD] (-1: unlimited), or host", valueHint: "ulimit" },
   "image-volume": { type: "enum", options: ["bind", "tmpfs", "ignore"], default: "bind", description: "What the image's VOLUME paths get: bind (an anonymous volume), tmpfs, or ignore" },
   secret: { type: "string", multiple: true, description: "Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=,gid=,mode=] (mount: /run/secrets/NAME)", valueHint: "secret" },
+  "preserve-fds": { type: "string", description: "Pass N additional file descriptors into the container (3 .. 3+N-1)", valueHint: "n" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
@@ -91,6 +93,13 @@ export const runArgs = {
 /** --ipc, --pid, --uts, --cgroupns as given (pkg/runtime parses them). */
 const namespaceArgs = (args: Record<string, unknown>) =>
   Object.fromEntries((["ipc", "pid", "uts", "cgroupns"] as const).flatMap((k) => (args[k] === undefined ? [] : [[k, String(args[k])]])));
+
+/** --preserve-fds: a count, as podman's uint flag takes it */
+function preserveFdsArg(v: unknown): number {
+  if (!/^\d+$/.test(String(v)))
+    throw new UsageError(`invalid argument "${v}" for "--preserve-fds" flag: expected a number of descriptors`, { hint: "pod run --preserve-fds 1 IMAGE CMD 3<file" });
+  return Number(v);
+}
 
 /** The request `run` and `create` build from their flags. */
 export function runRequest(args: Record<string, unknown>): RunRequest {
@@ -110,6 +119,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     replace: Boolean(args.replace),
     rmi: Boolean(args.rmi),
     log: { driver: args["log-driver"] as string | undefined, opts: list("log-opt") },
+    ...(args["preserve-fds"] !== undefined ? { preserveFds: preserveFdsArg(args["preserve-fds"]) } : {}),
     flags: {
       labels: list("label"),
       labelFiles: list("label-file"),
@@ -198,8 +208,8 @@ export const create: PodCommand = {
   meta: { name: "create", description: "Create but do not start a container" },
   examples: ["pod create --name web alpine sleep 1000", "pod start web"],
   interspersed: false,
-  // --rmi is run's alone (podman's create has no such flag)
-  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => k !== "detach" && k !== "rmi")) as PodArgs,
+  // --rmi and --preserve-fds are run's alone (podman's create has no such flags)
+  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => !["detach", "rmi", "preserve-fds"].includes(k))) as PodArgs,
   async run({ args }) {
     const ctx = openContext(args);
     const rec = await createContainer(ctx.paths, runRequest(args));

@@ -26,7 +26,7 @@ import { removeContainer, startContainer } from "./lifecycle.ts";
 import { removeRunImage } from "./image-users.ts";
 import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
-import { attachContainer } from "./session.ts";
+import { attachContainer, checkPreservedFds } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
 import { checkCidFile, writeCidFile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
@@ -53,6 +53,8 @@ export type RunRequest = {
   rmi?: boolean;
   /** --log-driver, --log-opt as given */
   log?: LogFlags;
+  /** --preserve-fds N (run only): pod's fds 3 .. 3+N-1 are passed to the command, as podman does */
+  preserveFds?: number;
 };
 
 const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -185,8 +187,9 @@ async function unlessStarted<T>(paths: Paths, rec: ContainerRecord, start: () =>
 
 /** `pod run -d`: resolves with the record once the container runs under its monitor. */
 export async function runDetached(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
+  checkPreservedFds(req.preserveFds ?? 0, "pod run --preserve-fds 1 IMAGE CMD 3<file");
   const rec = await createContainer(paths, req);
-  await unlessStarted(paths, rec, () => startContainer(paths, rec));
+  await unlessStarted(paths, rec, () => startContainer(paths, rec, { preserveFds: req.preserveFds }));
   return rec;
 }
 
@@ -196,11 +199,12 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
   if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !(req.opts.tty && req.interactive))
     throw new UsageError("--restart needs the container's monitor: run it with -d (or -it)", { hint: `pod run -d --restart ${req.flags.restart} …` });
   checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !(req.opts.tty && req.interactive) });
+  checkPreservedFds(req.preserveFds ?? 0, "pod run --preserve-fds 1 IMAGE CMD 3<file");
   const rec = await createContainer(paths, req);
-  if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]));
+  if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11], req.preserveFds));
   const store = new Store(paths);
   try {
-    return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive));
+    return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive, req.preserveFds));
   } finally {
     if (req.rm || req.rmi) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
@@ -218,13 +222,13 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
  * The monitor replays what the container wrote before we attached (its exit
  * too, when it ended first) and owns --rm.
  */
-async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[]): Promise<number> {
-  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true });
+async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[], preserveFds?: number): Promise<number> {
+  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true, preserveFds });
   const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys, justStarted: true });
   return r.detached ? 0 : r.code;
 }
 
-export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean): Promise<number> {
+export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean, preserveFds = 0): Promise<number> {
   const tty = rec.config?.opts.tty ?? false;
   const devNull = interactive || tty ? -1 : openSync("/dev/null", "r");
   const stdio = tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
@@ -242,7 +246,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     let started;
     try {
       ({ started } = await launchContainer(store, paths, rec, (plan, procs) => {
-        const s = spawnContainer(plan, stdio, paths.runroot, procs);
+        const s = spawnContainer({ ...plan, preserveFds }, stdio, paths.runroot, procs);
         return { ...s, pid: s.child.pid };
       }));
     } finally {

@@ -164,17 +164,22 @@ export type ExecOptions = {
  * honoured there.
  */
 export function checkExecOptions(o: Pick<ExecOptions, "interactive" | "tty" | "detach" | "preserveFds" | "detachKeys">, isOpen: (fd: number) => boolean): void {
-  for (let fd = 3; fd < 3 + (o.preserveFds ?? 0); fd++)
-    if (!isOpen(fd))
-      throw new PodError(`file descriptor ${fd} is not available - the preserve-fds option requires that all file descriptors must be passed`, {
-        hint: `open every descriptor from 3 to ${2 + o.preserveFds!} in the calling shell (pod exec --preserve-fds 1 CTR CMD 3<file)`,
-      });
+  checkPreservedFds(o.preserveFds ?? 0, "pod exec --preserve-fds 1 CTR CMD 3<file", isOpen);
   if (o.detachKeys === undefined) return;
   const keys = parseDetachKeys(o.detachKeys);
   if (keys.length && o.interactive && o.tty && !o.detach)
     throw new PodError("pod exec -it cannot detach from its process: pod holds the process's terminal, which would end with it", {
       hint: 'use --detach-keys "" (no detaching), or `pod exec -d` for a process that runs on its own',
     });
+}
+
+/** --preserve-fds N (run, exec): every fd from 3 to 3+N-1 must have been handed to pod, podman's check and message. */
+export function checkPreservedFds(n: number, example: string, isOpen: (fd: number) => boolean = fdInherited): void {
+  for (let fd = 3; fd < 3 + n; fd++)
+    if (!isOpen(fd))
+      throw new PodError(`file descriptor ${fd} is not available - the preserve-fds option requires that file descriptors must be passed`, {
+        hint: `open every descriptor from 3 to ${2 + n} in the calling shell (${example})`,
+      });
 }
 
 /** Resolves with the process's exit code, or with `-d` at once with its exec session ID. */

@@ -1,0 +1,55 @@
+// The run/create leftovers of issue 12 with podman 4's semantics:
+// run --preserve-fds (fds 3 .. 3+N-1 into the container), --conmon-pidfile
+// (the pid of the container's monitor, pod's conmon), --device (the host's
+// node bound in rootless, as podman does), and --sig-proxy on run, start and
+// attach (signals pod receives go to the container's process, or not).
+import { describe } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { useSuite, requires, runPod, pod, sh, expect, expectPodError, assertOutput, lines, safeName, POD } from "./helpers.ts";
+import { useLifecycle, runD, create, track, podStdout, suiteDir, inspectFmt, monitorOf, untilStatus, until, alive } from "./lifecycle-helpers.ts";
+
+useSuite("625-run-fds-devices");
+useLifecycle();
+
+const A = requires("subuid", "alpine-fixture");
+
+const hostDir = () => suiteDir("pod-625");
+
+/** A shell pipeline on the host with the suite's environment (fds, pipes into pod). */
+const pipeline = (script: string) => sh(["sh", "-c", script], pod().env);
+
+describe("run --preserve-fds", () => {
+  A("passes descriptors 3 .. 3+N-1 to the command, in the foreground and with -d; no others", async () => {
+    const dir = hostDir();
+    writeFileSync(join(dir, "three"), "three\n");
+    writeFileSync(join(dir, "four"), "four\n");
+    const r = await pipeline(`"${POD}" run --rm --preserve-fds 2 alpine sh -c 'cat <&3; cat <&4; ls /proc/self/fd' 3<'${dir}/three' 4<'${dir}/four'`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.startsWith("three\nfour\n")).toBe(true);
+    // 0, 1, 2, the two passed and the one ls opens: nothing of pod's
+    expect(lines(r.stdout).slice(2).sort()).toEqual(["0", "1", "2", "3", "4", "5"]);
+    // without the flag the container gets none of them
+    const none = await pipeline(`"${POD}" run --rm alpine sh -c 'ls /proc/self/fd' 3<'${dir}/three'`);
+    expect(none.code, none.stderr).toBe(0);
+    expect(lines(none.stdout).sort()).toEqual(["0", "1", "2", "3"]);
+    // with -d the container keeps it after run returned: a pipe it writes to
+    const name = track(safeName("d"));
+    const d = await pipeline(`"${POD}" run -d --name ${name} --preserve-fds 1 alpine sh -c 'echo via-fd3 >&3' 3>'${dir}/out'`);
+    expect(d.code, d.stderr).toBe(0);
+    await untilStatus(name, "exited");
+    expect(readFileSync(join(dir, "out"), "utf8")).toBe("via-fd3\n");
+  });
+
+  A("a descriptor not passed is podman's error before anything is made; create has no such flag", async () => {
+    const dir = hostDir();
+    writeFileSync(join(dir, "three"), "three\n");
+    const name = safeName("missing");
+    const r = await pipeline(`"${POD}" run --name ${name} --preserve-fds 2 alpine true 3<'${dir}/three'`);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("Error: file descriptor 4 is not available - the preserve-fds option requires that file descriptors must be passed");
+    expect((await runPod(["container", "exists", name])).code).toBe(1);
+    expectPodError(await runPod(["run", "--preserve-fds", "two", "alpine", "true"]), 'invalid argument "two" for "--preserve-fds" flag');
+    expectPodError(await runPod(["create", "--preserve-fds", "1", "alpine", "true"]), "unknown flag: --preserve-fds");
+  });
+});
