@@ -3,7 +3,7 @@
 // temporary name beside it, then hard-linked into place, which fails if
 // someone else made the file meanwhile), and goes away with the container,
 // as podman's "The file will be removed along with the container".
-import { existsSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodError } from "../errors.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -19,6 +19,33 @@ export function checkCidFile(file: string): string {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new PodError(`opening cidfile ${file}: ${dir}: no such directory`, { hint: "create the directory first, or pick another --cidfile path" });
   return path;
+}
+
+/** --conmon-pidfile: made absolute, its directory checked at create (conmon would fail the start). */
+export function checkConmonPidfile(file: string): string {
+  const path = resolve(file);
+  const dir = dirname(path);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new PodError(`opening conmon pidfile ${file}: ${dir}: no such directory`, { hint: "create the directory first, or pick another --conmon-pidfile path" });
+  return path;
+}
+
+/**
+ * The pid of what supervises the container (its monitor; pod itself for a
+ * foreground run), as conmon writes it: the number alone, replacing the file
+ * at once (temp, then rename).
+ */
+export function writeConmonPidfile(rec: ContainerRecord, pid: number): void {
+  const file = rec.config?.conmonPidfile;
+  if (!file) return;
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, String(pid), { mode: 0o644 });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new PodError(`writing conmon pidfile ${file}: ${(e as Error).message}`, { hint: `the container runs; \`pod stop ${rec.name}\` stops it` });
+  }
 }
 
 /** Writes `id` to `path` all at once; fails (and leaves nothing) if the file appeared meanwhile. */

@@ -10,6 +10,7 @@ import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "
 import { containerDir, monitorPidFile, type ContainerRecord } from "./records.ts";
 import { liveFile, readLivePids } from "./reconcile.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { writeConmonPidfile } from "./cidfile.ts";
 import { launchContainer } from "./launch.ts";
 import { openCgroupProcs, podCommand, runtimeDir } from "./live.ts";
 import { monitorsCgroup } from "../cgroup/index.ts";
@@ -53,6 +54,7 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
     // the monitor's pid as a plain file, there before this returns: a systemd unit's PIDFile (pod generate systemd)
     const live = readLivePids(containerDir(paths.root, rec.id));
     if (live) writeFileAtomic(monitorPidFile(paths.root, rec.id), `${live.monitorPid}\n`, 0o600);
+    if (live) writeConmonPidfile(rec, live.monitorPid);
     await awaitPublished(paths, running);
     return started.pid;
   } finally {

@@ -28,7 +28,7 @@ import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer, checkPreservedFds } from "./session.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
-import { checkCidFile, writeCidFile } from "./cidfile.ts";
+import { checkCidFile, checkConmonPidfile, writeCidFile, writeConmonPidfile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
@@ -45,6 +45,8 @@ export type RunRequest = {
   detachKeys?: number[];
   /** --cidfile: where to write the new container's ID */
   cidfile?: string;
+  /** --conmon-pidfile: where each start writes the monitor's pid */
+  conmonPidfile?: string;
   /** flags settled at create from their raw values and the image (create-options.ts) */
   flags?: CreateFlags;
   /** --replace: remove the container of that --name first */
@@ -104,6 +106,7 @@ async function replaceNamed(paths: Paths, name: string): Promise<void> {
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
+  const conmonPidfile = req.conmonPidfile !== undefined ? checkConmonPidfile(req.conmonPidfile) : undefined;
   const store = new Store(paths).init();
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
@@ -136,6 +139,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     interactive: req.interactive,
     opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}) },
     cidfile,
+    ...(conmonPidfile ? { conmonPidfile } : {}),
     ...(logConfig ? { log: logConfig } : {}),
   };
   try {
@@ -257,6 +261,8 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     await containerEvent(paths, eventOf(rec), "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
+    // the foreground pod is what podman's conmon is there: it holds the container's stdio and records its exit
+    writeConmonPidfile(rec, process.pid);
     published = await publishPorts(paths, readRecord(paths.root, rec.id), child.pid);
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);

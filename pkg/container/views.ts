@@ -155,6 +155,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     ImageName: rec.image,
     Name: rec.name,
     RestartCount: rec.restartCount ?? 0,
+    ...(rec.config?.conmonPidfile ? { ConmonPidFile: rec.config.conmonPidfile } : {}),
     ExecIDs: execIds,
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),

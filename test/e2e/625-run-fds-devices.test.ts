@@ -53,3 +53,39 @@ describe("run --preserve-fds", () => {
     expectPodError(await runPod(["create", "--preserve-fds", "1", "alpine", "true"]), "unknown flag: --preserve-fds");
   });
 });
+
+describe("run/create --conmon-pidfile", () => {
+  A("-d and start write the monitor's pid as conmon does (the number alone), again at each start", async () => {
+    const dir = hostDir();
+    const file = join(dir, "conmon.pid");
+    const name = safeName("d");
+    const id = await runD(name, ["--conmon-pidfile", file, "alpine", "sleep", "1000"]);
+    const first = readFileSync(file, "utf8");
+    expect(first).toMatch(/^\d+$/);
+    expect(Number(first)).toBe(await monitorOf(id));
+    expect(await inspectFmt(name, "{{.ConmonPidFile}}")).toBe(file);
+    assertOutput(await podStdout(["stop", "-t", "0", name]), `${name}\n`);
+    assertOutput(await podStdout(["start", name]), `${name}\n`);
+    const second = readFileSync(file, "utf8");
+    expect(Number(second)).toBe(await monitorOf(id));
+    expect(second).not.toBe(first);
+    // create records it for the first start, which replaces what the file held
+    const c = safeName("c");
+    const cid = await create(c, ["--conmon-pidfile", file, "alpine", "sleep", "1000"]);
+    writeFileSync(file, "stale");
+    assertOutput(await podStdout(["start", c]), `${c}\n`);
+    expect(Number(readFileSync(file, "utf8"))).toBe(await monitorOf(cid));
+  });
+
+  A("a foreground run writes its own pid (it holds the container as conmon would); a missing directory creates nothing", async () => {
+    const dir = hostDir();
+    const file = join(dir, "fg.pid");
+    const r = await pipeline(`echo $$; exec "${POD}" run --rm --conmon-pidfile '${file}' alpine true`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(r.stdout.trim());
+    const name = safeName("nodir");
+    expectPodError(await runPod(["run", "--name", name, "--conmon-pidfile", join(dir, "no", "such", "f.pid"), "alpine", "true"]), "opening conmon pidfile", "no such directory");
+    expect((await runPod(["container", "exists", name])).code).toBe(1);
+    expect(existsSync(join(dir, "no"))).toBe(false);
+  });
+});
