@@ -28,6 +28,7 @@ export const runArgs = {
   tmpfs: { type: "string", multiple: true, description: "Mount a tmpfs (/path[:options])", valueHint: "path" },
   volume: { type: "string", alias: "v", multiple: true, description: "Bind mount a host path or a volume (HOST:CTR[:ro], NAME:CTR[:ro], or CTR for an anonymous volume)", valueHint: "volume" },
   mount: { type: "string", multiple: true, description: "Attach a mount: type=bind|volume|tmpfs,source=SRC,target=DST[,readonly]", valueHint: "mount" },
+  device: { type: "string", multiple: true, description: "Add a host device to the container: HOST[:CONTAINER][:PERMS] (bound from the host; PERMS without w: read-only)", valueHint: "device" },
   "cap-add": { type: "string", multiple: true, description: "Add capabilities (NAME, ALL)", valueHint: "cap" },
   "cap-drop": { type: "string", multiple: true, description: "Drop capabilities (NAME, ALL)", valueHint: "cap" },
   "security-opt": { type: "string", multiple: true, description: "Security options (no-new-privileges, label=disable, seccomp=unconfined)", valueHint: "opt" },
@@ -151,6 +152,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       sysctls: list("sysctl"),
       secrets: list("secret"),
       imageVolume: args["image-volume"] as "bind" | "tmpfs" | "ignore",
+      devices: list("device"),
     },
     opts: {
       command,

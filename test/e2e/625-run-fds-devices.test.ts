@@ -89,3 +89,28 @@ describe("run/create --conmon-pidfile", () => {
     expect(existsSync(join(dir, "no"))).toBe(false);
   });
 });
+
+describe("run/create --device", () => {
+  A("binds the host's node at the container's path; without w in PERMS read-only; a directory gives its nodes", async () => {
+    const out = await podStdout([
+      "run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "--device", "/dev/null:/dev/sub/mynull",
+      "alpine", "sh", "-c",
+      "stat -c '%F %t,%T' /dev/myzero /dev/sub/mynull; head -c 3 /dev/myzero | od -An -tx1; echo x > /dev/sub/mynull && echo wrote; grep -E ' /dev/(myzero|sub/mynull) ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1",
+    ]);
+    assertOutput(out, "character special file 1,5\ncharacter special file 1,3\n 00 00 00\nwrote\n/dev/myzero ro\n/dev/sub/mynull rw\n");
+    const name = safeName("c");
+    await create(name, ["--device", "/dev/net", "alpine", "ls", "/dev/net"]);
+    assertOutput(await inspectFmt(name, "{{range .HostConfig.Devices}}{{.PathOnHost}} {{.PathInContainer}} {{.CgroupPermissions}}{{end}}"), "/dev/net/tun /dev/net/tun rwm");
+    assertOutput(await podStdout(["start", "-a", name]), "tun\n");
+  });
+
+  A("podman's errors at create, before anything is made: a missing path, a file that is no device, a bad mode", async () => {
+    const name = safeName("bad");
+    expectPodError(await runPod(["create", "--name", name, "--device", "/dev/no-such-node", "alpine"]), "Error: stat /dev/no-such-node: no such file or directory");
+    const file = join(hostDir(), "plain");
+    writeFileSync(file, "");
+    expectPodError(await runPod(["run", "--name", name, "--device", file, "alpine", "true"]), `Error: ${file} is not a valid device: not a device node`);
+    expectPodError(await runPod(["run", "--name", name, "--device", "/dev/null:/dev/n:rwx", "alpine", "true"]), "Error: invalid device mode: rwx");
+    expect((await runPod(["container", "exists", name])).code).toBe(1);
+  });
+});
