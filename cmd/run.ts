@@ -86,6 +86,7 @@ export const runArgs = {
   ulimit: { type: "string", multiple: true, description: "Set a resource limit: NAME=SOFT[:HARD] (-1: unlimited), or host", valueHint: "ulimit" },
   "image-volume": { type: "enum", options: ["bind", "tmpfs", "ignore"], default: "bind", description: "What the image's VOLUME paths get: bind (an anonymous volume), tmpfs, or ignore" },
   secret: { type: "string", multiple: true, description: "Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=,gid=,mode=] (mount: /run/secrets/NAME)", valueHint: "secret" },
+  "sig-proxy": { type: "boolean", default: true, description: "Proxy the signals pod receives to the container's process (false: they end pod, the container runs on)" },
   "preserve-fds": { type: "string", description: "Pass N additional file descriptors into the container (3 .. 3+N-1)", valueHint: "n" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
@@ -122,6 +123,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     replace: Boolean(args.replace),
     rmi: Boolean(args.rmi),
     log: { driver: args["log-driver"] as string | undefined, opts: list("log-opt") },
+    sigProxy: args["sig-proxy"] !== false,
     ...(args["preserve-fds"] !== undefined ? { preserveFds: preserveFdsArg(args["preserve-fds"]) } : {}),
     flags: {
       labels: list("label"),
@@ -212,8 +214,8 @@ export const create: PodCommand = {
   meta: { name: "create", description: "Create but do not start a container" },
   examples: ["pod create --name web alpine sleep 1000", "pod start web"],
   interspersed: false,
-  // --rmi and --preserve-fds are run's alone (podman's create has no such flags)
-  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => !["detach", "rmi", "preserve-fds"].includes(k))) as PodArgs,
+  // --rmi, --preserve-fds and --sig-proxy are run's alone (podman's create has no such flags)
+  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => !["detach", "rmi", "preserve-fds", "sig-proxy"].includes(k))) as PodArgs,
   async run({ args }) {
     const ctx = openContext(args);
     const rec = await createContainer(ctx.paths, runRequest(args));

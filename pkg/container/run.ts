@@ -27,6 +27,7 @@ import { removeRunImage } from "./image-users.ts";
 import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
 import { attachContainer, checkPreservedFds } from "./session.ts";
+import { PROXIED_SIGNALS } from "./sig-proxy.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
 import { checkCidFile, checkConmonPidfile, writeCidFile, writeConmonPidfile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
@@ -57,10 +58,10 @@ export type RunRequest = {
   log?: LogFlags;
   /** --preserve-fds N (run only): pod's fds 3 .. 3+N-1 are passed to the command, as podman does */
   preserveFds?: number;
+  /** --sig-proxy (run only, default true): false leaves pod's signals to pod, so the container runs on under a monitor */
+  sigProxy?: boolean;
 };
 
-const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const signalNumber: Record<(typeof forwarded)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 export async function ensureImage(store: Store, image: string, policy: PullPolicy, platform?: Platform): Promise<ImageRecord> {
   if (policy !== "always") {
@@ -200,12 +201,15 @@ export async function runDetached(paths: Paths, req: RunRequest): Promise<Contai
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
   // the monitor carries out a restart policy: a foreground run without -it has none
-  if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !(req.opts.tty && req.interactive))
+  // -it, and --sig-proxy=false (a signal ends pod, not the container, as podman's conmon outlives podman), attach to a monitor
+  const sigProxy = req.sigProxy !== false;
+  const attached = (req.opts.tty && req.interactive) || !sigProxy;
+  if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !attached)
     throw new UsageError("--restart needs the container's monitor: run it with -d (or -it)", { hint: `pod run -d --restart ${req.flags.restart} …` });
-  checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !(req.opts.tty && req.interactive) });
+  checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !attached });
   checkPreservedFds(req.preserveFds ?? 0, "pod run --preserve-fds 1 IMAGE CMD 3<file");
   const rec = await createContainer(paths, req);
-  if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11], req.preserveFds));
+  if (attached) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11], { preserveFds: req.preserveFds, stdin: req.interactive, sigProxy }));
   const store = new Store(paths);
   try {
     return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive, req.preserveFds));
@@ -226,9 +230,9 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
  * The monitor replays what the container wrote before we attached (its exit
  * too, when it ended first) and owns --rm.
  */
-async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[], preserveFds?: number): Promise<number> {
-  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true, preserveFds });
-  const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys, justStarted: true });
+async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[], o: { preserveFds?: number; stdin: boolean; sigProxy: boolean }): Promise<number> {
+  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true, preserveFds: o.preserveFds });
+  const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: o.stdin, detachKeys, justStarted: true, sigProxy: o.sigProxy });
   return r.detached ? 0 : r.code;
 }
 
@@ -241,7 +245,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
   let pid1: number | undefined;
   const pending: number[] = [];
   const deliver = (sig: number) => (pid1 === undefined ? pending.push(sig) : signalContainer(pid1, pid1, sig, paths.runroot));
-  const handlers = forwarded.map((s) => [s, () => deliver(signalNumber[s])] as const);
+  const handlers = Object.entries(PROXIED_SIGNALS).map(([s, n]) => [s, () => deliver(n)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   let term: ContainerTerminal | undefined;
   let published: { stop(): void } | undefined;

@@ -18,6 +18,7 @@ import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
 import { containerEvent } from "../events/index.ts";
+import { proxySignals } from "./sig-proxy.ts";
 
 /** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
 export function parseDetachKeys(spec: string): number[] {
@@ -78,7 +79,7 @@ export type AttachResult = { detached: true } | { detached: false; code: number 
 export async function attachContainer(
   paths: Paths,
   rec: ContainerRecord,
-  o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean },
+  o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean; sigProxy?: boolean },
 ): Promise<AttachResult> {
   // Right after `run -it` started it, a container that already ended still has its socket open.
   if (statusOf(rec) === "paused") throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is paused`, { hint: `pod unpause ${rec.name}` });
@@ -101,6 +102,7 @@ export async function attachContainer(
   });
   if (!socket) return replayEnded(paths, rec);
   await containerEvent(paths, eventOf(rec), "attach");
+  const stopProxy = o.sigProxy ? proxySignals(paths, rec.id) : undefined;
   const sendResize = () => {
     const { rows, cols } = hostWindowSize();
     socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
@@ -131,6 +133,7 @@ export async function attachContainer(
   try {
     return await done;
   } finally {
+    stopProxy?.();
     process.off("SIGWINCH", sendResize);
     process.stdin.off("data", onData);
     process.stdin.pause();

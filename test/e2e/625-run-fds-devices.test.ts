@@ -7,7 +7,8 @@ import { describe } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, sh, expect, expectPodError, assertOutput, lines, safeName, POD } from "./helpers.ts";
-import { useLifecycle, runD, create, track, podStdout, suiteDir, inspectFmt, monitorOf, untilStatus, until, alive } from "./lifecycle-helpers.ts";
+import { useLifecycle, runD, create, track, podStdout, suiteDir, inspectFmt, monitorOf, untilStatus, statusOf } from "./lifecycle-helpers.ts";
+import { LiveProcess, type LiveResult } from "../fixtures/live.ts";
 
 useSuite("625-run-fds-devices");
 useLifecycle();
@@ -112,5 +113,64 @@ describe("run/create --device", () => {
     expectPodError(await runPod(["run", "--name", name, "--device", file, "alpine", "true"]), `Error: ${file} is not a valid device: not a device node`);
     expectPodError(await runPod(["run", "--name", name, "--device", "/dev/null:/dev/n:rwx", "alpine", "true"]), "Error: invalid device mode: rwx");
     expect((await runPod(["container", "exists", name])).code).toBe(1);
+  });
+});
+
+describe("--sig-proxy", () => {
+  /** pod ARGS in the background, as the suite's user */
+  const live = (args: string[]) => new LiveProcess([POD, ...args], { env: pod().env, cwd: pod().home });
+  const TRAP = (sig: string, code: number) => `trap "echo got-${sig}; exit ${code}" ${sig}; echo ready; while :; do sleep 0.1; done`;
+  const exited = (r: LiveResult, code: number) => expect(`${r.code}/${r.signal}`, r.stderr).toBe(`${code}/null`);
+  const killed = (r: LiveResult, sig: string) => expect(r.signal, `pod should have died of ${sig}: exit ${r.code}, ${r.stderr}`).toBe(sig);
+
+  A("run: by default a signal to pod reaches the command; --sig-proxy=false ends pod and the container runs on", async () => {
+    const on = live(["run", "--rm", "alpine", "sh", "-c", TRAP("TERM", 3)]);
+    await on.waitForStdout("ready\n");
+    on.signal("SIGTERM");
+    const r = await on.finish(20_000);
+    exited(r, 3);
+    expect(r.stdout).toContain("got-TERM");
+    const name = track(safeName("off"));
+    const off = live(["run", "--name", name, "--sig-proxy=false", "alpine", "sh", "-c", TRAP("TERM", 3)]);
+    await off.waitForStdout("ready\n");
+    off.signal("SIGTERM");
+    killed(await off.finish(20_000), "SIGTERM");
+    expect(await statusOf(name)).toBe("running");
+    expect(await podStdout(["logs", name])).not.toContain("got-TERM");
+    expectPodError(await runPod(["create", "--sig-proxy=false", "alpine"]), "unknown flag: --sig-proxy");
+  });
+
+  A("attach: by default proxies to the container (its exit is attach's); --sig-proxy=false leaves it running", async () => {
+    const name = safeName("a");
+    await runD(name, ["alpine", "sh", "-c", `trap "echo got-HUP; exit 4" HUP; while :; do echo tick; sleep 0.2; done`]);
+    const off = live(["attach", "--no-stdin", "--sig-proxy=false", name]);
+    await off.waitForStdout("tick\n");
+    off.signal("SIGHUP");
+    killed(await off.finish(20_000), "SIGHUP");
+    expect(await statusOf(name)).toBe("running");
+    const on = live(["attach", "--no-stdin", name]);
+    await on.waitForStdout("tick\n");
+    on.signal("SIGHUP");
+    const r = await on.finish(20_000);
+    exited(r, 4);
+    expect(r.stdout).toContain("got-HUP");
+    await untilStatus(name, "exited");
+  });
+
+  A("start --attach proxies by default, --sig-proxy=false does not; --sig-proxy needs --attach", async () => {
+    const name = safeName("s");
+    await create(name, ["alpine", "sh", "-c", TRAP("TERM", 6)]);
+    const on = live(["start", "--attach", name]);
+    await on.waitForStdout("ready\n");
+    on.signal("SIGTERM");
+    const r = await on.finish(20_000);
+    exited(r, 6);
+    expect(r.stdout).toContain("got-TERM");
+    const off = live(["start", "-a", "--sig-proxy=false", name]);
+    await off.waitForStdout("ready\n");
+    off.signal("SIGTERM");
+    killed(await off.finish(20_000), "SIGTERM");
+    expect(await statusOf(name)).toBe("running");
+    expectPodError(await runPod(["start", "--sig-proxy", name]), "you cannot use sig-proxy without --attach: invalid argument");
   });
 });
