@@ -174,3 +174,43 @@ describe("--sig-proxy", () => {
     expectPodError(await runPod(["start", "--sig-proxy", name]), "you cannot use sig-proxy without --attach: invalid argument");
   });
 });
+
+describe("secret create --replace, secret inspect --showsecret", () => {
+  A("--replace gives the name new data and a new ID (created time kept); a container reads the new data at its next start", async () => {
+    const name = safeName("sec");
+    const dir = hostDir();
+    writeFileSync(join(dir, "one"), "one");
+    writeFileSync(join(dir, "two"), "two");
+    const first = (await podStdout(["secret", "create", name, join(dir, "one")])).trim();
+    const created = await podStdout(["secret", "inspect", "--format", "{{.CreatedAt}}", name]);
+    const c = safeName("c");
+    await create(c, ["--secret", name, "alpine", "cat", `/run/secrets/${name}`]);
+    assertOutput(await podStdout(["start", "-a", c]), "one");
+    expectPodError(await runPod(["secret", "create", name, join(dir, "two")]), `${name}: secret name in use`);
+    const second = (await podStdout(["secret", "create", "--replace", "--label", "v=2", name, join(dir, "two")])).trim();
+    expect(second).toMatch(/^[0-9a-f]{25}$/);
+    expect(second).not.toBe(first);
+    assertOutput(await podStdout(["secret", "ls", "--format", "{{.ID}} {{.Name}}", "--filter", `name=^${name}$`]), `${second} ${name}\n`);
+    assertOutput(await podStdout(["secret", "inspect", "--format", "{{.CreatedAt}}", name]), created);
+    expect(await podStdout(["secret", "inspect", "--format", "{{.UpdatedAt}}", name])).not.toBe(created);
+    assertOutput(await podStdout(["secret", "inspect", "--format", "{{.Spec.Labels.v}}", name]), "2\n");
+    assertOutput(await podStdout(["start", "-a", c]), "two");
+    // a name not in use: --replace just creates it
+    const fresh = safeName("fresh");
+    expect((await podStdout(["secret", "create", "--replace", fresh, join(dir, "one")])).trim()).toMatch(/^[0-9a-f]{25}$/);
+    expect((await runPod(["secret", "rm", name, fresh])).code).toBe(0);
+  });
+
+  A("--showsecret puts the data in SecretData; without it JSON has no SecretData and a template reads it empty", async () => {
+    const name = safeName("show");
+    const r = await sh(["sh", "-c", `printf 's3cret' | "${POD}" secret create ${name} -`], pod().env);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(await podStdout(["secret", "inspect", "--showsecret", name]));
+    expect(shown[0].SecretData).toBe("s3cret");
+    assertOutput(await podStdout(["secret", "inspect", "--showsecret", "--format", "{{.SecretData}}", name]), "s3cret\n");
+    const hidden = JSON.parse(await podStdout(["secret", "inspect", name]));
+    expect("SecretData" in hidden[0]).toBe(false);
+    assertOutput(await podStdout(["secret", "inspect", "--format", "[{{.SecretData}}]", name]), "[]\n");
+    expect((await runPod(["secret", "rm", name])).code).toBe(0);
+  });
+});
