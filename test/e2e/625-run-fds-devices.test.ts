@@ -2,7 +2,9 @@
 // run --preserve-fds (fds 3 .. 3+N-1 into the container), --conmon-pidfile
 // (the pid of the container's monitor, pod's conmon), --device (the host's
 // node bound in rootless, as podman does), and --sig-proxy on run, start and
-// attach (signals pod receives go to the container's process, or not).
+// attach (signals pod receives go to the container's process, or not);
+// then secret create --replace, secret inspect --showsecret and volume
+// create --uid/--gid.
 import { describe } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -212,5 +214,27 @@ describe("secret create --replace, secret inspect --showsecret", () => {
     expect("SecretData" in hidden[0]).toBe(false);
     assertOutput(await podStdout(["secret", "inspect", "--format", "[{{.SecretData}}]", name]), "[]\n");
     expect((await runPod(["secret", "rm", name])).code).toBe(0);
+  });
+});
+
+describe("volume create --uid/--gid", () => {
+  A("_data gets that owner as containers see it, and keeps it when a container fills the volume from the image", async () => {
+    const v = safeName("owned");
+    assertOutput(await podStdout(["volume", "create", "--uid", "1000", "--gid", "1001", v]), `${v}\n`);
+    assertOutput(await podStdout(["volume", "inspect", "--format", "{{.UID}} {{.GID}}", v]), "1000 1001\n");
+    assertOutput(await podStdout(["run", "--rm", "-v", `${v}:/data`, "alpine", "stat", "-c", "%u %g", "/data"]), "1000 1001\n");
+    // filled from the image's /etc/apk (root's there): the files come, the owner given stays
+    const f = safeName("filled");
+    assertOutput(await podStdout(["volume", "create", "--uid", "7", f]), `${f}\n`);
+    assertOutput(await podStdout(["run", "--rm", "-v", `${f}:/etc/apk`, "alpine", "sh", "-c", "stat -c '%u %g' /etc/apk; test -s /etc/apk/repositories && echo copied"]), "7 0\ncopied\n");
+    expect((await runPod(["volume", "rm", v, f])).code).toBe(0);
+  });
+
+  A("a bad id, an id the user namespace lacks, or -o beside them: an error, and no volume", async () => {
+    const v = safeName("bad");
+    expectPodError(await runPod(["volume", "create", "--uid", "me", v]), 'invalid argument "me" for "--uid" flag');
+    expectPodError(await runPod(["volume", "create", "--gid", "1", "-o", "type=tmpfs", v]), "--uid and --gid own a volume's _data");
+    expectPodError(await runPod(["volume", "create", "--uid", "4000000000", v]), "--uid 4000000000: the id is not mapped in pod's user namespace");
+    expect((await runPod(["volume", "exists", v])).code).toBe(1);
   });
 });
