@@ -9,7 +9,7 @@ import { describe } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, sh, expect, expectPodError, assertOutput, lines, safeName, POD } from "./helpers.ts";
-import { useLifecycle, runD, create, track, podStdout, suiteDir, inspectFmt, monitorOf, untilStatus, statusOf } from "./lifecycle-helpers.ts";
+import { useLifecycle, runD, create, track, podStdout, suiteDir, inspectFmt, monitorOf, untilStatus, statusOf, until } from "./lifecycle-helpers.ts";
 import { LiveProcess, type LiveResult } from "../fixtures/live.ts";
 
 useSuite("625-run-fds-devices");
@@ -140,6 +140,15 @@ describe("--sig-proxy", () => {
     expect(await statusOf(name)).toBe("running");
     expect(await podStdout(["logs", name])).not.toContain("got-TERM");
     expectPodError(await runPod(["create", "--sig-proxy=false", "alpine"]), "unknown flag: --sig-proxy");
+  });
+
+  A("run --sig-proxy=false is otherwise a plain run: output on its streams, stdin with -i, the exit status, --rm", async () => {
+    const name = safeName("plain");
+    const r = await sh(["sh", "-c", `printf 'in\\n' | "${POD}" run -i --rm --name ${name} --sig-proxy=false alpine sh -c 'cat; echo err >&2; exit 3'`], pod().env);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBe("in\n");
+    expect(r.stderr).toBe("err\n");
+    await until("the monitor to remove the --rm container", async () => (await runPod(["container", "exists", name])).code === 1);
   });
 
   A("attach: by default proxies to the container (its exit is attach's); --sig-proxy=false leaves it running", async () => {
