@@ -6,6 +6,7 @@
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PodError } from "../errors.ts";
+import { log } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
 
 const exists = (file: string) =>
@@ -33,7 +34,9 @@ export function checkConmonPidfile(file: string): string {
 /**
  * The pid of what supervises the container (its monitor; pod itself for a
  * foreground run), as conmon writes it: the number alone, replacing the file
- * at once (temp, then rename).
+ * at once (temp, then rename). The container already runs: a file that
+ * cannot be written (its directory was checked at create) is a warning, not
+ * a reason to leave it without its supervisor.
  */
 export function writeConmonPidfile(rec: ContainerRecord, pid: number): void {
   const file = rec.config?.conmonPidfile;
@@ -44,7 +47,7 @@ export function writeConmonPidfile(rec: ContainerRecord, pid: number): void {
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new PodError(`writing conmon pidfile ${file}: ${(e as Error).message}`, { hint: `the container runs; \`pod stop ${rec.name}\` stops it` });
+    log.warn(`writing conmon pidfile ${file}: ${(e as Error).message}`);
   }
 }
 

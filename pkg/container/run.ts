@@ -62,7 +62,6 @@ export type RunRequest = {
   sigProxy?: boolean;
 };
 
-
 export async function ensureImage(store: Store, image: string, policy: PullPolicy, platform?: Platform): Promise<ImageRecord> {
   if (policy !== "always") {
     try {
