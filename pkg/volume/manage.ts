@@ -11,7 +11,7 @@ import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, ownVolumeData, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 import { parsePruneFilters } from "./prune-filter.ts";
-import { parseVolumeOptions } from "./options.ts";
+import { ownerOptions, parseVolumeOptions } from "./options.ts";
 import { storageMaps } from "../userns/index.ts";
 import { idIsMapped } from "../runtime/index.ts";
 
@@ -67,15 +67,17 @@ export async function createNamedVolume(paths: Paths, o: { name?: string; labels
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
   const options = parseVolumeOptions(o.options ?? []);
-  const owned = o.uid !== undefined || o.gid !== undefined;
-  if (owned && Object.keys(options).length)
-    throw new UsageError("--uid and --gid own a volume's _data: a volume made with -o has none", { hint: "for a tmpfs volume give the owner as -o o=uid=N,gid=N" });
+  if ((o.uid !== undefined || o.gid !== undefined) && Object.keys(options).length)
+    throw new UsageError("--uid and --gid own a volume's _data: not beside -o", { hint: "give the owner as --uid/--gid alone, or as -o o=uid=N,gid=N" });
+  // podman 4: -o o=uid=N,gid=N alone owns a plain volume as --uid/--gid do
+  const ids = { ...ownerOptions(options), ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}) };
+  const owned = ids.uid !== undefined || ids.gid !== undefined;
   const maps = storageMaps();
-  for (const [flag, id, map] of [["uid", o.uid, maps.uid], ["gid", o.gid, maps.gid]] as const)
+  for (const [flag, id, map] of [["uid", ids.uid, maps.uid], ["gid", ids.gid, maps.gid]] as const)
     if (id !== undefined && !idIsMapped(map, id))
       throw new PodError(`--${flag} ${id}: the id is not mapped in pod's user namespace`, { hint: `containers see ids 0 to ${idCount(map) - 1}: your own and your subordinate ids (/etc/sub${flag})` });
   const store = new Store(paths).init();
-  const owner = owned ? { uid: o.uid ?? 0, gid: o.gid ?? 0 } : {};
+  const owner = owned ? { uid: ids.uid ?? 0, gid: ids.gid ?? 0 } : {};
   const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false, ...(Object.keys(options).length ? { options } : {}), ...owner }, o.ignore ? "reuse" : "fail");
   if (created && owned) {
     try {

@@ -17,6 +17,7 @@ import { ensurePrivateDir } from "../config/index.ts";
 import { pidAlive, withLock, writeFileAtomic, type Store } from "../store/index.ts";
 import { isVolumeName } from "./names.ts";
 import { volumeEvent } from "../events/index.ts";
+import { volumeSource } from "./options.ts";
 
 export type VolumeRecord = {
   name: string;
@@ -109,7 +110,9 @@ export async function createVolume(vols: string, init: NewVolume, ifExists: "fai
     sweepPartial(vols);
     // a tmpfs or bind volume has no _data of its own to fill
     const hasOptions = Object.keys(init.options ?? {}).length > 0;
-    const volume: VolumeRecord = { ...init, ...(hasOptions ? {} : { options: undefined }), createdAt: new Date().toISOString(), needsCopyUp: !hasOptions };
+    // -o o=uid=,gid= alone still leaves a plain _data to fill
+    const mounted = volumeSource(init.options) !== undefined;
+    const volume: VolumeRecord = { ...init, ...(hasOptions ? {} : { options: undefined }), createdAt: new Date().toISOString(), needsCopyUp: !mounted };
     const tmp = join(vols, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
     try {
       mkdirSync(tmp, { mode: 0o700 });

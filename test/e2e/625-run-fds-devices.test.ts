@@ -236,13 +236,17 @@ describe("volume create --uid/--gid", () => {
     const f = safeName("filled");
     assertOutput(await podStdout(["volume", "create", "--uid", "7", f]), `${f}\n`);
     assertOutput(await podStdout(["run", "--rm", "-v", `${f}:/etc/apk`, "alpine", "sh", "-c", "stat -c '%u %g' /etc/apk; test -s /etc/apk/repositories && echo copied"]), "7 0\ncopied\n");
-    expect((await runPod(["volume", "rm", v, f])).code).toBe(0);
+    // podman 4's spelling: -o o=uid=N,gid=N on a plain volume
+    const o = safeName("opt");
+    assertOutput(await podStdout(["volume", "create", "-o", "o=uid=5,gid=6", o]), `${o}\n`);
+    assertOutput(await podStdout(["run", "--rm", "-v", `${o}:/data`, "alpine", "stat", "-c", "%u %g", "/data"]), "5 6\n");
+    expect((await runPod(["volume", "rm", v, f, o])).code).toBe(0);
   });
 
   A("a bad id, an id the user namespace lacks, or -o beside them: an error, and no volume", async () => {
     const v = safeName("bad");
     expectPodError(await runPod(["volume", "create", "--uid", "me", v]), 'invalid argument "me" for "--uid" flag');
-    expectPodError(await runPod(["volume", "create", "--gid", "1", "-o", "type=tmpfs", v]), "--uid and --gid own a volume's _data");
+    expectPodError(await runPod(["volume", "create", "--gid", "1", "-o", "type=tmpfs", v]), "--uid and --gid own a volume's _data: not beside -o");
     expectPodError(await runPod(["volume", "create", "--uid", "4000000000", v]), "--uid 4000000000: the id is not mapped in pod's user namespace");
     expect((await runPod(["volume", "exists", v])).code).toBe(1);
   });
