@@ -6,6 +6,7 @@ import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
 import {
   attachContainer,
+  proxySignals,
   findContainer,
   killContainer,
   restartContainer,
@@ -88,6 +89,7 @@ export const start: PodCommand = {
   args: {
     attach: { type: "boolean", alias: "a", description: "Attach to the container's output (one container)" },
     interactive: { type: "boolean", alias: "i", description: "Keep STDIN open and attach it" },
+    "sig-proxy": { type: "boolean", description: "Proxy the signals pod receives to the container's process (default true with --attach)" },
     ...detachKeysArg,
     // podman's start has -a for --attach, so --all has no short form here
     all: { type: "boolean", description: "Start all containers" },
@@ -97,6 +99,9 @@ export const start: PodCommand = {
   },
   async run({ args }) {
     const ctx = openContext(args);
+    // podman: on by default with --attach, and only there
+    const sigProxy = args["sig-proxy"] === undefined ? Boolean(args.attach) : Boolean(args["sig-proxy"]);
+    if (sigProxy && !args.attach) throw new UsageError("you cannot use sig-proxy without --attach: invalid argument", { hint: "pod start --attach --sig-proxy NAME" });
     if (args.attach || args.interactive) {
       const [t, ...more] = targets(ctx.paths, args, undefined, "start");
       if (!t || more.length) throw new UsageError("you cannot start and attach multiple containers at once", { hint: "name one container" });
@@ -111,13 +116,19 @@ export const start: PodCommand = {
         const r = await attachContainer(ctx.paths, findContainer(ctx.paths.root, rec.id), {
           stdin: Boolean(args.interactive),
           detachKeys: parseDetachKeys(String(args["detach-keys"])),
+          sigProxy,
           ...(none ? { justStarted: true } : {}),
         });
         return r.detached ? 0 : r.code;
       }
       // Without a terminal, the log from this start on is the output: nothing is lost to a late attach.
-      await followLog(file, from, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
-      return (await waitContainer(ctx.paths, rec.id)) ?? 0;
+      const stopProxy = sigProxy ? proxySignals(ctx.paths, rec.id) : undefined;
+      try {
+        await followLog(file, from, () => mayStillLog(readRecord(ctx.paths.root, rec.id)), (l) => (l.stream === "stderr" ? err : out)(renderLine(l, false)));
+        return (await waitContainer(ctx.paths, rec.id)) ?? 0;
+      } finally {
+        stopProxy?.();
+      }
     }
     await eachTarget(ctx.paths, args, async (rec, input) => (await startContainer(ctx.paths, rec), input), undefined, { rules: "start" });
   },

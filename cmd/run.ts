@@ -5,6 +5,7 @@ import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
 import { createContainer, parseDetachKeys, runContainer, runDetached, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
+import { UsageError } from "../pkg/errors.ts";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run the container in the background and print its ID" },
@@ -19,6 +20,7 @@ export const runArgs = {
   hostname: { type: "string", alias: "h", description: "Set the container's hostname", valueHint: "name" },
   name: { type: "string", description: "Assign a name to the container", valueHint: "name" },
   cidfile: { type: "string", description: "Write the container ID to the file (removed along with the container)", valueHint: "file" },
+  "conmon-pidfile": { type: "string", description: "Write the pid of the container's monitor (pod's conmon) to the file at each start", valueHint: "file" },
   entrypoint: { type: "string", description: "Overwrite the image's ENTRYPOINT (string or JSON array)", valueHint: "cmd" },
   init: { type: "boolean", description: "Run an init inside the container that forwards signals and reaps processes" },
   "read-only": { type: "boolean", description: "Mount the container's root filesystem read-only" },
@@ -26,6 +28,7 @@ export const runArgs = {
   tmpfs: { type: "string", multiple: true, description: "Mount a tmpfs (/path[:options])", valueHint: "path" },
   volume: { type: "string", alias: "v", multiple: true, description: "Bind mount a host path or a volume (HOST:CTR[:ro], NAME:CTR[:ro], or CTR for an anonymous volume)", valueHint: "volume" },
   mount: { type: "string", multiple: true, description: "Attach a mount: type=bind|volume|tmpfs,source=SRC,target=DST[,readonly]", valueHint: "mount" },
+  device: { type: "string", multiple: true, description: "Add a host device to the container: HOST[:CONTAINER][:PERMS] (bound from the host; PERMS without w: read-only)", valueHint: "device" },
   "cap-add": { type: "string", multiple: true, description: "Add capabilities (NAME, ALL)", valueHint: "cap" },
   "cap-drop": { type: "string", multiple: true, description: "Drop capabilities (NAME, ALL)", valueHint: "cap" },
   "security-opt": { type: "string", multiple: true, description: "Security options (no-new-privileges, label=disable, seccomp=unconfined)", valueHint: "opt" },
@@ -83,6 +86,8 @@ export const runArgs = {
   ulimit: { type: "string", multiple: true, description: "Set a resource limit: NAME=SOFT[:HARD] (-1: unlimited), or host", valueHint: "ulimit" },
   "image-volume": { type: "enum", options: ["bind", "tmpfs", "ignore"], default: "bind", description: "What the image's VOLUME paths get: bind (an anonymous volume), tmpfs, or ignore" },
   secret: { type: "string", multiple: true, description: "Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=,gid=,mode=] (mount: /run/secrets/NAME)", valueHint: "secret" },
+  "sig-proxy": { type: "boolean", default: true, description: "Proxy the signals pod receives to the container's process (false: they end pod, the container runs on)" },
+  "preserve-fds": { type: "string", description: "Pass N additional file descriptors into the container (3 .. 3+N-1)", valueHint: "n" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
@@ -91,6 +96,13 @@ export const runArgs = {
 /** --ipc, --pid, --uts, --cgroupns as given (pkg/runtime parses them). */
 const namespaceArgs = (args: Record<string, unknown>) =>
   Object.fromEntries((["ipc", "pid", "uts", "cgroupns"] as const).flatMap((k) => (args[k] === undefined ? [] : [[k, String(args[k])]])));
+
+/** --preserve-fds: a count, as podman's uint flag takes it */
+function preserveFdsArg(v: unknown): number {
+  if (!/^\d+$/.test(String(v)))
+    throw new UsageError(`invalid argument "${v}" for "--preserve-fds" flag: expected a number of descriptors`, { hint: "pod run --preserve-fds 1 IMAGE CMD 3<file" });
+  return Number(v);
+}
 
 /** The request `run` and `create` build from their flags. */
 export function runRequest(args: Record<string, unknown>): RunRequest {
@@ -105,11 +117,14 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     rm: Boolean(args.rm),
     name: args.name as string | undefined,
     cidfile: args.cidfile as string | undefined,
+    conmonPidfile: args["conmon-pidfile"] as string | undefined,
     interactive: Boolean(args.interactive),
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     replace: Boolean(args.replace),
     rmi: Boolean(args.rmi),
     log: { driver: args["log-driver"] as string | undefined, opts: list("log-opt") },
+    sigProxy: args["sig-proxy"] !== false,
+    ...(args["preserve-fds"] !== undefined ? { preserveFds: preserveFdsArg(args["preserve-fds"]) } : {}),
     flags: {
       labels: list("label"),
       labelFiles: list("label-file"),
@@ -139,6 +154,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       sysctls: list("sysctl"),
       secrets: list("secret"),
       imageVolume: args["image-volume"] as "bind" | "tmpfs" | "ignore",
+      devices: list("device"),
     },
     opts: {
       command,
@@ -198,8 +214,8 @@ export const create: PodCommand = {
   meta: { name: "create", description: "Create but do not start a container" },
   examples: ["pod create --name web alpine sleep 1000", "pod start web"],
   interspersed: false,
-  // --rmi is run's alone (podman's create has no such flag)
-  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => k !== "detach" && k !== "rmi")) as PodArgs,
+  // --rmi, --preserve-fds and --sig-proxy are run's alone (podman's create has no such flags)
+  args: Object.fromEntries(Object.entries(runArgs).filter(([k]) => !["detach", "rmi", "preserve-fds", "sig-proxy"].includes(k))) as PodArgs,
   async run({ args }) {
     const ctx = openContext(args);
     const rec = await createContainer(ctx.paths, runRequest(args));

@@ -16,6 +16,7 @@ const createArgs = {
   env: { type: "boolean", description: "Read the secret data from the environment variable named instead of a file" },
   label: { type: "string", alias: "l", multiple: true, description: "Set a label on the secret (KEY=VALUE or KEY)", valueHint: "label" },
   "driver-opts": { type: "string", multiple: true, description: "Driver options, KEY=VALUE[,KEY=VALUE…]", valueHint: "options" },
+  replace: { type: "boolean", description: "If a secret with the same name exists, replace it" },
   name: { type: "positional", description: "Secret name", required: false },
   file: { type: "positional", description: "File to read the data from, - for stdin (with --env: a variable name)", required: false },
 } satisfies PodArgs;
@@ -31,7 +32,7 @@ export const create: PodCommand = {
     const labels = parseLabels((args.label as unknown as string[] | undefined) ?? []);
     const driverOptions = parseDriverOptions((args["driver-opts"] as unknown as string[] | undefined) ?? []);
     const data = await readSecretSource(pos[1]!, Boolean(args.env));
-    out(`${await createNamedSecret(ctx.paths, pos[0]!, data, { labels, driverOptions })}\n`);
+    out(`${await createNamedSecret(ctx.paths, pos[0]!, data, { labels, driverOptions }, Boolean(args.replace))}\n`);
   },
 };
 
@@ -64,13 +65,14 @@ export const inspect: PodCommand = {
   args: {
     format: { type: "string", alias: "f", description: "Output format: json or a Go template", valueHint: "format" },
     pretty: { type: "boolean", description: "Print a human-readable report" },
+    showsecret: { type: "boolean", description: "Display the secret's data (SecretData)" },
     ...secretsArg,
   },
   async run({ args }) {
     const refs = args._ as string[];
     if (!refs.length) throw new UsageError("provide at least one secret name or ID", { hint: "pod secret inspect db-pass" });
     if (args.pretty && args.format) throw new UsageError("--format and --pretty cannot be used together", { hint: "pick one of them" });
-    const { views, errors } = inspectSecrets(openContext(args).paths, refs, false);
+    const { views, errors } = inspectSecrets(openContext(args).paths, refs, false, Boolean(args.showsecret));
     if (args.pretty) out(views.map(prettySecret).join("\n"));
     else if (views.length || !errors.length) out(formatValue(args.format as string | undefined, views));
     reportAll(errors);

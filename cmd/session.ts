@@ -66,6 +66,7 @@ export const attach: PodCommand = {
   args: {
     ...detachKeysArg,
     "no-stdin": { type: "boolean", description: "Do not attach STDIN" },
+    "sig-proxy": { type: "boolean", default: true, description: "Proxy the signals pod receives to the container's process" },
     latest: { type: "boolean", alias: "l", description: "Act on the latest container" },
     container: { type: "positional", description: "Container (none with --latest)", required: false },
   },
@@ -75,7 +76,7 @@ export const attach: PodCommand = {
     if (args.latest && name) throw new UsageError("--latest and containers cannot be used together", { hint: "drop the name, or drop --latest" });
     if (extra.length) throw new UsageError("attach takes one container", { hint: "pod attach NAME" });
     const rec = pickContainer(ctx.paths, name, Boolean(args.latest));
-    const r = await attachContainer(ctx.paths, rec, { stdin: !args["no-stdin"], detachKeys: parseDetachKeys(String(args["detach-keys"])) });
+    const r = await attachContainer(ctx.paths, rec, { stdin: !args["no-stdin"], detachKeys: parseDetachKeys(String(args["detach-keys"])), sigProxy: args["sig-proxy"] !== false });
     return r.detached ? 0 : r.code;
   },
 };

@@ -29,18 +29,28 @@ const createArgs = {
   driver: { type: "enum", alias: "d", options: ["local"], default: "local", description: "Volume driver (pod has only local)", valueHint: "driver" },
   ignore: { type: "boolean", description: "Do not fail when a volume of that name exists" },
   opt: { type: "string", alias: "o", multiple: true, description: "Driver option: type=tmpfs|bind, device=…, o=… (mount options)", valueHint: "option" },
+  uid: { type: "string", description: "Set the UID of the volume's owner (as containers see it)", valueHint: "uid" },
+  gid: { type: "string", description: "Set the GID of the volume's owner (as containers see it)", valueHint: "gid" },
   name: { type: "positional", description: "Volume name (default: a random one)", required: false },
 } satisfies PodArgs;
 
 export const create: PodCommand = {
   meta: { name: "create", description: "Create a new volume" },
-  examples: ["pod volume create data", "pod volume create --label app=web web-data", "pod volume create -o type=tmpfs -o o=size=64m,uid=1000 scratch", "pod volume create -o type=bind -o device=/srv/data srv"],
+  examples: ["pod volume create data", "pod volume create --label app=web web-data", "pod volume create -o type=tmpfs -o o=size=64m,uid=1000 scratch", "pod volume create -o type=bind -o device=/srv/data srv", "pod volume create --uid 1000 --gid 1000 data"],
   args: createArgs,
   async run({ args }) {
     const names = args._ as string[];
     if (names.length > 1) throw new UsageError("too many arguments: `pod volume create` takes at most one NAME", { hint: "pod volume create data" });
+    const owner = (flag: "uid" | "gid") => {
+      const v = args[flag] as string | undefined;
+      if (v === undefined) return {};
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+        throw new UsageError(`invalid argument "${v}" for "--${flag}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`, { hint: "pod volume create --uid 1000 --gid 1000 data" });
+      return { [flag]: Number(v) };
+    };
     const ctx = openContext(args);
-    out(`${await createNamedVolume(ctx.paths, { name: names[0], labels: args.label as unknown as string[], ignore: Boolean(args.ignore), options: args.opt as unknown as string[] | undefined })}\n`);
+    const o = { name: names[0], labels: args.label as unknown as string[], ignore: Boolean(args.ignore), options: args.opt as unknown as string[] | undefined, ...owner("uid"), ...owner("gid") };
+    out(`${await createNamedVolume(ctx.paths, o)}\n`);
   },
 };
 

@@ -7,7 +7,7 @@
 // which resolves them (pkg/secret, pkg/volume).
 import { readFileSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
-import { checkUlimits, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
+import { checkUlimits, resolveDevice, hostEnvEntries, mergeLabels, ownHardLimits, parseSysctls, parseUlimits, parseAnnotations, parseLabels, parseShmSize, resolveGroupAdd, timezoneFile, type RunOptions } from "../runtime/index.ts";
 import { parseSignal } from "./lifecycle.ts";
 import { parseRestartPolicy } from "./restart-policy.ts";
 import { healthConfig, type HealthFlags } from "./health.ts";
@@ -36,6 +36,8 @@ export type CreateFlags = {
   secrets?: string[];
   /** --image-volume: what the image's VOLUME paths get (default bind: an anonymous volume) */
   imageVolume?: "bind" | "tmpfs" | "ignore";
+  /** --device HOST[:CONTAINER][:PERMS] values */
+  devices?: string[];
 };
 
 function readOwnLimits(): string {
@@ -90,6 +92,7 @@ export function checkCreateFlags(f: CreateFlags, network = ""): void {
   if (f.shmSize !== undefined) parseShmSize(f.shmSize);
   if (f.hostuser?.length) hostPasswdLines(f.hostuser, readHostPasswd());
   if (f.ulimits?.length) checkUlimits(parseUlimits(f.ulimits), ownHardLimits(readOwnLimits()), process.getuid?.() === 0);
+  for (const d of f.devices ?? []) resolveDevice(d);
 }
 
 /** The RunOptions fields these flags set, with the image's config (`.config` of the OCI image config). */
@@ -120,5 +123,6 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
     ...(f.passwdEntry !== undefined ? { passwdEntry: f.passwdEntry } : {}),
     ...(f.sysctls?.length ? { sysctls: f.sysctls } : {}),
     ...(f.ulimits?.length && !(f.ulimits.length === 1 && f.ulimits[0] === "host") ? { ulimits: f.ulimits } : {}),
+    ...(f.devices?.length ? { devices: f.devices.flatMap(resolveDevice) } : {}),
   };
 }

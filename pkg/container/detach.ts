@@ -10,6 +10,7 @@ import { spawnMonitoredContainer, type ContainerStdio, type MonitorExec } from "
 import { containerDir, monitorPidFile, type ContainerRecord } from "./records.ts";
 import { liveFile, readLivePids } from "./reconcile.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { writeConmonPidfile } from "./cidfile.ts";
 import { launchContainer } from "./launch.ts";
 import { openCgroupProcs, podCommand, runtimeDir } from "./live.ts";
 import { monitorsCgroup } from "../cgroup/index.ts";
@@ -21,7 +22,7 @@ import type { TtySize } from "./monitor.ts";
  * returns once the container runs its command. The monitor's own start-up
  * overlaps with whatever the CLI does next.
  */
-export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?: TtySize, awaitAttach = false): Promise<number> {
+export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?: TtySize, awaitAttach = false, preserveFds = 0): Promise<number> {
   const store = new Store(paths);
   const tty = rec.config?.opts.tty ?? false;
   const interactive = rec.config?.interactive ?? false;
@@ -49,10 +50,11 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
   mkdirSync(runtimeDir(paths, rec.id), { recursive: true, mode: 0o700 });
   clearPublished(paths, rec.id);
   try {
-    const { started, rec: running } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer(plan, stdio, paths.runroot, procs, monitor));
+    const { started, rec: running } = await launchContainer(store, paths, rec, (plan, procs) => spawnMonitoredContainer({ ...plan, preserveFds }, stdio, paths.runroot, procs, monitor));
     // the monitor's pid as a plain file, there before this returns: a systemd unit's PIDFile (pod generate systemd)
     const live = readLivePids(containerDir(paths.root, rec.id));
     if (live) writeFileAtomic(monitorPidFile(paths.root, rec.id), `${live.monitorPid}\n`, 0o600);
+    if (live) writeConmonPidfile(rec, live.monitorPid);
     await awaitPublished(paths, running);
     return started.pid;
   } finally {

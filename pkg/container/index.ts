@@ -21,6 +21,7 @@ export {
 } from "./lifecycle.ts";
 export { runMonitor } from "./monitor.ts";
 export { attachContainer, checkExecOptions, execContainer, parseDetachKeys, type ExecOptions } from "./session.ts";
+export { proxySignals } from "./sig-proxy.ts";
 export { psRow, psTemplateRow, psJsonRow, containerInspect, type PsRow } from "./views.ts";
 export { logTargets, logSources, renderSourceLine, showLogs, type LogsOptions, type LogSource } from "./logs-view.ts";
 export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, parseUntil, followLog, logSize, type LogLine } from "./logs.ts";

@@ -34,7 +34,12 @@ export function parseSignal(s: string): number {
 }
 
 /** byPolicy: the monitor's start under --restart; any other start begins a stopped policy's cycle again. */
-export async function startContainer(paths: Paths, rec: ContainerRecord, o: { ttySize?: TtySize; awaitAttach?: boolean; byPolicy?: boolean } = {}): Promise<void> {
+/** preserveFds (run --preserve-fds): pod's fds 3 .. 3+N-1 go to the container's command, at this start only */
+export async function startContainer(
+  paths: Paths,
+  rec: ContainerRecord,
+  o: { ttySize?: TtySize; awaitAttach?: boolean; byPolicy?: boolean; preserveFds?: number } = {},
+): Promise<void> {
   await withContainerLock(paths.root, rec.id, async () => {
     const cur = readRecord(paths.root, rec.id);
     if (!cur) throw new NoSuchContainer(`no such container ${rec.name}: it was removed`, { hint: "`pod ps -a` lists containers" });
@@ -44,7 +49,7 @@ export async function startContainer(paths: Paths, rec: ContainerRecord, o: { tt
     if (!canStart(status)) return;
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
     const fresh = cur.stoppedByUser && !o.byPolicy ? ((await updateRecord(paths.root, rec.id, (r) => ({ ...r, stoppedByUser: undefined }))) ?? cur) : cur;
-    await startDetached(paths, fresh, o.ttySize, o.awaitAttach);
+    await startDetached(paths, fresh, o.ttySize, o.awaitAttach, o.preserveFds);
   });
 }
 

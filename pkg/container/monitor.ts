@@ -143,6 +143,9 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   if (child.netHelper !== undefined) killHelper(child.netHelper);
   // died before the exit is on record: whoever waits for the record (stop, wait) then finds the event written
   if (rec) await containerEvent(paths, eventOf(rec), "died", code);
+  // What is still in the pipes reaches the log before the exit is on record, so `wait` then `logs` shows all of
+  // it; a process the command left behind holding the pipes open delays the record a moment only.
+  if (await Promise.race([Promise.all(pumps).then(() => true), Bun.sleep(250).then(() => false)])) log?.flush();
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);

@@ -19,6 +19,8 @@ export type ContainerConfig = {
   opts: RunOptions;
   /** run/create --cidfile: removed along with the container */
   cidfile?: string;
+  /** run/create --conmon-pidfile (absolute): the monitor's pid, written at each start and left in place, as conmon does */
+  conmonPidfile?: string;
   /** --log-driver and --log-opt (log-driver.ts); absent: k8s-file at ctr.log */
   log?: import("./log-driver.ts").LogConfig;
 };

@@ -26,9 +26,10 @@ import { removeContainer, startContainer } from "./lifecycle.ts";
 import { removeRunImage } from "./image-users.ts";
 import { resolveSecretRefs } from "../secret/index.ts";
 import { checkCreateFlags, createOptions, type CreateFlags } from "./create-options.ts";
-import { attachContainer } from "./session.ts";
+import { attachContainer, checkPreservedFds } from "./session.ts";
+import { PROXIED_SIGNALS } from "./sig-proxy.ts";
 import { attachVolumes, planVolumes, removeAnonymousVolumes, withImageVolumes } from "../volume/index.ts";
-import { checkCidFile, writeCidFile } from "./cidfile.ts";
+import { checkCidFile, checkConmonPidfile, writeCidFile, writeConmonPidfile } from "./cidfile.ts";
 import { containerEvent } from "../events/index.ts";
 
 export type PullPolicy = "always" | "missing" | "never" | "newer";
@@ -45,6 +46,8 @@ export type RunRequest = {
   detachKeys?: number[];
   /** --cidfile: where to write the new container's ID */
   cidfile?: string;
+  /** --conmon-pidfile: where each start writes the monitor's pid */
+  conmonPidfile?: string;
   /** flags settled at create from their raw values and the image (create-options.ts) */
   flags?: CreateFlags;
   /** --replace: remove the container of that --name first */
@@ -53,10 +56,11 @@ export type RunRequest = {
   rmi?: boolean;
   /** --log-driver, --log-opt as given */
   log?: LogFlags;
+  /** --preserve-fds N (run only): pod's fds 3 .. 3+N-1 are passed to the command, as podman does */
+  preserveFds?: number;
+  /** --sig-proxy (run only, default true): false leaves pod's signals to pod, so the container runs on under a monitor */
+  sigProxy?: boolean;
 };
-
-const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const signalNumber: Record<(typeof forwarded)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 export async function ensureImage(store: Store, image: string, policy: PullPolicy, platform?: Platform): Promise<ImageRecord> {
   if (policy !== "always") {
@@ -102,6 +106,7 @@ async function replaceNamed(paths: Paths, name: string): Promise<void> {
 /** `pod create`: the image is pulled if needed and the container recorded, not started. */
 export async function createContainer(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
   const cidfile = req.cidfile !== undefined ? checkCidFile(req.cidfile) : undefined;
+  const conmonPidfile = req.conmonPidfile !== undefined ? checkConmonPidfile(req.conmonPidfile) : undefined;
   const store = new Store(paths).init();
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
@@ -134,6 +139,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     interactive: req.interactive,
     opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}) },
     cidfile,
+    ...(conmonPidfile ? { conmonPidfile } : {}),
     ...(logConfig ? { log: logConfig } : {}),
   };
   try {
@@ -185,22 +191,27 @@ async function unlessStarted<T>(paths: Paths, rec: ContainerRecord, start: () =>
 
 /** `pod run -d`: resolves with the record once the container runs under its monitor. */
 export async function runDetached(paths: Paths, req: RunRequest): Promise<ContainerRecord> {
+  checkPreservedFds(req.preserveFds ?? 0, "pod run --preserve-fds 1 IMAGE CMD 3<file");
   const rec = await createContainer(paths, req);
-  await unlessStarted(paths, rec, () => startContainer(paths, rec));
+  await unlessStarted(paths, rec, () => startContainer(paths, rec, { preserveFds: req.preserveFds }));
   return rec;
 }
 
 /** `pod run` in the foreground; resolves with the container's exit status. */
 export async function runContainer(paths: Paths, req: RunRequest): Promise<number> {
   // the monitor carries out a restart policy: a foreground run without -it has none
-  if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !(req.opts.tty && req.interactive))
+  // -it, and --sig-proxy=false (a signal ends pod, not the container, as podman's conmon outlives podman), attach to a monitor
+  const sigProxy = req.sigProxy !== false;
+  const attached = (req.opts.tty && req.interactive) || !sigProxy;
+  if (req.flags?.restart !== undefined && !req.rm && parseRestartPolicy(req.flags.restart).name !== "no" && !attached)
     throw new UsageError("--restart needs the container's monitor: run it with -d (or -it)", { hint: `pod run -d --restart ${req.flags.restart} …` });
-  checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !(req.opts.tty && req.interactive) });
+  checkLogConfig(parseLogConfig(req.log), { tty: req.opts.tty, foreground: !attached });
+  checkPreservedFds(req.preserveFds ?? 0, "pod run --preserve-fds 1 IMAGE CMD 3<file");
   const rec = await createContainer(paths, req);
-  if (req.opts.tty && req.interactive) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11]));
+  if (attached) return unlessStarted(paths, rec, () => runAttached(paths, rec, req.detachKeys ?? [0x10, 0x11], { preserveFds: req.preserveFds, stdin: req.interactive, sigProxy }));
   const store = new Store(paths);
   try {
-    return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive));
+    return await unlessStarted(paths, rec, () => runForeground(store, paths, rec, req.interactive, req.preserveFds));
   } finally {
     if (req.rm || req.rmi) {
       await removeContainerDir(paths.root, rec.id, (p) => store.removeTrees(p));
@@ -218,13 +229,13 @@ export async function runContainer(paths: Paths, req: RunRequest): Promise<numbe
  * The monitor replays what the container wrote before we attached (its exit
  * too, when it ended first) and owns --rm.
  */
-async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[]): Promise<number> {
-  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true });
-  const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: true, detachKeys, justStarted: true });
+async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: number[], o: { preserveFds?: number; stdin: boolean; sigProxy: boolean }): Promise<number> {
+  await startContainer(paths, rec, { ttySize: hostWindowSize(), awaitAttach: true, preserveFds: o.preserveFds });
+  const r = await attachContainer(paths, findContainer(paths.root, rec.id), { stdin: o.stdin, detachKeys, justStarted: true, sigProxy: o.sigProxy });
   return r.detached ? 0 : r.code;
 }
 
-export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean): Promise<number> {
+export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean, preserveFds = 0): Promise<number> {
   const tty = rec.config?.opts.tty ?? false;
   const devNull = interactive || tty ? -1 : openSync("/dev/null", "r");
   const stdio = tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
@@ -233,7 +244,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
   let pid1: number | undefined;
   const pending: number[] = [];
   const deliver = (sig: number) => (pid1 === undefined ? pending.push(sig) : signalContainer(pid1, pid1, sig, paths.runroot));
-  const handlers = forwarded.map((s) => [s, () => deliver(signalNumber[s])] as const);
+  const handlers = Object.entries(PROXIED_SIGNALS).map(([s, n]) => [s, () => deliver(n)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   let term: ContainerTerminal | undefined;
   let published: { stop(): void } | undefined;
@@ -242,7 +253,7 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     let started;
     try {
       ({ started } = await launchContainer(store, paths, rec, (plan, procs) => {
-        const s = spawnContainer(plan, stdio, paths.runroot, procs);
+        const s = spawnContainer({ ...plan, preserveFds }, stdio, paths.runroot, procs);
         return { ...s, pid: s.child.pid };
       }));
     } finally {
@@ -253,6 +264,8 @@ export async function runForeground(store: Store, paths: Paths, rec: ContainerRe
     await containerEvent(paths, eventOf(rec), "attach");
     term = ttyMaster !== undefined ? new ContainerTerminal(ttyMaster) : undefined;
     pid1 = child.pid;
+    // the foreground pod is what podman's conmon is there: it holds the container's stdio and records its exit
+    writeConmonPidfile(rec, process.pid);
     published = await publishPorts(paths, readRecord(paths.root, rec.id), child.pid);
     for (const sig of pending.splice(0)) deliver(sig);
     term?.start(interactive);

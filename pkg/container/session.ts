@@ -18,6 +18,7 @@ import { ContainerTerminal, hostWindowSize } from "./tty.ts";
 import { makeRaw, restoreTerminal } from "../native/libc.ts";
 import { Frame, FrameReader, frame, resizePayload } from "./attach-protocol.ts";
 import { containerEvent } from "../events/index.ts";
+import { proxySignals } from "./sig-proxy.ts";
 
 /** ctrl-p ctrl-q, podman's default; `--detach-keys` accepts "ctrl-X,ctrl-Y" or letters. */
 export function parseDetachKeys(spec: string): number[] {
@@ -78,7 +79,7 @@ export type AttachResult = { detached: true } | { detached: false; code: number 
 export async function attachContainer(
   paths: Paths,
   rec: ContainerRecord,
-  o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean },
+  o: { stdin: boolean; detachKeys: number[]; justStarted?: boolean; sigProxy?: boolean },
 ): Promise<AttachResult> {
   // Right after `run -it` started it, a container that already ended still has its socket open.
   if (statusOf(rec) === "paused") throw new ContainerStateInvalid(`you can only attach to running containers: ${rec.name} is paused`, { hint: `pod unpause ${rec.name}` });
@@ -101,6 +102,7 @@ export async function attachContainer(
   });
   if (!socket) return replayEnded(paths, rec);
   await containerEvent(paths, eventOf(rec), "attach");
+  const stopProxy = o.sigProxy ? proxySignals(paths, rec.id) : undefined;
   const sendResize = () => {
     const { rows, cols } = hostWindowSize();
     socket.write(frame(Frame.Resize, resizePayload(rows, cols)));
@@ -131,6 +133,7 @@ export async function attachContainer(
   try {
     return await done;
   } finally {
+    stopProxy?.();
     process.off("SIGWINCH", sendResize);
     process.stdin.off("data", onData);
     process.stdin.pause();
@@ -164,17 +167,22 @@ export type ExecOptions = {
  * honoured there.
  */
 export function checkExecOptions(o: Pick<ExecOptions, "interactive" | "tty" | "detach" | "preserveFds" | "detachKeys">, isOpen: (fd: number) => boolean): void {
-  for (let fd = 3; fd < 3 + (o.preserveFds ?? 0); fd++)
-    if (!isOpen(fd))
-      throw new PodError(`file descriptor ${fd} is not available - the preserve-fds option requires that all file descriptors must be passed`, {
-        hint: `open every descriptor from 3 to ${2 + o.preserveFds!} in the calling shell (pod exec --preserve-fds 1 CTR CMD 3<file)`,
-      });
+  checkPreservedFds(o.preserveFds ?? 0, "pod exec --preserve-fds 1 CTR CMD 3<file", isOpen);
   if (o.detachKeys === undefined) return;
   const keys = parseDetachKeys(o.detachKeys);
   if (keys.length && o.interactive && o.tty && !o.detach)
     throw new PodError("pod exec -it cannot detach from its process: pod holds the process's terminal, which would end with it", {
       hint: 'use --detach-keys "" (no detaching), or `pod exec -d` for a process that runs on its own',
     });
+}
+
+/** --preserve-fds N (run, exec): every fd from 3 to 3+N-1 must have been handed to pod, podman's check and message. */
+export function checkPreservedFds(n: number, example: string, isOpen: (fd: number) => boolean = fdInherited): void {
+  for (let fd = 3; fd < 3 + n; fd++)
+    if (!isOpen(fd))
+      throw new PodError(`file descriptor ${fd} is not available - the preserve-fds option requires that file descriptors must be passed`, {
+        hint: `open every descriptor from 3 to ${2 + n} in the calling shell (${example})`,
+      });
 }
 
 /** Resolves with the process's exit code, or with `-d` at once with its exec session ID. */

@@ -168,6 +168,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     ImageName: rec.image,
     Name: rec.name,
     RestartCount: rec.restartCount ?? 0,
+    ...(rec.config?.conmonPidfile ? { ConmonPidFile: rec.config.conmonPidfile } : {}),
     ExecIDs: execIds,
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),
@@ -207,6 +208,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       GroupAdd: o?.groupAdd ?? [],
       ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
       Ulimits: ulimitViews(o?.ulimits),
+      Devices: (o?.devices ?? []).map((d) => ({ PathOnHost: d.source, PathInContainer: d.target, CgroupPermissions: d.perms })),
       Sysctls: Object.fromEntries((o?.sysctls ?? []).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)])),
     },
     Mounts: (o?.volumes ?? []).map((v) => {

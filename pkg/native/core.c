@@ -537,7 +537,9 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_IPC_NS 20
 #define P_UTS_NS 21
 #define P_CGROUP_NS 22
-#define P_HEADER_LEN 23
+/* run --preserve-fds N: pod's fds 3 .. 3+N-1 stay open in the container's process ("0": none) */
+#define P_PRESERVE_FDS 23
+#define P_HEADER_LEN 24
 
 struct open_how {
   unsigned long flags;
@@ -1080,7 +1082,7 @@ static void attach_stdio(int tty_sock, int winsize, int stdin_fd, int stdout_fd,
 }
 
 /*
- * No fd of pod's survives exec but stdio and 3 .. 3+preserve-1 (exec
+ * No fd of pod's survives exec but stdio and 3 .. 3+preserve-1 (run and exec
  * --preserve-fds: the caller checked they are open, so the status pipe sits
  * above them); the status pipe closes on exec (or reports its failure).
  */
@@ -1093,9 +1095,6 @@ static void close_fds_keep_and_exec(char **argv, char **envp, int status_fd, int
   exec_command(argv, envp, status_fd);
 }
 
-static void close_fds_and_exec(char **argv, char **envp, int status_fd) {
-  close_fds_keep_and_exec(argv, envp, status_fd, 0);
-}
 
 /*
  * Moves this process into the cgroup whose cgroup.procs pod opened (the
@@ -1146,7 +1145,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   set_credentials(plan, status_fd);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
-  close_fds_and_exec(argv, envp, status_fd);
+  close_fds_keep_and_exec(argv, envp, status_fd, (int)parse_u64(plan[P_PRESERVE_FDS]));
 }
 
 /*

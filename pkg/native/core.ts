@@ -255,6 +255,7 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.IpcNs] = ns(plan.namespaces?.ipc);
   h[PlanField.UtsNs] = ns(plan.namespaces?.uts);
   h[PlanField.CgroupNs] = ns(plan.namespaces?.cgroup);
+  h[PlanField.PreserveFds] = String(plan.preserveFds ?? 0);
   const ops: string[] = [];
   const opStarts: number[] = [];
   for (const op of plan.ops) {

@@ -95,6 +95,8 @@ export type LaunchPlan = {
    * [0, uid, 1] alone means the single-id fallback, written by the child itself */
   uidMap: number[];
   gidMap: number[];
+  /** run --preserve-fds N: pod's fds 3 .. 3+N-1 stay open in the command (the caller checked they are open) */
+  preserveFds?: number;
 };
 
 /** MS_* mount flags (linux/mount.h). */

@@ -80,5 +80,6 @@ export const PlanField = {
   IpcNs: 20,
   UtsNs: 21,
   CgroupNs: 22,
-  HeaderLen: 23,
+  PreserveFds: 23,
+  HeaderLen: 24,
 } as const;

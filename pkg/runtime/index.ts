@@ -19,4 +19,5 @@ export { timezoneFile } from "./tz.ts";
 export { checkUlimits, ownHardLimits, parseUlimits, RLIM_INFINITY, RLIMITS, rlimitsOf, type Ulimit } from "./ulimits.ts";
 export { networkNsMode, parseSysctls, sysctlOps } from "./sysctl.ts";
 export { checkNamespaceOptions, NAMESPACE_MODES, namespaceModes, nsFile, ownsIpc, parseNamespaceMode, type NamespaceFlag, type NamespaceMode, type NamespaceModes } from "./namespaces.ts";
+export { deviceOps, parseDevice, resolveDevice, type DeviceMapping } from "./devices.ts";
 export { secretMountOps, storageIdOf, withSecretEnv, type SecretFacts, type SecretRef } from "./secrets.ts";

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { MS, type MountOp } from "../native/plan.ts";
 import { imagePathIsDir, resolveImagePath } from "./imagefs.ts";
+import { deviceOps, type DeviceMapping } from "./devices.ts";
 import { parseTmpfs, parseVolume, type BindVolume, type UserMount, type VolumeMount } from "./volumes.ts";
 
 /** containers.conf DefaultMaskedPaths (containers/common pkg/config), plus /proc/interrupts as newer releases mask it. */
@@ -84,6 +85,8 @@ export type MountInput = {
   ipc?: "own" | "none" | "host";
   /** whether the host has /dev/mqueue (bound with --ipc host; without it the container has none either) */
   hostMqueue?: boolean;
+  /** --device: host nodes bound once /dev is mounted */
+  devices?: DeviceMapping[];
 };
 
 /** podman's default /dev/shm size: 64 MiB. */
@@ -231,6 +234,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
   ].filter((op) => op.op === "symlink" || !taken.has(op.target));
   return [
     ...base,
+    ...deviceOps(m.devices ?? []),
     ...etcOps(m, taken),
     ...userMountOps(m, mounts),
     ...readOnlyTmpfsOps(m, taken),

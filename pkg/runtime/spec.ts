@@ -19,6 +19,7 @@ import { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, type IdMaps } fr
 import { buildMountOps } from "./mounts.ts";
 import { resolveGroupAdd, resolveUser, type ResolvedUser } from "./user.ts";
 import type { VolumeMount } from "./volumes.ts";
+import type { DeviceMapping } from "./devices.ts";
 import { secretMountOps, withSecretEnv, type SecretFacts, type SecretRef } from "./secrets.ts";
 
 export type RunOptions = {
@@ -110,6 +111,8 @@ export type RunOptions = {
   passwdEntry?: string;
   /** --secret values, resolved to the secrets' IDs at create (references only: the data is read at each start) */
   secrets?: SecretRef[];
+  /** --device values, resolved to the host's nodes at create (devices.ts) */
+  devices?: DeviceMapping[];
 };
 
 export type RunInput = {
@@ -336,6 +339,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     pidHost: namespaces.pid === "host",
     ipc: namespaces.ipc === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
     hostMqueue: input.hostMqueue,
+    devices: o.devices,
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {

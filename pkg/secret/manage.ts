@@ -45,11 +45,17 @@ export function parseDriverOptions(values: string[]): Record<string, string> {
   return out;
 }
 
-/** `secret create`: returns the new secret's ID. */
-export async function createNamedSecret(paths: Paths, name: string, data: Uint8Array, meta: { labels?: Record<string, string>; driverOptions?: Record<string, string> } = {}): Promise<string> {
+/** `secret create` (`replace`: --replace); returns the new secret's ID. */
+export async function createNamedSecret(
+  paths: Paths,
+  name: string,
+  data: Uint8Array,
+  meta: { labels?: Record<string, string>; driverOptions?: Record<string, string> } = {},
+  replace = false,
+): Promise<string> {
   const labels = meta.labels && Object.keys(meta.labels).length ? meta.labels : undefined;
   const driverOptions = meta.driverOptions && Object.keys(meta.driverOptions).length ? meta.driverOptions : undefined;
-  return (await createSecret(paths, name, data, { ...(labels ? { labels } : {}), ...(driverOptions ? { driverOptions } : {}) })).id;
+  return (await createSecret(paths, name, data, { ...(labels ? { labels } : {}), ...(driverOptions ? { driverOptions } : {}) }, replace)).id;
 }
 
 /** `secret inspect --pretty`: podman's human-readable report, a blank line between secrets. */
@@ -66,14 +72,18 @@ export function prettySecret(v: ReturnType<typeof secretInspect>): string {
   ].join("");
 }
 
-/** `secret inspect`: podman's SecretInfoReport. */
-export function secretInspect(paths: Paths, s: SecretRecord) {
-  return {
+/** `secret inspect`: podman's SecretInfoReport; its SecretData is the data with --showsecret, else absent (podman omits it empty). */
+export function secretInspect(paths: Paths, s: SecretRecord, showSecret = false) {
+  const view = {
     ID: s.id,
     CreatedAt: s.createdAt,
     UpdatedAt: s.updatedAt,
     Spec: { Name: s.name, Driver: { Name: s.driver, Options: { ...s.driverOptions, path: join(secretsDir(paths), "filedriver") } }, Labels: { ...s.labels } as Record<string, string> },
+    SecretData: showSecret ? secretData(paths, s.id, s.name).toString("utf8") : "",
   };
+  // podman's field is omitempty: without the data JSON leaves it out, while a template still reads "" (a hidden property)
+  if (!showSecret) Object.defineProperty(view, "SecretData", { value: "", enumerable: false });
+  return view;
 }
 
 /** `secret ls`: the fields its table and templates read (podman's listing reporter). */
@@ -106,13 +116,13 @@ export function listSecretViews(paths: Paths, filterValues: string[]): SecretLis
 }
 
 /** `secret inspect`: the reports of the secrets found and an error for each that is not one. */
-export function inspectSecrets(paths: Paths, refs: string[], all: boolean): { views: ReturnType<typeof secretInspect>[]; errors: PodError[] } {
-  if (all) return { views: listSecrets(paths).map((s) => secretInspect(paths, s)), errors: [] };
+export function inspectSecrets(paths: Paths, refs: string[], all: boolean, showSecret = false): { views: ReturnType<typeof secretInspect>[]; errors: PodError[] } {
+  if (all) return { views: listSecrets(paths).map((s) => secretInspect(paths, s, showSecret)), errors: [] };
   const views: ReturnType<typeof secretInspect>[] = [];
   const errors: PodError[] = [];
   for (const r of refs) {
     const s = findSecret(paths, r);
-    if (s) views.push(secretInspect(paths, s));
+    if (s) views.push(secretInspect(paths, s, showSecret));
     else errors.push(noSuchSecret(r));
   }
   return { views, errors };
@@ -163,7 +173,8 @@ export function prepareSecrets(
   const files: { ref: SecretRef; path: string; data: Buffer }[] = [];
   const secretsDir = join(dir, "secrets");
   refs.forEach((r, i) => {
-    const data = secretData(store.paths, r.id ?? "", r.name);
+    // by name, as podman looks a container's secrets up at each start: a --replace'd secret gives its new data
+    const data = secretData(store.paths, findSecret(store.paths, r.name)?.id ?? r.id ?? "", r.name);
     if (r.type === "env") facts.env[r.target] = data.toString("utf8");
     else {
       const path = join(secretsDir, `${i}-${r.name}`);

@@ -82,25 +82,34 @@ function withSecretsLock<T>(paths: Pick<Paths, "root">, fn: () => T | Promise<T>
 /** 25 hex digits, as podman's secret IDs. */
 const newSecretId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(13))).toString("hex").slice(0, 25);
 
-/** Stores a new secret; a name in use is an error (podman: "secret name in use"). */
+/**
+ * Stores a new secret; a name in use is an error (podman: "secret name in
+ * use") unless `replace`: then the old secret's data goes, and the name gets
+ * a new ID, the new labels and options, its first creation time and a new
+ * update time, as containers/common's Store does.
+ */
 export async function createSecret(
   paths: Pick<Paths, "root">,
   name: string,
   data: Uint8Array,
   meta: Pick<SecretRecord, "labels" | "driverOptions"> = {},
+  replace = false,
 ): Promise<SecretRecord> {
   checkSecretName(name);
   if (data.length === 0 || data.length > MAX_SECRET_SIZE)
     throw new UsageError(`secret data must be larger than 0 and less than ${MAX_SECRET_SIZE} bytes`, { hint: "pass a non-empty file, or - to read the data from stdin" });
   return withSecretsLock(paths, () => {
-    const all = listSecrets(paths);
-    if (all.some((s) => s.name === name))
-      throw new PodError(`${name}: secret name in use`, { hint: `remove it first (pod secret rm ${name}) or pick another name` });
+    const listed = listSecrets(paths);
+    const old = listed.find((s) => s.name === name);
+    if (old && !replace)
+      throw new PodError(`${name}: secret name in use`, { hint: `replace it (pod secret create --replace ${name} …), remove it first (pod secret rm ${name}) or pick another name` });
+    const all = listed.filter((s) => s !== old);
     let id = newSecretId();
-    while (all.some((s) => s.id === id)) id = newSecretId();
+    while (listed.some((s) => s.id === id)) id = newSecretId();
     const now = new Date().toISOString();
-    const rec: SecretRecord = { id, name, driver: "file", createdAt: now, updatedAt: now, ...meta };
+    const rec: SecretRecord = { id, name, driver: "file", createdAt: old?.createdAt ?? now, updatedAt: now, ...meta };
     const store = readJson<Record<string, string>>(dataFile(paths), {});
+    if (old) delete store[old.id];
     store[id] = Buffer.from(data).toString("base64");
     // data first: a record never names data that is not there
     writeFileAtomic(dataFile(paths), JSON.stringify(store), 0o600);

@@ -12,7 +12,7 @@ import { log } from "../output/index.ts";
 import { parseMountFlag, parseVolumeFlag, type VolumeRequest } from "./flags.ts";
 import { newVolumeName } from "./names.ts";
 import { volumeSource } from "./options.ts";
-import { createVolume, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
+import { createVolume, ownVolumeData, readVolume, removeVolumeDirs, volumeDataDir, volumeDir, writeVolume } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 
 /** The container's mounts sorted by kind: -v binds and --tmpfs values for pkg/runtime, and the volumes to attach. */
@@ -78,6 +78,8 @@ async function copyUp(store: Store, layerDirs: string[], name: string, target: s
     if (at?.entry?.st.isDirectory() && isEmptyDir(data)) {
       log.debug(`volume ${name}: copying ${at.path} of the image into it`);
       await store.copySubtree(layerDirs, at.path, data);
+      // --uid/--gid: the owner given stays (the copy gave _data the image directory's)
+      await ownVolumeData(store, vol);
     }
     writeVolume(vols, { ...vol, needsCopyUp: false });
   });

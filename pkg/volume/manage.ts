@@ -8,10 +8,15 @@ import { volumesPath, type Paths } from "../config/index.ts";
 // records.ts, not the folder's index: the index reaches back into this folder (run.ts attaches volumes)
 import { listRecords, type ContainerRecord } from "../container/records.ts";
 import { checkVolumeName, newVolumeName } from "./names.ts";
-import { createVolume, listVolumes, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
+import { createVolume, listVolumes, ownVolumeData, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";
 import { parsePruneFilters } from "./prune-filter.ts";
-import { parseVolumeOptions } from "./options.ts";
+import { ownerOptions, parseVolumeOptions } from "./options.ts";
+import { storageMaps } from "../userns/index.ts";
+import { idIsMapped } from "../runtime/index.ts";
+
+/** How many ids a map (inside, outside, count triples) covers. */
+const idCount = (map: number[]) => map.reduce((n, v, i) => (i % 3 === 2 ? n + v : n), 0);
 
 /** `volume inspect` and `volume ls --format json`: podman's InspectVolumeData, fields in its order. */
 export function volumeInspect(vols: string, v: VolumeRecord) {
@@ -24,6 +29,8 @@ export function volumeInspect(vols: string, v: VolumeRecord) {
     Scope: "local",
     Options: { ...v.options } as Record<string, string>,
     ...(v.anonymous ? { Anonymous: true } : {}),
+    ...(v.uid !== undefined ? { UID: v.uid } : {}),
+    ...(v.gid !== undefined ? { GID: v.gid } : {}),
     MountCount: 0,
     ...(v.needsCopyUp ? { NeedsCopyUp: true } : {}),
   };
@@ -50,13 +57,36 @@ function parseLabels(values: string[]): Record<string, string> {
   return labels;
 }
 
-/** `volume create`: returns the name (a random one when none is given). */
-export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean; options?: string[] }): Promise<string> {
+/**
+ * `volume create`: returns the name (a random one when none is given).
+ * --uid/--gid give `_data` that owner (ids as containers see them with the
+ * default mapping: the storage namespace's), kept when a container fills it
+ * from the image (podman's WithVolumeNoChown).
+ */
+export async function createNamedVolume(paths: Paths, o: { name?: string; labels: string[]; ignore: boolean; options?: string[]; uid?: number; gid?: number }): Promise<string> {
   const name = o.name === undefined ? newVolumeName() : checkVolumeName(o.name);
   const labels = parseLabels(o.labels);
   const options = parseVolumeOptions(o.options ?? []);
-  new Store(paths).init();
-  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false, ...(Object.keys(options).length ? { options } : {}) }, o.ignore ? "reuse" : "fail");
+  if ((o.uid !== undefined || o.gid !== undefined) && Object.keys(options).length)
+    throw new UsageError("--uid and --gid own a volume's _data: not beside -o", { hint: "give the owner as --uid/--gid alone, or as -o o=uid=N,gid=N" });
+  // podman 4: -o o=uid=N,gid=N alone owns a plain volume as --uid/--gid do
+  const ids = { ...ownerOptions(options), ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}) };
+  const owned = ids.uid !== undefined || ids.gid !== undefined;
+  const maps = storageMaps();
+  for (const [flag, id, map] of [["uid", ids.uid, maps.uid], ["gid", ids.gid, maps.gid]] as const)
+    if (id !== undefined && !idIsMapped(map, id))
+      throw new PodError(`--${flag} ${id}: the id is not mapped in pod's user namespace`, { hint: `containers see ids 0 to ${idCount(map) - 1}: your own and your subordinate ids (/etc/sub${flag})` });
+  const store = new Store(paths).init();
+  const owner = owned ? { uid: ids.uid ?? 0, gid: ids.gid ?? 0 } : {};
+  const { volume, created } = await createVolume(volumesPath(paths), { name, labels, anonymous: false, ...(Object.keys(options).length ? { options } : {}), ...owner }, o.ignore ? "reuse" : "fail");
+  if (created && owned) {
+    try {
+      await ownVolumeData(store, volume);
+    } catch (e) {
+      await removeVolumeDirs(store, [volume.name]);
+      throw e;
+    }
+  }
   if (created) await volumeEvent(paths, volume.name, "create");
   return volume.name;
 }

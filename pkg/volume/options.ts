@@ -4,6 +4,8 @@
 //       a fresh tmpfs for each container that mounts the volume
 //   type=bind|none device=/host/dir o=bind|rbind[,ro|rw]
 //       the host directory bound in place of the volume's _data
+//   o=uid=N[,gid=N] alone (podman 4's way to own a plain volume)
+//       nothing mounted: _data gets that owner (ownerOptions)
 // Anything else (block devices, other file systems, quota options) is
 // refused: a rootless user can mount neither. Pure.
 import { statSync } from "node:fs";
@@ -53,6 +55,18 @@ export function parseVolumeOptions(values: string[]): Record<string, string> {
   return opts;
 }
 
+/**
+ * `-o o=uid=N,gid=N` without type= or device=: podman 4's owner of a plain
+ * volume (libpod's needsMount ignores uid and gid), as { uid, gid }; else
+ * undefined.
+ */
+export function ownerOptions(opts: Record<string, string> | undefined): { uid?: number; gid?: number } | undefined {
+  if (!opts?.o || opts.type !== undefined || opts.device !== undefined) return undefined;
+  const words = opts.o.split(",");
+  if (!words.every((w) => /^(uid|gid)=\d+$/.test(w))) return undefined;
+  return Object.fromEntries(words.map((w) => [w.slice(0, 3), Number(w.slice(4))]));
+}
+
 /** What a container mounts for a volume with these options; undefined for a plain volume (its _data). */
 export function volumeSource(opts: Record<string, string> | undefined, o: { checkDevice?: boolean } = {}): VolumeSource | undefined {
   if (!opts || !Object.keys(opts).length) return undefined;
@@ -98,6 +112,7 @@ export function volumeSource(opts: Record<string, string> | undefined, o: { chec
     }
     return { kind: "bind", device, recursive: bindWord !== "bind", readonly };
   }
+  if (ownerOptions(opts)) return undefined;
   if (type === undefined) throw new UsageError("volume options without type= are not supported", { hint: HINT });
   throw new UsageError(`volume type ${JSON.stringify(type)} is not supported`, { hint: `${HINT} (other file systems need root on the host to mount)` });
 }

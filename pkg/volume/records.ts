@@ -10,13 +10,14 @@
 // renamed into <root>/tmp (or, for a --volumepath elsewhere, into
 // <vols>/.rm-*) first, then deleted in the storage namespace
 // (files in it may belong to subordinate ids).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import { ensurePrivateDir } from "../config/index.ts";
 import { pidAlive, withLock, writeFileAtomic, type Store } from "../store/index.ts";
 import { isVolumeName } from "./names.ts";
 import { volumeEvent } from "../events/index.ts";
+import { volumeSource } from "./options.ts";
 
 export type VolumeRecord = {
   name: string;
@@ -28,6 +29,9 @@ export type VolumeRecord = {
   needsCopyUp: boolean;
   /** `volume create -o` (type, device, o), as podman's Options: a tmpfs or a host directory instead of _data (options.ts) */
   options?: Record<string, string>;
+  /** `volume create --uid/--gid`: _data's owner (storage namespace ids), which a copy-up keeps */
+  uid?: number;
+  gid?: number;
 };
 
 export const volumeDir = (vols: string, name: string) => join(vols, name);
@@ -75,7 +79,14 @@ function sweepPartial(vols: string): void {
   }
 }
 
-export type NewVolume = { name: string; labels: Record<string, string>; anonymous: boolean; options?: Record<string, string> };
+export type NewVolume = { name: string; labels: Record<string, string>; anonymous: boolean; options?: Record<string, string>; uid?: number; gid?: number };
+
+/** Gives _data the volume's --uid/--gid (through the storage worker), keeping its mode. */
+export async function ownVolumeData(store: Store, v: VolumeRecord): Promise<void> {
+  if (v.uid === undefined && v.gid === undefined) return;
+  const data = volumeDataDir(store.volumes, v.name);
+  await store.chownFiles([{ path: data, uid: v.uid ?? 0, gid: v.gid ?? 0, mode: statSync(data).mode & 0o7777 }]);
+}
 
 /**
  * Creates a volume under the volumes lock. An existing one of that name is an
@@ -99,7 +110,9 @@ export async function createVolume(vols: string, init: NewVolume, ifExists: "fai
     sweepPartial(vols);
     // a tmpfs or bind volume has no _data of its own to fill
     const hasOptions = Object.keys(init.options ?? {}).length > 0;
-    const volume: VolumeRecord = { ...init, ...(hasOptions ? {} : { options: undefined }), createdAt: new Date().toISOString(), needsCopyUp: !hasOptions };
+    // -o o=uid=,gid= alone still leaves a plain _data to fill
+    const mounted = volumeSource(init.options) !== undefined;
+    const volume: VolumeRecord = { ...init, ...(hasOptions ? {} : { options: undefined }), createdAt: new Date().toISOString(), needsCopyUp: !mounted };
     const tmp = join(vols, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
     try {
       mkdirSync(tmp, { mode: 0o700 });

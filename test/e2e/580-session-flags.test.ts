@@ -89,7 +89,7 @@ describe("pod exec", () => {
     expect(none.code).not.toBe(0);
     const missing = await pipeline(`"${POD}" exec --preserve-fds 2 ${name} true 3<'${dir}/three'`);
     expect(missing.code).toBe(125);
-    expect(missing.stderr).toContain("Error: file descriptor 4 is not available - the preserve-fds option requires that all file descriptors must be passed");
+    expect(missing.stderr).toContain("Error: file descriptor 4 is not available - the preserve-fds option requires that file descriptors must be passed");
     expectPodError(await runPod(["exec", "--preserve-fds", "two", name, "true"]), 'invalid argument "two" for "--preserve-fds" flag');
   });
 

@@ -10,7 +10,7 @@ describe("exec options", () => {
   test("--preserve-fds: each of 3 .. 3+N-1 must have been passed", () => {
     expect(() => checkExecOptions({ ...base, preserveFds: 2 }, (fd) => fd === 3 || fd === 4)).not.toThrow();
     expect(() => checkExecOptions({ ...base, preserveFds: 2 }, (fd) => fd === 3)).toThrow(
-      "file descriptor 4 is not available - the preserve-fds option requires that all file descriptors must be passed",
+      "file descriptor 4 is not available - the preserve-fds option requires that file descriptors must be passed",
     );
     expect(() => checkExecOptions({ ...base, preserveFds: 0 }, () => false)).not.toThrow();
   });

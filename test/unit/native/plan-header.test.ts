@@ -1,4 +1,4 @@
-// The plan header core.c reads: the namespace fields say "1" (its own), "0" (pod's, the host's) or the file to join.
+// The plan header core.c reads: the namespace fields say "1" (its own), "0" (pod's, the host's) or the file to join; the count of --preserve-fds.
 import { expect, test } from "bun:test";
 import { flattenPlan } from "../../../pkg/native/core.ts";
 import { PlanField } from "../../../pkg/native/protocol.ts";
@@ -33,4 +33,9 @@ test("without namespaces every one is the container's own", () => {
 test("host is 0, a path is joined as given", () => {
   const { header } = flattenPlan({ ...plan, namespaces: { pid: "host", ipc: "/proc/7/ns/ipc", uts: "private", cgroup: "host" } });
   expect([header[PlanField.PidNs], header[PlanField.IpcNs], header[PlanField.UtsNs], header[PlanField.CgroupNs]]).toEqual(["0", "/proc/7/ns/ipc", "1", "0"]);
+});
+
+test("--preserve-fds: the count, 0 when none", () => {
+  expect(flattenPlan(plan).header[PlanField.PreserveFds]).toBe("0");
+  expect(flattenPlan({ ...plan, preserveFds: 2 }).header[PlanField.PreserveFds]).toBe("2");
 });

@@ -1,12 +1,21 @@
 // volume create -o: what pod's local driver applies, and what it refuses.
 import { describe, expect, test } from "bun:test";
-import { parseVolumeOptions, volumeSource } from "../../../pkg/volume/options.ts";
+import { ownerOptions, parseVolumeOptions, volumeSource } from "../../../pkg/volume/options.ts";
 import { MS } from "../../../pkg/native/plan.ts";
 
 describe("volume options", () => {
   test("no options: a plain volume", () => {
     expect(parseVolumeOptions([])).toEqual({});
     expect(volumeSource({})).toBeUndefined();
+  });
+  test("o=uid=,gid= alone: podman 4's owner of a plain volume, nothing mounted", () => {
+    const o = parseVolumeOptions(["o=uid=1000,gid=1001"]);
+    expect(volumeSource(o)).toBeUndefined();
+    expect(ownerOptions(o)).toEqual({ uid: 1000, gid: 1001 });
+    expect(ownerOptions({ o: "uid=7" })).toEqual({ uid: 7 });
+    expect(ownerOptions({ type: "tmpfs", o: "uid=7" })).toBeUndefined();
+    expect(ownerOptions({ o: "uid=7,size=1m" })).toBeUndefined();
+    expect(() => parseVolumeOptions(["o=uid=1,size=1m"])).toThrow("volume options without type= are not supported");
   });
   test("tmpfs: flags and tmpfs data", () => {
     const o = parseVolumeOptions(["type=tmpfs", "device=scratch", "o=size=64m,uid=1000,gid=1000,mode=0750,nodev,noexec"]);
