@@ -118,6 +118,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
     name: args.name as string | undefined,
     cidfile: args.cidfile as string | undefined,
     conmonPidfile: args["conmon-pidfile"] as string | undefined,
+    createCommand: [process.argv0, ...process.argv.slice(2)],
     interactive: Boolean(args.interactive),
     detachKeys: parseDetachKeys(String(args["detach-keys"] ?? "ctrl-p,ctrl-q")),
     replace: Boolean(args.replace),

@@ -32,6 +32,8 @@ export type ContainerRecord = {
   imageId: string;
   command: string[];
   created: string;
+  /** the command line that made the container, as podman keeps it */
+  createCommand?: string[];
   state: "created" | "running" | "exited";
   config?: ContainerConfig;
   /** host pid of the container's first process, and its start time (against pid reuse) */

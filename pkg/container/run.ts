@@ -48,6 +48,8 @@ export type RunRequest = {
   cidfile?: string;
   /** --conmon-pidfile: where each start writes the monitor's pid */
   conmonPidfile?: string;
+  /** the command line that made it (inspect's Config.CreateCommand; generate systemd --new runs it again) */
+  createCommand?: string[];
   /** flags settled at create from their raw values and the image (create-options.ts) */
   flags?: CreateFlags;
   /** --replace: remove the container of that --name first */
@@ -150,6 +152,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
       created: new Date().toISOString(),
       state: "created",
       name: req.name,
+      ...(req.createCommand ? { createCommand: req.createCommand } : {}),
       config,
     }, () => store.images().some((i) => i.id === img.id));
     if (cidfile) writeCidFile(cidfile, rec.id);

@@ -178,6 +178,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Entrypoint: o?.entrypoint ?? null,
       WorkingDir: o?.workdir ?? "",
       Labels: o?.labels ?? null,
+      CreateCommand: rec.createCommand ?? null,
       Annotations: o?.annotations ?? {},
       Image: rec.image,
       StopSignal: o?.stopSignal ?? 15,

@@ -3,9 +3,9 @@
 // restart begin it again. ps/start --filter restart-policy=, inspect's
 // RestartCount and HostConfig.RestartPolicy.
 import { describe } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName } from "./helpers.ts";
+import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, lines, safeName, sh } from "./helpers.ts";
 import { useLifecycle, runD, create, inspectFmt, until, untilStatus, alive, monitorsOf } from "./lifecycle-helpers.ts";
 import { POD } from "./helpers.ts";
 import { makeTempDir, sleep } from "../fixtures/proc.ts";
@@ -92,6 +92,31 @@ describe("restart policies", () => {
     expect(pod()).toBeDefined();
   });
 
+  A("generate systemd --new: a unit that creates the container from its create command at each start and removes it at each stop; its commands work as systemd would run them", async () => {
+    const name = safeName("new");
+    const id = await runD(name, ["--stop-timeout", "1", "--label", "unit=yes", "alpine", "sh", "-c", "echo up; sleep 1000"]);
+    expect(JSON.parse((await runPod(["inspect", name])).stdout)[0].Config.CreateCommand.slice(-5)).toEqual(["unit=yes", "alpine", "sh", "-c", "echo up; sleep 1000"]);
+    const r = await runPod(["generate", "systemd", "--new", "--name", "--no-header", name]);
+    expectExit(r, 0);
+    const unit = r.stdout;
+    const line = (k: string) => unit.split("\n").filter((l) => l.startsWith(`${k}=`)).map((l) => l.slice(k.length + 1));
+    expect(line("ExecStart")[0]).toMatch(new RegExp(` run --cidfile=%t/%n\\.ctr-id --conmon-pidfile=%t/%n\\.pid --replace --rm -d --name ${name} --stop-timeout 1 --label unit=yes alpine sh -c "echo up; sleep 1000"$`));
+    expect(line("PIDFile")).toEqual(["%t/%n.pid"]);
+    expect(unit).toContain("Type=forking");
+    // the unit's commands, with systemd's %t and %n filled in as systemd would, run one after the other
+    const t = join(pod().home, "unit-run");
+    mkdirSync(t, { recursive: true });
+    const fill = (c: string) => c.replaceAll("%t", t).replaceAll("%n", `container-${name}.service`).replaceAll("%%", "%");
+    expectExit(await runPod(["rm", "-f", name]), 0);
+    for (const c of [...line("ExecStartPre"), ...line("ExecStart")]) expect((await sh(["/bin/sh", "-c", fill(c)], pod().env)).code, c).toBe(0);
+    const newId = readFileSync(join(t, `container-${name}.service.ctr-id`), "utf8").trim();
+    expect(newId).not.toBe(id);
+    expect(Number(readFileSync(join(t, `container-${name}.service.pid`), "utf8").trim()), "PIDFile holds the new container's monitor").toBe(monitorsOf(newId)[0]!);
+    expect(await inspectFmt(name, "{{.State.Status}}")).toBe("running");
+    for (const c of [...line("ExecStop"), ...line("ExecStopPost")]) expect((await sh(["/bin/sh", "-c", fill(c)], pod().env)).code, c).toBe(0);
+    expectExit(await runPod(["container", "exists", name]), 1);
+  });
+
   A("generate systemd: a forking unit whose PIDFile names the monitor, that systemd-analyze verify accepts; --files writes it; bad values are refused", async () => {
     const name = safeName("unit");
     const id = await runD(name, ["--stop-timeout", "7", "alpine", "sleep", "1000"]);
@@ -121,7 +146,7 @@ describe("restart policies", () => {
       expect(errors, v.stderr.toString()).toEqual([]);
     }
     expectPodError(await runPod(["generate", "systemd", "--restart-policy", "sometimes", name]), "not a valid restart policy");
-    expectPodError(await runPod(["generate", "systemd", "--new", name]), "--new");
+
     expectPodError(await runPod(["generate", "systemd", "nosuch"]), "no such container");
     expect(POD).toBeTruthy();
   });
