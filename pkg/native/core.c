@@ -62,6 +62,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define O_WRONLY 01
 #define O_CLOEXEC 02000000
 #define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
 
 /* Syscall numbers differ between architectures; the new ones (>= 424) do not. */
 #if defined(__aarch64__)
@@ -311,8 +312,12 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_gid);
     if (write_file("/proc/self/gid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
   } else {
+    /* newuidmap checks that the caller owns /proc/PID, which a process that is not dumpable is not: dumpable
+     * only while alone in its new namespaces (runc does the same) */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
     if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
   close(to_parent);
   close(from_parent);
@@ -482,7 +487,6 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define SOCK_STREAM 1
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
-#define PR_SET_DUMPABLE 4
 #define PR_SET_NAME 15
 #define PR_SET_KEEPCAPS 8
 #define PR_CAPBSET_DROP 24
@@ -504,6 +508,8 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define STAGE_CGROUP 17
 #define STAGE_NETWORK 18
 #define STAGE_JOIN 16
+#define STAGE_KEYRING 19
+#define STAGE_SECCOMP 20
 #define F_SETFD 2
 #define CLOSE_RANGE_CLOEXEC 4
 #if defined(__aarch64__)
@@ -537,7 +543,10 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_IPC_NS 20
 #define P_UTS_NS 21
 #define P_CGROUP_NS 22
-#define P_HEADER_LEN 23
+/* the session keyring's name ("_ses.<id>"; "" none) and the seccomp filter (hex of struct sock_filter[]; "" none) */
+#define P_KEYRING 23
+#define P_SECCOMP 24
+#define P_HEADER_LEN 25
 
 struct open_how {
   unsigned long flags;
@@ -867,6 +876,98 @@ static void set_rlimits(const char *s, int status_fd) {
   }
 }
 
+/* ------------------------------------------------------------------------
+ * Confinement: what keeps a container away from pod's binary, the user's
+ * keys and the kernel's rarer syscalls.
+ * ------------------------------------------------------------------------ */
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_SETPERM 5
+#define ENOSYS 38
+#define PR_SET_SECCOMP 22
+#define SECCOMP_MODE_FILTER 2
+#define BPF_MAXINSNS 4096
+#if defined(__aarch64__)
+#define SYS_keyctl 219
+#else
+#define SYS_keyctl 250
+#endif
+
+/*
+ * A process of pod's that enters a container runs the host's pod binary
+ * until it execs the container's program (the CVE-2019-5736 class): while
+ * it is dumpable, the container's root (the same host uid) may ptrace it,
+ * read its environ and fds, and open /proc/PID/exe, the host's binary, for
+ * writing. Not dumpable, every such access needs CAP_SYS_PTRACE over the
+ * user namespace its memory was made in, the host's; execve makes the
+ * container's program dumpable again. The name tells it apart in ps.
+ */
+static void hide_from_container(const char *name) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+/*
+ * A session keyring of the container's own instead of the caller's login
+ * session's (runc's "_ses.<id>"): an exec session finds the container's by
+ * its name and joins that one. ENOSYS (no keyrings in this kernel) is not an
+ * error, as in runc.
+ */
+static void join_session_keyring(char **plan, int status_fd) {
+  long id;
+  if (!plan[P_KEYRING][0]) return;
+  id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan[P_KEYRING], 0, 0, 0);
+  if (id < 0) {
+    if (err_no() == ENOSYS) return;
+    die_stage(status_fd, STAGE_KEYRING);
+  }
+  /* possessor: all; its user: view, read, write, search, link (an exec as another user still finds it) */
+  syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1f0000, 0, 0);
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* 4-byte aligned, as struct sock_filter wants; a static copy per process (fork copies it). */
+static unsigned int seccomp_prog[BPF_MAXINSNS * 2];
+
+struct sock_fprog_s {
+  unsigned short len;
+  void *filter;
+};
+
+/*
+ * The seccomp filter pkg/security compiled (classic BPF, hex). It needs
+ * no_new_privs or CAP_SYS_ADMIN in the user namespace: set_credentials
+ * installs it right after no_new_privs where the plan sets that, else just
+ * before the ids and capabilities change, while the process is still root
+ * with every capability of its namespace (runc's order).
+ */
+static void install_seccomp(char **plan, int status_fd) {
+  const char *hex = plan[P_SECCOMP];
+  unsigned char *out = (unsigned char *)seccomp_prog;
+  struct sock_fprog_s prog;
+  int n = 0;
+  if (!hex[0]) return;
+  while (hex[2 * n] && hex[2 * n + 1] && n < (int)sizeof seccomp_prog) {
+    int hi = hex_digit(hex[2 * n]);
+    int lo = hex_digit(hex[2 * n + 1]);
+    if (hi < 0 || lo < 0) break;
+    out[n] = (unsigned char)(hi << 4 | lo);
+    n++;
+  }
+  if (n == 0 || n % 8 != 0 || hex[2 * n]) {
+    *__errno_location() = 22;
+    die_stage(status_fd, STAGE_SECCOMP);
+  }
+  prog.len = (unsigned short)(n / 8);
+  prog.filter = seccomp_prog;
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)&prog, 0, 0) < 0) die_stage(status_fd, STAGE_SECCOMP);
+}
+
 static void set_credentials(char **plan, int status_fd) {
   gid_t groups[64];
   int ngroups;
@@ -887,6 +988,7 @@ static void set_credentials(char **plan, int status_fd) {
     parse_groups(plan[P_GROUPS], groups, &ngroups);
     if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
   }
+  if (plan[P_NO_NEW_PRIVS][0] != '1') install_seccomp(plan, status_fd);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
   if (set_ids((unsigned int)parse_u64(plan[P_UID]), (unsigned int)parse_u64(plan[P_GID])) < 0) die_stage(status_fd, STAGE_CREDS);
   hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */
@@ -901,7 +1003,10 @@ static void set_credentials(char **plan, int status_fd) {
   for (cap = 0; cap <= CAP_LAST; cap++)
     if ((ambient & (1UL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
       die_stage(status_fd, STAGE_CAPS);
-  if (plan[P_NO_NEW_PRIVS][0] == '1' && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+  if (plan[P_NO_NEW_PRIVS][0] == '1') {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+    install_seccomp(plan, status_fd);
+  }
 }
 
 /* The container's PATH (from its env), not pod's, decides where argv[0] is found. */
@@ -942,14 +1047,15 @@ static void exec_command(char **argv, char **envp, int status_fd) {
  * child, exiting with the command's status. It is not dumpable, so the
  * container cannot reach pod's binary through /proc/1/exe.
  */
-static void run_init(int child, int status_fd) {
+static void run_init(int child, char **plan, int status_fd) {
   unsigned long all = ~0UL;
   unsigned char info[128];
   int status;
   int code = 0;
+  hide_from_container("pod-init");
+  /* filtered like the command: it stays in the container for its whole life */
+  install_seccomp(plan, status_fd);
   close(status_fd);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  prctl(PR_SET_NAME, (unsigned long)"pod-init", 0, 0, 0);
   syscall(SYS_close_range, 3, ~0U, 0);
   for (;;) {
     int sig = (int)syscall(SYS_rt_sigtimedwait, &all, info, 0, 8);
@@ -1115,6 +1221,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
                             int net_sync, int mapped) {
   const char *hostname = plan[P_HOSTNAME];
   char go = 0;
+  hide_from_container("pod-start");
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, plan[P_CGROUP_NS][0] == '1');
   if (!mapped) become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
@@ -1128,6 +1235,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (read(net_sync, &go, 1) != 1) _exit(125);
     close(net_sync);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
   setup_rootfs(plan, ops, helper, envp, status_fd);
   /* the host's UTS namespace or another's keeps its hostname */
@@ -1135,13 +1243,14 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
+  join_session_keyring(plan, status_fd);
   if (plan[P_INIT][0] == '1') {
     unsigned long all = ~0UL;
     int child;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
     child = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (child < 0) die_stage(status_fd, STAGE_INIT);
-    if (child > 0) run_init(child, status_fd);
+    if (child > 0) run_init(child, plan, status_fd);
   }
   set_credentials(plan, status_fd);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
@@ -1228,6 +1337,7 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
                        int join_user, int *joins, int pid_fd, int net_sync) {
   unsigned long ns = own_namespaces(plan, cgroup_procs);
   int i;
+  hide_from_container("pod-start");
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
@@ -1712,13 +1822,42 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **net, char
 
 static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
+/*
+ * The process whose namespaces a container's are: its PID 1, or, where that
+ * is the built-in init (not dumpable, so its /proc/PID/ns stays closed to
+ * pod too), the init's first child, the command, which shares them all.
+ */
+static int ns_holder(int pid) {
+  char path[64];
+  char buf[32];
+  int fd;
+  int n;
+  int child = 0;
+  int i;
+  snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 || err_no() != EACCES) {
+    if (fd >= 0) close(fd);
+    return pid;
+  }
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pid;
+  n = (int)read(fd, buf, sizeof buf - 1);
+  close(fd);
+  for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) child = child * 10 + (buf[i] - '0');
+  return child > 0 ? child : pid;
+}
+
 static void exec_stage(int target, char **plan, char **argv, char **envp, int status_fd, int pid_fd,
                        int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
                        int preserve_fds) {
   int fds[7];
   char path[64];
   int i;
+  hide_from_container("pod-exec");
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 0);
+  target = ns_holder(target);
   for (i = 0; i < 7; i++) {
     char self[32];
     snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
@@ -1740,6 +1879,7 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   fork_as_sibling(pid_fd, status_fd, STAGE_JOIN);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
+  join_session_keyring(plan, status_fd);
   set_credentials(plan, status_fd);
   reset_signals();
   close_fds_keep_and_exec(argv, envp, status_fd, preserve_fds);
@@ -1825,7 +1965,7 @@ int pod_signal_container(int userns_of, int target, int sig) {
   if (pid < 0) return -err_no();
   if (pid == 0) {
     int fd;
-    snprintf(path, sizeof path, "/proc/%d/ns/user", userns_of);
+    snprintf(path, sizeof path, "/proc/%d/ns/user", ns_holder(userns_of));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) _exit(err_no());
     if (setns(fd, 0) < 0) _exit(err_no());
@@ -1858,7 +1998,7 @@ int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **arg
     fail_msg(errbuf, errlen, "creating the status pipe", err_no());
     return -1;
   }
-  snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", userns_of);
+  snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", ns_holder(userns_of));
   pid = fork();
   if (pid < 0) {
     fail_msg(errbuf, errlen, "fork", err_no());

@@ -32,6 +32,8 @@ export const Stage = {
   Join: 16,
   Cgroup: 17,
   Network: 18,
+  Keyring: 19,
+  Seccomp: 20,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -53,6 +55,8 @@ export const stageText: Record<number, string> = {
   [Stage.Join]: "joining the container's namespaces",
   [Stage.Cgroup]: "entering the container's cgroup",
   [Stage.Network]: "setting up the network",
+  [Stage.Keyring]: "joining the container's session keyring",
+  [Stage.Seccomp]: "installing the seccomp filter",
 };
 
 /** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */
@@ -80,5 +84,7 @@ export const PlanField = {
   IpcNs: 20,
   UtsNs: 21,
   CgroupNs: 22,
-  HeaderLen: 23,
+  Keyring: 23,
+  Seccomp: 24,
+  HeaderLen: 25,
 } as const;

@@ -361,6 +361,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     ...(o.ulimits?.length ? { rlimits: rlimitsOf(parseUlimits(o.ulimits)) } : {}),
     caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
     noNewPrivileges,
+    // runc's name: exec sessions find the container's keyring by it; the user's login keys stay out
+    keyring: `_ses.${input.id}`,
     init: o.init,
     uidMap: maps.uid,
     gidMap: maps.gid,
