@@ -1009,6 +1009,129 @@ static void set_credentials(char **plan, int status_fd) {
   }
 }
 
+/*
+ * The last exec goes through a sealed copy, not from pod's binary. The
+ * kernel runs a script's interpreter, and a "#!/proc/self/exe" names the
+ * process's own executable: exec'ing such a file straight from pod would
+ * start the host's pod binary inside the container, a fresh (dumpable)
+ * process whose /proc/PID/exe the container could open for writing
+ * (CVE-2019-5736). So the process first execs a tiny static program from a
+ * memfd sealed against every change (checked with F_GET_SEALS), and that
+ * program execs the command: /proc/self/exe is then the sealed copy. runc
+ * copies its whole binary into such a memfd; pod's binary is Bun (about a
+ * hundred megabytes), and what enters a container is a clone of the running
+ * CLI that never execs pod again, so only this exec stub (121 bytes of
+ * x86_64 code, written out below) needs the sealed copy.
+ *
+ * The stub: fcntl(FD, F_GETFD) must say the status pipe is open and
+ * inherited, else it exits 127 (it was reached as a script's interpreter,
+ * not by pod); it marks FD close-on-exec, execve(argv[0], argv + 1, envp),
+ * and on failure writes {STAGE_EXEC, errno} to FD and exits 125, as
+ * die_stage does. FD is patched into its three "mov edi, imm32".
+ */
+#if !defined(__aarch64__)
+#define SYS_memfd_create 319
+#define SYS_execveat 322
+static const unsigned char exec_stub_code[] = {
+  0xbf, 0x00, 0x00, 0x00, 0x00, 0xbe, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x48, 0x00, 0x00,
+  0x00, 0x0f, 0x05, 0x85, 0xc0, 0x75, 0x58, 0xbf, 0x00, 0x00, 0x00, 0x00, 0xbe, 0x02,
+  0x00, 0x00, 0x00, 0xba, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x48, 0x00, 0x00, 0x00, 0x0f,
+  0x05, 0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x8d, 0x74, 0x24, 0x10, 0x48, 0x8b, 0x04,
+  0x24, 0x48, 0x8d, 0x54, 0xc4, 0x10, 0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf7,
+  0xd8, 0x88, 0x44, 0x24, 0xff, 0xc6, 0x44, 0x24, 0xfe, 0x06, 0xbf, 0x00, 0x00, 0x00,
+  0x00, 0x48, 0x8d, 0x74, 0x24, 0xfe, 0xba, 0x02, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00,
+  0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7d, 0x00, 0x00, 0x00, 0xeb, 0x05, 0xbf, 0x7f, 0x00,
+  0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05,
+};
+static const int exec_stub_fd_at[3] = {1, 22, 81};
+#define EXEC_STUB_MACHINE 0x3e /* EM_X86_64 */
+#endif
+#define MFD_CLOEXEC 1
+#define MFD_ALLOW_SEALING 2
+#define MFD_EXEC 0x10
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#define F_SEAL_ALL 0xf /* F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE */
+#define ELF_BASE 0x400000UL
+
+static void put_le(unsigned char *p, unsigned long v, int n) {
+  int i;
+  for (i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+#if !defined(__aarch64__)
+/* Writes the stub as an ELF executable (one PT_LOAD of the whole file) into a sealed memfd; returns the fd or -1. */
+static int sealed_exec_stub(int status_fd) {
+  unsigned char elf[64 + 56 + sizeof exec_stub_code];
+  unsigned int total = (unsigned int)sizeof elf;
+  int fd;
+  int i;
+  for (i = 0; i < (int)total; i++) elf[i] = 0;
+  elf[0] = 0x7f, elf[1] = 'E', elf[2] = 'L', elf[3] = 'F';
+  elf[4] = 2 /* 64-bit */, elf[5] = 1 /* little-endian */, elf[6] = 1 /* version */;
+  put_le(elf + 16, 2 /* ET_EXEC */, 2);
+  put_le(elf + 18, EXEC_STUB_MACHINE, 2);
+  put_le(elf + 20, 1, 4);
+  put_le(elf + 24, ELF_BASE + 64 + 56, 8); /* e_entry */
+  put_le(elf + 32, 64, 8);                /* e_phoff */
+  put_le(elf + 52, 64, 2);                /* e_ehsize */
+  put_le(elf + 54, 56, 2);                /* e_phentsize */
+  put_le(elf + 56, 1, 2);                 /* e_phnum */
+  put_le(elf + 64, 1 /* PT_LOAD */, 4);
+  put_le(elf + 68, 5 /* PF_R | PF_X */, 4);
+  put_le(elf + 80, ELF_BASE, 8);
+  put_le(elf + 88, ELF_BASE, 8);
+  put_le(elf + 96, total, 8);
+  put_le(elf + 104, total, 8);
+  put_le(elf + 112, 0x1000, 8);
+  for (i = 0; i < (int)sizeof exec_stub_code; i++) elf[120 + i] = exec_stub_code[i];
+  for (i = 0; i < 3; i++) put_le(elf + 120 + exec_stub_fd_at[i], (unsigned long)status_fd, 4);
+  /* MFD_EXEC: kernels with vm.memfd_noexec (6.3+) want it said; older ones refuse the flag */
+  fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && err_no() == 22) fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  if (write(fd, elf, total) != (ssize_t)total || syscall(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_ALL) < 0 ||
+      (syscall(SYS_fcntl, fd, F_GET_SEALS, 0) & F_SEAL_ALL) != F_SEAL_ALL) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+#endif
+
+extern int access(const char *path, int mode);
+
+/*
+ * Execs path (already resolved) through the sealed stub: the status pipe
+ * stays open across the stub's own exec (the stub closes it on the next),
+ * and a failure of the command's exec comes back from the stub as from
+ * die_stage. Returns only when the stub could not be started.
+ */
+static void exec_sealed(const char *path, char **argv, char **envp, int status_fd) {
+#if defined(__aarch64__)
+  /* no stub for aarch64 yet: the command is exec'd straight from pod's process */
+  execve(path, argv, envp);
+#else
+  char *args[4096];
+  int n = 0;
+  int fd = sealed_exec_stub(status_fd);
+  if (fd < 0) return;
+  args[0] = (char *)path;
+  while (argv[n] && n < 4094) {
+    args[n + 1] = argv[n];
+    n++;
+  }
+  if (argv[n]) {
+    *__errno_location() = 7; /* E2BIG */
+    return;
+  }
+  args[n + 1] = 0;
+  if (syscall(SYS_fcntl, status_fd, F_SETFD, 0) < 0) return;
+  syscall(SYS_execveat, fd, "", args, envp, AT_EMPTY_PATH);
+  syscall(SYS_fcntl, status_fd, F_SETFD, 1);
+#endif
+}
+
 /* The container's PATH (from its env), not pod's, decides where argv[0] is found. */
 static void exec_command(char **argv, char **envp, int status_fd) {
   char buf[4096];
@@ -1020,19 +1143,29 @@ static void exec_command(char **argv, char **envp, int status_fd) {
       path = envp[i] + 5;
   for (i = 0; argv[0][i]; i++)
     if (argv[0][i] == '/') {
-      execve(argv[0], argv, envp);
+      exec_sealed(argv[0], argv, envp, status_fd);
       die_stage(status_fd, STAGE_EXEC);
     }
+  /* execvp's search: the first entry that is an executable file (a directory or no X bit: go on) */
   while (*path) {
     int n = 0;
     while (path[n] && path[n] != ':') n++;
     if (n > 0 && n + str_len(argv[0]) + 2 < (int)sizeof buf) {
       int k;
+      int dir;
       for (k = 0; k < n; k++) buf[k] = path[k];
       buf[n] = '/';
       str_copy(buf + n + 1, argv[0], (int)sizeof buf - n - 1);
-      execve(buf, argv, envp);
-      if (err_no() == EACCES) saw_eacces = 1;
+      if (access(buf, 1 /* X_OK */) == 0) {
+        dir = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir >= 0) {
+          close(dir);
+          saw_eacces = 1;
+        } else {
+          exec_sealed(buf, argv, envp, status_fd);
+          die_stage(status_fd, STAGE_EXEC);
+        }
+      } else if (err_no() == EACCES) saw_eacces = 1;
     }
     path += n;
     if (*path == ':') path++;

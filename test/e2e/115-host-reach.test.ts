@@ -6,6 +6,8 @@
 // so the keys of the user's login session stay out, and the container's out
 // of the user's.
 import { beforeAll, describe } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { POD, useSuite, requires, runPod, pod, expect, expectExit, missing, onSuiteEnd, safeName, sh, SETUP_TIMEOUT } from "./helpers.ts";
 import { startRegistry, type Registry } from "../fixtures/registry.ts";
 import { pushFixture } from "../fixtures/images.ts";
@@ -85,6 +87,28 @@ describe("pod's processes inside a container", () => {
     const r = await runPod(["exec", name, "/probe", "reach", "1"]);
     expectExit(r, 0);
     expect(parse(r.stdout)).toEqual({ comm: "sleep", "exe-write": "errno 26", ptrace: "ok 0", environ: expect.stringMatching(/^ok \d+$/), fd: expect.stringMatching(/^ok \d+$/) });
+  });
+});
+
+describe("a script whose interpreter is /proc/self/exe (CVE-2019-5736)", () => {
+  const A = requires("subuid", "alpine-fixture");
+  // Exec'd straight from pod's process, the kernel would start the host's pod binary as the
+  // script's interpreter inside the container. Through the sealed stub, /proc/self/exe is the stub,
+  // which sees it was not started by pod and exits 127: pod never runs in there.
+  A("pod exec of such a script runs neither pod nor anything: exit 127, no output", async () => {
+    const name = safeName("evil");
+    expectExit(await runPod(["run", "-d", "--name", name, "alpine", "sleep", "1000"]), 0);
+    onSuiteEnd(async () => void (await runPod(["rm", "-f", "-t", "0", name])));
+    expectExit(await runPod(["exec", name, "sh", "-c", "printf '#!/proc/self/exe\\n' > /evil && chmod +x /evil"]), 0);
+    const r = await runPod(["exec", name, "/evil", "--version"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 127, stdout: "", stderr: "" });
+  });
+
+  A("a container whose command is such a script: the same", async () => {
+    const script = join(pod().tmp, "evil.sh");
+    writeFileSync(script, "#!/proc/self/exe\n", { mode: 0o755 });
+    const r = await runPod(["run", "--rm", "-v", `${script}:/evil:ro`, "alpine", "/evil", "--version"]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 127, stdout: "", stderr: "" });
   });
 });
 
