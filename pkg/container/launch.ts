@@ -143,6 +143,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       image: rec.image,
       imageId: rec.imageId,
       engineVersion,
+      seccompCache: paths.runroot,
       secrets: secrets.facts,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });

@@ -305,6 +305,10 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
   char sync = SYNC_USERMAP_PLS;
   char buf[64];
   int n;
+  /* /proc/PID/{uid,gid}_map and setgroups belong to root while a process is not dumpable (its own writes and
+   * newuidmap's are then refused): dumpable only while it is alone in its new namespaces (runc does the same) */
+  int hidden = prctl(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0) == 0;
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (single_uid >= 0) {
     if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
@@ -312,13 +316,10 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_gid);
     if (write_file("/proc/self/gid_map", buf, n) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
   } else {
-    /* newuidmap checks that the caller owns /proc/PID, which a process that is not dumpable is not: dumpable
-     * only while alone in its new namespaces (runc does the same) */
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
     if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
+  if (hidden) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(to_parent);
   close(from_parent);
   if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
@@ -1364,9 +1365,10 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (plan[P_NEW_NET][0] == '1' || plan[P_NEW_NET][0] == '+') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
   /* The network helper is attached before the command runs: no first connection goes nowhere. */
   if (net_sync >= 0) {
-    /* The helper opens /proc/PID/ns/*: a process whose ids changed (keep-id maps root elsewhere) is not dumpable, and would refuse it. */
+    /* The helper opens /proc/PID/ns/*, which needs this process dumpable: only for that, and only once it is
+     * (the "R" the parent waits for before it starts the helper) */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (read(net_sync, &go, 1) != 1) _exit(125);
+    if (write(net_sync, "R", 1) != 1 || read(net_sync, &go, 1) != 1) _exit(125);
     close(net_sync);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
@@ -1707,7 +1709,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   tty_master[1] = -1;
   net_sync[0] = -1;
   net_sync[1] = -1;
-  if ((net && net[0] && pipe2(net_sync, O_CLOEXEC) < 0) || pipe2(to_parent, O_CLOEXEC) < 0 ||
+  if ((net && net[0] && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, net_sync) < 0) || pipe2(to_parent, O_CLOEXEC) < 0 ||
       pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
       (winsize && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, tty_socks) < 0)) {
     fail_msg(errbuf, errlen, "creating sync pipes", err_no());
@@ -1760,7 +1762,15 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     if (n == (int)sizeof first) pid = first;
   }
   if (net_sync[1] >= 0) {
-    net_pid = start_net_helper(net, pid, errbuf, errlen);
+    char ready = 0;
+    /* EOF: the child failed before it got there, and the status pipe says where */
+    net_pid = read(net_sync[1], &ready, 1) == 1 ? start_net_helper(net, pid, errbuf, errlen) : -2;
+    if (net_pid == -2) {
+      close(net_sync[1]);
+      net_sync[1] = -1;
+    }
+  }
+  if (net_sync[1] >= 0) {
     if (net_pid < 0) {
       close(net_sync[1]);
       kill(pid, 9);

@@ -148,6 +148,8 @@ export type RunInput = {
   imageId?: string;
   /** pod's version, for /run/.containerenv's engine="pod-VERSION" */
   engineVersion?: string;
+  /** where compiled seccomp filters are kept between starts (the runroot); absent: compiled every time */
+  seccompCache?: string;
   /** the secrets of this start: their files, already written on the host, and their variables */
   secrets?: SecretFacts;
   opts: RunOptions;
@@ -325,7 +327,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     ops.push({ op: "touch", target: "/run/.containerenv", mode: 0o644 }, { op: "bind", source: join(input.containerDir, containerenv.path), target: "/run/.containerenv", recursive: false, readonly: true });
   ops.push(...secretMountOps(input.layerDirs, input.secrets));
   const caps = computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid });
-  const seccomp = seccompFilter({ securityOpt: o.securityOpt, privileged: o.privileged, profile: o.seccompProfile, caps: capabilityNames(caps.bounding) });
+  const seccomp = seccompFilter({ securityOpt: o.securityOpt, privileged: o.privileged, profile: o.seccompProfile, caps: capabilityNames(caps.bounding), cacheDir: input.seccompCache });
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,

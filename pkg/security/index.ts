@@ -1,10 +1,11 @@
 // Confinement decided in TypeScript: --security-opt, and the seccomp filter
 // the native core installs just before exec (podman's default profile,
 // shipped as data: seccomp.json, a copy of containers-common's).
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { release } from "node:os";
 import { PodError } from "../errors.ts";
-import { compileProfile, hostArch, type Compiled } from "./compile.ts";
+import { compileProfile, hostArch } from "./compile.ts";
 import { parseSecurityOpts } from "./options.ts";
 import { parseProfile } from "./profile.ts";
 import defaultProfileText from "./seccomp.json" with { type: "text" };
@@ -45,28 +46,44 @@ export function settleSeccompProfile(securityOpt: readonly string[], privileged:
   return text;
 }
 
+/** Bump when compile.ts changes the program it emits: cached filters of an older format are not used. */
+const FILTER_FORMAT = 1;
+
 /**
  * The filter for one start: hex of struct sock_filter[] (the plan's
  * P_SECCOMP), or undefined for none. `profile` is what settleSeccompProfile
  * kept; `caps` the container's bounding capabilities by name, which the
- * profile's includes/excludes test.
+ * profile's includes/excludes test. Compiling podman's profile costs tens of
+ * milliseconds in a cold process, more than the rest of a start: the result
+ * is kept in `cacheDir` (the runroot, a tmpfs) under a hash of everything it
+ * depends on.
  */
-export function seccompFilter(o: { securityOpt: readonly string[]; privileged: boolean; profile?: string; caps: readonly string[] }): string | undefined {
+export function seccompFilter(o: { securityOpt: readonly string[]; privileged: boolean; profile?: string; caps: readonly string[]; cacheDir?: string }): string | undefined {
   const choice = parseSecurityOpts(o.securityOpt).seccomp;
   if (choice.kind === "unconfined") return undefined;
   if (o.privileged && o.profile === undefined) return undefined;
-  const compiled = compiledFor(o.profile ?? DEFAULT_PROFILE, choice.kind === "file" ? choice.path : "the default profile", o.caps);
-  return Buffer.from(compiled.bytes).toString("hex");
-}
-
-const cache = new Map<string, Compiled>();
-
-function compiledFor(text: string, source: string, caps: readonly string[]): Compiled {
-  const key = `${caps.join(",")}\n${text}`;
-  let c = cache.get(key);
-  if (!c) {
-    c = compileProfile(parseProfile(text, source), { arch: hostArch(), caps: new Set(caps), kernel: release() });
-    cache.set(key, c);
+  const text = o.profile ?? DEFAULT_PROFILE;
+  const target = { arch: hostArch(), caps: new Set(o.caps), kernel: release() };
+  const key = new Bun.CryptoHasher("sha256").update(`${FILTER_FORMAT}\n${target.arch}\n${target.kernel}\n${[...target.caps].sort().join(",")}\n${text}`).digest("hex");
+  const file = o.cacheDir ? join(o.cacheDir, "seccomp", `${key}.bpf`) : undefined;
+  if (file) {
+    try {
+      const hex = readFileSync(file, "utf8");
+      if (/^([0-9a-f]{16})+$/.test(hex)) return hex;
+    } catch {
+      // not cached yet: compiled below
+    }
   }
-  return c;
+  const hex = Buffer.from(compileProfile(parseProfile(text, choice.kind === "file" ? choice.path : "the default profile"), target).bytes).toString("hex");
+  if (file) {
+    try {
+      mkdirSync(join(o.cacheDir!, "seccomp"), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, hex, { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      // a cache that cannot be written only costs the next start the compile
+    }
+  }
+  return hex;
 }

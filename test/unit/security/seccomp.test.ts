@@ -2,9 +2,10 @@
 // profile as pod ships it, its capability-dependent rules, argument
 // comparisons, architectures and the x32 bit; and the profile checks.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileProfile, DEFAULT_PROFILE, parseProfile, X32_SYSCALL_BIT, type Target } from "../../../pkg/security/index.ts";
+import { compileProfile, DEFAULT_PROFILE, parseProfile, seccompFilter, X32_SYSCALL_BIT, type Target } from "../../../pkg/security/index.ts";
 import { SYSCALL_TABLES } from "../../../pkg/security/syscalls.generated.ts";
 import { RET } from "../../../pkg/security/bpf.ts";
 import { run } from "./interp.ts";
@@ -193,5 +194,32 @@ describe("the syscall tables", () => {
     expect(nr("read", "x32")).toBe(X32_SYSCALL_BIT);
     expect([nr("openat", "aarch64"), nr("keyctl", "aarch64")]).toEqual([56, 219]);
     expect(SYSCALL_TABLES.aarch64.mkdir).toBeUndefined();
+  });
+});
+
+describe("seccompFilter", () => {
+  const caps = ["CAP_CHOWN", "CAP_SYS_CHROOT"];
+  test("none for unconfined, or --privileged without a profile of its own", () => {
+    expect(seccompFilter({ securityOpt: ["seccomp=unconfined"], privileged: false, caps })).toBeUndefined();
+    expect(seccompFilter({ securityOpt: [], privileged: true, caps })).toBeUndefined();
+    expect(seccompFilter({ securityOpt: ["seccomp=/p.json"], privileged: true, profile: '{"defaultAction":"SCMP_ACT_ALLOW"}', caps })).toMatch(/^([0-9a-f]{16})+$/);
+  });
+  test("the compiled filter is kept in the cache directory and read back; a damaged entry is compiled again", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pod-seccomp-"));
+    try {
+      const first = seccompFilter({ securityOpt: [], privileged: false, caps, cacheDir: dir })!;
+      const files = readdirSync(join(dir, "seccomp"));
+      expect(files).toHaveLength(1);
+      expect(readFileSync(join(dir, "seccomp", files[0]!), "utf8")).toBe(first);
+      writeFileSync(join(dir, "seccomp", files[0]!), "0123456789abcdef");
+      expect(seccompFilter({ securityOpt: [], privileged: false, caps, cacheDir: dir })).toBe("0123456789abcdef");
+      writeFileSync(join(dir, "seccomp", files[0]!), "garbage");
+      expect(seccompFilter({ securityOpt: [], privileged: false, caps, cacheDir: dir })).toBe(first);
+      // other capabilities, another filter
+      seccompFilter({ securityOpt: [], privileged: false, caps: [...caps, "CAP_SYS_ADMIN"], cacheDir: dir });
+      expect(readdirSync(join(dir, "seccomp"))).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
