@@ -69,7 +69,7 @@ export function seccompFilter(o: { securityOpt: readonly string[]; privileged: b
   if (file) {
     try {
       const hex = readFileSync(file, "utf8");
-      if (/^([0-9a-f]{16})+$/.test(hex)) return hex;
+      if (hex.length > 0 && hex.length % 16 === 0 && /^[0-9a-f]+$/.test(hex)) return hex;
     } catch {
       // not cached yet: compiled below
     }

@@ -116,6 +116,20 @@ describe("a profile of one's own", () => {
     expect(r.stderr).toMatch(/Permission denied/);
   });
 
+  P("keyctl, unshare -U and mount: podman's profile leaves them to the capabilities; a profile that lists them refuses them with EPERM, and unconfined allows them again", async () => {
+    // KEYCTL_GET_KEYRING_ID of the session keyring (250 = keyctl on x86_64)
+    const script = "/probe syscall 250 0 -3 0; unshare -U true && echo unshare-ok; unshare -Urm mount -t tmpfs none /mnt && echo mount-ok";
+    const path = join(pod().tmp, "no-ns.json");
+    writeFileSync(path, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["keyctl", "unshare", "mount"], action: "SCMP_ACT_ERRNO", errnoRet: EPERM }] }));
+    const podmans = await runPod(["run", "--rm", ...withProbe(), "alpine", "sh", "-c", script]);
+    expect(podmans.stdout).toMatch(/^250 ok \d+\nunshare-ok\nmount-ok\n$/);
+    const refused = await runPod(["run", "--rm", ...withProbe(), "--security-opt", `seccomp=${path}`, "alpine", "sh", "-c", script]);
+    expect(refused.stdout).toBe(`250 errno ${EPERM}\n`);
+    expect(refused.stderr).toMatch(/unshare: unshare\(0x10000000\): Operation not permitted/);
+    const free = await runPod(["run", "--rm", ...withProbe(), "--security-opt", "seccomp=unconfined", "alpine", "sh", "-c", script]);
+    expect(free.stdout).toMatch(/^250 ok \d+\nunshare-ok\nmount-ok\n$/);
+  });
+
   A("--privileged keeps a profile given explicitly", async () => {
     const r = await runPod(["run", "--rm", "--privileged", "--security-opt", `seccomp=${denyMkdir}`, "alpine", "sh", "-c", "mkdir /made; echo rc=$?"]);
     expect(r.stdout).toBe("rc=1\n");

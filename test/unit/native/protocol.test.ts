@@ -34,3 +34,17 @@ test("spawn flags match core.c", () => {
 test("core.c has no #include: the target may have no C headers", () => {
   expect(c).not.toMatch(/^#include/m);
 });
+
+test("the sealed exec stub patches the status fd into its three mov edi, imm32 (0xbf) instructions", () => {
+  const code = /exec_stub_code\[\] = \{([^}]*)\}/.exec(c)?.[1];
+  const at = /exec_stub_fd_at\[3\] = \{([^}]*)\}/.exec(c)?.[1];
+  expect(code && at).toBeTruthy();
+  const bytes = code!.split(",").map((b) => b.trim()).filter(Boolean).map(Number);
+  expect(bytes.length).toBe(121);
+  for (const off of at!.split(",").map(Number)) {
+    expect(bytes[off - 1]).toBe(0xbf);
+    expect(bytes.slice(off, off + 4)).toEqual([0, 0, 0, 0]);
+  }
+  // ends in exit_group: mov eax, 231; syscall
+  expect(bytes.slice(-7)).toEqual([0xb8, 0xe7, 0, 0, 0, 0x0f, 0x05]);
+});

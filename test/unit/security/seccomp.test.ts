@@ -223,3 +223,12 @@ describe("seccompFilter", () => {
     }
   });
 });
+
+describe("the generated syscall tables", () => {
+  const headers = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
+  const gcc = Bun.which("gcc");
+  test.skipIf(!gcc || !existsSync(headers))("match this machine's kernel headers (skipped without gcc and the headers: scripts/gen-syscalls.ts needs both)", () => {
+    const p = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../../scripts/gen-syscalls.ts"), "--check"]);
+    expect({ code: p.exitCode, err: p.stderr.toString() }).toEqual({ code: 0, err: "" });
+  });
+});
