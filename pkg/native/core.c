@@ -1022,15 +1022,34 @@ static void set_credentials(char **plan, int status_fd) {
  * copies its whole binary into such a memfd; pod's binary is Bun (about a
  * hundred megabytes), and what enters a container is a clone of the running
  * CLI that never execs pod again, so only this exec stub (121 bytes of
- * x86_64 code, written out below) needs the sealed copy.
+ * x86_64 code, 128 of aarch64, written out below) needs the sealed copy.
  *
  * The stub: fcntl(FD, F_GETFD) must say the status pipe is open and
  * inherited, else it exits 127 (it was reached as a script's interpreter,
  * not by pod); it marks FD close-on-exec, execve(argv[0], argv + 1, envp),
  * and on failure writes {STAGE_EXEC, errno} to FD and exits 125, as
- * die_stage does. FD is patched into its three "mov edi, imm32".
+ * die_stage does. FD is patched into the code (x86_64: its three
+ * "mov edi, imm32"; aarch64: the literal its "ldr w0" loads).
  */
-#if !defined(__aarch64__)
+#if defined(__aarch64__)
+#define SYS_memfd_create 279
+#define SYS_execveat 281
+/* ldr w0, FD (a literal at the end); the same steps with svc #0 (fcntl 25, execve 221, write 64, exit_group 94) */
+static const unsigned char exec_stub_code[] = {
+  0xe0, 0x03, 0x00, 0x18, 0x21, 0x00, 0x80, 0xd2, 0x28, 0x03, 0x80, 0xd2, 0x01, 0x00,
+  0x00, 0xd4, 0x00, 0x03, 0x00, 0xb5, 0x40, 0x03, 0x00, 0x18, 0x41, 0x00, 0x80, 0xd2,
+  0x22, 0x00, 0x80, 0xd2, 0x28, 0x03, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xe3, 0x03,
+  0x40, 0xf9, 0xe0, 0x07, 0x40, 0xf9, 0xe1, 0x43, 0x00, 0x91, 0x22, 0x0c, 0x03, 0x8b,
+  0xa8, 0x1b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xe4, 0x03, 0x00, 0x4b, 0xc5, 0x00,
+  0x80, 0x52, 0xff, 0x43, 0x00, 0xd1, 0xe5, 0x03, 0x00, 0x39, 0xe4, 0x07, 0x00, 0x39,
+  0x40, 0x01, 0x00, 0x18, 0xe1, 0x03, 0x00, 0x91, 0x42, 0x00, 0x80, 0xd2, 0x08, 0x08,
+  0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xa0, 0x0f, 0x80, 0xd2, 0x02, 0x00, 0x00, 0x14,
+  0xe0, 0x0f, 0x80, 0xd2, 0xc8, 0x0b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0x00, 0x00,
+  0x00, 0x00,
+};
+static const int exec_stub_fd_at[] = {124};
+#define EXEC_STUB_MACHINE 0xb7 /* EM_AARCH64 */
+#else
 #define SYS_memfd_create 319
 #define SYS_execveat 322
 static const unsigned char exec_stub_code[] = {
@@ -1044,7 +1063,7 @@ static const unsigned char exec_stub_code[] = {
   0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7d, 0x00, 0x00, 0x00, 0xeb, 0x05, 0xbf, 0x7f, 0x00,
   0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05,
 };
-static const int exec_stub_fd_at[3] = {1, 22, 81};
+static const int exec_stub_fd_at[] = {1, 22, 81};
 #define EXEC_STUB_MACHINE 0x3e /* EM_X86_64 */
 #endif
 #define MFD_CLOEXEC 1
@@ -1060,7 +1079,6 @@ static void put_le(unsigned char *p, unsigned long v, int n) {
   for (i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-#if !defined(__aarch64__)
 /* Writes the stub as an ELF executable (one PT_LOAD of the whole file) into a sealed memfd; returns the fd or -1. */
 static int sealed_exec_stub(int status_fd) {
   unsigned char elf[64 + 56 + sizeof exec_stub_code];
@@ -1086,7 +1104,7 @@ static int sealed_exec_stub(int status_fd) {
   put_le(elf + 104, total, 8);
   put_le(elf + 112, 0x1000, 8);
   for (i = 0; i < (int)sizeof exec_stub_code; i++) elf[120 + i] = exec_stub_code[i];
-  for (i = 0; i < 3; i++) put_le(elf + 120 + exec_stub_fd_at[i], (unsigned long)status_fd, 4);
+  for (i = 0; i < (int)(sizeof exec_stub_fd_at / sizeof exec_stub_fd_at[0]); i++) put_le(elf + 120 + exec_stub_fd_at[i], (unsigned long)status_fd, 4);
   /* MFD_EXEC: kernels with vm.memfd_noexec (6.3+) want it said; older ones refuse the flag */
   fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (fd < 0 && err_no() == 22) fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -1098,7 +1116,6 @@ static int sealed_exec_stub(int status_fd) {
   }
   return fd;
 }
-#endif
 
 extern int access(const char *path, int mode);
 
@@ -1109,10 +1126,6 @@ extern int access(const char *path, int mode);
  * die_stage. Returns only when the stub could not be started.
  */
 static void exec_sealed(const char *path, char **argv, char **envp, int status_fd) {
-#if defined(__aarch64__)
-  /* no stub for aarch64 yet: the command is exec'd straight from pod's process */
-  execve(path, argv, envp);
-#else
   char *args[4096];
   int n = 0;
   int fd = sealed_exec_stub(status_fd);
@@ -1130,7 +1143,6 @@ static void exec_sealed(const char *path, char **argv, char **envp, int status_f
   if (syscall(SYS_fcntl, status_fd, F_SETFD, 0) < 0) return;
   syscall(SYS_execveat, fd, "", args, envp, AT_EMPTY_PATH);
   syscall(SYS_fcntl, status_fd, F_SETFD, 1);
-#endif
 }
 
 /* The container's PATH (from its env), not pod's, decides where argv[0] is found. */
