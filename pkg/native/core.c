@@ -1119,6 +1119,18 @@ static int sealed_exec_stub(int status_fd) {
 
 extern int access(const char *path, int mode);
 
+/* The sealed stub of this process, made before the seccomp filter is installed (a profile of one's own then
+ * needs no memfd_create), above the status pipe so the fd clean-up before exec can step over it. */
+static int exec_stub_fd = -1;
+
+static void prepare_exec_stub(int status_fd) {
+  int fd = sealed_exec_stub(status_fd);
+  if (fd < 0) die_stage(status_fd, STAGE_EXEC);
+  exec_stub_fd = (int)syscall(SYS_fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, status_fd + 1);
+  close(fd);
+  if (exec_stub_fd < 0) die_stage(status_fd, STAGE_EXEC);
+}
+
 /*
  * Execs path (already resolved) through the sealed stub: the status pipe
  * stays open across the stub's own exec (the stub closes it on the next),
@@ -1128,7 +1140,7 @@ extern int access(const char *path, int mode);
 static void exec_sealed(const char *path, char **argv, char **envp, int status_fd) {
   char *args[4096];
   int n = 0;
-  int fd = sealed_exec_stub(status_fd);
+  int fd = exec_stub_fd >= 0 ? exec_stub_fd : sealed_exec_stub(status_fd);
   if (fd < 0) return;
   args[0] = (char *)path;
   while (argv[n] && n < 4094) {
@@ -1341,7 +1353,8 @@ static void close_fds_keep_and_exec(char **argv, char **envp, int status_fd, int
   int i;
   for (i = 3; i < first; i++) syscall(SYS_fcntl, i, F_SETFD, 0);
   if (status_fd > first) syscall(SYS_close_range, first, status_fd - 1, 0);
-  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+  if (exec_stub_fd > status_fd + 1) syscall(SYS_close_range, status_fd + 1, exec_stub_fd - 1, 0);
+  syscall(SYS_close_range, exec_stub_fd > status_fd ? exec_stub_fd + 1 : status_fd + 1, ~0U, 0);
   exec_command(argv, envp, status_fd);
 }
 
@@ -1399,6 +1412,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
     if (child < 0) die_stage(status_fd, STAGE_INIT);
     if (child > 0) run_init(child, plan, status_fd);
   }
+  prepare_exec_stub(status_fd);
   set_credentials(plan, status_fd);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
@@ -2035,6 +2049,7 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
   join_session_keyring(plan, status_fd);
+  prepare_exec_stub(status_fd);
   set_credentials(plan, status_fd);
   reset_signals();
   close_fds_keep_and_exec(argv, envp, status_fd, preserve_fds);
