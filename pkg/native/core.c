@@ -2404,6 +2404,7 @@ int pod_forward_tcp(int ns_of, const char *target, char **spec, char *errbuf, in
     syscall(SYS_rt_sigaction, SIGCHLD, &ign, 0, 8);
     if (sfd > 3) syscall(SYS_close_range, 3, sfd - 1, 0);
     syscall(SYS_close_range, sfd + 1, ~0U, 0);
+    ns_of = ns_holder(ns_of);
     snprintf(path, sizeof path, "/proc/%d/ns/user", ns_of);
     userfd = open(path, O_RDONLY | O_CLOEXEC);
     snprintf(path, sizeof path, "/proc/%d/ns/net", ns_of);
