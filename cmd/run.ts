@@ -31,7 +31,7 @@ export const runArgs = {
   device: { type: "string", multiple: true, description: "Add a host device to the container: HOST[:CONTAINER][:PERMS] (bound from the host; PERMS without w: read-only)", valueHint: "device" },
   "cap-add": { type: "string", multiple: true, description: "Add capabilities (NAME, ALL)", valueHint: "cap" },
   "cap-drop": { type: "string", multiple: true, description: "Drop capabilities (NAME, ALL)", valueHint: "cap" },
-  "security-opt": { type: "string", multiple: true, description: "Security options (no-new-privileges, label=disable, seccomp=unconfined)", valueHint: "opt" },
+  "security-opt": { type: "string", multiple: true, description: "Security options (seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable, mask=, unmask=ALL|PATHS, proc-opts=)", valueHint: "opt" },
   privileged: { type: "boolean", description: "Give extended privileges to the container (rootless: all capabilities of the user namespace)" },
   pull: { type: "enum", options: ["always", "missing", "never", "newer"], default: "missing", description: "Pull image policy", valueHint: "policy" },
   platform: { type: "string", description: "Use this platform's image (os/arch[/variant])", valueHint: "os/arch" },

@@ -44,6 +44,9 @@ PKGS=(
   "iproute2:/usr/sbin/ip"
   "zsh:/usr/bin/zsh"
   "fish:/usr/bin/fish"
+  "keyutils:/usr/bin/keyctl"
+  "gcc:/usr/bin/gcc"
+  "libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a"
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

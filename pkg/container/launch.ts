@@ -143,6 +143,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       image: rec.image,
       imageId: rec.imageId,
       engineVersion,
+      seccompCache: paths.runroot,
       secrets: secrets.facts,
       opts: { ...rec.config.opts, noHosts: noHosts(rec.config.opts) },
     });
@@ -156,7 +157,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     const rt = runtimeDir(paths, rec.id);
     mkdirSync(rt, { recursive: true, mode: 0o700 });
     await secrets.write({ container: { uid: plan.uidMap, gid: plan.gidMap }, storage: { uid: maps.uid, gid: maps.gid } });
-    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, rlimits: plan.rlimits, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges };
+    const spec: ExecSpec = { argv: [], env: plan.env, cwd: plan.cwd, uid: plan.uid, gid: plan.gid, groups: plan.groups, keepGroups: plan.keepGroups, rlimits: plan.rlimits, caps: plan.caps, noNewPrivileges: plan.noNewPrivileges, keyring: plan.keyring, seccomp: plan.seccomp };
     // 0600: the environment may hold secrets (exec sessions get them, as in podman)
     writeFileAtomic(join(rt, "exec.json"), JSON.stringify({ ...spec, caps: serialCaps(plan.caps) }), 0o600);
     clearRunFiles(dir);

@@ -4,7 +4,7 @@
 // or hand it to a monitor (-d).
 import { parseRestartPolicy } from "./restart-policy.ts";
 import { publishPorts } from "./publish.ts";
-import { closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { PodError, UsageError } from "../errors.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 import { lookupImage } from "../catalog/index.ts";
@@ -13,7 +13,9 @@ import { hostPlatform, type Platform } from "../registry/index.ts";
 import { signalContainer, spawnContainer } from "../native/core.ts";
 import { frozenEnv, parseVolume, resolveWorkdir, type RunOptions } from "../runtime/index.ts";
 import { log } from "../output/index.ts";
-import { planPorts } from "../network/index.ts";
+import { containersConfFiles, planPorts } from "../network/index.ts";
+import { confString } from "../network/conf.ts";
+import { settleSeccompProfile } from "../security/index.ts";
 import { checkJoinTarget } from "./join.ts";
 import { checkLogConfig, linkCustomLog, parseLogConfig, type LogFlags } from "./log-driver.ts";
 import type { Paths } from "../config/index.ts";
@@ -113,6 +115,8 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
   if (req.replace && req.name === undefined)
     throw new UsageError("cannot replace container without --name being set", { hint: "give the container a --name, or drop --replace" });
   checkCreateFlags(req.flags ?? {}, req.opts.network);
+  // the profile is read and checked now and kept with the container, as podman keeps it in the spec
+  const seccompProfile = settleSeccompProfile(req.opts.securityOpt, req.opts.privileged, confString(containersConfFiles(), "containers", "seccomp_profile"), existsSync);
   if (req.rm && req.flags?.restart !== undefined && parseRestartPolicy(req.flags.restart).name !== "no")
     throw new UsageError(`the --rm option conflicts with --restart, when the restartPolicy is not "" and "no"`, { hint: "drop --rm, or --restart" });
   // references (name, ID, target) only: the data is read at each start
@@ -139,7 +143,7 @@ export async function createContainer(paths: Paths, req: RunRequest): Promise<Co
     rm: req.rm || Boolean(req.rmi),
     ...(req.rmi ? { rmi: req.image } : {}),
     interactive: req.interactive,
-    opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}) },
+    opts: { ...opts, ...settled, ...attached, ports, ...(secrets ? { secrets } : {}), ...(seccompProfile !== undefined ? { seccompProfile } : {}) },
     cidfile,
     ...(conmonPidfile ? { conmonPidfile } : {}),
     ...(logConfig ? { log: logConfig } : {}),

@@ -5,7 +5,8 @@ import { healthcheckView, healthView } from "./health.ts";
 import { formatPort, type PortMapping } from "../network/mode.ts";
 import { timeAgo } from "../output/index.ts";
 import type { ContainerRecord } from "./records.ts";
-import { parseUlimits, type VolumeMount } from "../runtime/index.ts";
+import { capabilityNames, computeCaps, parseUlimits, type RunOptions, type VolumeMount } from "../runtime/index.ts";
+import { inspectSecurityOpts } from "../security/index.ts";
 import { exitCodeOf, statusOf, statusText } from "./state.ts";
 
 export function commandLine(rec: ContainerRecord): string {
@@ -170,6 +171,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     RestartCount: rec.restartCount ?? 0,
     ...(rec.config?.conmonPidfile ? { ConmonPidFile: rec.config.conmonPidfile } : {}),
     ExecIDs: execIds,
+    ...capsView(o),
     Config: {
       Hostname: o?.hostname ?? rec.id.slice(0, 12),
       User: o?.user ?? "",
@@ -205,7 +207,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       CgroupMode: o?.cgroupns || "private",
       UsernsMode: o?.userns ?? "",
       PortBindings: portBindings(o?.ports),
-      SecurityOpt: o?.securityOpt ?? [],
+      SecurityOpt: inspectSecurityOpts(o?.securityOpt ?? []),
       GroupAdd: o?.groupAdd ?? [],
       ShmSize: o?.shmSize ?? 64 * 1024 * 1024,
       Ulimits: ulimitViews(o?.ulimits),
@@ -218,4 +220,17 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
     }).concat(volumeMountViews(o?.volumeMounts)),
     NetworkSettings: { ...bridgeSettings(rec, status === "running" || status === "paused"), Ports: portBindings(o?.ports) },
   };
+}
+
+/**
+ * EffectiveCaps and BoundingCaps as podman's inspect shows them: the
+ * command's sets. A --user other than root has no effective capabilities
+ * beyond those added (the user's uid is settled at start; a name is taken
+ * for a non-root user here).
+ */
+function capsView(o: RunOptions | undefined): { EffectiveCaps: string[]; BoundingCaps: string[] } {
+  const user = o?.user ?? "";
+  const root = user === "" || /^(0|root)(:|$)/.test(user);
+  const caps = computeCaps({ add: o?.capAdd ?? [], drop: o?.capDrop ?? [], privileged: o?.privileged ?? false, uid: root ? 0 : 1 });
+  return { EffectiveCaps: capabilityNames(caps.effective), BoundingCaps: capabilityNames(caps.bounding) };
 }

@@ -62,6 +62,7 @@ extern ssize_t recvmsg(int fd, void *msg, int flags);
 #define O_WRONLY 01
 #define O_CLOEXEC 02000000
 #define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
 
 /* Syscall numbers differ between architectures; the new ones (>= 424) do not. */
 #if defined(__aarch64__)
@@ -304,6 +305,10 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
   char sync = SYNC_USERMAP_PLS;
   char buf[64];
   int n;
+  /* /proc/PID/{uid,gid}_map and setgroups belong to root while a process is not dumpable (its own writes and
+   * newuidmap's are then refused): dumpable only while it is alone in its new namespaces (runc does the same) */
+  int hidden = prctl(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0) == 0;
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (single_uid >= 0) {
     if (write_file("/proc/self/setgroups", "deny", 4) < 0) die_stage(status_fd, STAGE_SINGLE_MAP);
     n = snprintf(buf, sizeof buf, "0 %d 1\n", single_uid);
@@ -314,6 +319,7 @@ static void become_mapped_root(int to_parent, int from_parent, int status_fd, in
     if (write(to_parent, &sync, 1) != 1) die_stage(status_fd, STAGE_SYNC);
     if (read(from_parent, &sync, 1) != 1 || sync != SYNC_USERMAP_ACK) _exit(125);
   }
+  if (hidden) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(to_parent);
   close(from_parent);
   if (set_ids(0, 0) < 0) die_stage(status_fd, STAGE_SET_ID);
@@ -482,7 +488,6 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define SOCK_STREAM 1
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
-#define PR_SET_DUMPABLE 4
 #define PR_SET_NAME 15
 #define PR_SET_KEEPCAPS 8
 #define PR_CAPBSET_DROP 24
@@ -504,6 +509,8 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define STAGE_CGROUP 17
 #define STAGE_NETWORK 18
 #define STAGE_JOIN 16
+#define STAGE_KEYRING 19
+#define STAGE_SECCOMP 20
 #define F_SETFD 2
 #define CLOSE_RANGE_CLOEXEC 4
 #if defined(__aarch64__)
@@ -539,7 +546,10 @@ int pod_spawn_userns(int flags, const char *path, char **argv, char **envp,
 #define P_CGROUP_NS 22
 /* run --preserve-fds N: pod's fds 3 .. 3+N-1 stay open in the container's process ("0": none) */
 #define P_PRESERVE_FDS 23
-#define P_HEADER_LEN 24
+/* the session keyring's name ("_ses.<id>"; "" none) and the seccomp filter (hex of struct sock_filter[]; "" none) */
+#define P_KEYRING 24
+#define P_SECCOMP 25
+#define P_HEADER_LEN 26
 
 struct open_how {
   unsigned long flags;
@@ -869,6 +879,98 @@ static void set_rlimits(const char *s, int status_fd) {
   }
 }
 
+/* ------------------------------------------------------------------------
+ * Confinement: what keeps a container away from pod's binary, the user's
+ * keys and the kernel's rarer syscalls.
+ * ------------------------------------------------------------------------ */
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_SETPERM 5
+#define ENOSYS 38
+#define PR_SET_SECCOMP 22
+#define SECCOMP_MODE_FILTER 2
+#define BPF_MAXINSNS 4096
+#if defined(__aarch64__)
+#define SYS_keyctl 219
+#else
+#define SYS_keyctl 250
+#endif
+
+/*
+ * A process of pod's that enters a container runs the host's pod binary
+ * until it execs the container's program (the CVE-2019-5736 class): while
+ * it is dumpable, the container's root (the same host uid) may ptrace it,
+ * read its environ and fds, and open /proc/PID/exe, the host's binary, for
+ * writing. Not dumpable, every such access needs CAP_SYS_PTRACE over the
+ * user namespace its memory was made in, the host's; execve makes the
+ * container's program dumpable again. The name tells it apart in ps.
+ */
+static void hide_from_container(const char *name) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+/*
+ * A session keyring of the container's own instead of the caller's login
+ * session's (runc's "_ses.<id>"): an exec session finds the container's by
+ * its name and joins that one. ENOSYS (no keyrings in this kernel) is not an
+ * error, as in runc.
+ */
+static void join_session_keyring(char **plan, int status_fd) {
+  long id;
+  if (!plan[P_KEYRING][0]) return;
+  id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan[P_KEYRING], 0, 0, 0);
+  if (id < 0) {
+    if (err_no() == ENOSYS) return;
+    die_stage(status_fd, STAGE_KEYRING);
+  }
+  /* possessor: all; its user: view, read, write, search, link (an exec as another user still finds it) */
+  syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1f0000, 0, 0);
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* 4-byte aligned, as struct sock_filter wants; a static copy per process (fork copies it). */
+static unsigned int seccomp_prog[BPF_MAXINSNS * 2];
+
+struct sock_fprog_s {
+  unsigned short len;
+  void *filter;
+};
+
+/*
+ * The seccomp filter pkg/security compiled (classic BPF, hex). It needs
+ * no_new_privs or CAP_SYS_ADMIN in the user namespace: set_credentials
+ * installs it right after no_new_privs where the plan sets that, else just
+ * before the ids and capabilities change, while the process is still root
+ * with every capability of its namespace (runc's order).
+ */
+static void install_seccomp(char **plan, int status_fd) {
+  const char *hex = plan[P_SECCOMP];
+  unsigned char *out = (unsigned char *)seccomp_prog;
+  struct sock_fprog_s prog;
+  int n = 0;
+  if (!hex[0]) return;
+  while (hex[2 * n] && hex[2 * n + 1] && n < (int)sizeof seccomp_prog) {
+    int hi = hex_digit(hex[2 * n]);
+    int lo = hex_digit(hex[2 * n + 1]);
+    if (hi < 0 || lo < 0) break;
+    out[n] = (unsigned char)(hi << 4 | lo);
+    n++;
+  }
+  if (n == 0 || n % 8 != 0 || hex[2 * n]) {
+    *__errno_location() = 22;
+    die_stage(status_fd, STAGE_SECCOMP);
+  }
+  prog.len = (unsigned short)(n / 8);
+  prog.filter = seccomp_prog;
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)&prog, 0, 0) < 0) die_stage(status_fd, STAGE_SECCOMP);
+}
+
 static void set_credentials(char **plan, int status_fd) {
   gid_t groups[64];
   int ngroups;
@@ -889,6 +991,7 @@ static void set_credentials(char **plan, int status_fd) {
     parse_groups(plan[P_GROUPS], groups, &ngroups);
     if (set_groups((size_t)ngroups, groups) < 0 && err_no() != 1) die_stage(status_fd, STAGE_CREDS);
   }
+  if (plan[P_NO_NEW_PRIVS][0] != '1') install_seccomp(plan, status_fd);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
   if (set_ids((unsigned int)parse_u64(plan[P_UID]), (unsigned int)parse_u64(plan[P_GID])) < 0) die_stage(status_fd, STAGE_CREDS);
   hdr.version = 0x20080522; /* _LINUX_CAPABILITY_VERSION_3 */
@@ -903,7 +1006,157 @@ static void set_credentials(char **plan, int status_fd) {
   for (cap = 0; cap <= CAP_LAST; cap++)
     if ((ambient & (1UL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
       die_stage(status_fd, STAGE_CAPS);
-  if (plan[P_NO_NEW_PRIVS][0] == '1' && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+  if (plan[P_NO_NEW_PRIVS][0] == '1') {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_stage(status_fd, STAGE_CREDS);
+    install_seccomp(plan, status_fd);
+  }
+}
+
+/*
+ * The last exec goes through a sealed copy, not from pod's binary. The
+ * kernel runs a script's interpreter, and a "#!/proc/self/exe" names the
+ * process's own executable: exec'ing such a file straight from pod would
+ * start the host's pod binary inside the container, a fresh (dumpable)
+ * process whose /proc/PID/exe the container could open for writing
+ * (CVE-2019-5736). So the process first execs a tiny static program from a
+ * memfd sealed against every change (checked with F_GET_SEALS), and that
+ * program execs the command: /proc/self/exe is then the sealed copy. runc
+ * copies its whole binary into such a memfd; pod's binary is Bun (about a
+ * hundred megabytes), and what enters a container is a clone of the running
+ * CLI that never execs pod again, so only this exec stub (121 bytes of
+ * x86_64 code, 128 of aarch64, written out below) needs the sealed copy.
+ *
+ * The stub: fcntl(FD, F_GETFD) must say the status pipe is open and
+ * inherited, else it exits 127 (it was reached as a script's interpreter,
+ * not by pod); it marks FD close-on-exec, execve(argv[0], argv + 1, envp),
+ * and on failure writes {STAGE_EXEC, errno} to FD and exits 125, as
+ * die_stage does. FD is patched into the code (x86_64: its three
+ * "mov edi, imm32"; aarch64: the literal its "ldr w0" loads).
+ */
+#if defined(__aarch64__)
+#define SYS_memfd_create 279
+#define SYS_execveat 281
+/* ldr w0, FD (a literal at the end); the same steps with svc #0 (fcntl 25, execve 221, write 64, exit_group 94) */
+static const unsigned char exec_stub_code[] = {
+  0xe0, 0x03, 0x00, 0x18, 0x21, 0x00, 0x80, 0xd2, 0x28, 0x03, 0x80, 0xd2, 0x01, 0x00,
+  0x00, 0xd4, 0x00, 0x03, 0x00, 0xb5, 0x40, 0x03, 0x00, 0x18, 0x41, 0x00, 0x80, 0xd2,
+  0x22, 0x00, 0x80, 0xd2, 0x28, 0x03, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xe3, 0x03,
+  0x40, 0xf9, 0xe0, 0x07, 0x40, 0xf9, 0xe1, 0x43, 0x00, 0x91, 0x22, 0x0c, 0x03, 0x8b,
+  0xa8, 0x1b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xe4, 0x03, 0x00, 0x4b, 0xc5, 0x00,
+  0x80, 0x52, 0xff, 0x43, 0x00, 0xd1, 0xe5, 0x03, 0x00, 0x39, 0xe4, 0x07, 0x00, 0x39,
+  0x40, 0x01, 0x00, 0x18, 0xe1, 0x03, 0x00, 0x91, 0x42, 0x00, 0x80, 0xd2, 0x08, 0x08,
+  0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0xa0, 0x0f, 0x80, 0xd2, 0x02, 0x00, 0x00, 0x14,
+  0xe0, 0x0f, 0x80, 0xd2, 0xc8, 0x0b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0x00, 0x00,
+  0x00, 0x00,
+};
+static const int exec_stub_fd_at[] = {124};
+#define EXEC_STUB_MACHINE 0xb7 /* EM_AARCH64 */
+#else
+#define SYS_memfd_create 319
+#define SYS_execveat 322
+static const unsigned char exec_stub_code[] = {
+  0xbf, 0x00, 0x00, 0x00, 0x00, 0xbe, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x48, 0x00, 0x00,
+  0x00, 0x0f, 0x05, 0x85, 0xc0, 0x75, 0x58, 0xbf, 0x00, 0x00, 0x00, 0x00, 0xbe, 0x02,
+  0x00, 0x00, 0x00, 0xba, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x48, 0x00, 0x00, 0x00, 0x0f,
+  0x05, 0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x8d, 0x74, 0x24, 0x10, 0x48, 0x8b, 0x04,
+  0x24, 0x48, 0x8d, 0x54, 0xc4, 0x10, 0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf7,
+  0xd8, 0x88, 0x44, 0x24, 0xff, 0xc6, 0x44, 0x24, 0xfe, 0x06, 0xbf, 0x00, 0x00, 0x00,
+  0x00, 0x48, 0x8d, 0x74, 0x24, 0xfe, 0xba, 0x02, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00,
+  0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7d, 0x00, 0x00, 0x00, 0xeb, 0x05, 0xbf, 0x7f, 0x00,
+  0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05,
+};
+static const int exec_stub_fd_at[] = {1, 22, 81};
+#define EXEC_STUB_MACHINE 0x3e /* EM_X86_64 */
+#endif
+#define MFD_CLOEXEC 1
+#define MFD_ALLOW_SEALING 2
+#define MFD_EXEC 0x10
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#define F_SEAL_ALL 0xf /* F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE */
+#define ELF_BASE 0x400000UL
+
+static void put_le(unsigned char *p, unsigned long v, int n) {
+  int i;
+  for (i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Writes the stub as an ELF executable (one PT_LOAD of the whole file) into a sealed memfd; returns the fd or -1. */
+static int sealed_exec_stub(int status_fd) {
+  unsigned char elf[64 + 56 + sizeof exec_stub_code];
+  unsigned int total = (unsigned int)sizeof elf;
+  int fd;
+  int i;
+  for (i = 0; i < (int)total; i++) elf[i] = 0;
+  elf[0] = 0x7f, elf[1] = 'E', elf[2] = 'L', elf[3] = 'F';
+  elf[4] = 2 /* 64-bit */, elf[5] = 1 /* little-endian */, elf[6] = 1 /* version */;
+  put_le(elf + 16, 2 /* ET_EXEC */, 2);
+  put_le(elf + 18, EXEC_STUB_MACHINE, 2);
+  put_le(elf + 20, 1, 4);
+  put_le(elf + 24, ELF_BASE + 64 + 56, 8); /* e_entry */
+  put_le(elf + 32, 64, 8);                /* e_phoff */
+  put_le(elf + 52, 64, 2);                /* e_ehsize */
+  put_le(elf + 54, 56, 2);                /* e_phentsize */
+  put_le(elf + 56, 1, 2);                 /* e_phnum */
+  put_le(elf + 64, 1 /* PT_LOAD */, 4);
+  put_le(elf + 68, 5 /* PF_R | PF_X */, 4);
+  put_le(elf + 80, ELF_BASE, 8);
+  put_le(elf + 88, ELF_BASE, 8);
+  put_le(elf + 96, total, 8);
+  put_le(elf + 104, total, 8);
+  put_le(elf + 112, 0x1000, 8);
+  for (i = 0; i < (int)sizeof exec_stub_code; i++) elf[120 + i] = exec_stub_code[i];
+  for (i = 0; i < (int)(sizeof exec_stub_fd_at / sizeof exec_stub_fd_at[0]); i++) put_le(elf + 120 + exec_stub_fd_at[i], (unsigned long)status_fd, 4);
+  /* MFD_EXEC: kernels with vm.memfd_noexec (6.3+) want it said; older ones refuse the flag */
+  fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && err_no() == 22) fd = (int)syscall(SYS_memfd_create, "pod-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  if (write(fd, elf, total) != (ssize_t)total || syscall(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_ALL) < 0 ||
+      (syscall(SYS_fcntl, fd, F_GET_SEALS, 0) & F_SEAL_ALL) != F_SEAL_ALL) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+extern int access(const char *path, int mode);
+
+/* The sealed stub of this process, made before the seccomp filter is installed (a profile of one's own then
+ * needs no memfd_create), above the status pipe so the fd clean-up before exec can step over it. */
+static int exec_stub_fd = -1;
+
+static void prepare_exec_stub(int status_fd) {
+  int fd = sealed_exec_stub(status_fd);
+  if (fd < 0) die_stage(status_fd, STAGE_EXEC);
+  exec_stub_fd = (int)syscall(SYS_fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, status_fd + 1);
+  close(fd);
+  if (exec_stub_fd < 0) die_stage(status_fd, STAGE_EXEC);
+}
+
+/*
+ * Execs path (already resolved) through the sealed stub: the status pipe
+ * stays open across the stub's own exec (the stub closes it on the next),
+ * and a failure of the command's exec comes back from the stub as from
+ * die_stage. Returns only when the stub could not be started.
+ */
+static void exec_sealed(const char *path, char **argv, char **envp, int status_fd) {
+  char *args[4096];
+  int n = 0;
+  int fd = exec_stub_fd >= 0 ? exec_stub_fd : sealed_exec_stub(status_fd);
+  if (fd < 0) return;
+  args[0] = (char *)path;
+  while (argv[n] && n < 4094) {
+    args[n + 1] = argv[n];
+    n++;
+  }
+  if (argv[n]) {
+    *__errno_location() = 7; /* E2BIG */
+    return;
+  }
+  args[n + 1] = 0;
+  if (syscall(SYS_fcntl, status_fd, F_SETFD, 0) < 0) return;
+  syscall(SYS_execveat, fd, "", args, envp, AT_EMPTY_PATH);
+  syscall(SYS_fcntl, status_fd, F_SETFD, 1);
 }
 
 /* The container's PATH (from its env), not pod's, decides where argv[0] is found. */
@@ -917,19 +1170,29 @@ static void exec_command(char **argv, char **envp, int status_fd) {
       path = envp[i] + 5;
   for (i = 0; argv[0][i]; i++)
     if (argv[0][i] == '/') {
-      execve(argv[0], argv, envp);
+      exec_sealed(argv[0], argv, envp, status_fd);
       die_stage(status_fd, STAGE_EXEC);
     }
+  /* execvp's search: the first entry that is an executable file (a directory or no X bit: go on) */
   while (*path) {
     int n = 0;
     while (path[n] && path[n] != ':') n++;
     if (n > 0 && n + str_len(argv[0]) + 2 < (int)sizeof buf) {
       int k;
+      int dir;
       for (k = 0; k < n; k++) buf[k] = path[k];
       buf[n] = '/';
       str_copy(buf + n + 1, argv[0], (int)sizeof buf - n - 1);
-      execve(buf, argv, envp);
-      if (err_no() == EACCES) saw_eacces = 1;
+      if (access(buf, 1 /* X_OK */) == 0) {
+        dir = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir >= 0) {
+          close(dir);
+          saw_eacces = 1;
+        } else {
+          exec_sealed(buf, argv, envp, status_fd);
+          die_stage(status_fd, STAGE_EXEC);
+        }
+      } else if (err_no() == EACCES) saw_eacces = 1;
     }
     path += n;
     if (*path == ':') path++;
@@ -944,14 +1207,15 @@ static void exec_command(char **argv, char **envp, int status_fd) {
  * child, exiting with the command's status. It is not dumpable, so the
  * container cannot reach pod's binary through /proc/1/exe.
  */
-static void run_init(int child, int status_fd) {
+static void run_init(int child, char **plan, int status_fd) {
   unsigned long all = ~0UL;
   unsigned char info[128];
   int status;
   int code = 0;
+  hide_from_container("pod-init");
+  /* filtered like the command: it stays in the container for its whole life */
+  install_seccomp(plan, status_fd);
   close(status_fd);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  prctl(PR_SET_NAME, (unsigned long)"pod-init", 0, 0, 0);
   syscall(SYS_close_range, 3, ~0U, 0);
   for (;;) {
     int sig = (int)syscall(SYS_rt_sigtimedwait, &all, info, 0, 8);
@@ -1091,7 +1355,8 @@ static void close_fds_keep_and_exec(char **argv, char **envp, int status_fd, int
   int i;
   for (i = 3; i < first; i++) syscall(SYS_fcntl, i, F_SETFD, 0);
   if (status_fd > first) syscall(SYS_close_range, first, status_fd - 1, 0);
-  syscall(SYS_close_range, status_fd + 1, ~0U, 0);
+  if (exec_stub_fd > status_fd + 1) syscall(SYS_close_range, status_fd + 1, exec_stub_fd - 1, 0);
+  syscall(SYS_close_range, exec_stub_fd > status_fd ? exec_stub_fd + 1 : status_fd + 1, ~0U, 0);
   exec_command(argv, envp, status_fd);
 }
 
@@ -1114,6 +1379,7 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
                             int net_sync, int mapped) {
   const char *hostname = plan[P_HOSTNAME];
   char go = 0;
+  hide_from_container("pod-start");
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, plan[P_CGROUP_NS][0] == '1');
   if (!mapped) become_mapped_root(to_parent, from_parent, status_fd, single_uid, single_gid);
@@ -1123,10 +1389,12 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (plan[P_NEW_NET][0] == '1' || plan[P_NEW_NET][0] == '+') write_file("/proc/sys/net/ipv4/ping_group_range", "0 0", 3);
   /* The network helper is attached before the command runs: no first connection goes nowhere. */
   if (net_sync >= 0) {
-    /* The helper opens /proc/PID/ns/*: a process whose ids changed (keep-id maps root elsewhere) is not dumpable, and would refuse it. */
+    /* The helper opens /proc/PID/ns/*, which needs this process dumpable: only for that, and only once it is
+     * (the "R" the parent waits for before it starts the helper) */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (read(net_sync, &go, 1) != 1) _exit(125);
+    if (write(net_sync, "R", 1) != 1 || read(net_sync, &go, 1) != 1) _exit(125);
     close(net_sync);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
   setup_rootfs(plan, ops, helper, envp, status_fd);
   /* the host's UTS namespace or another's keeps its hostname */
@@ -1134,14 +1402,16 @@ static void container_stage(char **plan, char **ops, char **helper, char **argv,
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   /* A new session: without a terminal of its own the container cannot push input into the user's (TIOCSTI). */
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
+  join_session_keyring(plan, status_fd);
   if (plan[P_INIT][0] == '1') {
     unsigned long all = ~0UL;
     int child;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
     child = (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (child < 0) die_stage(status_fd, STAGE_INIT);
-    if (child > 0) run_init(child, status_fd);
+    if (child > 0) run_init(child, plan, status_fd);
   }
+  prepare_exec_stub(status_fd);
   set_credentials(plan, status_fd);
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   reset_signals();
@@ -1227,6 +1497,7 @@ static void join_stage(char **plan, char **ops, char **helper, char **argv, char
                        int join_user, int *joins, int pid_fd, int net_sync) {
   unsigned long ns = own_namespaces(plan, cgroup_procs);
   int i;
+  hide_from_container("pod-start");
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (join_user >= 0) {
     if (setns(join_user, CLONE_NEWUSER) < 0) die_stage(status_fd, STAGE_JOIN);
@@ -1463,7 +1734,7 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
   tty_master[1] = -1;
   net_sync[0] = -1;
   net_sync[1] = -1;
-  if ((net && net[0] && pipe2(net_sync, O_CLOEXEC) < 0) || pipe2(to_parent, O_CLOEXEC) < 0 ||
+  if ((net && net[0] && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, net_sync) < 0) || pipe2(to_parent, O_CLOEXEC) < 0 ||
       pipe2(from_parent, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0 ||
       (winsize && socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, tty_socks) < 0)) {
     fail_msg(errbuf, errlen, "creating sync pipes", err_no());
@@ -1516,7 +1787,15 @@ int pod_spawn_container(char **plan, char **ops, char **helper, char **net, char
     if (n == (int)sizeof first) pid = first;
   }
   if (net_sync[1] >= 0) {
-    net_pid = start_net_helper(net, pid, errbuf, errlen);
+    char ready = 0;
+    /* EOF: the child failed before it got there, and the status pipe says where */
+    net_pid = read(net_sync[1], &ready, 1) == 1 ? start_net_helper(net, pid, errbuf, errlen) : -2;
+    if (net_pid == -2) {
+      close(net_sync[1]);
+      net_sync[1] = -1;
+    }
+  }
+  if (net_sync[1] >= 0) {
     if (net_pid < 0) {
       close(net_sync[1]);
       kill(pid, 9);
@@ -1711,13 +1990,42 @@ int pod_spawn_monitored(char **plan, char **ops, char **helper, char **net, char
 
 static const char *ns_names[] = {"user", "ipc", "uts", "net", "cgroup", "pid", "mnt"};
 
+/*
+ * The process whose namespaces a container's are: its PID 1, or, where that
+ * is the built-in init (not dumpable, so its /proc/PID/ns stays closed to
+ * pod too), the init's first child, the command, which shares them all.
+ */
+static int ns_holder(int pid) {
+  char path[64];
+  char buf[32];
+  int fd;
+  int n;
+  int child = 0;
+  int i;
+  snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 || err_no() != EACCES) {
+    if (fd >= 0) close(fd);
+    return pid;
+  }
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pid;
+  n = (int)read(fd, buf, sizeof buf - 1);
+  close(fd);
+  for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) child = child * 10 + (buf[i] - '0');
+  return child > 0 ? child : pid;
+}
+
 static void exec_stage(int target, char **plan, char **argv, char **envp, int status_fd, int pid_fd,
                        int stdin_fd, int stdout_fd, int stderr_fd, int tty_sock, int winsize, int cgroup_procs,
                        int preserve_fds) {
   int fds[7];
   char path[64];
   int i;
+  hide_from_container("pod-exec");
   if (cgroup_procs >= 0) enter_cgroup(cgroup_procs, status_fd, 0);
+  target = ns_holder(target);
   for (i = 0; i < 7; i++) {
     char self[32];
     snprintf(path, sizeof path, "/proc/%d/ns/%s", target, ns_names[i]);
@@ -1739,6 +2047,8 @@ static void exec_stage(int target, char **plan, char **argv, char **envp, int st
   fork_as_sibling(pid_fd, status_fd, STAGE_JOIN);
   if (chdir(plan[P_CWD]) < 0) die_stage(status_fd, STAGE_CHDIR);
   attach_stdio(tty_sock, winsize, stdin_fd, stdout_fd, stderr_fd, status_fd);
+  join_session_keyring(plan, status_fd);
+  prepare_exec_stub(status_fd);
   set_credentials(plan, status_fd);
   reset_signals();
   close_fds_keep_and_exec(argv, envp, status_fd, preserve_fds);
@@ -1824,7 +2134,7 @@ int pod_signal_container(int userns_of, int target, int sig) {
   if (pid < 0) return -err_no();
   if (pid == 0) {
     int fd;
-    snprintf(path, sizeof path, "/proc/%d/ns/user", userns_of);
+    snprintf(path, sizeof path, "/proc/%d/ns/user", ns_holder(userns_of));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) _exit(err_no());
     if (setns(fd, 0) < 0) _exit(err_no());
@@ -1857,7 +2167,7 @@ int pod_spawn_join_userns(int userns_of, int flags, const char *path, char **arg
     fail_msg(errbuf, errlen, "creating the status pipe", err_no());
     return -1;
   }
-  snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", userns_of);
+  snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", ns_holder(userns_of));
   pid = fork();
   if (pid < 0) {
     fail_msg(errbuf, errlen, "fork", err_no());
@@ -2093,6 +2403,7 @@ int pod_forward_tcp(int ns_of, const char *target, char **spec, char *errbuf, in
     syscall(SYS_rt_sigaction, SIGCHLD, &ign, 0, 8);
     if (sfd > 3) syscall(SYS_close_range, 3, sfd - 1, 0);
     syscall(SYS_close_range, sfd + 1, ~0U, 0);
+    ns_of = ns_holder(ns_of);
     snprintf(path, sizeof path, "/proc/%d/ns/user", ns_of);
     userfd = open(path, O_RDONLY | O_CLOEXEC);
     snprintf(path, sizeof path, "/proc/%d/ns/net", ns_of);

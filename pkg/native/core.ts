@@ -256,6 +256,8 @@ export function flattenPlan(plan: LaunchPlan): { header: string[]; ops: string[]
   h[PlanField.UtsNs] = ns(plan.namespaces?.uts);
   h[PlanField.CgroupNs] = ns(plan.namespaces?.cgroup);
   h[PlanField.PreserveFds] = String(plan.preserveFds ?? 0);
+  h[PlanField.Keyring] = plan.keyring ?? "";
+  h[PlanField.Seccomp] = plan.seccomp ?? "";
   const ops: string[] = [];
   const opStarts: number[] = [];
   for (const op of plan.ops) {
@@ -398,7 +400,7 @@ export function spawnMonitoredContainer(
 }
 
 /** What a process started inside a running container runs as: the fields of LaunchPlan that apply. */
-export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges" | "rlimits">;
+export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" | "groups" | "keepGroups" | "caps" | "noNewPrivileges" | "rlimits" | "keyring" | "seccomp">;
 
 /**
  * Starts a process in the namespaces of the running container whose PID 1 is

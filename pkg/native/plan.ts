@@ -89,6 +89,10 @@ export type LaunchPlan = {
   keepGroups?: boolean;
   caps: Capabilities;
   noNewPrivileges: boolean;
+  /** the session keyring joined (created) before exec, runc's "_ses.<container id>"; absent: the caller's stays */
+  keyring?: string;
+  /** the seccomp filter installed just before exec: classic BPF (struct sock_filter[], host byte order) as hex (pkg/security); absent: none */
+  seccomp?: string;
   /** a built-in init as PID 1 that forwards signals and reaps zombies */
   init: boolean;
   /** newuidmap/newgidmap triples (inside, outside, count, …) for the container's user namespace;

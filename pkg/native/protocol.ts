@@ -32,6 +32,8 @@ export const Stage = {
   Join: 16,
   Cgroup: 17,
   Network: 18,
+  Keyring: 19,
+  Seccomp: 20,
 } as const;
 
 export const stageText: Record<number, string> = {
@@ -53,6 +55,8 @@ export const stageText: Record<number, string> = {
   [Stage.Join]: "joining the container's namespaces",
   [Stage.Cgroup]: "entering the container's cgroup",
   [Stage.Network]: "setting up the network",
+  [Stage.Keyring]: "joining the container's session keyring",
+  [Stage.Seccomp]: "installing the seccomp filter",
 };
 
 /** Indexes of the plan header strings handed to pod_spawn_container (P_* in core.c). */
@@ -81,5 +85,7 @@ export const PlanField = {
   UtsNs: 21,
   CgroupNs: 22,
   PreserveFds: 23,
-  HeaderLen: 24,
+  Keyring: 24,
+  Seccomp: 25,
+  HeaderLen: 26,
 } as const;

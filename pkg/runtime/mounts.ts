@@ -87,6 +87,12 @@ export type MountInput = {
   hostMqueue?: boolean;
   /** --device: host nodes bound once /dev is mounted */
   devices?: DeviceMapping[];
+  /** --security-opt mask=: more paths hidden */
+  mask?: string[];
+  /** --security-opt unmask= (and systempaths=unconfined: "ALL"): default masked or read-only paths left as they are */
+  unmask?: string[] | "ALL";
+  /** --security-opt proc-opts=: mount options of /proc (hidepid=2, subset=pid, …) */
+  procOpts?: string;
 };
 
 /** podman's default /dev/shm size: 64 MiB. */
@@ -211,11 +217,13 @@ function workdirOps(m: MountInput, mounts: UserMount[]): MountOp[] {
   return [{ op: "mkdir", target: m.workdir, mode: 0o755 }];
 }
 
-function securityOps(privileged: boolean): MountOp[] {
-  if (privileged) return [];
+/** podman: --privileged and unmask=ALL leave every default path open; unmask=P only those (in both lists); mask= adds more. */
+function securityOps(m: MountInput): MountOp[] {
+  const open = (p: string) => m.privileged || m.unmask === "ALL" || (m.unmask ?? []).includes(p);
   return [
-    ...MASKED_PATHS.map((target): MountOp => ({ op: "mask", target })),
-    ...READONLY_PATHS.map((target): MountOp => ({ op: "readonly", target })),
+    ...MASKED_PATHS.filter((p) => !open(p)).map((target): MountOp => ({ op: "mask", target })),
+    ...(m.mask ?? []).filter((p) => !(MASKED_PATHS as readonly string[]).includes(p)).map((target): MountOp => ({ op: "mask", target })),
+    ...READONLY_PATHS.filter((p) => !open(p)).map((target): MountOp => ({ op: "readonly", target })),
   ];
 }
 
@@ -228,7 +236,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
   const mounts = userMounts(m);
   const taken = new Set(mounts.map((u) => u.target));
   const base: MountOp[] = [
-    m.pidHost ? ({ op: "bind", source: "/proc", target: "/proc", recursive: true, readonly: false } as MountOp) : fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
+    m.pidHost ? ({ op: "bind", source: "/proc", target: "/proc", recursive: true, readonly: false } as MountOp) : fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV, m.procOpts ?? ""),
     ...devOps(m.shmSize, m.ipc, m.hostMqueue),
     sysOp(m.newNetwork, m.privileged),
   ].filter((op) => op.op === "symlink" || !taken.has(op.target));
@@ -240,6 +248,6 @@ export function buildMountOps(m: MountInput): MountOp[] {
     ...readOnlyTmpfsOps(m, taken),
     ...workdirOps(m, mounts),
     ...(m.sysctls ?? []),
-    ...securityOps(m.privileged),
+    ...securityOps(m),
   ];
 }

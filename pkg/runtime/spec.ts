@@ -12,7 +12,8 @@ import { parseUlimits, rlimitsOf } from "./ulimits.ts";
 import { parseSysctls, sysctlOps } from "./sysctl.ts";
 import type { LaunchPlan, Namespaces, NamespaceSource, RootfsMount } from "../native/plan.ts";
 import { namespaceModes, type NamespaceFlag, type NamespaceModes } from "./namespaces.ts";
-import { computeCaps } from "./caps.ts";
+import { capabilityNames, computeCaps } from "./caps.ts";
+import { parseSecurityOpts, seccompFilter } from "../security/index.ts";
 import { resolveArgv, resolveWorkdir } from "./command.ts";
 import { buildEnv } from "./env.ts";
 import { containerIdMaps, idIsMapped, isSingleIdMap, keepIdIds, type IdMaps } from "./idmap.ts";
@@ -43,6 +44,8 @@ export type RunOptions = {
   capAdd: string[];
   capDrop: string[];
   securityOpt: string[];
+  /** the seccomp profile's text, settled at create (pkg/security settleSeccompProfile); absent: the built-in default */
+  seccompProfile?: string;
   privileged: boolean;
   /** --network as given ("" = the default: pasta, else slirp4netns); pkg/network parses it */
   network: string;
@@ -148,6 +151,8 @@ export type RunInput = {
   imageId?: string;
   /** pod's version, for /run/.containerenv's engine="pod-VERSION" */
   engineVersion?: string;
+  /** where compiled seccomp filters are kept between starts (the runroot); absent: compiled every time */
+  seccompCache?: string;
   /** the secrets of this start: their files, already written on the host, and their variables */
   secrets?: SecretFacts;
   opts: RunOptions;
@@ -170,32 +175,6 @@ const netOf = (input: RunInput): NetworkFacts => input.net ?? { mode: input.opts
 export type ContainerFile = { path: string; content: string };
 
 type ImageRuntimeConfig = { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string };
-
-/**
- * --security-opt values. label=… is accepted and has no effect: these hosts
- * run without SELinux, so there is no label to apply. seccomp=unconfined is
- * accepted because pod installs no seccomp filter yet, so every container
- * already runs unconfined; a profile file is refused rather than ignored.
- */
-function parseSecurityOpts(values: string[]): { noNewPrivileges: boolean } {
-  let noNewPrivileges = false;
-  for (const v of values) {
-    const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(v);
-    const [key, val] = m ? [m[1], m[2]] : [undefined, undefined];
-    if (key === "no-new-privileges" && (val === undefined || val === "true" || val === "false")) {
-      noNewPrivileges = val !== "false";
-    } else if (key === "label" && val) {
-      continue;
-    } else if (key === "seccomp" && val === "unconfined") {
-      continue;
-    } else {
-      throw new UsageError(`unsupported --security-opt ${JSON.stringify(v)}`, {
-        hint: "pod supports no-new-privileges[=true|false], label=…, and seccomp=unconfined",
-      });
-    }
-  }
-  return { noNewPrivileges };
-}
 
 /** A hostname sethostname(2) takes and /etc/hosts can hold: 1-64 bytes, no whitespace or slash. */
 function checkHostname(name: string): string {
@@ -302,7 +281,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   // a container:NAME whose namespace is the host's shares the host's, as with host itself
   const namespaces = planNamespaces(modes, input.joins ?? {});
   const hostname = checkHostname((modes.uts.kind === "private" ? o.hostname : input.sharedHostname) || input.id.slice(0, 12));
-  const { noNewPrivileges } = parseSecurityOpts(o.securityOpt);
+  const security = parseSecurityOpts(o.securityOpt);
+  const { noNewPrivileges } = security;
   const maps = containerIdMaps(input.storageMaps, o.userns, input.hostUid, input.hostGid, { uidmap: o.uidmap, gidmap: o.gidmap });
   const user = resolveUser(userSpec(input, image), input.layerDirs);
   const added = resolveGroupAdd(o.groupAdd ?? [], input.layerDirs);
@@ -340,6 +320,9 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     ipc: namespaces.ipc === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
     hostMqueue: input.hostMqueue,
     devices: o.devices,
+    mask: security.mask,
+    unmask: security.unmask,
+    procOpts: security.procOpts,
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
@@ -357,6 +340,8 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
   if (!runBound)
     ops.push({ op: "touch", target: "/run/.containerenv", mode: 0o644 }, { op: "bind", source: join(input.containerDir, containerenv.path), target: "/run/.containerenv", recursive: false, readonly: true });
   ops.push(...secretMountOps(input.layerDirs, input.secrets));
+  const caps = computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid });
+  const seccomp = seccompFilter({ securityOpt: o.securityOpt, privileged: o.privileged, profile: o.seccompProfile, caps: capabilityNames(caps.bounding), cacheDir: input.seccompCache });
   const plan: LaunchPlan = {
     rootfs: input.rootfs,
     rootfsMount: input.rootfsMount,
@@ -373,8 +358,11 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     groups,
     ...(added.keep ? { keepGroups: true } : {}),
     ...(o.ulimits?.length ? { rlimits: rlimitsOf(parseUlimits(o.ulimits)) } : {}),
-    caps: computeCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged, uid: user.uid }),
+    caps,
     noNewPrivileges,
+    // runc's name: exec sessions find the container's keyring by it; the user's login keys stay out
+    keyring: `_ses.${input.id}`,
+    ...(seccomp ? { seccomp } : {}),
     init: o.init,
     uidMap: maps.uid,
     gidMap: maps.gid,

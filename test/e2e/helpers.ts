@@ -228,7 +228,7 @@ export const it: TestLike = (name, fn, timeoutMs) => {
   );
 };
 
-export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "root" | "podman" | "small-disk";
+export type Feature = "alpine-fixture" | "getfattr" | "tun" | "subuid" | "tmux" | "unprivileged" | "root" | "podman" | "small-disk" | "cc" | "keyctl";
 
 /** Features CI must provide: there, missing means failed, not skipped. */
 const CI_MUST: Record<Feature, boolean> = {
@@ -241,6 +241,8 @@ const CI_MUST: Record<Feature, boolean> = {
   root: true,
   podman: false,
   "small-disk": true,
+  cc: true,
+  keyctl: true,
 };
 
 function which(cmd: string): string | null {
@@ -267,6 +269,10 @@ export function missing(f: Feature): string | null {
       return which("tmux") ? null : "tmux is not installed (apt-get install tmux)";
     case "podman":
       return which("podman") ? null : "podman is not installed";
+    case "cc":
+      return which("gcc") && existsSync("/usr/lib/x86_64-linux-gnu/libc.a") ? null : "gcc and a static libc are not installed (apt-get install gcc libc6-dev): the test program is built at test time";
+    case "keyctl":
+      return which("keyctl") ? null : "keyctl is not installed (apt-get install keyutils)";
     case "tun":
       try {
         accessSync("/dev/net/tun", constants.R_OK | constants.W_OK);

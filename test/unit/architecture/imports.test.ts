@@ -10,7 +10,7 @@ const repo = resolve(import.meta.dir, "../../..");
 /** AGENTS.md's order, lowest first; a folder may import its own tier and the ones below. */
 const tiers: string[][] = [
   ["errors", "output"],
-  ["config", "image", "registry", "layer", "native"],
+  ["config", "image", "registry", "layer", "native", "security"],
   ["userns", "cgroup"],
   ["store", "events"],
   ["runtime", "rootfs", "network"],

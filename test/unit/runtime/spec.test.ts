@@ -157,11 +157,33 @@ describe("options", () => {
 
   test("no-new-privileges=false and unsupported security options", () => {
     expect(buildLaunchPlan(input({ securityOpt: ["no-new-privileges=true", "no-new-privileges=false"] })).plan.noNewPrivileges).toBe(false);
-    for (const v of ["apparmor=unconfined", "seccomp=/etc/profile.json", "no-new-privileges=maybe", "label"]) {
+    for (const v of ["apparmor=docker-default", "seccomp=", "no-new-privileges=maybe", "label", "label=bogus", "mask=relative/path", "unmask=", "systempaths=confined", "proc-opts=", "bogus=1"]) {
       const e = thrown(() => buildLaunchPlan(input({ securityOpt: [v] })));
       expect(e).toBeInstanceOf(UsageError);
       expect(e.message).toContain(JSON.stringify(v));
     }
+  });
+
+  test("confinement: the default seccomp filter, none with unconfined or --privileged; the keyring _ses.<id>", () => {
+    const { plan } = buildLaunchPlan(input({}));
+    expect(plan.seccomp).toMatch(/^([0-9a-f]{16})+$/);
+    expect(plan.keyring).toMatch(/^_ses\.[0-9a-f]+$/);
+    expect(buildLaunchPlan(input({ securityOpt: ["seccomp=unconfined"] })).plan.seccomp).toBeUndefined();
+    expect(buildLaunchPlan(input({ privileged: true })).plan.seccomp).toBeUndefined();
+    // a settled profile of one's own is kept under --privileged, as podman keeps it
+    const own = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW" });
+    expect(buildLaunchPlan(input({ privileged: true, securityOpt: ["seccomp=/p.json"], seccompProfile: own })).plan.seccomp).toMatch(/^[0-9a-f]+$/);
+  });
+
+  test("mask=, unmask= and proc-opts= change the mount steps", () => {
+    const ops = (securityOpt: string[]) => buildLaunchPlan(input({ securityOpt })).plan.ops;
+    const masked = (o: ReturnType<typeof ops>) => o.filter((x) => x.op === "mask").map((x) => x.target);
+    expect(masked(ops([]))).toContain("/proc/kcore");
+    expect(masked(ops(["unmask=/proc/kcore:/sys/firmware"]))).not.toContain("/proc/kcore");
+    expect(masked(ops(["unmask=/proc/kcore:/sys/firmware"]))).toContain("/proc/acpi");
+    expect(ops(["unmask=ALL"]).filter((x) => x.op === "mask" || x.op === "readonly")).toEqual([]);
+    expect(masked(ops(["mask=/etc/secret:/opt/x"]))).toEqual(expect.arrayContaining(["/etc/secret", "/opt/x"]));
+    expect(ops(["proc-opts=hidepid=2"]).find((x) => x.op === "mount" && x.fstype === "proc")).toMatchObject({ data: "hidepid=2" });
   });
 
   test("--network host: the host's /sys and hosts file, plus the hostname", () => {
