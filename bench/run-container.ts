@@ -5,7 +5,8 @@
 // minirootfs from a local registry on 127.0.0.1 first. Then where pod's time
 // goes: its `--log-level debug` timings if it prints any, else what pieces of
 // the run cost on their own: start-up (`pod --version`), opening the store
-// (`pod images -q`) and a user namespace with newuidmap/newgidmap (`pod unshare true`).
+// (`pod images -q`) and a user namespace with newuidmap/newgidmap (`pod unshare true`);
+// `exec CTR true`, and 16 `run --rm` started at once, beside podman's.
 //
 //   bun bench/run-container.ts      (as an unprivileged user; bench/run.sh does that)
 //
@@ -149,6 +150,45 @@ try {
     const ratio = podMed / median(pm.map((s) => s.ms));
     console.log(`\npod/podman  ${ratio.toFixed(3)}   (budget <= ${BUDGET.toFixed(2)}: ${ratio <= BUDGET ? "within" : "OVER"})`);
   }
+
+  // exec into a running container, interleaved (issue 17: exec gets the same gains)
+  const podCtr = Bun.spawnSync([POD, "run", "-d", "--network", "none", "alpine", "sleep", "1000"], { env, stdout: "pipe" }).stdout.toString().trim();
+  const pmCtr = podman ? Bun.spawnSync([...podmanArgs(), "run", "-d", "--network", "none", "alpine", "sleep", "1000"], { env, stdout: "pipe" }).stdout.toString().trim() : "";
+  const podExec: Sample[] = [];
+  const pmExec: Sample[] = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const a = timed([POD, "exec", podCtr, "true"], env);
+    const b = podman ? timed([...podmanArgs(), "exec", pmCtr, "true"], env) : undefined;
+    if (i < WARMUP) continue;
+    podExec.push(a);
+    if (b) pmExec.push(b);
+  }
+  timed([POD, "rm", "-f", "-t", "0", podCtr], env);
+  if (podman) timed([...podmanArgs(), "rm", "-f", "-t", "0", pmCtr], env);
+
+  // 16 at once: no global lock may make them wait for each other (issue 17)
+  const batch = async (argv: string[]) => {
+    const t0 = performance.now();
+    const ps = Array.from({ length: 16 }, () => Bun.spawn(argv, { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
+    const codes = await Promise.all(ps.map((p) => p.exited));
+    const ms = performance.now() - t0;
+    const bad = codes.findIndex((c) => c !== 0);
+    if (bad >= 0) throw new Error(`${argv.join(" ")} (one of 16 at once) exited ${codes[bad]}: ${await new Response(ps[bad]!.stderr).text()}`);
+    return ms;
+  };
+  const podBatch: number[] = [];
+  const pmBatch: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    podBatch.push(await batch(podRun));
+    if (pmRun) pmBatch.push(await batch(pmRun));
+  }
+  console.log(`
+exec CTR true (median of ${RUNS}, ms) and 16 × run --rm alpine true started at once (median of 3 batches, ms)`);
+  const pair = (name: string, a: number, b: number | undefined) =>
+    console.log(`${name.padEnd(36)}${f1(a).padStart(8)}${b === undefined ? "        -" : f1(b).padStart(9)}${b === undefined ? "" : (a / b).toFixed(2).padStart(8)}`);
+  console.log(`${"".padEnd(36)}${"pod".padStart(8)}${"podman".padStart(9)}${"ratio".padStart(8)}`);
+  pair("exec CTR true", median(podExec.map((s) => s.ms)), podman ? median(pmExec.map((s) => s.ms)) : undefined);
+  pair("16 x run --rm at once (whole batch)", median(podBatch), podman ? median(pmBatch) : undefined);
 
   // where pod's time goes
   const debug: Sample[] = [];
