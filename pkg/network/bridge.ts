@@ -73,21 +73,9 @@ export function pickAddress(cfg: BridgeConfig, taken: Iterable<string>): string 
 const sameHostPort = (a: PortMapping, b: PortMapping) =>
   a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === "" || b.hostIp === "" || a.hostIp === b.hostIp);
 
-/** The whole `inet pod` table for these leases: replaced at once (nft -f is one transaction). */
-export function bridgeRuleset(cfg: BridgeConfig, leases: Lease[]): string {
-  const dnat = leases.flatMap((l) =>
-    l.ports.map((p) => `    meta nfproto ipv4 ${p.hostIp ? `ip daddr ${p.hostIp} ` : ""}${p.protocol} dport ${p.hostPort} dnat ip to ${l.ip}:${p.containerPort}`),
-  );
+/** The nat chains of a table that publishes ports: connections to a local address (from outside or from the host itself) go through `dnat`'s rules. */
+export function publishedChains(dnat: string[]): string[] {
   return [
-    `table inet ${NFT_TABLE} {}`,
-    `delete table inet ${NFT_TABLE}`,
-    `table inet ${NFT_TABLE} {`,
-    "  chain postrouting {",
-    "    type nat hook postrouting priority srcnat; policy accept;",
-    `    ip saddr ${cfg.subnet} ip daddr != ${cfg.subnet} masquerade`,
-    // the host's own loopback clients of a published port (route_localnet lets them out of the bridge)
-    `    oifname "${cfg.name}" ip saddr 127.0.0.0/8 masquerade`,
-    "  }",
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat; policy accept;",
     "    fib daddr type local jump published",
@@ -99,6 +87,27 @@ export function bridgeRuleset(cfg: BridgeConfig, leases: Lease[]): string {
     "  chain published {",
     ...dnat,
     "  }",
+  ];
+}
+
+/** The DNAT rule of one published port to addr. */
+export const dnatRule = (p: PortMapping, addr: string) =>
+  `    meta nfproto ipv4 ${p.hostIp ? `ip daddr ${p.hostIp} ` : ""}${p.protocol} dport ${p.hostPort} dnat ip to ${addr}:${p.containerPort}`;
+
+/** The whole `inet pod` table for these leases: replaced at once (nft -f is one transaction). */
+export function bridgeRuleset(cfg: BridgeConfig, leases: Lease[]): string {
+  const dnat = leases.flatMap((l) => l.ports.map((p) => dnatRule(p, l.ip)));
+  return [
+    `table inet ${NFT_TABLE} {}`,
+    `delete table inet ${NFT_TABLE}`,
+    `table inet ${NFT_TABLE} {`,
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+    `    ip saddr ${cfg.subnet} ip daddr != ${cfg.subnet} masquerade`,
+    // the host's own loopback clients of a published port (route_localnet lets them out of the bridge)
+    `    oifname "${cfg.name}" ip saddr 127.0.0.0/8 masquerade`,
+    "  }",
+    ...publishedChains(dnat),
     "  chain forward {",
     "    type filter hook forward priority filter; policy accept;",
     `    iifname "${cfg.name}" accept`,

@@ -24,7 +24,7 @@ import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } f
 import { addressRange, bridgeMtu, ipv6Of, routeMetric, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
-import { BRIDGE_NAME } from "./bridge.ts";
+import { BRIDGE_NAME, dnatRule, publishedChains } from "./bridge.ts";
 import type { PortMapping } from "./mode.ts";
 
 /** One container's place on one network. */
@@ -170,19 +170,7 @@ export function hostRuleset(leases: UserLease[]): string {
     // the host's own loopback clients of a published port (route_localnet lets them out to the bridge)
     ...nets.map((l) => `    oifname "${l.bridge}" ip saddr 127.0.0.0/8 masquerade`),
     "  }",
-    "  chain prerouting {",
-    "    type nat hook prerouting priority dstnat; policy accept;",
-    "    fib daddr type local jump published",
-    "  }",
-    "  chain output {",
-    "    type nat hook output priority -100; policy accept;",
-    "    fib daddr type local jump published",
-    "  }",
-    "  chain published {",
-    ...leases.flatMap((l) =>
-      (l.ports ?? []).map((p) => `    meta nfproto ipv4 ${p.hostIp ? `ip daddr ${p.hostIp} ` : ""}${p.protocol} dport ${p.hostPort} dnat ip to ${l.ip}:${p.containerPort}`),
-    ),
-    "  }",
+    ...publishedChains(leases.flatMap((l) => (l.ports ?? []).map((p) => dnatRule(p, l.ip)))),
     "}",
     "",
   ].join("\n");
