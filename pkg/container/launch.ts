@@ -8,7 +8,7 @@ import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
 import type { Paths } from "../config/index.ts";
 import { storageMaps, warnSingleOnce } from "../userns/index.ts";
-import { ContainerSpawnError, compileMs, signalContainer, type ExecSpec } from "../native/core.ts";
+import { ContainerSpawnError, compileMs, coreKind, signalContainer, type ExecSpec } from "../native/core.ts";
 import { addSlirpForwards, mayFallBack, networkFiles, slirpForwardsPorts, networkSetup, noHosts, releaseBridge, releaseUserNetworks, type HelperKind } from "../network/index.ts";
 import { noteUserNetworkPid } from "../network/usernet.ts";
 import { findOnPath } from "../network/helpers.ts";
@@ -211,7 +211,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
         throw e;
       }
     }
-    log.debug(`container process ${pid} started (compiling the native core took ${compileMs.toFixed(1)} ms)`);
+    log.debug(`container process ${pid} started (loading the native core, ${coreKind === "prebuilt" ? "built with pod" : "compiled by TinyCC"}, took ${compileMs.toFixed(1)} ms)`);
     // The monitor records a start it finds unrecorded, and may already have recorded its end: not undone here.
     const running = await updateRecord(paths.root, rec.id, (r) => (r.pid === pid ? undefined : markRunning(r, pid, started.monitorPid)));
     return { started, rec: running ?? readRecord(paths.root, rec.id) ?? rec };

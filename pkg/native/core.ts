@@ -1,7 +1,9 @@
-// The TypeScript side of core.c: compiles it with Bun's built-in TinyCC on
-// first use and forks children into new user namespaces.
-import { cc, ptr, CString, FFIType } from "bun:ffi";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+// The TypeScript side of core.c: loads it on first use (the compiled binary
+// carries core.c built by the C compiler at build time; from source, or where
+// that cannot be loaded, Bun's built-in TinyCC compiles it) and forks
+// children into new user namespaces.
+import { cc, dlopen, ptr, CString, FFIType } from "bun:ffi";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import coreSource from "./core.c" with { type: "text" };
@@ -20,8 +22,72 @@ type Core = {
 };
 
 let core: Core | undefined;
-/** how long the last spawn spent compiling core.c (for --log-level debug) */
+/** how long the last spawn spent loading core.c (for --log-level debug) */
 export let compileMs = 0;
+/** how it was loaded: "prebuilt" (the build's shared object) or "tinycc" */
+export let coreKind = "";
+
+/** core.c built by the C compiler at build time (scripts/build.ts), base64, and its hash; undefined from source. */
+declare const POD_CORE_SO: string | undefined;
+declare const POD_CORE_SO_ID: string | undefined;
+
+const SYMBOLS = {
+  pod_spawn_userns: {
+    args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
+    returns: FFIType.i32,
+  },
+  pod_spawn_container: {
+    args: [...Array(8).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+    returns: FFIType.i32,
+  },
+  pod_spawn_monitored: {
+    args: [
+      ...Array(8).fill(FFIType.ptr),
+      ...Array(6).fill(FFIType.i32),
+      ...Array(5).fill(FFIType.ptr),
+      FFIType.i32,
+      FFIType.ptr,
+      FFIType.ptr,
+      FFIType.i32,
+    ],
+    returns: FFIType.i32,
+  },
+  pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  pod_forward_tcp: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  pod_exec_container: {
+    args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(6).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
+    returns: FFIType.i32,
+  },
+} as const;
+
+/**
+ * The build's shared object, written once per runtime dir (temp file and
+ * rename, under a name of its hash) and dlopen'ed: TinyCC's compile is 5-10 ms
+ * of every command that starts a container. Undefined where there is none
+ * or it cannot be loaded (a noexec runtime dir), so TinyCC compiles instead.
+ */
+function prebuilt(workDir: string): Core | undefined {
+  if (typeof POD_CORE_SO !== "string" || !POD_CORE_SO || typeof POD_CORE_SO_ID !== "string" || process.env.POD_NATIVE_TINYCC === "1") return undefined;
+  try {
+    const path = join(workDir, `core-${POD_CORE_SO_ID}.so`);
+    if (!existsSync(path)) {
+      mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, Buffer.from(POD_CORE_SO, "base64"), { mode: 0o700 });
+      renameSync(tmp, path);
+    }
+    return dlopen(path, SYMBOLS).symbols as unknown as Core;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadCore(workDir: string): Core {
+  const lib = prebuilt(workDir);
+  coreKind = lib ? "prebuilt" : "tinycc";
+  return lib ?? compile(workDir);
+}
 
 /**
  * cc() cannot read a source embedded at /$bunfs, so the source goes to a
@@ -43,35 +109,7 @@ function compile(workDir: string): Core {
     const lib = cc({
       source: src,
       library: ["c"],
-      symbols: {
-        pod_spawn_userns: {
-          args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32],
-          returns: FFIType.i32,
-        },
-        pod_spawn_container: {
-          args: [...Array(8).fill(FFIType.ptr), ...Array(5).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
-          returns: FFIType.i32,
-        },
-        pod_spawn_monitored: {
-          args: [
-            ...Array(8).fill(FFIType.ptr),
-            ...Array(6).fill(FFIType.i32),
-            ...Array(5).fill(FFIType.ptr),
-            FFIType.i32,
-            FFIType.ptr,
-            FFIType.ptr,
-            FFIType.i32,
-          ],
-          returns: FFIType.i32,
-        },
-        pod_signal_container: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-        pod_spawn_join_userns: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-        pod_forward_tcp: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-        pod_exec_container: {
-          args: [FFIType.i32, ...Array(3).fill(FFIType.ptr), ...Array(6).fill(FFIType.i32), FFIType.ptr, FFIType.ptr, FFIType.i32],
-          returns: FFIType.i32,
-        },
-      },
+      symbols: SYMBOLS,
     });
     return lib.symbols as unknown as Core;
   } finally {
@@ -174,7 +212,7 @@ const envList = (env: Record<string, string | undefined>) =>
     .map(([k, v]) => `${k}=${v}`);
 
 export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
-  core ??= compile(o.scratchDir);
+  core ??= loadCore(o.scratchDir);
   const argv = cArray(o.argv);
   const envp = cArray(envList(o.env));
   const uidArgv = mapHelperArgv("newuidmap", o.maps.uid, process.env);
@@ -205,7 +243,7 @@ export function spawnInUserNamespace(o: UsernsSpawnOptions): UsernsChild {
  * running container's PID 1), with pod's stdio. Returns once it has exec'd.
  */
 export function spawnJoiningUserns(usernsOf: number, o: Pick<UsernsSpawnOptions, "path" | "argv" | "env" | "scratchDir" | "newNetwork" | "daemon">): UsernsChild {
-  core ??= compile(o.scratchDir);
+  core ??= loadCore(o.scratchDir);
   const argv = cArray(o.argv);
   const envp = cArray(envList(o.env));
   const path = Buffer.from(o.path + "\0");
@@ -327,7 +365,7 @@ const winsizeOf = (stdio: ContainerStdio) =>
 
 function compiled(scratchDir: string): Core {
   const t0 = performance.now();
-  core ??= compile(scratchDir);
+  core ??= loadCore(scratchDir);
   compileMs = performance.now() - t0;
   return core;
 }
@@ -408,7 +446,7 @@ export type ExecSpec = Pick<LaunchPlan, "argv" | "env" | "cwd" | "uid" | "gid" |
  */
 /** `preserveFds`: pod's fds 3 .. 3+N-1 are passed on (exec --preserve-fds); the caller checks they are open. */
 export function execInContainer(target: number, spec: ExecSpec, stdio: ContainerStdio, scratchDir: string, cgroupProcs = -1, preserveFds = 0): { child: UsernsChild; ttyMaster?: number } {
-  core ??= compile(scratchDir);
+  core ??= loadCore(scratchDir);
   const { header } = flattenPlan({
     ...spec,
     rootfs: "",
@@ -457,7 +495,7 @@ export function signalContainer(pid1: number, target: number, signal: number, sc
     if (code === "ESRCH") return false;
     if (code !== "EPERM") throw e;
   }
-  core ??= compile(scratchDir);
+  core ??= loadCore(scratchDir);
   const rc = core.pod_signal_container(pid1, target, signal);
   if (rc === -3 /* ESRCH */) return false;
   if (rc < 0) throw new NativeSpawnError(`signalling process ${target}: errno ${-rc}`, 0, -rc);
@@ -475,7 +513,7 @@ export type TcpForward = { hostIp: string; hostPort: number; containerPort: numb
  * port in use, the container gone).
  */
 export function forwardTcp(nsOf: number, target: string, forwards: TcpForward[], scratchDir: string): UsernsChild {
-  core ??= compile(scratchDir);
+  core ??= loadCore(scratchDir);
   const spec = cArray(forwards.flatMap((f) => [f.hostIp.replace(/^\[(.*)\]$/, "$1"), String(f.hostPort), String(f.containerPort)]));
   const errbuf = Buffer.alloc(512);
   const to = Buffer.from(target + "\0");

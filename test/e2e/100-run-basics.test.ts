@@ -100,6 +100,15 @@ describe("pulling and exit statuses", () => {
     expectExit(await run(["alpine", "true"]), 0);
   });
 
+  A("the native core the build made is loaded, and TinyCC compiles core.c where it cannot be (both run containers)", async () => {
+    const built = await runPod(["--log-level", "debug", "run", "--rm", "--network", "none", "alpine", "sh", "-c", "exit 3"]);
+    expect(built.code).toBe(3);
+    expect(built.stderr).toContain("loading the native core, built with pod");
+    const tinycc = await runPod(["--log-level", "debug", "run", "--rm", "--network", "none", "alpine", "sh", "-c", "exit 4"], { env: { POD_NATIVE_TINYCC: "1" } });
+    expect(tinycc.code).toBe(4);
+    expect(tinycc.stderr).toContain("loading the native core, compiled by TinyCC");
+  });
+
   A("exits 127 when the command is not found", async () => {
     const r = await run(["alpine", "no-such-command-here"]);
     expectExit(r, 127);
