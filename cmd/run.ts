@@ -2,6 +2,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { commaList } from "./_args.ts";
 import { openContext } from "./_context.ts";
+import { limitArgs, limitFlags } from "./_limits.ts";
 import { platformFrom } from "./image.ts";
 import { createContainer, parseDetachKeys, runContainer, runDetached, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
@@ -84,6 +85,7 @@ export const runArgs = {
   "image-volume": { type: "enum", options: ["bind", "tmpfs", "ignore"], default: "bind", description: "What the image's VOLUME paths get: bind (an anonymous volume), tmpfs, or ignore" },
   secret: { type: "string", multiple: true, description: "Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=,gid=,mode=] (mount: /run/secrets/NAME)", valueHint: "secret" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
+  ...limitArgs,
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
@@ -139,6 +141,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       sysctls: list("sysctl"),
       secrets: list("secret"),
       imageVolume: args["image-volume"] as "bind" | "tmpfs" | "ignore",
+      limits: limitFlags(args),
     },
     opts: {
       command,

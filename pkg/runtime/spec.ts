@@ -108,6 +108,8 @@ export type RunOptions = {
   cgroupns?: string;
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
   passwdEntry?: string;
+  /** the resource limits and --cgroups/--cgroup-parent/--cgroup-conf (pkg/cgroup/limits.ts), applied to the container's cgroup at each start */
+  resources?: import("../cgroup/limits.ts").Resources;
   /** --secret values, resolved to the secrets' IDs at create (references only: the data is read at each start) */
   secrets?: SecretRef[];
 };
