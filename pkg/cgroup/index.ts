@@ -193,7 +193,8 @@ function applyLimits(dir: string, r: Resources, pids: boolean): void {
     if (w.file === "pids.max" && !pids && (r.pidsDefault || r.pidsLimit === -1)) continue;
     if (w.optional && !has(w.file)) continue;
     try {
-      writeFileSync(join(dir, w.file), w.value);
+      // r+: never create a file (a plain directory would take it); a missing interface file is ENOENT
+      writeFileSync(join(dir, w.file), w.value, { flag: "r+" });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" && w.file === "memory.swap.max")
@@ -362,7 +363,7 @@ export function cgroupPids(path: string): number[] {
 export async function killCgroup(path: string, kill: (pids: number[]) => void): Promise<boolean> {
   if (!existsSync(path)) return false;
   try {
-    writeFileSync(join(path, "cgroup.kill"), "1");
+    writeFileSync(join(path, "cgroup.kill"), "1", { flag: "r+" });
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") log.debug(`cgroup.kill in ${path}: ${errText(e)}`);

@@ -130,3 +130,16 @@ describe("runs that ask for no limit", () => {
     expect(await inspectFmt(name, "{{.HostConfig.OomScoreAdj}}")).toBe("300");
   });
 });
+
+describe("stats and update where containers have no cgroup", () => {
+  H("stats of a running container says why there are no numbers; stats -a --no-stream of none prints the header; update refuses a limit", async () => {
+    const head = await runPod(["stats", "--no-stream", "-a", "--format", "table {{.ID}}\t{{.Name}}\t{{.MemUsage}}"]);
+    expectExit(head, 0);
+    expect(lines(head.stdout)[0]).toMatch(/^ID +NAME +MEM USAGE \/ LIMIT$/);
+    const name = track(safeName("c"));
+    expectExit(await runPod(["run", "-d", "--name", name, "alpine", "sleep", "1000"]), 0);
+    expectPodError(await runPod(["stats", "--no-stream", name]), `cannot get statistics of container ${name}: it has no cgroup of its own`, "hybrid");
+    expectPodError(await runPod(["update", "--memory", "64m", name]), "cannot enforce --memory", "hybrid");
+    expectPodError(await runPod(["stats", "-a", name]), "--all, --latest and containers cannot be used together");
+  });
+});
