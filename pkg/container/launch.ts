@@ -125,6 +125,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     const secrets = prepareSecrets(store, rec.config.opts.secrets, runtimeDir(paths, rec.id));
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
+      ownCgroup: cgroup !== undefined,
       ...namespaceJoins(paths.root, rec.config.opts, hostHostname()),
       hostMqueue: existsSync("/dev/mqueue"),
       imageConfig,

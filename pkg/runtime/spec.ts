@@ -117,6 +117,8 @@ export type RunOptions = {
 export type RunInput = {
   /** container id, 64 hex */
   id: string;
+  /** the container runs in a cgroup of its own (pkg/cgroup): its cgroup2 is mounted at /sys/fs/cgroup */
+  ownCgroup?: boolean;
   /** container name: /etc/hosts names it too */
   name?: string;
   /** OCI image config JSON: .config.{Env,Cmd,Entrypoint,WorkingDir,User} */
@@ -328,6 +330,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     pidHost: namespaces.pid === "host",
     ipc: namespaces.ipc === "host" ? "host" : modes.ipc.kind === "none" ? "none" : "own",
     hostMqueue: input.hostMqueue,
+    cgroupMount: input.ownCgroup === true && namespaces.cgroup === "private",
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {
