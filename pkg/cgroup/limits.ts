@@ -238,7 +238,7 @@ function cgroupConf(values: string[]): Record<string, string> {
     const i = v.indexOf("=");
     const key = i > 0 ? v.slice(0, i) : "";
     if (!key) throw new UsageError(`--cgroup-conf must be formatted KEY=VALUE: ${v}`, { hint: "e.g. --cgroup-conf memory.high=1073741824" });
-    if (!/^[a-z_]+\.[a-z0-9_.]+$/.test(key) || key.startsWith("cgroup."))
+    if (!/^[a-z_]+\.[A-Za-z0-9_.]+$/.test(key) || key.startsWith("cgroup."))
       throw new UsageError(`--cgroup-conf ${key}: not a controller's file of the container's cgroup`, { hint: "give a cgroup v2 interface file such as memory.high or cpu.weight" });
     out[key] = v.slice(i + 1);
   }

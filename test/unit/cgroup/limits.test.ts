@@ -33,6 +33,8 @@ describe("parseLimits", () => {
     expect(() => parseLimits({ blkioWeight: "1001" })).toThrow("range of blkio weight is from 10 to 1000");
     expect(() => parseLimits({ cpusetCpus: "3-1" })).toThrow("invalid value 3-1 for cpuset cpus");
     expect(() => parseLimits({ cgroups: "split", cgroupParent: "x" })).toThrow("cannot use --cgroup-parent with --cgroups=split");
+    expect(parseLimits({ cgroupConf: ["hugetlb.2MB.max=0"] }).unified).toEqual({ "hugetlb.2MB.max": "0" });
+    expect(() => parseLimits({ cgroupConf: ["cgroup.procs=1"] })).toThrow("not a controller's file");
     expect(() => parseLimits({ cgroupParent: "../up" })).toThrow('".." is not allowed');
   });
 
