@@ -19,6 +19,7 @@ const network = () => import("./network.ts");
 const events = () => import("./events.ts");
 const health = () => import("./healthcheck.ts");
 const generate = () => import("./generate.ts");
+const stats = () => import("./stats.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -33,6 +34,8 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   unpause: from(lifecycle, (m) => m.unpause),
   rename: from(lifecycle, (m) => m.rename),
   ps: from(lifecycle, (m) => m.ps),
+  stats: from(stats, (m) => m.stats),
+  update: from(stats, (m) => m.update),
   logs: from(session, (m) => m.logs),
   attach: from(session, (m) => m.attach),
   exec: from(session, (m) => m.exec),

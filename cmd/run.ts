@@ -2,6 +2,7 @@
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { commaList } from "./_args.ts";
 import { openContext } from "./_context.ts";
+import { limitArgs, limitFlags } from "./_limits.ts";
 import { platformFrom } from "./image.ts";
 import { createContainer, parseDetachKeys, runContainer, runDetached, type PullPolicy, type RunRequest } from "../pkg/container/index.ts";
 import { out } from "../pkg/output/index.ts";
@@ -89,6 +90,7 @@ export const runArgs = {
   "sig-proxy": { type: "boolean", default: true, description: "Proxy the signals pod receives to the container's process (false: they end pod, the container runs on)" },
   "preserve-fds": { type: "string", description: "Pass N additional file descriptors into the container (3 .. 3+N-1)", valueHint: "n" },
   "passwd-entry": { type: "string", description: "The /etc/passwd entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME)", valueHint: "entry" },
+  ...limitArgs,
   image: { type: "positional", description: "Image to run" },
   command: { type: "positional", description: "Command and arguments", required: false },
 } satisfies PodArgs;
@@ -156,6 +158,7 @@ export function runRequest(args: Record<string, unknown>): RunRequest {
       secrets: list("secret"),
       imageVolume: args["image-volume"] as "bind" | "tmpfs" | "ignore",
       devices: list("device"),
+      limits: limitFlags(args),
     },
     opts: {
       command,

@@ -5,6 +5,7 @@ import { detachKeysArg, formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import * as lifecycle from "./container.ts";
 import * as files from "./files.ts";
+import * as limits from "./stats.ts";
 import { create, run } from "./run.ts";
 import {
   attachContainer,
@@ -220,9 +221,11 @@ export const container: PodCommand = {
     rm: lifecycle.rm,
     run,
     start: lifecycle.start,
+    stats: limits.stats,
     stop: lifecycle.stop,
     top: files.top,
     unpause: lifecycle.unpause,
+    update: limits.update,
     wait: lifecycle.wait,
   } as never,
 };

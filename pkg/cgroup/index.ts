@@ -5,15 +5,20 @@
 // pure, delegated v2 hierarchy (these CI machines are hybrid) it creates
 // nothing at all. No bun:ffi here: a container's processes move themselves
 // into their cgroup in pkg/native, through a cgroup.procs that pod opens.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { PodError } from "../errors.ts";
 import { log } from "../output/index.ts";
 import { delegatedRoot, parseEvents, parseProcCgroup, realProbe, unifiedMountOf, v1Hierarchies, type Probe } from "./hierarchy.ts";
+import { limitWrites, requestedControllers, type Resources } from "./limits.ts";
 
 export { delegatedRoot, parseEvents, parseProcCgroup, unifiedMountOf, v1Hierarchies, type Probe } from "./hierarchy.ts";
 
-export type CgroupSupport = { ok: true; parent: string } | { ok: false; reason: string; hint: string };
+export * from "./limits.ts";
+export { readStats, type CgroupStats } from "./stats.ts";
+
+/** parent: pod.slice; root: the top of the delegated subtree; own: this process's cgroup (all absolute). */
+export type CgroupSupport = { ok: true; parent: string; root: string; own: string } | { ok: false; reason: string; hint: string };
 
 /** What assessSupport looks at; cgroupSupport() fills it from /proc and the real file system. */
 export type HostView = {
@@ -47,7 +52,7 @@ export function assessSupport(v: HostView): CgroupSupport {
       reason: `your cgroup ${own.unified} is not delegated to you (uid ${v.uid} does not own it and its cgroup.procs)`,
       hint: "start pod inside a cgroup systemd delegated to you: from a systemd user session (user@UID.service), or as `systemd-run --user --scope pod …`",
     };
-  return { ok: true, parent: join(root, "pod.slice") };
+  return { ok: true, parent: join(root, "pod.slice"), root, own: ownDir };
 }
 
 let cached: CgroupSupport | undefined;
@@ -72,28 +77,133 @@ function readOr(file: string, fallback = ""): string {
 
 const errText = (e: unknown) => ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
 
+const DELEGATE_HINT =
+  "delegate the controllers to your user: sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload, then log in again";
+
+const words = (text: string) => text.split(/\s+/).filter(Boolean);
+
+/** Where the container's scope goes: pod.slice, --cgroup-parent (inside the delegated subtree), or pod's own cgroup (--cgroups=split). */
+export function scopeParent(support: Extract<CgroupSupport, { ok: true }>, r: Resources): string {
+  if (r.cgroups === "split") return support.own;
+  const p = r.cgroupParent;
+  if (!p) return support.parent;
+  const dir = p.startsWith("/") ? join("/sys/fs/cgroup", p) : join(support.root, p);
+  const rel = relative(support.root, dir);
+  if (rel === "" || rel.startsWith(".."))
+    throw new PodError(`--cgroup-parent ${p}: it is outside the cgroup subtree delegated to you (${support.root})`, {
+      hint: `give a path below ${support.root.replace(/^\/sys\/fs\/cgroup/, "")}, or a relative name (made below it)`,
+    });
+  return dir;
+}
+
+/** The controllers the container's cgroup can get: what the delegated root offers (split: what pod's own cgroup already passes down). */
+export function offeredControllers(support: Extract<CgroupSupport, { ok: true }>, r: Resources = {}): string[] {
+  return r.cgroups === "split" ? words(readOr(join(support.own, "cgroup.subtree_control"))) : words(readOr(join(support.root, "cgroup.controllers")));
+}
+
 /**
- * Makes `<parent>/pod-<id>.scope` (and pod.slice itself on first use) and
- * returns its absolute path; undefined where containers get no cgroup of their
- * own (unsupported host, or the directory could not be made: a warning says
- * so, the container runs without one and cannot be paused). A scope left by
- * a container whose end nobody recorded is reused, thawed.
+ * Refuses limits this host cannot enforce: one line naming the flag and what
+ * is missing (a pure cgroup v2 hierarchy, a delegated subtree, a controller),
+ * the fix as the hint, exit 125. Nothing to check without limit flags.
  */
-export function createContainerCgroup(id: string, support: CgroupSupport = cgroupSupport()): string | undefined {
+export function checkEnforceable(r: Resources, support: CgroupSupport = cgroupSupport()): void {
+  const req = requestedControllers(r);
+  if (!req.length || r.cgroups === "disabled") return;
+  if (!support.ok) throw new PodError(`cannot enforce ${req[0]!.flag}: ${support.reason}`, { hint: `${support.hint}; or run without ${req[0]!.flag}` });
+  const offered = offeredControllers(support, r);
+  const missing = req.find((q) => !offered.includes(q.controller));
+  if (!missing) return;
+  if (r.cgroups === "split")
+    throw new PodError(`cannot enforce ${missing.flag}: with --cgroups=split the container's cgroup is below pod's own, which holds processes, so the ${missing.controller} controller cannot be enabled for it`, {
+      hint: `drop --cgroups=split (the default puts the container in ${support.parent})`,
+    });
+  throw new PodError(`cannot enforce ${missing.flag}: the ${missing.controller} controller is not delegated to you (${support.root} offers: ${offered.join(" ") || "none"})`, {
+    hint: `${DELEGATE_HINT}; or run without ${missing.flag}`,
+  });
+}
+
+/** Whether podman's default pids limit applies here: the container gets a cgroup below the delegated root, and pids is delegated. */
+export function pidsDelegated(r: Resources, support: CgroupSupport = cgroupSupport()): boolean {
+  return support.ok && r.cgroups !== "disabled" && r.cgroups !== "split" && offeredControllers(support).includes("pids");
+}
+
+/**
+ * Makes `<parent>/pod-<id>.scope` (and pod.slice itself on first use),
+ * enables the controllers its limits need on the way down from the delegated
+ * root, writes the limits, and returns its absolute path. Undefined where
+ * containers get no cgroup of their own and no limit asks for one
+ * (unsupported host, --cgroups=disabled, or the directory could not be
+ * made: a warning says so, the container runs without one and cannot be
+ * paused). With limits, every failure is an error and nothing is left. A
+ * scope left by a container whose end nobody recorded is reused, thawed.
+ */
+export function createContainerCgroup(id: string, support: CgroupSupport = cgroupSupport(), r: Resources = {}): string | undefined {
+  if (r.cgroups === "disabled") return undefined;
+  checkEnforceable(r, support);
   if (!support.ok) {
     log.debug(`container ${id.slice(0, 12)} gets no cgroup of its own: ${support.reason}`);
     return undefined;
   }
-  const dir = join(support.parent, `pod-${id}.scope`);
+  const limited = requestedControllers(r).length > 0;
+  const parent = scopeParent(support, r);
+  const dir = join(parent, `pod-${id}.scope`);
+  const wanted = [...new Set([...requestedControllers(r).map((q) => q.controller), ...(r.pidsLimit !== undefined && pidsDelegated(r, support) ? ["pids"] : [])])];
   try {
-    mkdirIfMissing(support.parent);
-    enableControllers(support.parent);
+    if (r.cgroups !== "split") makePath(support.root, parent, wanted);
     if (!mkdirIfMissing(dir)) writeFileSync(join(dir, "cgroup.freeze"), "0");
   } catch (e) {
-    log.warn(`container ${id.slice(0, 12)} runs without a cgroup of its own, so it cannot be paused: creating ${dir}: ${errText(e)}`);
+    if (e instanceof PodError) throw e;
+    const what = `creating ${dir}: ${errText(e)}`;
+    if (limited) throw new PodError(`cannot enforce the container's limits: ${what}`, { hint: "`pod info` shows the delegated cgroup; run without the limit flags" });
+    log.warn(`container ${id.slice(0, 12)} runs without a cgroup of its own, so it cannot be paused: ${what}`);
     return undefined;
   }
+  try {
+    applyLimits(dir, r, pidsDelegated(r, support));
+  } catch (e) {
+    removeContainerCgroup(dir);
+    throw e;
+  }
   return dir;
+}
+
+/**
+ * Creates the levels from the delegated root down to `parent` and enables
+ * `wanted` in each cgroup.subtree_control on the way (pod.slice, pod's own,
+ * offers every controller it has). The no-internal-processes rule: a cgroup
+ * with processes cannot pass controllers down, so the delegated root's own
+ * processes (pod's, a shell's) move into its leaf `init` first, as podman's
+ * cgroupfs manager moves itself.
+ */
+function makePath(root: string, parent: string, wanted: string[]): void {
+  const levels = [root];
+  for (const part of relative(root, parent).split("/").filter(Boolean)) levels.push(join(levels.at(-1)!, part));
+  levels.forEach((dir, i) => {
+    if (i > 0) mkdirIfMissing(dir);
+    if (i < levels.length - 1) enableControllers(dir, wanted, i === 0);
+  });
+  // pod.slice is pod's own: its containers are offered everything it has
+  const all = parent === join(root, "pod.slice") ? words(readOr(join(parent, "cgroup.controllers"))) : [];
+  enableControllers(parent, [...new Set([...all, ...wanted])], false);
+}
+
+function applyLimits(dir: string, r: Resources, pids: boolean): void {
+  const has = (f: string) => existsSync(join(dir, f));
+  for (const w of limitWrites(r, has)) {
+    if (w.file === "pids.max" && !pids && (r.pidsDefault || r.pidsLimit === -1)) continue;
+    if (w.optional && !has(w.file)) continue;
+    try {
+      // r+: never create a file (a plain directory would take it); a missing interface file is ENOENT
+      writeFileSync(join(dir, w.file), w.value, { flag: "r+" });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && w.file === "memory.swap.max")
+        throw new PodError(`cannot enforce ${w.flag}: the kernel has no swap accounting (${dir} has no memory.swap.max)`, { hint: "drop --memory-swap, or boot with swapaccount=1" });
+      if (code === "ENOENT")
+        throw new PodError(`cannot enforce ${w.flag}: the container's cgroup has no ${w.file}`, { hint: w.flag.startsWith("--cgroup-conf") ? "check the file name against the kernel's cgroup v2 interface files" : "the controller is not enabled for the container's cgroup: `pod info` shows the delegated ones" });
+      throw new PodError(`cannot enforce ${w.flag}: writing "${w.value}" to ${join(dir, w.file)}: ${errText(e)}`, { hint: "check the value against the host (CPUs and memory nodes that exist, a device's major:minor)" });
+    }
+  }
 }
 
 /**
@@ -127,20 +237,42 @@ function mkdirIfMissing(dir: string): boolean {
 }
 
 /**
- * Offers the containers below pod.slice every controller pod.slice has, one
- * by one, ignoring refusals: the freezer needs none (cgroup.freeze is core),
- * limits would.
+ * Enables the controllers in `dir`'s cgroup.subtree_control, one by one (the
+ * file takes one +name at a time here). Refusals of what no flag asked for
+ * are ignored: the freezer needs none (cgroup.freeze is core). `moveProcs`:
+ * on EBUSY (the cgroup holds processes) they move into `dir/init` first.
  */
-function enableControllers(slice: string): void {
-  const has = new Set(readOr(join(slice, "cgroup.subtree_control")).split(/\s+/).filter(Boolean));
-  for (const c of readOr(join(slice, "cgroup.controllers")).split(/\s+/).filter(Boolean)) {
+function enableControllers(dir: string, wanted: string[], moveProcs: boolean): void {
+  const has = new Set(words(readOr(join(dir, "cgroup.subtree_control"))));
+  for (const c of wanted) {
     if (has.has(c)) continue;
     try {
-      writeFileSync(join(slice, "cgroup.subtree_control"), `+${c}`);
+      writeFileSync(join(dir, "cgroup.subtree_control"), `+${c}`);
     } catch (e) {
-      log.debug(`cannot enable the ${c} controller in ${slice}: ${errText(e)}`);
+      if ((e as NodeJS.ErrnoException).code === "EBUSY" && moveProcs && moveIntoLeaf(dir)) {
+        writeFileSync(join(dir, "cgroup.subtree_control"), `+${c}`);
+        continue;
+      }
+      log.debug(`cannot enable the ${c} controller in ${dir}: ${errText(e)}`);
     }
   }
+}
+
+/** Moves every process of `dir` into `dir/init` (no internal processes); false when there were none to move. */
+function moveIntoLeaf(dir: string): boolean {
+  const pids = words(readOr(join(dir, "cgroup.procs")));
+  if (!pids.length) return false;
+  const leaf = join(dir, "init");
+  mkdirIfMissing(leaf);
+  log.debug(`moving the ${pids.length} processes of ${dir} into ${leaf}, so that it may pass controllers down`);
+  for (const pid of pids) {
+    try {
+      writeFileSync(join(leaf, "cgroup.procs"), pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    }
+  }
+  return true;
 }
 
 /**
@@ -210,4 +342,63 @@ export async function setFrozen(path: string, frozen: boolean, timeoutMs = 5000)
 /** Whether a freeze is in effect for the cgroup (its cgroup.freeze says 1); false when it is gone. */
 export function isFrozen(path: string): boolean {
   return readOr(join(path, "cgroup.freeze")).trim() === "1";
+}
+
+/** Whether the kernel's OOM killer killed a process of the cgroup (memory.events oom_kill); false without the memory controller. */
+export function oomKilled(path: string): boolean {
+  return Number(parseEvents(readOr(join(path, "memory.events"))).oom_kill ?? 0) > 0;
+}
+
+/** The pids in the cgroup (cgroup.procs), empty when it is gone. */
+export function cgroupPids(path: string): number[] {
+  return words(readOr(join(path, "cgroup.procs"))).map(Number);
+}
+
+/**
+ * SIGKILL to every process of the cgroup, forked children included: one write
+ * to cgroup.kill (Linux 5.14), else the freezer holds them (no fork can race
+ * the kill) while `kill` sends each one SIGKILL, then thaws them so they die.
+ * Returns false where the cgroup is gone.
+ */
+export async function killCgroup(path: string, kill: (pids: number[]) => void): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  try {
+    writeFileSync(join(path, "cgroup.kill"), "1", { flag: "r+" });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") log.debug(`cgroup.kill in ${path}: ${errText(e)}`);
+  }
+  await setFrozen(path, true).catch((e) => log.debug(`freezing ${path} before the kill: ${(e as Error).message}`));
+  try {
+    kill(cgroupPids(path));
+  } finally {
+    try {
+      writeFileSync(join(path, "cgroup.freeze"), "0");
+    } catch {
+      // gone with its processes
+    }
+  }
+  return true;
+}
+
+/** Writes new limits into a running container's cgroup (pod update); the same checks as at start. */
+export function updateLimits(path: string, r: Resources, support: CgroupSupport = cgroupSupport()): void {
+  checkEnforceable(r, support);
+  if (support.ok && r.cgroups !== "split") makePath(support.root, join(path, ".."), requestedControllers(r).map((q) => q.controller));
+  applyLimits(path, r, pidsDelegated(r, support));
+}
+
+/** A block device's major:minor (--device-read-bps and friends); undefined when the path is no block device. */
+export function statBlockDevice(path: string): { major: number; minor: number } | undefined {
+  try {
+    const st = statSync(path);
+    if (!st.isBlockDevice()) return undefined;
+    // glibc's gnu_dev_major/minor on the 64-bit dev_t
+    const dev = st.rdev;
+    const hi = Math.floor(dev / 2 ** 32);
+    const lo = dev >>> 0;
+    return { major: ((lo >>> 8) & 0xfff) | (hi & ~0xfff), minor: (lo & 0xff) | ((lo >>> 12) & ~0xff) };
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,7 @@ import { checkUlimits, resolveDevice, hostEnvEntries, mergeLabels, ownHardLimits
 import { parseSignal } from "./lifecycle.ts";
 import { parseRestartPolicy } from "./restart-policy.ts";
 import { healthConfig, type HealthFlags } from "./health.ts";
+import { checkEnforceable, DEFAULT_PIDS_LIMIT, parseLimits, pidsDelegated, statBlockDevice, type LimitFlags } from "../cgroup/index.ts";
 
 /** What `run`/`create` pass as typed; resolved into RunOptions fields by `createOptions`. */
 export type CreateFlags = {
@@ -38,7 +39,18 @@ export type CreateFlags = {
   imageVolume?: "bind" | "tmpfs" | "ignore";
   /** --device HOST[:CONTAINER][:PERMS] values */
   devices?: string[];
+  /** the resource limit flags (pkg/cgroup/limits.ts) */
+  limits?: LimitFlags;
 };
+
+/** The limits, refused here when this host cannot enforce them (no container is made then); podman's default pids limit where pids is delegated. */
+function resourcesOf(f: LimitFlags | undefined): RunOptions["resources"] {
+  if (!f) return undefined;
+  const r = parseLimits(f, statBlockDevice);
+  checkEnforceable(r);
+  if (r.pidsLimit === undefined && pidsDelegated(r)) Object.assign(r, { pidsLimit: DEFAULT_PIDS_LIMIT, pidsDefault: true });
+  return Object.keys(r).length ? r : undefined;
+}
 
 function readOwnLimits(): string {
   try {
@@ -91,6 +103,7 @@ export function checkCreateFlags(f: CreateFlags, network = ""): void {
   if (f.groupAdd?.includes("keep-groups")) resolveGroupAdd(f.groupAdd, []);
   if (f.shmSize !== undefined) parseShmSize(f.shmSize);
   if (f.hostuser?.length) hostPasswdLines(f.hostuser, readHostPasswd());
+  resourcesOf(f.limits);
   if (f.ulimits?.length) checkUlimits(parseUlimits(f.ulimits), ownHardLimits(readOwnLimits()), process.getuid?.() === 0);
   for (const d of f.devices ?? []) resolveDevice(d);
 }
@@ -104,7 +117,9 @@ export function createOptions(f: CreateFlags, imageConfig: { Labels?: unknown; S
   const imageSignal = typeof imageConfig?.StopSignal === "string" && imageConfig.StopSignal ? imageConfig.StopSignal : undefined;
   const signal = f.stopSignal ?? imageSignal;
   const timeout = f.timeout !== undefined ? wholeSeconds("--timeout", f.timeout) : undefined;
+  const resources = resourcesOf(f.limits);
   return {
+    ...(resources ? { resources } : {}),
     ...(Object.keys(labels).length ? { labels } : {}),
     ...(Object.keys(annotations).length ? { annotations } : {}),
     ...(signal !== undefined ? { stopSignal: parseSignal(signal) } : {}),

@@ -37,7 +37,9 @@ export async function startDetached(paths: Paths, rec: ContainerRecord, ttySize?
     : passthrough
       ? { stdin: interactive ? 0 : devNull, stdout: 1, stderr: 2 }
       : { stdin: interactive ? inR : devNull, stdout: outW, stderr: errW };
-  const monitors = monitorsCgroup();
+  // --cgroups=no-conmon|disabled: the monitor stays in the cgroup of whoever started it, as podman leaves conmon
+  const cgroupsMode = rec.config?.opts.resources?.cgroups;
+  const monitors = cgroupsMode === "no-conmon" || cgroupsMode === "disabled" ? undefined : monitorsCgroup();
   const monitorProcs = monitors ? openCgroupProcs(monitors) : -1;
   const monitor: MonitorExec = {
     before: [...podCommand(paths), "_monitor", ...(awaitAttach ? ["--await-attach"] : []), "--fds", `${outR},${errR},${inW}`, "--child"],

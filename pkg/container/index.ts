@@ -39,3 +39,5 @@ export { liveExecSessions } from "./live.ts";
 export { imageUsers } from "./image-users.ts";
 export { connectContainer, reloadNetworks, createUserNetwork, containersOn, disconnectContainer, listNetworks, networkRow, pruneNetworks, removeNetworks } from "./networks.ts";
 export { checkLogsReadable, logDriverOf, type LogConfig, type LogDriver } from "./log-driver.ts";
+export { sampleStats, statsView, statsJson, type ContainerStats } from "./stats.ts";
+export { updateContainer } from "./update.ts";

@@ -2,7 +2,7 @@
 // root filesystem driver with its fallbacks, its cgroup, the native core, and
 // the record. Shared by the foreground `run` and detached containers, whose
 // process the native core starts under a fresh monitor.
-import { closeSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../errors.ts";
 import type { Store } from "../store/index.ts";
@@ -77,7 +77,7 @@ export async function launchContainer<T extends { pid: number; monitorPid?: numb
   const dir = containerDir(paths.root, rec.id);
   const maps = storageMaps();
   warnSingleOnce(maps, paths.runroot);
-  const cgroup = createContainerCgroup(rec.id);
+  const cgroup = createContainerCgroup(rec.id, undefined, rec.config.opts.resources);
   const hostResolv = readHostFile("/etc/resolv.conf");
   const netFiles = networkFiles(runtimeDir(paths, rec.id), rec.id, paths.runroot);
   try {
@@ -125,6 +125,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     const secrets = prepareSecrets(store, rec.config.opts.secrets, runtimeDir(paths, rec.id));
     const { plan, files } = buildLaunchPlan({
       id: rec.id,
+      ownCgroup: cgroup !== undefined,
       ...namespaceJoins(paths.root, rec.config.opts, hostHostname()),
       hostMqueue: existsSync("/dev/mqueue"),
       imageConfig,
@@ -168,7 +169,9 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     await updateRecord(paths.root, rec.id, (r) => ({ ...r, env, cgroup, networkHelper: net.helper?.kind ?? (bridge || net.usernet ? "bridge" : undefined), bridge, networks: net.usernet?.addresses }));
     let started: T;
     const procs = cgroup ? openCgroupProcs(cgroup) : -1;
+    let restoreOom = () => {};
     try {
+      restoreOom = setOomScoreAdj(rec.config.opts.resources?.oomScoreAdj);
       started = start(plan, procs);
     } catch (e) {
       if (!(e instanceof ContainerSpawnError)) throw e;
@@ -197,6 +200,7 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
       driver = next;
       continue;
     } finally {
+      restoreOom();
       if (procs >= 0) closeSync(procs);
     }
     const pid = started.pid;
@@ -216,6 +220,31 @@ async function launchWith<T extends { pid: number; monitorPid?: number }>(
     const running = await updateRecord(paths.root, rec.id, (r) => (r.pid === pid ? undefined : markRunning(r, pid, started.monitorPid)));
     return { started, rec: running ?? readRecord(paths.root, rec.id) ?? rec };
   }
+}
+
+/**
+ * --oom-score-adj: set on pod's own process for the moment the container's
+ * first process is forked from it (it inherits the value, as crun writes it
+ * before exec); returns what puts pod's own value back.
+ */
+function setOomScoreAdj(adj: number | undefined): () => void {
+  if (adj === undefined) return () => {};
+  const file = "/proc/self/oom_score_adj";
+  const before = readHostFile(file).trim() || "0";
+  try {
+    writeFileSync(file, String(adj));
+  } catch (e) {
+    throw new PodError(`setting --oom-score-adj ${adj}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      hint: `only root may lower it below the value pod starts with (${before}); give ${before} or more`,
+    });
+  }
+  return () => {
+    try {
+      writeFileSync(file, before);
+    } catch {
+      // lowering back needs CAP_SYS_RESOURCE when it was raised: pod ends soon anyway
+    }
+  };
 }
 
 export function spawnError(e: ContainerSpawnError, command: string): PodError {

@@ -15,7 +15,7 @@ import { startDetached } from "./detach.ts";
 import type { TtySize } from "./monitor.ts";
 import { runtimeDir } from "./live.ts";
 import { removeAnonymousVolumes } from "../volume/index.ts";
-import { cgroupSupport, setFrozen } from "../cgroup/index.ts";
+import { cgroupSupport, killCgroup, setFrozen } from "../cgroup/index.ts";
 import { log } from "../output/index.ts";
 import { containerEvent } from "../events/index.ts";
 
@@ -74,10 +74,21 @@ async function endRestartCycle(paths: Paths, rec: ContainerRecord): Promise<void
 /** The signals a kill ends a container with (INT, QUIT, KILL, TERM): a HUP or USR1 to a daemon ends no --restart cycle. */
 const ENDING_SIGNALS = new Set([2, 3, 9, 15]);
 
+/**
+ * SIGKILL to the container and everything it forked: through its cgroup
+ * where it has one (cgroup.kill, else the freezer), which also reaches
+ * processes outside its PID namespace's reach (--pid host, joined ones).
+ */
+async function killAll(paths: Paths, rec: ContainerRecord): Promise<void> {
+  if (rec.cgroup) await killCgroup(rec.cgroup, (pids) => pids.forEach((p) => signalContainer(rec.pid!, p, 9, paths.runroot)));
+  signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+}
+
 export async function killContainer(paths: Paths, rec: ContainerRecord, signal: number): Promise<void> {
   requireRunning(rec);
   if (ENDING_SIGNALS.has(signal)) await endRestartCycle(paths, rec);
-  signalContainer(rec.pid!, rec.pid!, signal, paths.runroot);
+  if (signal === 9) await killAll(paths, rec);
+  else signalContainer(rec.pid!, rec.pid!, signal, paths.runroot);
   await containerEvent(paths, eventOf(rec), "kill");
 }
 
@@ -129,7 +140,7 @@ export async function stopContainer(paths: Paths, rec: ContainerRecord, timeoutS
     signalContainer(rec.pid!, rec.pid!, stopSignal, paths.runroot);
     if ((await waitContainer(paths, rec.id, timeoutSec * 1000)) !== undefined) return containerEvent(paths, eventOf(rec), "stop");
   }
-  signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+  await killAll(paths, rec);
   await waitContainer(paths, rec.id, 10_000);
   await containerEvent(paths, eventOf(rec), "stop");
 }
@@ -151,7 +162,7 @@ async function removeLocked(paths: Paths, rec: ContainerRecord, force: boolean, 
         hint: `stop it first (pod ${s === "paused" ? "unpause, then pod stop" : "stop"} ${rec.name}) or use rm -f`,
       });
     // SIGKILL ends frozen tasks too (cgroup v2), so a paused container needs no thaw first.
-    signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+    await killAll(paths, rec);
     await waitContainer(paths, rec.id, 10_000);
   }
   // before the monitor is ended: it may be giving the address back right now (the lock waits for it)
@@ -174,7 +185,7 @@ export async function stopAllContainers(paths: Paths): Promise<void> {
   if (!existsSync(containersDir(paths.root))) return;
   for (const rec of listRecords(paths.root)) {
     if (isUp(statusOf(rec))) {
-      signalContainer(rec.pid!, rec.pid!, 9, paths.runroot);
+      await killAll(paths, rec);
       await waitContainer(paths, rec.id, 10_000);
     }
     // as rm does, before the monitor is ended: it may be giving the address back right now (the lock waits for it)

@@ -6,10 +6,11 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import { join } from "node:path";
 import { containersRunPath, engineArgv, type Paths } from "../config/index.ts";
 import { selfCommand } from "../userns/index.ts";
-import { removeContainerCgroup } from "../cgroup/index.ts";
+import { oomKilled, removeContainerCgroup } from "../cgroup/index.ts";
+import { containerEvent } from "../events/index.ts";
 import { releaseBridge } from "../network/bridge.ts";
 import { releaseUserNetworks } from "../network/usernet.ts";
-import { newContainerId, updateRecord } from "./records.ts";
+import { eventOf, newContainerId, updateRecord, type ContainerRecord } from "./records.ts";
 import { processStartTime } from "./state.ts";
 
 export const runtimeDir = (paths: Paths, id: string) => join(containersRunPath(paths), id);
@@ -36,12 +37,18 @@ export async function recordExit(paths: Paths, id: string, code: number): Promis
   let cgroup: string | undefined;
   let bridged = false;
   let networked = false;
+  let oom = false;
+  let ended: ContainerRecord | undefined;
   await updateRecord(paths.root, id, (r) => {
     cgroup = r.cgroup;
     bridged = r.bridge !== undefined;
     networked = r.networks !== undefined;
-    return { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined };
+    // the kernel's count of OOM kills in the container's cgroup, read before the cgroup goes (inspect's State.OOMKilled)
+    oom = cgroup !== undefined && oomKilled(cgroup);
+    ended = { ...r, state: "exited", exitCode: code, finishedAt: new Date().toISOString(), cgroup: undefined, oomKilled: oom || undefined };
+    return ended;
   });
+  if (oom && ended) await containerEvent(paths, eventOf(ended), "oom");
   if (cgroup) removeContainerCgroup(cgroup);
   if (bridged) await releaseBridge(id);
   if (networked) await releaseUserNetworks(paths.runroot, id);

@@ -73,6 +73,7 @@ export function markRunning(r: ContainerRecord, pid: number, monitorPid: number 
     monitorPid,
     startedAt: startedAt.toISOString(),
     exitCode: undefined,
+    oomKilled: undefined,
     finishedAt: undefined,
   };
 }

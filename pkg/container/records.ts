@@ -57,6 +57,8 @@ export type ContainerRecord = {
   /** user networks: the address this start got on each (inspect's NetworkSettings.Networks) */
   networks?: { network: string; ip: string; ip6?: string; gateway6?: string; mac?: string; gateway: string; prefix: number; bridge: string }[];
   exitCode?: number;
+  /** the latest run's cgroup saw an OOM kill (memory.events): inspect's State.OOMKilled */
+  oomKilled?: boolean;
   startedAt?: string;
   finishedAt?: string;
   /** --restart: the starts its policy made (inspect's RestartCount), the latest back-off, and whether the user's stop or kill ended the cycle */

@@ -8,6 +8,7 @@ import type { ContainerRecord } from "./records.ts";
 import { capabilityNames, computeCaps, parseUlimits, type RunOptions, type VolumeMount } from "../runtime/index.ts";
 import { inspectSecurityOpts } from "../security/index.ts";
 import { exitCodeOf, statusOf, statusText } from "./state.ts";
+import type { Resources, ThrottleKind } from "../cgroup/index.ts";
 
 export function commandLine(rec: ContainerRecord): string {
   return rec.command.length ? rec.command.join(" ") : "";
@@ -141,6 +142,38 @@ function ulimitViews(values: string[] | undefined) {
   return parseUlimits(values ?? []).map((u) => ({ Name: `RLIMIT_${u.name.toUpperCase()}`, Soft: Number(u.soft), Hard: Number(u.hard) }));
 }
 
+/** podman's HostConfig resource fields: limits in its units, 0 (or empty) when unset. */
+export function resourceViews(r: Resources = {}) {
+  const devices = (kind: ThrottleKind) => {
+    const t = (r.throttle ?? []).filter((d) => d.kind === kind).map((d) => ({ Path: d.path, Rate: d.rate }));
+    return t.length ? t : null;
+  };
+  return {
+    CgroupManager: "cgroupfs",
+    CgroupParent: r.cgroupParent ?? "",
+    Cgroups: r.cgroups === "disabled" ? "disabled" : r.cgroups === "split" ? "split" : "default",
+    CgroupConf: r.unified ?? null,
+    Memory: r.memory ?? 0,
+    MemoryReservation: r.memoryReservation ?? 0,
+    MemorySwap: r.memorySwap ?? 0,
+    MemorySwappiness: 0,
+    OomKillDisable: false,
+    OomScoreAdj: r.oomScoreAdj ?? 0,
+    NanoCpus: r.nanoCpus ?? 0,
+    CpuShares: r.cpuShares ?? 0,
+    CpuPeriod: r.cpuPeriod ?? 0,
+    CpuQuota: r.cpuQuota ?? 0,
+    CpusetCpus: r.cpusetCpus ?? "",
+    CpusetMems: r.cpusetMems ?? "",
+    PidsLimit: r.pidsLimit ?? 0,
+    BlkioWeight: r.blkioWeight ?? 0,
+    BlkioDeviceReadBps: devices("rbps"),
+    BlkioDeviceWriteBps: devices("wbps"),
+    BlkioDeviceReadIOps: devices("riops"),
+    BlkioDeviceWriteIOps: devices("wiops"),
+  };
+}
+
 /** execIds: the container's live exec sessions (live.ts). */
 export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
   const status = statusOf(rec);
@@ -156,7 +189,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Running: status === "running",
       Paused: status === "paused",
       Restarting: false,
-      OOMKilled: false,
+      OOMKilled: rec.oomKilled ?? false,
       Dead: false,
       Pid: status === "running" || status === "paused" ? (rec.pid ?? 0) : 0,
       ExitCode: status === "exited" ? exitCodeOf(rec) : 0,
@@ -213,6 +246,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []) {
       Ulimits: ulimitViews(o?.ulimits),
       Devices: (o?.devices ?? []).map((d) => ({ PathOnHost: d.source, PathInContainer: d.target, CgroupPermissions: d.perms })),
       Sysctls: Object.fromEntries((o?.sysctls ?? []).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)])),
+      ...resourceViews(o?.resources),
     },
     Mounts: (o?.volumes ?? []).map((v) => {
       const [src, dst, opts] = v.split(":");

@@ -64,6 +64,8 @@ export type MountInput = {
   layerDirs: string[];
   /** a new network namespace: sysfs can be mounted; otherwise the host's /sys is bound */
   newNetwork: boolean;
+  /** the container has a cgroup and a cgroup namespace of its own: cgroup2 at /sys/fs/cgroup shows it (its limits), as podman mounts it */
+  cgroupMount?: boolean;
   /** --no-hosts: the image's /etc/hosts stays */
   noHosts?: boolean;
   privileged: boolean;
@@ -239,6 +241,7 @@ export function buildMountOps(m: MountInput): MountOp[] {
     m.pidHost ? ({ op: "bind", source: "/proc", target: "/proc", recursive: true, readonly: false } as MountOp) : fsMount("proc", "/proc", MS.NOSUID | MS.NOEXEC | MS.NODEV, m.procOpts ?? ""),
     ...devOps(m.shmSize, m.ipc, m.hostMqueue),
     sysOp(m.newNetwork, m.privileged),
+    ...(m.cgroupMount && m.newNetwork ? [fsMount("cgroup2", "/sys/fs/cgroup", MS.NOSUID | MS.NOEXEC | MS.NODEV | (m.privileged ? 0 : MS.RDONLY), "", "cgroup2")] : []),
   ].filter((op) => op.op === "symlink" || !taken.has(op.target));
   return [
     ...base,

@@ -112,6 +112,8 @@ export type RunOptions = {
   cgroupns?: string;
   /** --passwd-entry: the template of the entry pod adds for a user the image lacks ($USERNAME, $UID, $GID, $NAME, $HOME) */
   passwdEntry?: string;
+  /** the resource limits and --cgroups/--cgroup-parent/--cgroup-conf (pkg/cgroup/limits.ts), applied to the container's cgroup at each start */
+  resources?: import("../cgroup/limits.ts").Resources;
   /** --secret values, resolved to the secrets' IDs at create (references only: the data is read at each start) */
   secrets?: SecretRef[];
   /** --device values, resolved to the host's nodes at create (devices.ts) */
@@ -121,6 +123,8 @@ export type RunOptions = {
 export type RunInput = {
   /** container id, 64 hex */
   id: string;
+  /** the container runs in a cgroup of its own (pkg/cgroup): its cgroup2 is mounted at /sys/fs/cgroup */
+  ownCgroup?: boolean;
   /** container name: /etc/hosts names it too */
   name?: string;
   /** OCI image config JSON: .config.{Env,Cmd,Entrypoint,WorkingDir,User} */
@@ -323,6 +327,7 @@ export function buildLaunchPlan(input: RunInput): { plan: LaunchPlan; files: Con
     mask: security.mask,
     unmask: security.unmask,
     procOpts: security.procOpts,
+    cgroupMount: input.ownCgroup === true && namespaces.cgroup === "private",
   });
   const idFiles = idEntryFiles(user, input.layerDirs, o);
   for (const f of idFiles) {

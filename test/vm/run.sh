@@ -12,7 +12,9 @@
 # it prints why and exits 77 (skipped), except in CI (CI=true), where that is
 # a failure (exit 1). Environment: POD_VM_RUN (default ../shared/tools/vm-run),
 # VM_RUN_CACHE, VM_RUN_ACCEL, POD_VM_TIMEOUT (seconds, default 600; the suite
-# takes about a minute under TCG).
+# takes about a minute under TCG), POD_VM_CPUS (guest CPUs, default vm-run's:
+# under TCG on a loaded 2-core host a 2-CPU guest stalls at boot far more
+# often than a 1-CPU one).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -62,7 +64,7 @@ attempt() {
   : >"$copy/out.log"
   (
     cd "$copy"
-    exec "$vm_run" --share "$copy" --timeout "${POD_VM_TIMEOUT:-600}" \
+    exec "$vm_run" --share "$copy" --timeout "${POD_VM_TIMEOUT:-600}" ${POD_VM_CPUS:+--cpus "$POD_VM_CPUS"} \
       --env CI="${CI:-}" --env POD_BIN="$copy/dist/pod" --env POD_TEST_TMP=/tmp \
       -- "$copy/bin/bun" test --timeout 120000 --preload ./test/e2e/setup.ts "${files[@]/#/./}"
   ) >"$copy/out.log" 2>&1 &

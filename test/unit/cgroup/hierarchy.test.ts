@@ -81,7 +81,7 @@ describe("support", () => {
   const exists = () => true;
 
   test("pure v2 and delegated: container cgroups go under <delegated root>/pod.slice", () => {
-    expect(assessSupport({ mountinfo: V2_MOUNTS, procCgroup: `0::${OWN}\n`, uid: 1000, probe: systemdTree, exists })).toEqual({ ok: true, parent: `${USER}/pod.slice` });
+    expect(assessSupport({ mountinfo: V2_MOUNTS, procCgroup: `0::${OWN}\n`, uid: 1000, probe: systemdTree, exists })).toEqual({ ok: true, parent: `${USER}/pod.slice`, root: USER, own: `/sys/fs/cgroup${OWN}` });
   });
 
   test("hybrid, v1 and a missing cgroup2 mount say why, with the kernel command line to change", () => {

@@ -23,11 +23,13 @@ const fresh = () => {
   return d;
 };
 const ID = "0123456789abcdef".repeat(4);
+/** a delegated root whose pod.slice is `slice` */
+const ok = (slice: string) => ({ ok: true as const, parent: slice, root: join(slice, ".."), own: join(slice, "..", "own") });
 
 describe("createContainerCgroup", () => {
   test("makes pod.slice and pod-<id>.scope under the delegated root and returns the scope's path", () => {
     const root = fresh();
-    const dir = createContainerCgroup(ID, { ok: true, parent: join(root, "pod.slice") });
+    const dir = createContainerCgroup(ID, ok(join(root, "pod.slice")));
     expect(dir).toBe(join(root, "pod.slice", `pod-${ID}.scope`));
     expect(existsSync(dir!)).toBe(true);
   });
@@ -37,7 +39,7 @@ describe("createContainerCgroup", () => {
     mkdirSync(slice);
     writeFileSync(join(slice, "cgroup.controllers"), "cpu memory pids\n");
     writeFileSync(join(slice, "cgroup.subtree_control"), "memory\n");
-    createContainerCgroup(ID, { ok: true, parent: slice });
+    createContainerCgroup(ID, ok(slice));
     expect(readFileSync(join(slice, "cgroup.subtree_control"), "utf8")).toBe("+pids"); // a plain file keeps the last write
   });
 
@@ -46,7 +48,7 @@ describe("createContainerCgroup", () => {
     const scope = join(slice, `pod-${ID}.scope`);
     mkdirSync(scope, { recursive: true });
     writeFileSync(join(scope, "cgroup.freeze"), "1\n");
-    expect(createContainerCgroup(ID, { ok: true, parent: slice })).toBe(scope);
+    expect(createContainerCgroup(ID, ok(slice))).toBe(scope);
     expect(isFrozen(scope)).toBe(false);
   });
 
@@ -54,13 +56,13 @@ describe("createContainerCgroup", () => {
     expect(createContainerCgroup(ID, { ok: false, reason: "hybrid", hint: "" })).toBeUndefined();
     const file = join(fresh(), "not-a-dir");
     writeFileSync(file, "");
-    expect(createContainerCgroup(ID, { ok: true, parent: join(file, "pod.slice") })).toBeUndefined();
+    expect(createContainerCgroup(ID, ok(join(file, "pod.slice")))).toBeUndefined();
   });
 });
 
 describe("removeContainerCgroup", () => {
   test("removes the scope; a missing one or none at all is fine", () => {
-    const dir = createContainerCgroup(ID, { ok: true, parent: join(fresh(), "pod.slice") })!;
+    const dir = createContainerCgroup(ID, ok(join(fresh(), "pod.slice")))!;
     removeContainerCgroup(dir);
     expect(existsSync(dir)).toBe(false);
     removeContainerCgroup(dir);
