@@ -19,6 +19,7 @@ const network = () => import("./network.ts");
 const events = () => import("./events.ts");
 const health = () => import("./healthcheck.ts");
 const generate = () => import("./generate.ts");
+const archive = () => import("./archive.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -54,6 +55,8 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   untag: from(image, (m) => m.untag),
   rmi: from(image, (m) => m.rmi),
   history: from(image, (m) => m.history),
+  save: from(archive, (m) => m.save),
+  load: from(archive, (m) => m.load),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

@@ -324,5 +324,7 @@ export const image: PodCommand = {
     history,
     exists: imageExists,
     inspect: imageInspectCmd,
+    save: () => import("./archive.ts").then((m) => m.save),
+    load: () => import("./archive.ts").then((m) => m.load),
   } as never,
 };

@@ -7,6 +7,7 @@ import { PodError, wrap } from "../errors.ts";
 import { openSource, type Compression } from "./_source.ts";
 import { TarReader } from "./_tar-reader.ts";
 import { LayerWriter } from "./_writer.ts";
+import { TarSplitWriter } from "./tar-split.ts";
 
 export type { Compression } from "./_source.ts";
 
@@ -17,6 +18,8 @@ export type ExtractOptions = {
   digest?: string;
   /** Keep files whose owner is not mapped (single-id user namespace) owned by root instead of failing. */
   ignoreUnmappedOwners?: boolean;
+  /** Where to record the stream without file bodies (tar-split.ts), so that the layer's tar can be given back. */
+  tarSplit?: string;
 };
 
 export type ExtractResult = {
@@ -46,13 +49,16 @@ export async function extractLayer(blobPath: string, dest: string, opts: Extract
     throw wrap(`${label}: opening ${blobPath}`, e);
   }
   const writer = new LayerWriter(dest, opts.onWarning ?? (() => undefined), opts.ignoreUnmappedOwners);
-  const reader = new TarReader(writer);
+  const split = opts.tarSplit ? new TarSplitWriter(opts.tarSplit) : undefined;
+  const reader = new TarReader(writer, split);
   const source = openSource(blobPath, blob.compression, blob.size);
   try {
     for await (const chunk of source.chunks()) applyChunk(reader, writer, chunk);
     reader.finish();
     finishDirs(writer);
+    await split?.finish();
   } catch (e) {
+    split?.abort();
     if (e instanceof PodError) throw wrap(label, e);
     throw wrap(`${label}: reading ${blob.compression === "none" ? "tar" : `${blob.compression} stream`}`, e);
   } finally {

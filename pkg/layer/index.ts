@@ -13,3 +13,4 @@ export {
   WHITEOUT_PREFIX,
   type WhiteoutKind,
 } from "./whiteout.ts";
+export { replayLayer, TAR_SPLIT_FILE, type ReplayResult } from "./tar-split.ts";

@@ -20,6 +20,9 @@ import { runStorageJob, type ExtractResult, type VerifyResult } from "./worker.t
 import { staleAtomicTemps, staleTmpEntries, sweepJobFiles, tmpEntryPid } from "./leftovers.ts";
 import type { TreeSummary } from "./tree.ts";
 
+/** pkg/layer's TAR_SPLIT_FILE, named here so that opening the store does not load the layer code */
+const TAR_SPLIT_FILE = "tar-split.gz";
+
 /** tree: what diff/ held when the layer was stored (absent for layers stored before pod recorded it) */
 export type LayerInfo = { diffID: string; size: number; compressedDigest?: string; created: string; tree?: TreeSummary };
 
@@ -123,7 +126,7 @@ export class Store {
     if (!jobs.length) return;
     const res = await runStorageJob(
       this.runroot,
-      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff") })) },
+      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff"), tarSplit: join(j.workDir, TAR_SPLIT_FILE) })) },
     );
     const failures: PodError[] = [];
     jobs.forEach((j, i) => {

@@ -1,0 +1,191 @@
+// `pod load`: a docker-archive or oci-archive (gzip or zstd compressed or
+// not, one image or several) into the store. The archive is unpacked into
+// tmp/ first (regular files and directories only: nothing it holds can point
+// elsewhere), its configs and layers are checked against their digests, and
+// only then are images recorded. A layer the store has is never extracted
+// again; if anything fails, the layers this load added go again and no image
+// is recorded.
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import * as tar from "tar";
+import { PodError, wrap } from "../errors.ts";
+import { formatReference, parseReference } from "../image/index.ts";
+import { upsertImage, type ImageRecord, type Store } from "../store/index.ts";
+import { imageEvent } from "../events/index.ts";
+import { ProgressBoard } from "../output/index.ts";
+import { imageManifest, MT, readDockerArchive, readOciLayout, type ArchivedImage, type Descriptor } from "./layout.ts";
+
+export type LoadOptions = { input?: string; quiet: boolean; stdin?: NodeJS.ReadableStream };
+export type LoadResult = { id: string; names: string[] }[];
+
+const notAnArchive = (why: string) =>
+  new PodError(`payload does not match any of the supported image formats: ${why}`, {
+    hint: "pod load reads docker-archive and oci-archive files (`pod save` writes them), plain or gzip or zstd compressed",
+  });
+
+async function unpack(file: string, dest: string): Promise<void> {
+  try {
+    await tar.x({
+      file,
+      cwd: dest,
+      strict: true,
+      preserveOwner: false,
+      filter: (_p, e) => {
+        const t = (e as { type?: string }).type;
+        return t === "File" || t === "OldFile" || t === "ContiguousFile" || t === "Directory";
+      },
+    });
+  } catch (e) {
+    throw notAnArchive((e as Error).message);
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return `sha256:${h.digest("hex")}`;
+}
+
+function describe(work: string): ArchivedImage[] {
+  if (existsSync(join(work, "manifest.json"))) return readDockerArchive(readFileSync(join(work, "manifest.json"), "utf8"));
+  if (existsSync(join(work, "index.json")))
+    return readOciLayout(readFileSync(join(work, "index.json"), "utf8"), (d) => readFileSync(join(work, "blobs", "sha256", d.slice(7)), "utf8"));
+  throw notAnArchive("it holds neither manifest.json (docker-archive) nor index.json (oci-archive)");
+}
+
+function loadedNames(names: string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    try {
+      const ref = parseReference(n);
+      if (!ref.digest) out.push(formatReference({ ...ref, tag: ref.tag ?? "latest" }));
+    } catch {
+      // a bare tag (skopeo's default ref.name) names no repository: the image stays unnamed
+    }
+  }
+  return [...new Set(out)];
+}
+
+type Staged = { image: ArchivedImage; config: Record<string, any>; configBytes: Uint8Array; diffIDs: string[]; layers: Descriptor[] };
+
+async function stage(store: Store, work: string, img: ArchivedImage): Promise<Staged> {
+  const cfgPath = join(work, img.configPath);
+  if (!existsSync(cfgPath)) throw notAnArchive(`the config ${img.configPath} is missing`);
+  const configBytes = readFileSync(cfgPath);
+  const got = `sha256:${new Bun.CryptoHasher("sha256").update(configBytes).digest("hex")}`;
+  if (got !== img.configDigest) throw new PodError(`config ${img.configDigest}: digest mismatch (got ${got})`, { hint: "the archive is damaged; nothing was stored" });
+  const config = JSON.parse(new TextDecoder().decode(configBytes));
+  const diffIDs: string[] = config?.rootfs?.diff_ids ?? [];
+  if (diffIDs.length !== img.layers.length)
+    throw new PodError(`image ${img.configDigest.slice(7, 19)}: the archive has ${img.layers.length} layers but the config ${diffIDs.length}`, { hint: "the archive is damaged; nothing was stored" });
+  const layers: Descriptor[] = [];
+  for (const [i, l] of img.layers.entries()) {
+    const p = join(work, l.path);
+    if (!existsSync(p)) throw notAnArchive(`the layer ${l.path} is missing`);
+    const size = statSync(p).size;
+    if (l.digest) {
+      const d = await sha256File(p);
+      if (d !== l.digest) throw new PodError(`layer ${l.digest}: digest mismatch (got ${d})`, { hint: "the archive is damaged; nothing was stored" });
+    }
+    layers.push({ mediaType: l.mediaType ?? MT.ociLayer, digest: l.digest ?? diffIDs[i]!, size });
+  }
+  return { image: img, config, configBytes, diffIDs, layers };
+}
+
+export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadResult> {
+  store.init();
+  await store.sweepTemp();
+  const work = store.tempDir("load");
+  const added: string[] = [];
+  const progress = new ProgressBoard(o.quiet);
+  try {
+    let file = o.input;
+    if (!file) {
+      file = join(work, "stdin.tar");
+      try {
+        await pipeline(o.stdin ?? process.stdin, createWriteStream(file, { mode: 0o600 }));
+      } catch (e) {
+        throw wrap("reading standard input", e);
+      }
+    } else if (!existsSync(file)) throw new PodError(`${file}: no such file or directory`, { hint: "pod load -i FILE takes an archive `pod save` wrote" });
+    const root = join(work, "archive");
+    mkdirSync(root, { mode: 0o700 });
+    await unpack(file, root);
+    if (!o.input) rmSync(file, { force: true });
+    const staged: Staged[] = [];
+    for (const img of describe(root)) staged.push(await stage(store, root, img));
+    for (const s of staged) await storeLayers(store, root, s, added, progress);
+    const result: LoadResult = [];
+    for (const s of staged) result.push(await record(store, s));
+    progress.line("Writing manifest to image destination");
+    return result;
+  } catch (e) {
+    // what this load extracted goes again, unless an image has come to use it meanwhile
+    const orphans = await store.updateImages((images) => {
+      const used = new Set(images.flatMap((i) => i.layers));
+      return { images, result: added.filter((d) => !used.has(d)) };
+    });
+    await store.removeLayers(orphans).catch(() => undefined);
+    throw e;
+  } finally {
+    progress.stop();
+    await store.removeTrees([work]).catch(() => rmSync(work, { recursive: true, force: true }));
+  }
+}
+
+async function storeLayers(store: Store, root: string, s: Staged, added: string[], progress: ProgressBoard): Promise<void> {
+  for (const [i, diffID] of s.diffIDs.entries()) {
+    const desc = s.layers[i]!;
+    const bar = progress.add(`Copying blob ${desc.digest.slice(7, 19)}`, desc.size);
+    if (store.hasLayer(diffID)) {
+      progress.finish(bar, "skip");
+      continue;
+    }
+    await store.withLayerLock(diffID, async () => {
+      if (store.hasLayer(diffID)) return progress.finish(bar, "skip");
+      const workDir = store.tempDir("layer");
+      try {
+        await store.extractLayers([{ blob: join(root, s.image.layers[i]!.path), workDir, diffID, compressedDigest: desc.digest }]);
+        added.push(diffID);
+      } catch (e) {
+        if (existsSync(workDir)) await store.removeTrees([workDir]);
+        throw e;
+      }
+      progress.finish(bar);
+    });
+  }
+  progress.finish(progress.add(`Copying config ${s.image.configDigest.slice(7, 19)}`, 0));
+}
+
+async function record(store: Store, s: Staged): Promise<{ id: string; names: string[] }> {
+  const id = s.image.configDigest.slice(7);
+  store.putBlob(s.image.configDigest, s.configBytes);
+  const manifest = imageManifest("oci", { mediaType: "", digest: s.image.configDigest, size: s.configBytes.length }, s.layers);
+  const manifestDigest = `sha256:${new Bun.CryptoHasher("sha256").update(manifest).digest("hex")}`;
+  store.putBlob(manifestDigest, new TextEncoder().encode(manifest));
+  const names = loadedNames(s.image.names);
+  const size = s.diffIDs.reduce((n, d) => n + (store.layerInfo(d)?.size ?? 0), 0);
+  const c = s.config;
+  const rec: ImageRecord = {
+    id,
+    names,
+    repoDigests: [],
+    manifestDigest,
+    manifestMediaType: MT.ociManifest,
+    layers: s.diffIDs,
+    size,
+    created: c.created ?? new Date(0).toISOString(),
+    pulled: new Date().toISOString(),
+    os: c.os ?? "linux",
+    architecture: c.architecture ?? "",
+    variant: c.variant,
+    labels: c.config?.Labels ?? undefined,
+  };
+  const ok = await store.updateImages((images) =>
+    s.diffIDs.every((d) => store.hasLayer(d)) ? { images: upsertImage(images, rec), result: true } : { images, result: false },
+  );
+  if (!ok) throw new PodError(`image ${id.slice(0, 12)}: a layer went away while loading`, { hint: "another pod removed images meanwhile; load again" });
+  for (const n of names.length ? names : [`sha256:${id}`]) await imageEvent(store.paths, id, n, "loadfromarchive");
+  return { id, names };
+}
