@@ -57,6 +57,8 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   history: from(image, (m) => m.history),
   save: from(archive, (m) => m.save),
   load: from(archive, (m) => m.load),
+  import: from(archive, (m) => m.importCmd),
+  commit: from(() => import("./commit.ts"), (m) => m.commit),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

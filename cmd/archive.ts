@@ -1,8 +1,9 @@
-// Images leaving and entering the machine as files: save, load.
+// Images leaving and entering the machine as files: save, load, import.
 import type { PodArgs, PodCommand } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { Store } from "../pkg/store/index.ts";
-import { loadArchive, parseSaveFormat, saveImages } from "../pkg/archive/index.ts";
+import { importTarball, loadArchive, parseSaveFormat, saveImages } from "../pkg/archive/index.ts";
+import { platformFrom } from "./image.ts";
 import { out, stdoutIsTTY } from "../pkg/output/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 
@@ -49,5 +50,33 @@ export const load: PodCommand = {
     const loaded = await loadArchive(store, { input, quiet: Boolean(args.quiet) });
     const names = loaded.flatMap((l) => (l.names.length ? l.names : [`sha256:${l.id}`]));
     out(names.map((n) => `Loaded image: ${n}\n`).join(""));
+  },
+};
+
+const importArgs = {
+  change: { type: "string", alias: "c", multiple: true, description: "Apply the following possible instructions to the created image: CMD | ENTRYPOINT | ENV | EXPOSE | LABEL | ONBUILD | STOPSIGNAL | USER | VOLUME | WORKDIR", valueHint: "instruction" },
+  message: { type: "string", alias: "m", description: "Set commit message for imported image", valueHint: "message" },
+  platform: { type: "string", description: "Set the OS/ARCH[/VARIANT] of the image", valueHint: "os/arch" },
+  quiet: { type: "boolean", alias: "q", description: "Suppress output" },
+  source: { type: "positional", description: "Tarball: a file, a URL or - for standard input", valueHint: "file" },
+  image: { type: "positional", description: "Name of the new image", required: false },
+} satisfies PodArgs;
+
+export const importCmd: PodCommand = {
+  meta: { name: "import", description: "Import a tarball to create a filesystem image" },
+  examples: ["pod import rootfs.tar localhost/rootfs:1", "pod export web | pod import - web-copy", "pod import -c 'CMD=/bin/sh' -m 'from a tarball' https://example.com/rootfs.tar.gz"],
+  args: importArgs,
+  async run({ args }) {
+    const [source, target, ...extra] = args._ as string[];
+    if (!source || extra.length) throw new UsageError("`pod import` takes a FILE, URL or - and an optional IMAGE", { hint: "pod import rootfs.tar localhost/rootfs:1" });
+    const store = new Store(openContext(args).paths);
+    const platform = platformFrom(args);
+    const img = await importTarball(store, source, target, {
+      changes: (args.change as string[] | undefined) ?? [],
+      message: args.message as string | undefined,
+      platform,
+      quiet: Boolean(args.quiet),
+    });
+    out(`sha256:${img.id}\n`);
   },
 };

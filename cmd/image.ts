@@ -326,5 +326,6 @@ export const image: PodCommand = {
     inspect: imageInspectCmd,
     save: () => import("./archive.ts").then((m) => m.save),
     load: () => import("./archive.ts").then((m) => m.load),
+    import: () => import("./archive.ts").then((m) => m.importCmd),
   } as never,
 };

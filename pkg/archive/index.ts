@@ -6,3 +6,6 @@ export { saveImages, parseSaveFormat, pickImages, jobImage, type SaveOptions } f
 export { loadArchive, type LoadOptions, type LoadResult } from "./load.ts";
 export { registerArchiveJobs, runBlobs, runWrite } from "./jobs.ts";
 export { MT, SAVE_FORMATS, imageManifest, layerMediaType, hexOf, type SaveFormat, type Descriptor, type LayerCompression } from "./layout.ts";
+export { applyChanges, childConfig, splitChange, CHANGE_INSTRUCTIONS, type ImageConfigDoc, type ContainerConfig } from "./image-config.ts";
+export { storeNewImage, type NewImage } from "./new-image.ts";
+export { importTarball, type ImportOptions } from "./import.ts";
