@@ -59,6 +59,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   load: from(archive, (m) => m.load),
   import: from(archive, (m) => m.importCmd),
   commit: from(() => import("./commit.ts"), (m) => m.commit),
+  push: from(() => import("./push.ts"), (m) => m.push),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

@@ -327,5 +327,6 @@ export const image: PodCommand = {
     save: () => import("./archive.ts").then((m) => m.save),
     load: () => import("./archive.ts").then((m) => m.load),
     import: () => import("./archive.ts").then((m) => m.importCmd),
+    push: () => import("./push.ts").then((m) => m.push),
   } as never,
 };

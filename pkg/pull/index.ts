@@ -18,7 +18,7 @@ import {
   type ImageReference,
 } from "../image/index.ts";
 import { RegistryClient, parseManifest, selectPlatform, type Credentials, type Platform } from "../registry/index.ts";
-import { Store, upsertImage, type ImageRecord } from "../store/index.ts";
+import { Store, recordBlob, upsertImage, type ImageRecord } from "../store/index.ts";
 import { ProgressBoard, log } from "../output/index.ts";
 import { imageEvent } from "../events/index.ts";
 
@@ -36,6 +36,8 @@ export type PullResult = { id: string; name: string };
 type Fetched = {
   ref: ImageReference;
   client: RegistryClient;
+  /** the host the manifest came from (a mirror's, maybe) */
+  host: string;
   repository: string;
   manifestDigest: string;
   manifestMediaType: string;
@@ -111,6 +113,7 @@ async function fetchManifest(
       return {
         ref,
         client,
+        host: src.host,
         repository: src.repository,
         manifestDigest: m.digest,
         manifestMediaType: m.mediaType,
@@ -157,6 +160,8 @@ async function fetchLayer(store: Store, f: Fetched, index: number, diffID: strin
     try {
       await f.client.downloadBlob(f.repository, { digest: layer.digest, size: layer.size }, blob, (n: number) => progress.update(bar, n));
       await store.extractLayers([{ blob, workDir: work, diffID, compressedDigest: layer.digest }]);
+      const compression = /zstd/.test(layer.mediaType) ? "zstd" : /gzip/.test(layer.mediaType) ? "gzip" : "none";
+      await recordBlob(store.root, { diffID, digest: layer.digest, compression, size: layer.size }, `${f.host}/${f.repository}`).catch((e) => log.debug(`recording blob ${layer.digest}: ${(e as Error).message}`));
     } catch (e) {
       if (existsSync(work)) await store.removeTrees([work]);
       throw e;
