@@ -16,7 +16,17 @@ import { imageEvent } from "../events/index.ts";
 import { ProgressBoard } from "../output/index.ts";
 import { imageManifest, MT, readDockerArchive, readOciLayout, type ArchivedImage, type Descriptor } from "./layout.ts";
 
-export type LoadOptions = { input?: string; quiet: boolean; stdin?: NodeJS.ReadableStream };
+export type LoadOptions = {
+  input?: string;
+  quiet: boolean;
+  stdin?: NodeJS.ReadableStream;
+  /** an OCI layout directory to read in place instead of an archive (`oci:DIR`) */
+  layoutDir?: string;
+  /** keep only the image this names (`docker-archive:FILE:NAME`, `oci:DIR:REF`), by its name or ref.name */
+  pick?: string;
+  /** exactly one image must be taken (a pull of `docker-archive:FILE`) */
+  single?: boolean;
+};
 export type LoadResult = { id: string; names: string[] }[];
 
 const notAnArchive = (why: string) =>
@@ -54,9 +64,26 @@ function describe(work: string): ArchivedImage[] {
   throw notAnArchive("it holds neither manifest.json (docker-archive) nor index.json (oci-archive)");
 }
 
+/** The archive's images, or the one `pick` names (by name, the name's tag alone, or @INDEX). */
+function pickImage(images: ArchivedImage[], pick: string | undefined): ArchivedImage[] {
+  if (pick === undefined) return images;
+  const at = /^@(\d+)$/.exec(pick);
+  if (at) {
+    const img = images[Number(at[1])];
+    if (!img) throw new PodError(`the archive holds ${images.length} images: there is no @${at[1]}`, { hint: "images are counted from @0" });
+    return [img];
+  }
+  const full = loadedNames([pick])[0];
+  const hit = images.find((i) => i.names.includes(pick) || (full !== undefined && loadedNames(i.names).includes(full)));
+  if (!hit) throw new PodError(`no image named ${JSON.stringify(pick)} in the archive`, { hint: `it holds ${images.flatMap((i) => i.names).join(", ") || "only unnamed images"}` });
+  return [hit];
+}
+
 function loadedNames(names: string[]): string[] {
   const out: string[] = [];
   for (const n of names) {
+    // a bare word is an OCI ref.name that is only a tag (skopeo's oci:DIR:TAG): it names no repository
+    if (!n.includes("/") && !n.includes(":")) continue;
     try {
       const ref = parseReference(n);
       if (!ref.digest) out.push(formatReference({ ...ref, tag: ref.tag ?? "latest" }));
@@ -101,7 +128,9 @@ export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadRes
   const progress = new ProgressBoard(o.quiet);
   try {
     let file = o.input;
-    if (!file) {
+    if (o.layoutDir) {
+      if (!existsSync(join(o.layoutDir, "index.json"))) throw new PodError(`${o.layoutDir}: not an OCI layout (no index.json)`, { hint: "oci:DIR names a directory `pod save --format oci-dir` or `skopeo copy … oci:DIR` wrote" });
+    } else if (!file) {
       file = join(work, "stdin.tar");
       try {
         await pipeline(o.stdin ?? process.stdin, createWriteStream(file, { mode: 0o600 }));
@@ -109,12 +138,18 @@ export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadRes
         throw wrap("reading standard input", e);
       }
     } else if (!existsSync(file)) throw new PodError(`${file}: no such file or directory`, { hint: "pod load -i FILE takes an archive `pod save` wrote" });
-    const root = join(work, "archive");
-    mkdirSync(root, { mode: 0o700 });
-    await unpack(file, root);
-    if (!o.input) rmSync(file, { force: true });
+    let root = o.layoutDir;
+    if (!root) {
+      root = join(work, "archive");
+      mkdirSync(root, { mode: 0o700 });
+      await unpack(file!, root);
+      if (!o.input) rmSync(file!, { force: true });
+    }
     const staged: Staged[] = [];
-    for (const img of describe(root)) staged.push(await stage(store, root, img));
+    const picked = pickImage(describe(root), o.pick);
+    if (o.single && picked.length > 1)
+      throw new PodError(`the archive holds ${picked.length} images`, { hint: "name one after the path: …:NAME, or …:@0 for the first" });
+    for (const img of picked) staged.push(await stage(store, root, img));
     for (const s of staged) await storeLayers(store, root, s, added, progress);
     const result: LoadResult = [];
     for (const s of staged) result.push(await record(store, s));

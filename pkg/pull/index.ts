@@ -47,7 +47,24 @@ type Fetched = {
   layers: { digest: string; size: number; mediaType: string }[];
 };
 
+/** `docker-archive:FILE[:NAME|@N]`, `oci-archive:FILE[:REF]`, `oci:DIR[:REF]`: an image from a file, as podman pulls one. */
+const ARCHIVE_REF = /^(docker-archive|oci-archive|oci):([^:]+)(?::(.+))?$/;
+
+export function isArchiveReference(input: string): boolean {
+  return ARCHIVE_REF.test(input);
+}
+
+async function pullFromArchive(store: Store, input: string, quiet: boolean): Promise<PullResult> {
+  const [, transport, path, pick] = ARCHIVE_REF.exec(input)!;
+  const { loadArchive } = await import("../archive/load.ts");
+  const loaded = await loadArchive(store, transport === "oci" ? { layoutDir: path, pick, quiet, single: true } : { input: path, pick, quiet, single: true }).catch((e) => {
+    throw wrap(input, e);
+  });
+  return { id: loaded[0]!.id, name: loaded[0]!.names[0] ?? loaded[0]!.id };
+}
+
 export async function pullImage(store: Store, input: string, o: PullOptions): Promise<PullResult> {
+  if (ARCHIVE_REF.test(input)) return pullFromArchive(store, input, o.quiet);
   const env = o.env ?? process.env;
   const cfg = loadRegistriesConfig(env);
   const candidates = resolveShortName(cfg, input);

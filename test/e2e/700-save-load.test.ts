@@ -239,3 +239,37 @@ describe("bad input stores nothing", () => {
     expectPodError(await runPod(["load", "-i", file("does-not-exist.tar")]), "does-not-exist.tar");
   });
 });
+
+describe("docker-archive:, oci-archive: and oci: references", () => {
+  it("pull, run, create and image inspect take them, as podman does", async () => {
+    const f = pushed.busybox!;
+    expectExit(await runPod(["rmi", "-a", "-f"]), 0);
+    const p = await runPod(["pull", `docker-archive:${file("busybox.tar")}`]);
+    expectExit(p, 0);
+    expect(p.stdout).toBe(`${f.image.id}\n`);
+    expectExit(await runPod(["rmi", "-a", "-f"]), 0);
+    const r = await runPod(["run", "--rm", `oci-archive:${file("busybox.oci.tar")}`, "cat", "/etc/pod-marker-busybox"]);
+    expectExit(r, 0);
+    expectExit(await runPod(["rmi", "-a", "-f"]), 0);
+    const c = await runPod(["create", `docker-archive:${file("busybox.tar")}`, "true"]);
+    expectExit(c, 0);
+    expectExit(await runPod(["rm", c.stdout.trim()]), 0);
+    const i = await runPod(["image", "inspect", "--format", "{{.Id}}", `oci:${file("layout-oci")}`]);
+    expectExit(i, 0);
+    expect(i.stdout.trim()).toBe(pushed.whiteouts!.image.id);
+    // the layout is read in place and left as it was
+    expect(existsSync(join(file("layout-oci"), "index.json"))).toBe(true);
+  });
+
+  it("an archive of several images needs a name or @N after the path", async () => {
+    const multi = file("multi.tar");
+    expectPodError(await runPod(["pull", `docker-archive:${multi}`]), "2 images");
+    const byName = await runPod(["pull", `docker-archive:${multi}:docker.io/library/whiteouts:latest`]);
+    expectExit(byName, 0);
+    expect(byName.stdout.trim()).toBe(pushed.whiteouts!.image.id);
+    const byIndex = await runPod(["pull", `docker-archive:${multi}:@0`]);
+    expectExit(byIndex, 0);
+    expect(byIndex.stdout.trim()).toBe(pushed.busybox!.image.id);
+    expectPodError(await runPod(["pull", `docker-archive:${multi}:@7`]), "@7");
+  });
+});
