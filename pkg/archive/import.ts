@@ -10,6 +10,7 @@ import { ProgressBoard } from "../output/index.ts";
 import type { ImageRecord, Store } from "../store/index.ts";
 import { applyChanges, type ImageConfigDoc } from "./image-config.ts";
 import { storeNewImage } from "./new-image.ts";
+import { imageEvent } from "../events/index.ts";
 
 export type ImportOptions = {
   changes: string[];
@@ -50,7 +51,7 @@ export async function importTarball(store: Store, source: string, target: string
     } else if (!existsSync(source)) throw new PodError(`${source}: no such file or directory`, { hint: "pod import FILE|URL|- [IMAGE]" });
     progress.line("Getting image source signatures");
     const created = new Date().toISOString();
-    return await storeNewImage(store, {
+    const img = await storeNewImage(store, {
       layerTar: tar,
       format: "oci",
       names,
@@ -65,6 +66,8 @@ export async function importTarball(store: Store, source: string, target: string
         history: [{ created, created_by: `/bin/sh -c #(nop) ADD file:${(diffID ?? "").slice(7)} in /`, ...(o.message ? { comment: o.message } : {}) }],
       }),
     });
+    await imageEvent(store.paths, img.id, names[0] ?? `sha256:${img.id}`, "import");
+    return img;
   } catch (e) {
     if (e instanceof PodError && /reading tar|invalid header|truncated/.test(e.message))
       throw new PodError(`importing ${source}: ${e.message}`, { hint: "pod import takes a tar archive of a root filesystem (`pod export` writes one), plain or gzip or zstd compressed" });

@@ -11,6 +11,7 @@ import { ProgressBoard } from "../output/index.ts";
 import { SAVE_FORMATS, type Descriptor, type LayerCompression, type SaveFormat } from "./layout.ts";
 import type { JobImage } from "./_write.ts";
 import { runWrite } from "./jobs.ts";
+import { imageEvent } from "../events/index.ts";
 
 export type SaveOptions = {
   format: SaveFormat;
@@ -91,5 +92,6 @@ export async function saveImages(store: Store, inputs: string[], o: SaveOptions)
   }
   progress.line("Writing manifest to image destination");
   progress.stop();
+  for (const p of picked) await imageEvent(store.paths, p.image.id, p.names[0] ?? `sha256:${p.image.id}`, "save");
   return res.manifests;
 }
