@@ -7,6 +7,7 @@
 // is recorded.
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { PodError, wrap } from "../errors.ts";
@@ -169,14 +170,12 @@ export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadRes
   }
 }
 
+/** Extracts the layers the store lacks, each in a storage worker of its own, as many at a time as there are cores. */
 async function storeLayers(store: Store, root: string, s: Staged, added: string[], progress: ProgressBoard): Promise<void> {
-  for (const [i, diffID] of s.diffIDs.entries()) {
+  const tasks = s.diffIDs.map((diffID, i) => async () => {
     const desc = s.layers[i]!;
     const bar = progress.add(`Copying blob ${desc.digest.slice(7, 19)}`, desc.size);
-    if (store.hasLayer(diffID)) {
-      progress.finish(bar, "skip");
-      continue;
-    }
+    if (store.hasLayer(diffID)) return progress.finish(bar, "skip");
     await store.withLayerLock(diffID, async () => {
       if (store.hasLayer(diffID)) return progress.finish(bar, "skip");
       const workDir = store.tempDir("layer");
@@ -189,7 +188,13 @@ async function storeLayers(store: Store, root: string, s: Staged, added: string[
       }
       progress.finish(bar);
     });
-  }
+  });
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(Array.from({ length: Math.min(tasks.length, Math.max(2, availableParallelism())) }, async () => {
+    while (next < tasks.length) await tasks[next++]!().catch((e) => errors.push(e));
+  }));
+  if (errors.length) throw errors[0];
   progress.finish(progress.add(`Copying config ${s.image.configDigest.slice(7, 19)}`, 0));
 }
 

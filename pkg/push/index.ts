@@ -9,6 +9,7 @@
 // Registry location, insecure, credentials and certs.d come from the same
 // configuration as pull.
 import { rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { PodError, UsageError, wrap } from "../errors.ts";
 import { formatReference, isLoopbackHost, loadRegistriesConfig, lookupCredentials, parseReference, pullSources, tlsFor, tlsIn, type ImageReference } from "../image/index.ts";
@@ -145,17 +146,20 @@ async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReferenc
     const missing = uploads.filter((u) => !u.desc);
     if (missing.length) {
       const job = jobImage(store, { image: { ...img, layers: missing.map((u) => u.diffID) }, names: [] });
-      const files = job.layers.map((l, i) => ({ ...l, path: join(work, `blob-${i}`) }));
-      const res = await runBlobs(store.paths, { layers: files, compression: o.compression, level: o.compressionLevel });
+      // one storage worker per layer, as many at a time as there are cores: compression is the
+      // slow part and each worker compresses on its own core; a layer uploads as soon as it is ready
       await pool(missing.map((u, i) => async () => {
-        const b = res.blobs![i]!;
+        const file = { ...job.layers[i]!, path: join(work, `blob-${i}`) };
+        const res = await runBlobs(store.paths, { layers: [file], compression: o.compression, level: o.compressionLevel });
+        const b = res.blobs![0]!;
         await withRetry(`writing blob ${b.digest}`, o.retry, async () => {
-          if ((await client.blobSize(repo, b.digest)) === undefined) await client.uploadBlob(repo, b.digest, files[i]!.path, b.size);
+          if ((await client.blobSize(repo, b.digest)) === undefined) await client.uploadBlob(repo, b.digest, file.path, b.size);
         });
+        rmSync(file.path, { force: true });
         u.desc = { mediaType: layerMediaType(kind, o.compression), digest: b.digest, size: b.size };
         await recordBlob(store.root, { diffID: u.diffID, digest: b.digest, compression: o.compression, size: b.size }, here).catch((e) => log.debug((e as Error).message));
         progress.finish(u.bar);
-      }), 4);
+      }), Math.max(2, availableParallelism()));
     }
     const configDigest = `sha256:${img.id}`;
     const config = store.readBlob(configDigest);
