@@ -30,6 +30,8 @@ const median = (xs: number[]) => {
 
 const work = makeTempDir("pod-bench-out");
 const registries: Registry[] = [];
+let podman: string[] | undefined;
+let podmanRunroot: string | undefined;
 try {
   console.log("building the bench image...");
   const { layout, layers } = await buildImage(work);
@@ -48,7 +50,9 @@ try {
   const pod = [POD, "--root", join(work, "pod-root"), "--runroot", join(work, "pod-run")];
   timed([...pod, "pull", "-q", "--tls-verify=false", ref], env);
   const podmanBin = PATH.split(":").map((d) => join(d, "podman")).find((p) => existsSync(p));
-  const podman = podmanBin ? [podmanBin, "--root", join(work, "podman-root"), "--runroot", mkdtempSync("/tmp/pmr-"), "--storage-driver", "overlay"] : undefined;
+  // podman refuses a runroot longer than 50 characters
+  podmanRunroot = podmanBin ? mkdtempSync("/tmp/pmr-") : undefined;
+  podman = podmanBin ? [podmanBin, "--root", join(work, "podman-root"), "--runroot", podmanRunroot!, "--storage-driver", "overlay"] : undefined;
   if (podman) timed([...podman, "pull", "-q", "--tls-verify=false", ref], env);
 
   const t: Record<string, number[]> = { "pod push": [], "podman push": [], "pod save+load": [], "podman save+load": [] };
@@ -78,6 +82,8 @@ try {
     }
   else console.log("podman              (not installed: apt-get install podman runc to compare)");
 } finally {
+  if (podman) Bun.spawnSync([...podman, "system", "reset", "-f"], { stdout: "ignore", stderr: "ignore", env: { PATH, HOME: join(work, "home"), XDG_RUNTIME_DIR: join(work, "run") } });
+  if (podmanRunroot) removeDir(podmanRunroot);
   for (const r of registries) await r.stop();
   await stopAllTracked();
   runEndCleanup();

@@ -2,10 +2,10 @@
 // images in one archive, compressed archives on stdin, and what a damaged
 // archive leaves behind (nothing). skopeo checks the archives pod writes.
 import { beforeAll, describe } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { useSuite, it, runPod, pod, expect, expectExit, expectPodError, lines, sh, onSuiteEnd, SETUP_TIMEOUT, POD } from "./helpers.ts";
+import { useSuite, it, requires, runPod, pod, expect, expectExit, expectPodError, lines, sh, onSuiteEnd, SETUP_TIMEOUT, POD } from "./helpers.ts";
 import { startRegistry, type Registry } from "../fixtures/registry.ts";
 import { pushFixture, type Fixture } from "../fixtures/images.ts";
 
@@ -271,5 +271,47 @@ describe("docker-archive:, oci-archive: and oci: references", () => {
     expectExit(byIndex, 0);
     expect(byIndex.stdout.trim()).toBe(pushed.busybox!.image.id);
     expectPodError(await runPod(["pull", `docker-archive:${multi}:@7`]), "@7");
+  });
+});
+
+describe("with podman", () => {
+  /** podman in a private root of this suite's (vfs: nothing to mount), never pulling: only load, save, inspect */
+  const podman = async (args: string[]) => {
+    const root = join(pod().base, "podman-root");
+    const runroot = join("/tmp", `pmr-${process.pid}`);
+    const r = await sh(["podman", "--root", root, "--runroot", runroot, "--storage-driver", "vfs", ...args], pod().env);
+    return r;
+  };
+  requires("podman")("podman loads what pod saves (same image ID), and pod loads what podman saves", async () => {
+    const f = pushed.busybox!;
+    onSuiteEnd(async () => {
+      await podman(["system", "reset", "-f"]);
+      rmSync(join("/tmp", `pmr-${process.pid}`), { recursive: true, force: true });
+    });
+    expectExit(await runPod(["pull", "-q", "busybox"]), 0);
+    const mine = file("for-podman.tar");
+    expectExit(await runPod(["save", "-q", "-o", mine, "busybox"]), 0);
+    const l = await podman(["load", "-i", mine]);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toBe("Loaded image: docker.io/library/busybox:latest\n");
+    expect((await podman(["image", "inspect", "--format", "{{.Id}}", "docker.io/library/busybox:latest"])).stdout.trim()).toBe(f.image.id);
+    for (const format of ["docker-archive", "oci-archive"]) {
+      const out = file(`podman-${format}.tar`);
+      expect((await podman(["save", "-q", "--format", format, "-o", out, "docker.io/library/busybox:latest"])).code).toBe(0);
+      expectExit(await runPod(["rmi", "-a", "-f"]), 0);
+      const p = await runPod(["load", "-i", out]);
+      expectExit(p, 0);
+      expect(p.stdout).toBe("Loaded image: docker.io/library/busybox:latest\n");
+      // podman rewrites the config as it saves (so the ID is its archive's, not the registry's): pod keeps that one
+      const inTar = async (name: string) => (await sh(["tar", "-xOf", out, name])).stdout;
+      let configHex: string;
+      if (format === "docker-archive") configHex = JSON.parse(await inTar("manifest.json"))[0].Config.replace(/\.json$/, "");
+      else {
+        const idx = JSON.parse(await inTar("index.json"));
+        configHex = JSON.parse(await inTar(`blobs/sha256/${idx.manifests[0].digest.slice(7)}`)).config.digest.slice(7);
+      }
+      expect((await runPod(["image", "inspect", "--format", "{{.Id}}", "busybox"])).stdout.trim()).toBe(configHex);
+      await runs("busybox");
+    }
   });
 });
