@@ -1,21 +1,21 @@
 // `pod load`: a docker-archive or oci-archive (gzip or zstd compressed or
-// not, one image or several) into the store. The archive is unpacked into
-// tmp/ first (regular files and directories only: nothing it holds can point
-// elsewhere), its configs and layers are checked against their digests, and
-// only then are images recorded. A layer the store has is never extracted
+// not, one image or several) into the store. The archive is read in place
+// (_source.ts: regular files only, by byte range; a compressed one is
+// inflated into tmp/ first), its configs and layers are checked against their
+// digests, and only then are images recorded. A layer the store has is never extracted
 // again; if anything fails, the layers this load added go again and no image
 // is recorded.
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { pipeline } from "node:stream/promises";
-import * as tar from "tar";
 import { PodError, wrap } from "../errors.ts";
 import { formatReference, parseReference } from "../image/index.ts";
 import { upsertImage, type ImageRecord, type Store } from "../store/index.ts";
 import { imageEvent } from "../events/index.ts";
 import { ProgressBoard } from "../output/index.ts";
 import { imageManifest, MT, readDockerArchive, readOciLayout, type ArchivedImage, type Descriptor } from "./layout.ts";
+import { archiveSource, dirSource, notAnArchive, sha256Blob, type ArchiveSource, type BlobAt } from "./_source.ts";
 
 export type LoadOptions = {
   input?: string;
@@ -30,38 +30,9 @@ export type LoadOptions = {
 };
 export type LoadResult = { id: string; names: string[] }[];
 
-const notAnArchive = (why: string) =>
-  new PodError(`payload does not match any of the supported image formats: ${why}`, {
-    hint: "pod load reads docker-archive and oci-archive files (`pod save` writes them), plain or gzip or zstd compressed",
-  });
-
-async function unpack(file: string, dest: string): Promise<void> {
-  try {
-    await tar.x({
-      file,
-      cwd: dest,
-      strict: true,
-      preserveOwner: false,
-      filter: (_p, e) => {
-        const t = (e as { type?: string }).type;
-        return t === "File" || t === "OldFile" || t === "ContiguousFile" || t === "Directory";
-      },
-    });
-  } catch (e) {
-    throw notAnArchive((e as Error).message);
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = new Bun.CryptoHasher("sha256");
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return `sha256:${h.digest("hex")}`;
-}
-
-function describe(work: string): ArchivedImage[] {
-  if (existsSync(join(work, "manifest.json"))) return readDockerArchive(readFileSync(join(work, "manifest.json"), "utf8"));
-  if (existsSync(join(work, "index.json")))
-    return readOciLayout(readFileSync(join(work, "index.json"), "utf8"), (d) => readFileSync(join(work, "blobs", "sha256", d.slice(7)), "utf8"));
+function describe(src: ArchiveSource): ArchivedImage[] {
+  if (src.has("manifest.json")) return readDockerArchive(src.bytes("manifest.json").toString("utf8"));
+  if (src.has("index.json")) return readOciLayout(src.bytes("index.json").toString("utf8"), (d) => src.bytes(`blobs/sha256/${d.slice(7)}`).toString("utf8"));
   throw notAnArchive("it holds neither manifest.json (docker-archive) nor index.json (oci-archive)");
 }
 
@@ -95,12 +66,11 @@ function loadedNames(names: string[]): string[] {
   return [...new Set(out)];
 }
 
-type Staged = { image: ArchivedImage; config: Record<string, any>; configBytes: Uint8Array; diffIDs: string[]; layers: Descriptor[] };
+type Staged = { image: ArchivedImage; config: Record<string, any>; configBytes: Uint8Array; diffIDs: string[]; layers: Descriptor[]; blobs: BlobAt[] };
 
-async function stage(store: Store, work: string, img: ArchivedImage): Promise<Staged> {
-  const cfgPath = join(work, img.configPath);
-  if (!existsSync(cfgPath)) throw notAnArchive(`the config ${img.configPath} is missing`);
-  const configBytes = readFileSync(cfgPath);
+async function stage(src: ArchiveSource, img: ArchivedImage): Promise<Staged> {
+  if (!src.has(img.configPath)) throw notAnArchive(`the config ${img.configPath} is missing`);
+  const configBytes = src.bytes(img.configPath);
   const got = `sha256:${new Bun.CryptoHasher("sha256").update(configBytes).digest("hex")}`;
   if (got !== img.configDigest) throw new PodError(`config ${img.configDigest}: digest mismatch (got ${got})`, { hint: "the archive is damaged; nothing was stored" });
   const config = JSON.parse(new TextDecoder().decode(configBytes));
@@ -108,17 +78,19 @@ async function stage(store: Store, work: string, img: ArchivedImage): Promise<St
   if (diffIDs.length !== img.layers.length)
     throw new PodError(`image ${img.configDigest.slice(7, 19)}: the archive has ${img.layers.length} layers but the config ${diffIDs.length}`, { hint: "the archive is damaged; nothing was stored" });
   const layers: Descriptor[] = [];
+  const blobs: BlobAt[] = [];
   for (const [i, l] of img.layers.entries()) {
-    const p = join(work, l.path);
-    if (!existsSync(p)) throw notAnArchive(`the layer ${l.path} is missing`);
-    const size = statSync(p).size;
+    if (!src.has(l.path)) throw notAnArchive(`the layer ${l.path} is missing`);
+    const blob = src.blob(l.path);
+    if (blob.size === 0) throw notAnArchive(`the layer ${l.path} is empty`);
     if (l.digest) {
-      const d = await sha256File(p);
+      const d = await sha256Blob(blob);
       if (d !== l.digest) throw new PodError(`layer ${l.digest}: digest mismatch (got ${d})`, { hint: "the archive is damaged; nothing was stored" });
     }
-    layers.push({ mediaType: l.mediaType ?? MT.ociLayer, digest: l.digest ?? diffIDs[i]!, size });
+    layers.push({ mediaType: l.mediaType ?? MT.ociLayer, digest: l.digest ?? diffIDs[i]!, size: blob.size });
+    blobs.push(blob);
   }
-  return { image: img, config, configBytes, diffIDs, layers };
+  return { image: img, config, configBytes, diffIDs, layers, blobs };
 }
 
 export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadResult> {
@@ -139,19 +111,13 @@ export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadRes
         throw wrap("reading standard input", e);
       }
     } else if (!existsSync(file)) throw new PodError(`${file}: no such file or directory`, { hint: "pod load -i FILE takes an archive `pod save` wrote" });
-    let root = o.layoutDir;
-    if (!root) {
-      root = join(work, "archive");
-      mkdirSync(root, { mode: 0o700 });
-      await unpack(file!, root);
-      if (!o.input) rmSync(file!, { force: true });
-    }
+    const src = o.layoutDir ? dirSource(o.layoutDir) : await archiveSource(file!, work);
     const staged: Staged[] = [];
-    const picked = pickImage(describe(root), o.pick);
+    const picked = pickImage(describe(src), o.pick);
     if (o.single && picked.length > 1)
       throw new PodError(`the archive holds ${picked.length} images`, { hint: "name one after the path: …:NAME, or …:@0 for the first" });
-    for (const img of picked) staged.push(await stage(store, root, img));
-    for (const s of staged) await storeLayers(store, root, s, added, progress);
+    for (const img of picked) staged.push(await stage(src, img));
+    for (const s of staged) await storeLayers(store, s, added, progress);
     const result: LoadResult = [];
     for (const s of staged) result.push(await record(store, s));
     progress.line("Writing manifest to image destination");
@@ -171,7 +137,7 @@ export async function loadArchive(store: Store, o: LoadOptions): Promise<LoadRes
 }
 
 /** Extracts the layers the store lacks, each in a storage worker of its own, as many at a time as there are cores. */
-async function storeLayers(store: Store, root: string, s: Staged, added: string[], progress: ProgressBoard): Promise<void> {
+async function storeLayers(store: Store, s: Staged, added: string[], progress: ProgressBoard): Promise<void> {
   const tasks = s.diffIDs.map((diffID, i) => async () => {
     const desc = s.layers[i]!;
     const bar = progress.add(`Copying blob ${desc.digest.slice(7, 19)}`, desc.size);
@@ -180,7 +146,8 @@ async function storeLayers(store: Store, root: string, s: Staged, added: string[
       if (store.hasLayer(diffID)) return progress.finish(bar, "skip");
       const workDir = store.tempDir("layer");
       try {
-        await store.extractLayers([{ blob: join(root, s.image.layers[i]!.path), workDir, diffID, compressedDigest: desc.digest }]);
+        const blob = s.blobs[i]!;
+        await store.extractLayers([{ blob: blob.path, range: blob.range, workDir, diffID, compressedDigest: desc.digest }]);
         added.push(diffID);
       } catch (e) {
         if (existsSync(workDir)) await store.removeTrees([workDir]);

@@ -4,7 +4,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { PodError, wrap } from "../errors.ts";
-import { openSource, type Compression } from "./_source.ts";
+import { openSource, type Compression, type Range } from "./_source.ts";
 import { TarReader } from "./_tar-reader.ts";
 import { LayerWriter } from "./_writer.ts";
 import { TarSplitWriter } from "./tar-split.ts";
@@ -20,6 +20,8 @@ export type ExtractOptions = {
   ignoreUnmappedOwners?: boolean;
   /** Where to record the stream without file bodies (tar-split.ts), so that the layer's tar can be given back. */
   tarSplit?: string;
+  /** The blob is this byte range of the file (a layer inside an uncompressed archive). */
+  range?: Range;
 };
 
 export type ExtractResult = {
@@ -44,14 +46,14 @@ export async function extractLayer(blobPath: string, dest: string, opts: Extract
   checkEmptyDir(label, dest);
   let blob: { compression: Compression; size: number };
   try {
-    blob = probeBlob(blobPath);
+    blob = probeBlob(blobPath, opts.range);
   } catch (e) {
     throw wrap(`${label}: opening ${blobPath}`, e);
   }
   const writer = new LayerWriter(dest, opts.onWarning ?? (() => undefined), opts.ignoreUnmappedOwners);
   const split = opts.tarSplit ? new TarSplitWriter(opts.tarSplit) : undefined;
   const reader = new TarReader(writer, split);
-  const source = openSource(blobPath, blob.compression, blob.size);
+  const source = openSource(blobPath, blob.compression, blob.size, opts.range);
   try {
     for await (const chunk of source.chunks()) applyChunk(reader, writer, chunk);
     reader.finish();
@@ -73,14 +75,14 @@ export function detectCompression(blobPath: string): Compression {
   return probeBlob(blobPath).compression;
 }
 
-function probeBlob(blobPath: string): { compression: Compression; size: number } {
+function probeBlob(blobPath: string, range?: Range): { compression: Compression; size: number } {
   const fd = openSync(blobPath, "r");
   const magic = Buffer.alloc(4);
   let n: number;
   let size: number;
   try {
-    size = fstatSync(fd).size;
-    n = readSync(fd, magic, 0, 4, 0);
+    size = range ? range.length : fstatSync(fd).size;
+    n = size === 0 ? 0 : readSync(fd, magic, 0, Math.min(4, size), range?.start ?? 0);
   } finally {
     closeSync(fd);
   }

@@ -124,11 +124,11 @@ export class Store {
    * without it (a layer made here: commit, import) the layer is what the tar
    * gives. A layer that is already in place stays as it was. Returns the diffIDs.
    */
-  async extractLayers(jobs: { blob: string; workDir: string; diffID?: string; compressedDigest?: string }[]): Promise<string[]> {
+  async extractLayers(jobs: { blob: string; workDir: string; diffID?: string; compressedDigest?: string; range?: { start: number; length: number } }[]): Promise<string[]> {
     if (!jobs.length) return [];
     const res = await runStorageJob(
       this.runroot,
-      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff"), tarSplit: join(j.workDir, TAR_SPLIT_FILE) })) },
+      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff"), tarSplit: join(j.workDir, TAR_SPLIT_FILE), range: j.range })) },
     );
     const failures: PodError[] = [];
     const surplus: string[] = [];
