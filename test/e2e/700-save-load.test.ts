@@ -230,6 +230,19 @@ describe("bad input stores nothing", () => {
     for (const [h, ino] of dirs) expect(statSync(join(pod().storage, "layers", h)).ino).toBe(ino);
   });
 
+  requires("tmux")("save without -o refuses a terminal, in podman's words", async () => {
+    const { Tmux } = await import("./tty.ts");
+    const t = await Tmux.start({ env: { ...pod().env, TERM: "screen" } });
+    try {
+      await t.type(`'${POD}' save busybox; echo "rc=$?"`);
+      const screen = await t.waitFor(/rc=\d+/);
+      expect(screen).toContain("Error: refusing to save to terminal. Use -o flag or redirect");
+      expect(screen).toContain("rc=125");
+    } finally {
+      await t.kill();
+    }
+  });
+
   it("flags podman refuses are refused", async () => {
     expectPodError(await runPod(["save", "--format", "oci-archive", "-m", "-o", file("x.tar"), "busybox"]), "docker-archive");
     expectPodError(await runPod(["save", "--compress", "-o", file("x.tar"), "busybox"]), "--compress");
