@@ -124,6 +124,24 @@ describe("to a registry", () => {
   });
 });
 
+describe("over TLS", () => {
+  it("--cert-dir trusts the registry's CA; without it the certificate is refused", async () => {
+    const { makeCA, makeServerCert } = await import("../fixtures/certs.ts");
+    const dir = file("tls");
+    mkdirSync(join(dir, "certs"), { recursive: true });
+    const ca = await makeCA(dir);
+    const tlsReg = await startRegistry({ tls: await makeServerCert(dir, ca) });
+    onSuiteEnd(() => tlsReg.stop());
+    await Bun.write(join(dir, "certs", "ca.crt"), Bun.file(ca.cert));
+    const src = `${reg.host}/team/mine:1`;
+    expectExit(await runPod(["pull", "-q", src]), 0);
+    const dest = `${tlsReg.host}/tls/img:1`;
+    expectPodError(await runPod(["push", src, dest]), /certificate|x509|self.signed|unable to verify/i);
+    expectExit(await runPod(["push", "-q", "--cert-dir", join(dir, "certs"), src, dest]), 0);
+    expect((await tlsReg.manifest("tls/img", "1")).json.layers.length).toBeGreaterThan(0);
+  });
+});
+
 describe("to layouts and archives", () => {
   const skopeo = (ref: string) => sh(["skopeo", "inspect", "--raw", "--config", ref], { PATH: "/usr/bin:/bin", HOME: pod().home });
   const idOf = async (ref: string) => {
