@@ -109,7 +109,7 @@ function withParents(paths: string[]): string[] {
   return [...out];
 }
 
-type Layer = { blob: string; diffID: string; digest: string; size: number; rawSize: number };
+export type Layer = { blob: string; diffID: string; digest: string; size: number; rawSize: number };
 
 /** tar (GNU, numeric root owner) | gzip -6, hashing both sides. */
 async function buildLayer(dir: string, i: number, paths: string[]): Promise<Layer> {
@@ -134,7 +134,7 @@ async function buildLayer(dir: string, i: number, paths: string[]): Promise<Laye
   return { blob, diffID: `sha256:${raw.digest("hex")}`, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, size: bytes.length, rawSize };
 }
 
-async function buildImage(dir: string): Promise<{ layout: string; layers: Layer[] }> {
+export async function buildImage(dir: string): Promise<{ layout: string; layers: Layer[] }> {
   const entries = collect();
   let ratio = 0.38; // first guess of compressed/raw; corrected once after a first build
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -222,7 +222,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function mb(n: number): string {
+export function mb(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
@@ -236,6 +236,8 @@ function which(cmd: string): string | null {
 
 // ---- main -------------------------------------------------------------------------------
 
+// bench/images-out.ts builds the same image: the run below is only for `bun bench/pull.ts`
+if (import.meta.main) {
 const work = makeTempDir("pod-bench-pull");
 let reg: Registry | undefined;
 try {
@@ -314,4 +316,5 @@ try {
   await stopAllTracked();
   runEndCleanup();
   removeDir(work);
+}
 }

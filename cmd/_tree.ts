@@ -20,6 +20,7 @@ const events = () => import("./events.ts");
 const health = () => import("./healthcheck.ts");
 const generate = () => import("./generate.ts");
 const stats = () => import("./stats.ts");
+const archive = () => import("./archive.ts");
 
 export const commands: Record<string, Loader> = Object.assign(Object.create(null), {
   run: from(container, (m) => m.run),
@@ -57,6 +58,11 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   untag: from(image, (m) => m.untag),
   rmi: from(image, (m) => m.rmi),
   history: from(image, (m) => m.history),
+  save: from(archive, (m) => m.save),
+  load: from(archive, (m) => m.load),
+  import: from(archive, (m) => m.importCmd),
+  commit: from(() => import("./commit.ts"), (m) => m.commit),
+  push: from(() => import("./push.ts"), (m) => m.push),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

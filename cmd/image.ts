@@ -4,7 +4,7 @@ import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { existsCommand } from "./_exists.ts";
 import { Store } from "../pkg/store/index.ts";
-import { pullImage } from "../pkg/pull/index.ts";
+import { isArchiveReference, pullImage } from "../pkg/pull/index.ts";
 import { hostPlatform, parsePlatform } from "../pkg/registry/index.ts";
 import { checkImageSort, historyOf, IMAGE_SORT_FIELDS, imageInspect, imageSummary, imageTree, listImages, lookupImage, pruneImages, removeImages, rmiExitCode, sortImageRows, tagImage, untagImage } from "../pkg/catalog/index.ts";
 import { formatItems, formatValue, humanSize, timeAgo, out, err } from "../pkg/output/index.ts";
@@ -287,7 +287,9 @@ export const imageInspectCmd: PodCommand = {
     const missing: PodError[] = [];
     for (const name of args._ as string[]) {
       try {
-        found.push(imageInspect(store, lookupImage(store, name, all)));
+        // docker-archive:, oci-archive:, oci: name a file: its image is loaded first, as run and pull do
+        const input = isArchiveReference(name) ? (await pullImage(store, name, { platform: hostPlatform(), quiet: true })).id : name;
+        found.push(imageInspect(store, lookupImage(store, input, input === name ? all : undefined)));
       } catch (e) {
         if (!(e instanceof PodError)) throw e;
         missing.push(e);
@@ -324,5 +326,9 @@ export const image: PodCommand = {
     history,
     exists: imageExists,
     inspect: imageInspectCmd,
+    save: () => import("./archive.ts").then((m) => m.save),
+    load: () => import("./archive.ts").then((m) => m.load),
+    import: () => import("./archive.ts").then((m) => m.importCmd),
+    push: () => import("./push.ts").then((m) => m.push),
   } as never,
 };

@@ -201,6 +201,7 @@ export const container: PodCommand = {
   examples: ["pod container ls -a", "pod container run --rm alpine true", "pod container prune -f"],
   subCommands: {
     attach,
+    commit: () => import("./commit.ts").then((m) => m.commit),
     cp: files.cp,
     create,
     diff: files.diff,

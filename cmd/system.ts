@@ -165,6 +165,7 @@ export const storageWorker: PodCommand = {
     const job = (args._ as string[])[0];
     if (!job) throw new PodError("_storage-worker needs a job file");
     registerContainerJobs();
+    (await import("../pkg/archive/jobs.ts")).registerArchiveJobs();
     return executeStorageJob(job);
   },
 };

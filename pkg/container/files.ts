@@ -46,7 +46,7 @@ export function pickContainer(paths: Paths, input: string | undefined, latest: b
   return findContainer(paths.root, input);
 }
 
-function keepIdSwap(rec: ContainerRecord): KeepIdSwap | undefined {
+export function keepIdSwap(rec: ContainerRecord): KeepIdSwap | undefined {
   return keepIdIds(rec.config?.opts.userns ?? "", process.getuid!(), process.getgid!());
 }
 
@@ -64,7 +64,7 @@ function userSpecOf(paths: Paths, rec: ContainerRecord): string {
   return keep ? `${keep.uid}:${keep.gid}` : "";
 }
 
-async function runFilesJob(paths: Paths, job: FilesJob, usernsOf?: number): Promise<FilesResult> {
+export async function runFilesJob(paths: Paths, job: FilesJob, usernsOf?: number): Promise<FilesResult> {
   const res = await runStorageJob(paths.runroot, { owned: { kind: filesJobKind, input: job } }, { usernsOf });
   if (res.ownedError !== undefined) throw new PodError(res.ownedError, { hint: "run again with --log-level debug" });
   const f = res.owned as FilesResult | undefined;

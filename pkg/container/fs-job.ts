@@ -13,6 +13,7 @@ import { containerChanges, type Change } from "./fs-changes.ts";
 import { copyIn, copyOut, copySource, leftOut, type CopyRequest } from "./fs-copy.ts";
 import { FsView, idNames, parseIdMap, type FsLayout } from "./fs-view.ts";
 import { FdSink, TarWriter, writeTree, type Owners } from "./fs-tar.ts";
+import { writeChangesLayer } from "./fs-layer.ts";
 
 /**
  * With --userns=keep-id, container id U is storage id 0 (the user) and the
@@ -29,6 +30,8 @@ export type FilesJob = { layout: FsLayout; container: string; swap?: KeepIdSwap;
   | { op: "diff" }
   /** output: a file to create, or undefined for pod's stdout */
   | { op: "export"; output?: string }
+  /** the changes as one layer tar (commit), into the file `output` */
+  | { op: "layer"; output: string }
   | { op: "cp-out"; copy: CopyRequest }
   /** CTR:PATH to a tar on stdout */
   | { op: "cp-tar"; ctrPath: string }
@@ -77,6 +80,16 @@ async function run(job: FilesJob): Promise<FilesResult> {
         writeTar(fd, (tar) => writeTree(view, view.root(), "", tar, owners, { container: job.container }));
       } finally {
         if (fd !== 1) closeSync(fd);
+      }
+      return {};
+    }
+    case "layer": {
+      const view = FsView.of(job.layout);
+      const fd = openSync(job.output, "wx", 0o600);
+      try {
+        writeTar(fd, (tar) => writeChangesLayer(job.layout, tar, containerOwners(view, job.swap)));
+      } finally {
+        closeSync(fd);
       }
       return {};
     }

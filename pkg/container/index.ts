@@ -28,6 +28,9 @@ export { logPath, readLogFrom, selectLines, inWindow, renderLine, parseSince, pa
 export { containerDir } from "./records.ts";
 export { stopSignalOf, stopTimeoutOf } from "./stop-signal.ts";
 export { copyFiles, diffContainer, exportContainer, parseCopyTarget, pickContainer, type CopyOptions } from "./files.ts";
+export type { CommitOptions } from "./commit.ts";
+/** Loaded on use: commit brings in the image-writing code, which no other container verb needs. */
+export const commitContainer = async (...a: Parameters<typeof import("./commit.ts").commitContainer>) => (await import("./commit.ts")).commitContainer(...a);
 export { exportVolume, importVolume } from "./volume-files.ts";
 export { changesJson, changesText, type Change } from "./fs-changes.ts";
 export { topContainer, DESCRIPTORS } from "./procs.ts";

@@ -49,7 +49,11 @@ function read(dir: string, name: string): string {
  */
 export function tlsFor(hostPort: string, env: Env = process.env, roots: ConfigRoots = defaultRoots()): TlsFiles | undefined {
   const dir = certDirFor(hostPort, env, roots);
-  if (dir === undefined) return undefined;
+  return dir === undefined ? undefined : tlsIn(dir);
+}
+
+/** The TLS files of one directory laid out as a certs.d entry (--cert-dir). */
+export function tlsIn(dir: string): TlsFiles | undefined {
   let names: string[];
   try {
     names = readdirSync(dir).sort();

@@ -26,5 +26,5 @@ export {
   removeCredentials,
   saveCredentials,
 } from "./auth.ts";
-export { type TlsFiles, certDirFor, tlsFor } from "./certs.ts";
+export { type TlsFiles, certDirFor, tlsFor, tlsIn } from "./certs.ts";
 export type { ConfigRoots } from "./_paths.ts";

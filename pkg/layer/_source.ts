@@ -28,12 +28,17 @@ const INFLATE_CHUNK = 256 << 10;
 const BATCH = 1 << 20;
 const WINDOW = 8;
 
-export function openSource(path: string, compression: Compression, blobSize: number): TarSource {
-  return blobSize >= WORKER_MIN_BYTES ? workerSource(path, compression) : inlineSource(path, compression);
+/** range: the blob is bytes [start, start+length) of the file (a layer inside an archive) */
+export type Range = { start: number; length: number };
+
+export function openSource(path: string, compression: Compression, blobSize: number, range?: Range): TarSource {
+  return blobSize >= WORKER_MIN_BYTES ? workerSource(path, compression, range) : inlineSource(path, compression, range);
 }
 
-function inlineSource(path: string, compression: Compression): TarSource {
-  const input = createReadStream(path, { highWaterMark: READ_CHUNK });
+const streamRange = (range?: Range) => (range ? { start: range.start, end: range.start + range.length - 1 } : {});
+
+function inlineSource(path: string, compression: Compression, range?: Range): TarSource {
+  const input = createReadStream(path, { highWaterMark: READ_CHUNK, ...streamRange(range) });
   let stream: Readable = input;
   if (compression !== "none") {
     const opts = { chunkSize: INFLATE_CHUNK };
@@ -74,7 +79,7 @@ self.onmessage = (ev) => {
   }
 };
 async function run(m) {
-  const input = createReadStream(m.path, { highWaterMark: ${READ_CHUNK} });
+  const input = createReadStream(m.path, { highWaterMark: ${READ_CHUNK}, ...(m.range ? { start: m.range.start, end: m.range.start + m.range.length - 1 } : {}) });
   let stream = input;
   if (m.compression !== "none") {
     const opts = { chunkSize: ${INFLATE_CHUNK} };
@@ -115,7 +120,7 @@ type Msg =
   | { type: "end"; diffID: string; size: number }
   | { type: "error"; message: string; code?: string };
 
-function workerSource(path: string, compression: Compression): TarSource {
+function workerSource(path: string, compression: Compression, range?: Range): TarSource {
   workerURL ??= URL.createObjectURL(new Blob([WORKER_CODE], { type: "application/javascript" }));
   const worker = new Worker(workerURL);
   const queue: Msg[] = [];
@@ -129,7 +134,7 @@ function workerSource(path: string, compression: Compression): TarSource {
   worker.onmessage = (ev: MessageEvent<Msg>) => push(ev.data);
   worker.onerror = (ev: ErrorEvent) => push({ type: "error", message: ev.message });
   worker.addEventListener("close", () => push({ type: "error", message: "the inflating worker exited early" }));
-  worker.postMessage({ type: "start", path, compression });
+  worker.postMessage({ type: "start", path, compression, range });
   return {
     async *chunks() {
       for (;;) {

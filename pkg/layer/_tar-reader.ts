@@ -8,6 +8,7 @@
 // are skipped, as Go's archive/tar (docker, containerd) does.
 import { Header } from "tar";
 import { PodError } from "../errors.ts";
+import type { TarRecorder } from "./tar-split.ts";
 
 export type TarEntry = {
   /** The name as stored (PAX `path` or GNU long name applied), not yet cleaned. */
@@ -72,16 +73,21 @@ export class TarReader {
   #meta: Buffer[] = [];
   #metaLen = 0;
   #pending: Pending = {};
+  /** the current entry is a regular file: its body goes to the sink only, not to the recorder */
+  #fileBody = false;
   entries = 0;
 
-  constructor(private readonly sink: TarSink) {}
+  /** recorder: gets every byte except regular files' bodies (tar-split.ts), to give the stream back later */
+  constructor(private readonly sink: TarSink, private readonly recorder?: TarRecorder) {}
 
   push(chunk: Buffer): void {
     let pos = 0;
     const n = chunk.length;
+    const rec = this.recorder;
     while (pos < n && this.#state !== State.Done) {
       if (this.#state === State.Header) {
         if (this.#blockLen === 0 && n - pos >= BLOCK) {
+          rec?.raw(chunk.subarray(pos, pos + BLOCK));
           this.#header(chunk, pos);
           pos += BLOCK;
         } else {
@@ -91,6 +97,7 @@ export class TarReader {
           pos += take;
           if (this.#blockLen < BLOCK) break;
           this.#blockLen = 0;
+          rec?.raw(this.#block);
           this.#header(this.#block, 0);
         }
         this.#offset += BLOCK;
@@ -99,6 +106,7 @@ export class TarReader {
       if (this.#remain > 0) {
         const take = Math.min(this.#remain, n - pos);
         const part = chunk.subarray(pos, pos + take);
+        if (!this.#fileBody || this.#state === State.Meta) rec?.raw(part);
         if (this.#state === State.Meta) this.#meta.push(Buffer.from(part));
         else this.sink.data(part);
         this.#remain -= take;
@@ -108,11 +116,14 @@ export class TarReader {
         this.#bodyDone();
       }
       const skip = Math.min(this.#pad, n - pos);
+      rec?.raw(chunk.subarray(pos, pos + skip));
       this.#pad -= skip;
       pos += skip;
       this.#offset += skip;
       if (this.#pad === 0) this.#state = State.Header;
     }
+    // what follows the end blocks is part of the stream (and of the diffID) too
+    if (rec && this.#state === State.Done && pos < n) rec.raw(chunk.subarray(pos));
   }
 
   /** Call at the end of the stream; throws if it stopped inside an entry. */
@@ -157,6 +168,8 @@ export class TarReader {
     this.entries++;
     this.#state = State.Body;
     const path = p.path ?? h.path ?? "";
+    this.#fileBody = (type === "0" || type === "7") && !path.endsWith("/") && size > 0;
+    if (this.#fileBody) this.recorder?.file(path, size);
     this.sink.begin({
       path,
       // Old tars mark directories as files with a trailing slash.

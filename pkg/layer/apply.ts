@@ -4,9 +4,10 @@
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { PodError, wrap } from "../errors.ts";
-import { openSource, type Compression } from "./_source.ts";
+import { openSource, type Compression, type Range } from "./_source.ts";
 import { TarReader } from "./_tar-reader.ts";
 import { LayerWriter } from "./_writer.ts";
+import { TarSplitWriter } from "./tar-split.ts";
 
 export type { Compression } from "./_source.ts";
 
@@ -17,6 +18,10 @@ export type ExtractOptions = {
   digest?: string;
   /** Keep files whose owner is not mapped (single-id user namespace) owned by root instead of failing. */
   ignoreUnmappedOwners?: boolean;
+  /** Where to record the stream without file bodies (tar-split.ts), so that the layer's tar can be given back. */
+  tarSplit?: string;
+  /** The blob is this byte range of the file (a layer inside an uncompressed archive). */
+  range?: Range;
 };
 
 export type ExtractResult = {
@@ -41,18 +46,21 @@ export async function extractLayer(blobPath: string, dest: string, opts: Extract
   checkEmptyDir(label, dest);
   let blob: { compression: Compression; size: number };
   try {
-    blob = probeBlob(blobPath);
+    blob = probeBlob(blobPath, opts.range);
   } catch (e) {
     throw wrap(`${label}: opening ${blobPath}`, e);
   }
   const writer = new LayerWriter(dest, opts.onWarning ?? (() => undefined), opts.ignoreUnmappedOwners);
-  const reader = new TarReader(writer);
-  const source = openSource(blobPath, blob.compression, blob.size);
+  const split = opts.tarSplit ? new TarSplitWriter(opts.tarSplit) : undefined;
+  const reader = new TarReader(writer, split);
+  const source = openSource(blobPath, blob.compression, blob.size, opts.range);
   try {
     for await (const chunk of source.chunks()) applyChunk(reader, writer, chunk);
     reader.finish();
     finishDirs(writer);
+    await split?.finish();
   } catch (e) {
+    split?.abort();
     if (e instanceof PodError) throw wrap(label, e);
     throw wrap(`${label}: reading ${blob.compression === "none" ? "tar" : `${blob.compression} stream`}`, e);
   } finally {
@@ -67,14 +75,14 @@ export function detectCompression(blobPath: string): Compression {
   return probeBlob(blobPath).compression;
 }
 
-function probeBlob(blobPath: string): { compression: Compression; size: number } {
+function probeBlob(blobPath: string, range?: Range): { compression: Compression; size: number } {
   const fd = openSync(blobPath, "r");
   const magic = Buffer.alloc(4);
   let n: number;
   let size: number;
   try {
-    size = fstatSync(fd).size;
-    n = readSync(fd, magic, 0, 4, 0);
+    size = range ? range.length : fstatSync(fd).size;
+    n = size === 0 ? 0 : readSync(fd, magic, 0, Math.min(4, size), range?.start ?? 0);
   } finally {
     closeSync(fd);
   }

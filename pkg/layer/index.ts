@@ -13,3 +13,5 @@ export {
   WHITEOUT_PREFIX,
   type WhiteoutKind,
 } from "./whiteout.ts";
+export { replayLayer, TAR_SPLIT_FILE, type ReplayResult } from "./tar-split.ts";
+export { FdSink, TarWriter, type TarHeader } from "./tar-writer.ts";

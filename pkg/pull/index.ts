@@ -18,7 +18,7 @@ import {
   type ImageReference,
 } from "../image/index.ts";
 import { RegistryClient, parseManifest, selectPlatform, type Credentials, type Platform } from "../registry/index.ts";
-import { Store, upsertImage, type ImageRecord } from "../store/index.ts";
+import { Store, recordBlob, upsertImage, type ImageRecord } from "../store/index.ts";
 import { ProgressBoard, log } from "../output/index.ts";
 import { imageEvent } from "../events/index.ts";
 
@@ -36,6 +36,8 @@ export type PullResult = { id: string; name: string };
 type Fetched = {
   ref: ImageReference;
   client: RegistryClient;
+  /** the host the manifest came from (a mirror's, maybe) */
+  host: string;
   repository: string;
   manifestDigest: string;
   manifestMediaType: string;
@@ -45,7 +47,24 @@ type Fetched = {
   layers: { digest: string; size: number; mediaType: string }[];
 };
 
+/** `docker-archive:FILE[:NAME|@N]`, `oci-archive:FILE[:REF]`, `oci:DIR[:REF]`: an image from a file, as podman pulls one. */
+const ARCHIVE_REF = /^(docker-archive|oci-archive|oci):([^:]+)(?::(.+))?$/;
+
+export function isArchiveReference(input: string): boolean {
+  return ARCHIVE_REF.test(input);
+}
+
+async function pullFromArchive(store: Store, input: string, quiet: boolean): Promise<PullResult> {
+  const [, transport, path, pick] = ARCHIVE_REF.exec(input)!;
+  const { loadArchive } = await import("../archive/load.ts");
+  const loaded = await loadArchive(store, transport === "oci" ? { layoutDir: path, pick, quiet, single: true } : { input: path, pick, quiet, single: true }).catch((e) => {
+    throw wrap(input, e);
+  });
+  return { id: loaded[0]!.id, name: loaded[0]!.names[0] ?? loaded[0]!.id };
+}
+
 export async function pullImage(store: Store, input: string, o: PullOptions): Promise<PullResult> {
+  if (ARCHIVE_REF.test(input)) return pullFromArchive(store, input, o.quiet);
   const env = o.env ?? process.env;
   const cfg = loadRegistriesConfig(env);
   const candidates = resolveShortName(cfg, input);
@@ -111,6 +130,7 @@ async function fetchManifest(
       return {
         ref,
         client,
+        host: src.host,
         repository: src.repository,
         manifestDigest: m.digest,
         manifestMediaType: m.mediaType,
@@ -157,6 +177,8 @@ async function fetchLayer(store: Store, f: Fetched, index: number, diffID: strin
     try {
       await f.client.downloadBlob(f.repository, { digest: layer.digest, size: layer.size }, blob, (n: number) => progress.update(bar, n));
       await store.extractLayers([{ blob, workDir: work, diffID, compressedDigest: layer.digest }]);
+      const compression = /zstd/.test(layer.mediaType) ? "zstd" : /gzip/.test(layer.mediaType) ? "gzip" : "none";
+      await recordBlob(store.root, { diffID, digest: layer.digest, compression, size: layer.size }, `${f.host}/${f.repository}`).catch((e) => log.debug(`recording blob ${layer.digest}: ${(e as Error).message}`));
     } catch (e) {
       if (existsSync(work)) await store.removeTrees([work]);
       throw e;

@@ -1,6 +1,7 @@
-// A pull-side OCI distribution client for one registry host: ping (login
-// check), manifests by tag or digest, and blobs streamed to a file while being
-// hashed. Every byte is verified against the digest it was asked for.
+// An OCI distribution client for one registry host: ping (login check),
+// manifests by tag or digest, and blobs streamed to a file while being
+// hashed (every byte is verified against the digest it was asked for); for
+// pushes, blob checks (HEAD), cross-repository mounts, uploads and manifests.
 //
 // Contract: one RegistryClient per registry host; it remembers the working
 // scheme and the tokens per repository, so reuse it for a whole pull. It never
@@ -33,6 +34,8 @@ export type ClientOptions = {
 };
 
 export type FetchedManifest = { mediaType: string; digest: string; bytes: Uint8Array };
+
+type SendInit = { method?: "GET" | "HEAD" | "POST" | "PUT"; body?: Blob | Uint8Array; push?: boolean };
 
 const MANIFEST_LIMIT = 4 << 20;
 const ERROR_BODY_LIMIT = 64 << 10;
@@ -145,26 +148,93 @@ export class RegistryClient {
    * Sends a request with the credentials the registry asks for: on a 401 it
    * learns the challenge, authenticates and retries once. Returns any other
    * status for the caller to handle; a second 401 throws Unauthorized.
+   * `init.push` asks for the push scope of `repository`.
    */
-  private async request(what: string, path: string, repository: string | undefined, headers: Record<string, string> = {}): Promise<Exchange> {
-    const scope = repository === undefined ? undefined : `repository:${repository}:pull`;
-    const first = await this.attempt(what, path, scope, headers);
+  private async request(what: string, path: string, repository: string | undefined, headers: Record<string, string> = {}, init: SendInit = {}): Promise<Exchange> {
+    const scope = repository === undefined ? undefined : `repository:${repository}:${init.push ? "pull,push" : "pull"}`;
+    const first = await this.attempt(what, path, scope, headers, init);
     if (first.status !== 401) return first;
     const body = await first.errorText(ERROR_BODY_LIMIT);
     if (!this.auth.learn(first, scope)) throw this.auth.rejected(repository, body);
-    const second = await this.attempt(what, path, scope, headers);
+    const second = await this.attempt(what, path, scope, headers, init);
     if (second.status !== 401) return second;
     throw this.auth.rejected(repository, await second.errorText(ERROR_BODY_LIMIT));
   }
 
-  private attempt(what: string, path: string, scope: string | undefined, headers: Record<string, string>): Promise<Exchange> {
+  private attempt(what: string, path: string, scope: string | undefined, headers: Record<string, string>, init: SendInit = {}): Promise<Exchange> {
     return this.guardTransport(
       what,
       (async () => {
         const authorization = await this.auth.header(scope);
-        return this.http.send(path, { headers: authorization === undefined ? headers : { ...headers, Authorization: authorization } });
+        const h = authorization === undefined ? headers : { ...headers, Authorization: authorization };
+        return this.http.send(path, { headers: h, method: init.method, body: init.body });
       })(),
     );
+  }
+
+  // ---- pushing -------------------------------------------------------------
+
+  /** HEAD of a blob in `repository`: its size when the registry has it, undefined when not. */
+  async blobSize(repository: string, digest: string): Promise<number | undefined> {
+    const what = `checking whether a blob ${digest} exists in ${this.name}/${repository}`;
+    checkRepository(repository, what);
+    const ex = await this.request(what, `/v2/${repository}/blobs/${digest}`, repository, {}, { method: "HEAD", push: true });
+    ex.discard();
+    if (ex.status === 200) return Number(ex.header("content-length") ?? "0");
+    if (ex.status === 404) return undefined;
+    throw statusError(what, ex.status, "");
+  }
+
+  /**
+   * Asks the registry to mount blob `digest` from repository `from` into
+   * `repository` (the cross-repository mount). Returns true when it did; when
+   * it cannot, the upload session it opened instead is left to expire.
+   */
+  async mountBlob(repository: string, digest: string, from: string): Promise<boolean> {
+    const what = `mounting blob ${digest} from ${this.name}/${from} into ${repository}`;
+    checkRepository(repository, what);
+    const q = new URLSearchParams({ mount: digest, from }).toString();
+    const ex = await this.request(what, `/v2/${repository}/blobs/uploads/?${q}`, repository, {}, { method: "POST", push: true });
+    if (ex.status === 201) {
+      ex.discard();
+      return true;
+    }
+    const body = await ex.errorText(ERROR_BODY_LIMIT);
+    if (ex.status === 202) return false;
+    throw statusError(what, ex.status, body);
+  }
+
+  /**
+   * Uploads the file `path` as blob `digest` of `size` bytes: POST opens an
+   * upload session, one PUT sends the bytes (streamed from the file) and
+   * closes it. The registry checks the digest; a refusal is an error.
+   */
+  async uploadBlob(repository: string, digest: string, path: string, size: number): Promise<void> {
+    const what = `writing blob ${digest} to ${this.name}/${repository}`;
+    checkRepository(repository, what);
+    const start = await this.request(what, `/v2/${repository}/blobs/uploads/`, repository, {}, { method: "POST", push: true });
+    const startBody = await start.errorText(ERROR_BODY_LIMIT);
+    if (start.status !== 202) throw statusError(`${what}: initiating layer upload to /v2/${repository}/blobs/uploads/`, start.status, startBody);
+    const location = start.header("location");
+    if (!location) throw new PodError(`${what}: the registry gave no upload location`);
+    const url = new URL(location, `http://${this.o.host}`);
+    url.searchParams.set("digest", digest);
+    const target = url.host === new URL(`http://${this.o.host}`).host ? `${url.pathname}${url.search}` : undefined;
+    if (!target) throw new PodError(`${what}: the registry sent the upload to another host (${url.host})`, { hint: "pod uploads only to the registry it was given" });
+    const put = await this.request(what, target, repository, { "Content-Type": "application/octet-stream" }, { method: "PUT", body: Bun.file(path), push: true });
+    void size;
+    const body = await put.errorText(ERROR_BODY_LIMIT);
+    if (put.status !== 201) throw statusError(what, put.status, body);
+  }
+
+  /** PUT of a manifest under a tag or digest; returns the digest of the bytes sent. */
+  async putManifest(repository: string, reference: string, mediaType: string, bytes: Uint8Array): Promise<string> {
+    const what = `writing manifest to ${this.name}/${repository}:${reference}`;
+    checkRepository(repository, what);
+    const ex = await this.request(what, `/v2/${repository}/manifests/${reference}`, repository, { "Content-Type": mediaType }, { method: "PUT", body: bytes, push: true });
+    const body = await ex.errorText(ERROR_BODY_LIMIT);
+    if (ex.status !== 201 && ex.status !== 200) throw statusError(what, ex.status, body);
+    return digestOf(bytes, "sha256");
   }
 
   /** Turns a TransportError into the PodError people see, naming what was being done. */

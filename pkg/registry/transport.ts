@@ -32,7 +32,7 @@ export type TransportOptions = {
   log?: (msg: string) => void;
 };
 
-export type RequestInit = { method?: "GET" | "POST"; headers?: Record<string, string>; body?: URLSearchParams };
+export type RequestInit = { method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH"; headers?: Record<string, string>; body?: URLSearchParams | Blob | Uint8Array };
 
 export function backoffMs(attempt: number): number {
   return 200 * 2 ** attempt;

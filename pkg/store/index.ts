@@ -7,3 +7,4 @@ export { withLock, tryWithLock, removeLockIfFree } from "./lock.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export { pidAlive, atomicTempPid, jobFilePid, tmpEntryPid, staleAtomicTemps, staleJobFiles, staleTmpEntries } from "./leftovers.ts";
 export { treeMismatch, type TreeSummary } from "./tree.ts";
+export { blobsFor, recordBlob, type BlobInfo } from "./blob-info.ts";

@@ -20,6 +20,9 @@ import { runStorageJob, type ExtractResult, type VerifyResult } from "./worker.t
 import { staleAtomicTemps, staleTmpEntries, sweepJobFiles, tmpEntryPid } from "./leftovers.ts";
 import type { TreeSummary } from "./tree.ts";
 
+/** pkg/layer's TAR_SPLIT_FILE, named here so that opening the store does not load the layer code */
+const TAR_SPLIT_FILE = "tar-split.gz";
+
 /** tree: what diff/ held when the layer was stored (absent for layers stored before pod recorded it) */
 export type LayerInfo = { diffID: string; size: number; compressedDigest?: string; created: string; tree?: TreeSummary };
 
@@ -117,31 +120,43 @@ export class Store {
 
   /**
    * Extracts downloaded layer blobs in the storage namespace and moves each
-   * verified layer into place. expected[i] is the diffID the image config names.
+   * verified layer into place. diffID is the one the image config names;
+   * without it (a layer made here: commit, import) the layer is what the tar
+   * gives. A layer that is already in place stays as it was. Returns the diffIDs.
    */
-  async extractLayers(jobs: { blob: string; workDir: string; diffID: string; compressedDigest: string }[]): Promise<void> {
-    if (!jobs.length) return;
+  async extractLayers(jobs: { blob: string; workDir: string; diffID?: string; compressedDigest?: string; range?: { start: number; length: number } }[]): Promise<string[]> {
+    if (!jobs.length) return [];
     const res = await runStorageJob(
       this.runroot,
-      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff") })) },
+      { extract: jobs.map((j) => ({ blob: j.blob, dest: join(j.workDir, "diff"), tarSplit: join(j.workDir, TAR_SPLIT_FILE), range: j.range })) },
     );
     const failures: PodError[] = [];
+    const surplus: string[] = [];
+    const done: string[] = [];
     jobs.forEach((j, i) => {
       const r = res.extracted[i] as ExtractResult | undefined;
-      if (!r) failures.push(new PodError(`extracting layer ${j.compressedDigest}: no result from the storage worker`));
-      else if ("error" in r) failures.push(new PodError(`extracting layer ${j.compressedDigest}: ${r.error}`, { hint: r.hint }));
-      else if (r.diffID !== j.diffID)
-        failures.push(new DigestMismatch(`layer ${j.compressedDigest}: uncompressed digest mismatch: expected ${j.diffID}, got ${r.diffID}`, {
+      const what = j.compressedDigest ?? j.blob;
+      if (!r) failures.push(new PodError(`extracting layer ${what}: no result from the storage worker`));
+      else if ("error" in r) failures.push(new PodError(`extracting layer ${what}: ${r.error}`, { hint: r.hint }));
+      else if (j.diffID && r.diffID !== j.diffID)
+        failures.push(new DigestMismatch(`layer ${what}: uncompressed digest mismatch: expected ${j.diffID}, got ${r.diffID}`, {
           hint: "the image is corrupt or was tampered with; it was not stored",
         }));
-      else {
-        const info: LayerInfo = { diffID: j.diffID, size: r.size, compressedDigest: j.compressedDigest, created: new Date().toISOString(), tree: r.tree };
+      else if (this.hasLayer(r.diffID)) {
+        surplus.push(j.workDir);
+        done.push(r.diffID);
+      } else {
+        const info: LayerInfo = { diffID: r.diffID, size: r.size, compressedDigest: j.compressedDigest, created: new Date().toISOString(), tree: r.tree };
         writeFileAtomic(join(j.workDir, "layer.json"), JSON.stringify(info));
-        rmSync(j.blob, { force: true });
-        renameSync(j.workDir, this.layerDir(j.diffID));
+        // the downloaded blob goes, never a file of the user's (import reads one in place)
+        if (j.blob.startsWith(`${j.workDir}/`)) rmSync(j.blob, { force: true });
+        renameSync(j.workDir, this.layerDir(r.diffID));
+        done.push(r.diffID);
       }
     });
+    await this.removeTrees(surplus);
     if (failures.length) throw failures[0]!;
+    return done;
   }
 
   /** Deletes paths that may hold files owned by subordinate ids (after moving them into tmp/). */

@@ -13,7 +13,8 @@ import { ensurePrivateDir } from "../config/index.ts";
 import { err } from "../output/index.ts";
 import { summarizeTree, type TreeSummary } from "./tree.ts";
 
-export type ExtractJob = { blob: string; dest: string };
+/** tarSplit: where to record the stream without file bodies, to give the tar back later (pkg/layer tar-split.ts) */
+export type ExtractJob = { blob: string; dest: string; tarSplit?: string; range?: { start: number; length: number } };
 /** copySubtree: the image directory `path` of `layers` into `dest` (filling a new volume). */
 export type StorageJob = {
   /** the namespace maps only the user (set by the parent, which can read /etc/subuid as itself) */
@@ -115,7 +116,7 @@ export async function executeStorageJob(jobFile: string): Promise<number> {
       job.extract.map(async (x): Promise<ExtractResult> => {
         try {
           mkdirSync(x.dest, { recursive: true, mode: 0o755 });
-          const r = await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`), ignoreUnmappedOwners: single });
+          const r = await extractLayer(x.blob, x.dest, { onWarning: (m: string) => err(`WARN ${m}\n`), ignoreUnmappedOwners: single, tarSplit: x.tarSplit, range: x.range });
           return { ...r, tree: summarizeTree(x.dest) };
         } catch (e) {
           rmSync(x.dest, { recursive: true, force: true });
