@@ -5,43 +5,16 @@
 // freezes it (a counter the container writes to its log stops), unpause
 // thaws it, rm -f ends a paused container, and the scope goes when the
 // container ends. Kept small: under TCG every pod call is several times slower.
-import { afterEach, beforeAll, describe, test } from "bun:test";
+import { describe } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { POD, useSuite, requires, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, HEX64, CI, type TestLike } from "../e2e/helpers.ts";
-import { startRegistry } from "../fixtures/registry.ts";
-import { pushFixture } from "../fixtures/images.ts";
+import { POD, useSuite, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, HEX64 } from "../e2e/helpers.ts";
 import { sleep } from "../fixtures/proc.ts";
-import { cgroupSupport } from "../../pkg/cgroup/index.ts";
+import { made, support, useVmSuite, V } from "./vm-suite.ts";
 
 useSuite("500-cgroup");
 
-const support = cgroupSupport();
-/** Needs a delegated cgroup v2: in the VM always (CI fails without it), elsewhere it skips saying why. */
-const V: TestLike = support.ok
-  ? requires("subuid")
-  : (name, fn, ms) => {
-      const why = `no delegated cgroup v2 here (${support.reason}); run bash test/vm/run.sh`;
-      if (CI || process.env.VM_RUN === "1") requires("subuid")(name, () => Promise.reject(new Error(`expected a delegated cgroup v2: ${why}`)), ms);
-      else {
-        console.log(`skip: "${name}": ${why}`);
-        test.skip(`${name} (skipped: ${why})`, () => {});
-      }
-      void fn;
-    };
-
-const made: string[] = [];
-beforeAll(async () => {
-  if (!support.ok) return;
-  const reg = await startRegistry();
-  onSuiteEnd(() => reg.stop());
-  pod().mirrorDockerIo(reg.host);
-  await pushFixture(reg, "busybox");
-  expectExit(await runPod(["pull", "-q", "busybox"]), 0);
-}, SETUP_TIMEOUT);
-afterEach(async () => {
-  if (made.length) await runPod(["rm", "-f", "-i", ...made.splice(0)], { timeoutMs: 60_000 });
-}, SETUP_TIMEOUT);
+useVmSuite();
 
 /** Prints 1, 2, 3, … five times a second. */
 const COUNTER = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"];

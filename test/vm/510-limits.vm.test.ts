@@ -7,43 +7,16 @@
 // changes a running container's files; stats reads them; kill leaves none
 // of a hundred forked children; a controller that is not delegated is
 // refused. Kept small: under TCG every pod call is several times slower.
-import { afterEach, beforeAll, describe, test } from "bun:test";
+import { describe } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuite, requires, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, onSuiteEnd, SETUP_TIMEOUT, HEX64, CI, type TestLike } from "../e2e/helpers.ts";
-import { startRegistry } from "../fixtures/registry.ts";
-import { pushFixture } from "../fixtures/images.ts";
+import { useSuite, runPod, pod, expect, expectExit, expectPodError, assertOutput, lines, safeName, HEX64 } from "../e2e/helpers.ts";
 import { sleep } from "../fixtures/proc.ts";
-import { cgroupSupport } from "../../pkg/cgroup/index.ts";
+import { made, support, useVmSuite, V } from "./vm-suite.ts";
 
 useSuite("510-limits");
 
-const support = cgroupSupport();
-/** Needs a delegated cgroup v2: in the VM always (CI fails without it), elsewhere it skips saying why. */
-const V: TestLike = support.ok
-  ? requires("subuid")
-  : (name, fn, ms) => {
-      const why = `no delegated cgroup v2 here (${support.reason}); run bash test/vm/run.sh`;
-      if (CI || process.env.VM_RUN === "1") requires("subuid")(name, () => Promise.reject(new Error(`expected a delegated cgroup v2: ${why}`)), ms);
-      else {
-        console.log(`skip: "${name}": ${why}`);
-        test.skip(`${name} (skipped: ${why})`, () => {});
-      }
-      void fn;
-    };
-
-const made: string[] = [];
-beforeAll(async () => {
-  if (!support.ok) return;
-  const reg = await startRegistry();
-  onSuiteEnd(() => reg.stop());
-  pod().mirrorDockerIo(reg.host);
-  await pushFixture(reg, "busybox");
-  expectExit(await runPod(["pull", "-q", "busybox"]), 0);
-}, SETUP_TIMEOUT);
-afterEach(async () => {
-  if (made.length) await runPod(["rm", "-f", "-i", ...made.splice(0)], { timeoutMs: 60_000 });
-}, SETUP_TIMEOUT);
+useVmSuite();
 
 async function runD(name: string, args: string[]): Promise<string> {
   made.push(name);
