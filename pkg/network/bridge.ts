@@ -136,7 +136,8 @@ function run(argv: string[], input?: string): void {
     });
 }
 
-function sysctl(key: string, value: string): void {
+/** Sets a host sysctl as root, in place (a rename cannot replace a /proc/sys file); nothing when it already has the value. */
+export function sysctl(key: string, value: string): void {
   const path = `/proc/sys/${key.replaceAll(".", "/")}`;
   try {
     if (readFileSync(path, "utf8").trim() === value) return;

@@ -13,7 +13,7 @@
 // host routes), answers DNS on each network's gateway address only, and one
 // nftables table of pod's (`inet pod_networks`) masquerades each network and
 // keeps networks apart; the bridges pod made go with their last container.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
@@ -24,7 +24,7 @@ import { findOnPath, nameservers, pastaOffers, PASTA_DNS_FORWARD, resolvConf } f
 import { addressRange, bridgeMtu, ipv6Of, routeMetric, toIp, toInt, type NetworkRecord } from "./networks.ts";
 import { isIPv4 } from "node:net";
 import { SEARCH_DOMAIN } from "./dns.ts";
-import { BRIDGE_NAME, dnatRule, publishedChains } from "./bridge.ts";
+import { BRIDGE_NAME, dnatRule, publishedChains, sysctl } from "./bridge.ts";
 import type { PortMapping } from "./mode.ts";
 
 /** One container's place on one network. */
@@ -261,7 +261,7 @@ async function startKeeper(dir: string, runroot: string, hostResolv: string, joi
   try {
     if (asRoot()) {
       // the host routes for its bridges, as it does for pod0 (netavark sets the same)
-      if (readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
+      sysctl("net.ipv4.ip_forward", "1");
     } else {
       // the namespace is the keeper's own: forwarding on for both families there
       inKeeper(pid, ["/bin/sh", "-c", `"$1" link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }`, "sh", ip]);
@@ -311,7 +311,7 @@ function applyLeases(dir: string, keeper: number, leases: UserLease[]): void {
   }
   if (batch) inKeeper(keeper, [tool("ip", "iproute2"), "-batch", "-"], batch);
   // a published port's clients on the host's loopback are routed out to the bridge
-  if (asRoot()) for (const b of new Set(leases.filter((l) => l.ports?.length).map((l) => l.bridge))) writeFileSync(`/proc/sys/net/ipv4/conf/${b}/route_localnet`, "1");
+  if (asRoot()) for (const b of new Set(leases.filter((l) => l.ports?.length).map((l) => l.bridge))) sysctl(`net.ipv4.conf.${b}.route_localnet`, "1");
   inKeeper(keeper, [tool("nft", "nftables"), "-f", "-"], asRoot() ? hostRuleset(leases) : userRuleset(leases));
   writeFileAtomic(leaseFile(dir), JSON.stringify(leases, null, 1), 0o600);
   if (asRoot()) signalKeeper(dir);
