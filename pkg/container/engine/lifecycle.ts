@@ -47,6 +47,9 @@ export async function startContainer(
     if (status === "paused")
       throw new ContainerStateInvalid(`cannot start container ${rec.name}: it is paused`, { hint: `pod unpause ${rec.name}` });
     if (!canStart(status)) return;
+    // The previous run's monitor may still be finishing (the exit is on record before it has let go of
+    // the runtime dir): the new run starts once it has ended, so it cannot clean up after the new one.
+    await awaitMonitorEnd(containerDir(paths.root, rec.id), 3_000);
     rmSync(runtimeDir(paths, rec.id), { recursive: true, force: true });
     const fresh = cur.stoppedByUser && !o.byPolicy ? ((await updateRecord(paths.root, rec.id, (r) => ({ ...r, stoppedByUser: undefined }))) ?? cur) : cur;
     await startDetached(paths, fresh, o.ttySize, o.awaitAttach, o.preserveFds);
@@ -222,6 +225,16 @@ export async function removeUnreadable(paths: Paths, force: boolean): Promise<st
 function liveMonitor(dir: string): number | undefined {
   const live = readLivePids(dir);
   return live && processStartTime(live.monitorPid) === live.monitorStart ? live.monitorPid : undefined;
+}
+
+/** Waits for the monitor of an ended run to exit by itself; past the grace it is ended like a stuck one. */
+async function awaitMonitorEnd(dir: string, graceMs: number): Promise<void> {
+  // (under --restart the ended run's monitor is the caller itself)
+  const ended = () => [undefined, process.pid].includes(liveMonitor(dir));
+  for (let waited = 0; !ended(); waited += 10) {
+    if (waited >= graceMs) return endMonitor(dir);
+    await Bun.sleep(10);
+  }
 }
 
 /** A monitor still alive once its container is gone (stuck, or never told) must not outlive the record it serves. */
