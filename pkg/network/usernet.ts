@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, UsageError } from "../errors.ts";
+import { log } from "../output/index.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { withLock } from "../store/lock.ts";
 import { pidAlive, processStartTime } from "../store/leftovers.ts";
@@ -466,9 +467,18 @@ async function liveKeeper(dir: string, runroot: string, hostResolv: string): Pro
     if (mine.every((l) => ifaces.has(l.veth))) continue;
     const batch = join(dir, `rejoin-${id.slice(0, 12)}.batch`);
     writeFileAtomic(batch, containerBatch(mine, 0, true).replace("link set lo up\n", ""), 0o600);
-    const r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    // The container's old interfaces go only when the kernel has torn the dead namespace down (asynchronously,
+    // after its pasta ended): until then their names are taken ("File exists"), so the join is tried again.
+    let r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    for (let tries = 0; r.exitCode !== 0 && r.stderr.toString().includes("File exists") && tries < 60; tries++) {
+      await Bun.sleep(50);
+      r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    }
     rmSync(batch, { force: true });
-    if (r.exitCode !== 0) writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.id !== id), null, 1), 0o600);
+    if (r.exitCode !== 0) {
+      log.warn(`container ${id.slice(0, 12)} could not be joined to the rebuilt user networks: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`);
+      writeFileAtomic(leaseFile(dir), JSON.stringify(readLeases(dir).filter((l) => l.id !== id), null, 1), 0o600);
+    }
   }
   return fresh;
 }
