@@ -3,7 +3,7 @@
 // "table TEMPLATE" → a template with a header row; anything else → the
 // template once per item. `\t` and `\n` written literally in a shell are
 // turned into real tabs and newlines.
-import { parseTemplate, renderTemplate } from "./template.ts";
+import { parseTemplate, renderHeader, renderTemplate } from "./template.ts";
 import { alignCells } from "./table.ts";
 
 export type FormatSpec = {
@@ -18,21 +18,16 @@ function unescape(s: string): string {
 }
 
 function headerFor(field: string, headers: Record<string, string>): string {
-  return headers[field] ?? field.replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+  const named = headers[field] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1];
+  return named ?? field.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z])([A-Z][a-z])/g, "$1 $2").toUpperCase();
 }
 
 function tableOf(tmpl: string, items: unknown[], spec: FormatSpec, withHeader: boolean): string {
   const t = parseTemplate(unescape(tmpl));
   const rows = items.map((i) => renderTemplate(t, i).split("\t"));
-  if (withHeader) {
-    const header = unescape(tmpl)
-      .split("\t")
-      .map((cell) => {
-        const m = /\{\{\s*\.(\w+)/.exec(cell);
-        return m ? headerFor(m[1]!, spec.headers) : cell.toUpperCase();
-      });
-    rows.unshift(header);
-  }
+  // podman renders the template once against the headers: every field names its column,
+  // whatever separates them (tabs make columns, spaces stay inside one)
+  if (withHeader) rows.unshift(renderHeader(t, (field) => headerFor(field, spec.headers)).split("\t"));
   return alignCells(rows);
 }
 

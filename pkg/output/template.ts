@@ -1,11 +1,13 @@
 // A subset of Go's text/template, enough for podman-style --format strings:
-// {{.Field.Sub}}, {{json .}}, {{range .List}}…{{end}}, {{if …}}…{{else}}…{{end}},
+// {{.Field.Sub}}, {{json .}}, {{range .List}}…{{else}}…{{end}} (with {{break}} and
+// {{continue}}), {{if …}}…{{else if …}}…{{else}}…{{end}}, {{with …}}…{{else with …}}…{{end}},
 // pipelines (`{{.Names | upper}}`), parenthesized ones with fields after them
 // (`{{(index .Networks "x").IPAddress}}`), variables (`{{$v := …}}`, `$v.Field`,
 // `{{range $k, $v := …}}`, `$` the whole value), string and number literals, `{{-`/`-}}` trim,
-// and the functions podman scripts use (json, lower, upper, title, join, index,
-// len, printf, println, truncate). Field names match exactly first, then
-// case-insensitively, so `{{.Id}}` and `{{.ID}}` both work.
+// Go's own functions (and, or, not, eq, ne, lt, le, gt, ge, len, index, slice, print,
+// printf, println, html, js, urlquery) and podman's (json, lower, upper, title, join,
+// split, pad, truncate). Field names match exactly first, then case-insensitively,
+// so `{{.Id}}` and `{{.ID}}` both work.
 import { PodError } from "../errors.ts";
 
 type Arg =
@@ -22,29 +24,144 @@ type Node =
   | { kind: "text"; text: string }
   | { kind: "action"; pipe: Pipeline; decl: Decl }
   | { kind: "range"; pipe: Pipeline; decl: Decl; body: Node[]; elseBody: Node[] }
-  | { kind: "if"; pipe: Pipeline; body: Node[]; elseBody: Node[] };
+  | { kind: "if" | "with"; pipe: Pipeline; decl: Decl; body: Node[]; elseBody: Node[] }
+  | { kind: "break" }
+  | { kind: "continue" };
 type Vars = Map<string, unknown>;
 
 export type Template = { nodes: Node[]; source: string };
 
+const callError = (name: string, why: string) =>
+  new PodError(`template: error calling ${name}: ${why}`, { hint: "Go template rules: eq/ne compare strings, numbers or booleans; lt/le/gt/ge numbers or strings of one kind" });
+
+/** Go compares basic values only, and only of one kind (all integers and floats are numbers here). */
+function basic(name: string, v: unknown): string | number | boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  throw callError(name, "non-comparable type");
+}
+function equal(name: string, a: unknown, b: unknown): boolean {
+  const x = basic(name, a);
+  const y = basic(name, b);
+  if (x === undefined || y === undefined) return x === y;
+  if (typeof x !== typeof y) throw callError(name, "incompatible types for comparison");
+  return x === y;
+}
+function less(name: string, a: unknown, b: unknown): boolean {
+  const x = basic(name, a);
+  const y = basic(name, b);
+  if (typeof x === "boolean" || typeof y === "boolean" || x === undefined || y === undefined) throw callError(name, "invalid type for comparison");
+  if (typeof x !== typeof y) throw callError(name, "incompatible types for comparison");
+  return x < y;
+}
+
+/** fmt's verbs as scripts use them: %s %v %d %q %x %X %o %b %f %e %g %t %c %%, flags `-`, `+`, `0`, ` `, width and precision. */
+function sprintf(format: string, args: unknown[]): string {
+  let i = 0;
+  return format.replace(/%([-+0 #]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g, (_m, flags: string, width?: string, prec?: string, verb?: string) => {
+    if (verb === "%") return "%";
+    if (i >= args.length) return `%!${verb}(MISSING)`;
+    const a = args[i++];
+    const num = Number(a);
+    let out: string;
+    switch (verb) {
+      case "d":
+        out = typeof a === "number" ? String(Math.trunc(num)) : `%!d(${typeof a}=${goString(a)})`;
+        break;
+      case "x":
+      case "X":
+        out = typeof a === "number" ? Math.trunc(num).toString(16) : Buffer.from(String(a)).toString("hex");
+        if (verb === "X") out = out.toUpperCase();
+        break;
+      case "o":
+        out = Math.trunc(num).toString(8);
+        break;
+      case "b":
+        out = Math.trunc(num).toString(2);
+        break;
+      case "f":
+      case "F":
+        out = num.toFixed(prec === undefined ? 6 : Number(prec));
+        break;
+      case "e":
+        out = num.toExponential(prec === undefined ? 6 : Number(prec)).replace(/e([+-])(\d)$/, "e$10$2");
+        break;
+      case "g":
+        out = prec === undefined ? String(num) : num.toPrecision(Number(prec));
+        break;
+      case "q":
+        out = JSON.stringify(goString(a));
+        break;
+      case "c":
+        out = String.fromCodePoint(num);
+        break;
+      case "t":
+        out = typeof a === "boolean" ? String(a) : `%!t(${goString(a)})`;
+        break;
+      default:
+        out = goString(a);
+        if (prec !== undefined && (verb === "s" || verb === "v")) out = out.slice(0, Number(prec));
+    }
+    if (flags.includes("+") && typeof a === "number" && num >= 0 && "dfeg".includes(verb!)) out = "+" + out;
+    const w = Number(width ?? 0);
+    if (out.length >= w) return out;
+    if (flags.includes("-")) return out.padEnd(w);
+    if (flags.includes("0") && typeof a === "number") return out.startsWith("-") || out.startsWith("+") ? out[0] + out.slice(1).padStart(w - 1, "0") : out.padStart(w, "0");
+    return out.padStart(w);
+  });
+}
+
+const lengthOf = (v: unknown): number => {
+  if (Array.isArray(v) || typeof v === "string") return v.length;
+  if (v && typeof v === "object") return Object.keys(v).length;
+  throw callError("len", `len of ${v === undefined || v === null ? "nil pointer" : `type ${typeof v}`}`);
+};
+
+// `and` and `or` are evaluated lazily in evalPipe, as Go does; these are their eager forms
 const functions: Record<string, (...a: unknown[]) => unknown> = {
+  and: (...a) => a.find((x) => !truthy(x)) ?? a[a.length - 1],
+  or: (...a) => a.find(truthy) ?? a[a.length - 1],
+  not: (v) => !truthy(v),
+  eq: (a, ...b) => {
+    if (!b.length) throw callError("eq", "missing argument for comparison");
+    return b.some((x) => equal("eq", a, x));
+  },
+  ne: (a, b) => !equal("ne", a, b),
+  lt: (a, b) => less("lt", a, b),
+  le: (a, b) => less("le", a, b) || equal("le", a, b),
+  gt: (a, b) => !less("gt", a, b) && !equal("gt", a, b),
+  ge: (a, b) => !less("ge", a, b),
   json: (v) => JSON.stringify(v ?? null),
   lower: (v) => String(v).toLowerCase(),
   upper: (v) => String(v).toUpperCase(),
-  title: (v) => String(v).replace(/\b\w/g, (c) => c.toUpperCase()),
+  title: (v) => String(v).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, before: string, c: string) => before + c.toUpperCase()),
   join: (v, sep) => (Array.isArray(v) ? v.map(goString).join(String(sep)) : goString(v)),
+  split: (v, sep) => String(v).split(String(sep)),
+  pad: (v, before, after) => " ".repeat(Number(before)) + String(v) + " ".repeat(Number(after)),
   index: (v, ...keys) => keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
-  len: (v) => (Array.isArray(v) || typeof v === "string" ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0),
-  printf: (f, ...a) => {
-    let i = 0;
-    return String(f).replace(/%[sdvq%]/g, (m) => (m === "%%" ? "%" : m === "%q" ? JSON.stringify(goString(a[i++])) : goString(a[i++])));
+  slice: (v, ...ix) => {
+    if (typeof v !== "string" && !Array.isArray(v)) throw callError("slice", `can't slice item of type ${typeof v}`);
+    const [from = 0, to = v.length] = ix.map(Number);
+    if (from < 0 || to > v.length || from > to) throw callError("slice", `index out of range: ${from}:${to}`);
+    return v.slice(from, to);
   },
+  len: lengthOf,
+  print: (...a) => a.map((x, i) => (i > 0 && typeof x !== "string" && typeof a[i - 1] !== "string" ? " " : "") + goString(x)).join(""),
+  printf: (f, ...a) => sprintf(String(f), a),
   println: (...a) => a.map(goString).join(" ") + "\n",
+  html: (...a) => a.map(goString).join("").replace(/[&<>"'\0]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "\0": "\uFFFD" })[c]!),
+  js: (...a) =>
+    a
+      .map(goString)
+      .join("")
+      .replace(/[\\'"<>&=\n\r\t]/g, (c) => (c === "\\" || c === "'" || c === '"' ? "\\" + c : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`)),
+  urlquery: (...a) => encodeURIComponent(a.map(goString).join("")).replace(/%20/g, "+").replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
   truncate: (v, n) => String(v).slice(0, Number(n)),
 };
 
 export function goString(v: unknown): string {
   if (v === undefined || v === null) return "<no value>";
+  if (v instanceof HeaderRow) return v.self;
   if (Array.isArray(v)) return `[${v.map(goString).join(" ")}]`;
   if (v instanceof Date) return v.toISOString();
   if (typeof v === "object")
@@ -168,7 +285,9 @@ function declaration(source: string, a: string): { decl: Decl; rest: string } {
 export function parseTemplate(source: string): Template {
   const tokens = tokenize(source);
   let pos = 0;
-  const parseList = (stopAt: string[]): { nodes: Node[]; stop?: string } => {
+  let ranges = 0;
+  /** The nodes up to one of stopAt's keywords, and that action's whole text. */
+  const parseList = (stopAt: string[]): { nodes: Node[]; stop?: string; action?: string } => {
     const nodes: Node[] = [];
     while (pos < tokens.length) {
       const t = tokens[pos++]!;
@@ -178,17 +297,14 @@ export function parseTemplate(source: string): Template {
       }
       const a = t.action;
       const word = a.split(/\s+/)[0]!;
-      if (stopAt.includes(word)) return { nodes, stop: word };
-      if (word === "range" || word === "if") {
-        const { decl, rest } = word === "range" ? declaration(source, a.slice(word.length)) : { decl: [], rest: a.slice(word.length) };
-        const pipe = parseArgs(source, rest);
-        const body = parseList(["else", "end"]);
-        let elseBody: Node[] = [];
-        if (body.stop === "else") elseBody = parseList(["end"]).nodes;
-        else if (body.stop !== "end") throw bad(source, `unterminated ${word}`);
-        nodes.push(word === "range" ? { kind: "range", pipe, decl, body: body.nodes, elseBody } : { kind: "if", pipe, body: body.nodes, elseBody });
-      } else if (word === "end" || word === "else") throw bad(source, `unexpected {{${word}}}`);
-      else if (a.startsWith("/*")) continue;
+      if (stopAt.includes(word)) return { nodes, stop: word, action: a };
+      if (word === "range" || word === "if" || word === "with") nodes.push(control(word, a.slice(word.length)));
+      else if (word === "end" || word === "else") throw bad(source, `unexpected {{${word}}}`);
+      else if (word === "break" || word === "continue") {
+        if (!ranges) throw bad(source, `{{${word}}} outside {{range}}`);
+        if (a !== word) throw bad(source, `unexpected text after {{${word}}}`);
+        nodes.push({ kind: word });
+      } else if (a.startsWith("/*")) continue;
       else {
         const { decl, rest } = declaration(source, a);
         if (decl.length > 1) throw bad(source, "too many declarations");
@@ -198,12 +314,41 @@ export function parseTemplate(source: string): Template {
     if (stopAt.length) throw bad(source, "missing {{end}}");
     return { nodes };
   };
+  /** range/if/with after its keyword; `{{else if …}}` and `{{else with …}}` become an if or with alone in the else branch, ended by the same {{end}}. */
+  const control = (word: "range" | "if" | "with", text: string): Node => {
+    const { decl, rest } = declaration(source, text);
+    if (word === "if" && decl.length) throw bad(source, "declaration in {{if}}");
+    if (word === "with" && decl.length > 1) throw bad(source, "too many declarations");
+    const pipe = parseArgs(source, rest);
+    if (word === "range") ranges++;
+    const body = parseList(["else", "end"]);
+    if (word === "range") ranges--;
+    let elseBody: Node[] = [];
+    if (body.stop === "else") {
+      const chained = body.action!.slice(4).trim();
+      const next = chained.split(/\s+/)[0]!;
+      if (chained === "") elseBody = parseList(["end"]).nodes;
+      else if (word !== "range" && next === word) elseBody = [control(word, chained.slice(word.length))];
+      else throw bad(source, `unexpected "${next}" after {{else}}`);
+    }
+    return { kind: word, pipe, decl, body: body.nodes, elseBody };
+  };
   return { nodes: parseList([]).nodes, source };
+}
+
+/** The header row of a `table` format: every field the template names shows as its header, as podman renders the template against the headers. */
+class HeaderRow {
+  /** self: what `{{.}}` prints inside a range or with over a field (that field's header) */
+  constructor(
+    readonly headerOf: (field: string) => string,
+    readonly self = "",
+  ) {}
 }
 
 function lookup(v: unknown, path: string[]): unknown {
   let cur = v;
   for (const [depth, key] of path.entries()) {
+    if (cur instanceof HeaderRow) return cur.headerOf(key);
     if (cur == null || typeof cur !== "object") return undefined;
     const o = cur as Record<string, unknown>;
     if (key in o) cur = o[key];
@@ -234,48 +379,101 @@ function evalPipe(pipe: Pipeline, dot: unknown, vars: Vars): unknown {
   };
   pipe.forEach((cmd, i) => {
     const [head, ...rest] = cmd;
+    if (head!.kind === "fn" && (head!.name === "and" || head!.name === "or")) {
+      // Go stops at the first argument that decides: `and .A (index .A 0)` is safe on an empty .A
+      const want = head!.name === "or";
+      const lazy: (() => unknown)[] = rest.map((a) => () => evalArg(a));
+      if (i > 0) lazy.push(() => prev);
+      if (!lazy.length) throw callError(head!.name, "missing argument");
+      let v: unknown;
+      for (const next of lazy) if (truthy((v = next())) === want) break;
+      prev = v;
+      return;
+    }
     const args = rest.map(evalArg);
     if (i > 0) args.push(prev);
     if (head!.kind === "fn") prev = functions[head!.name]!(...args);
+    else if (args.length) throw new PodError(`template: can't give argument to non-function ${describe(head!)}`, { hint: "only functions take arguments: {{printf \"%s\" .Field}}" });
     else prev = evalArg(head!);
   });
   return prev;
 }
 
-const truthy = (v: unknown) =>
-  !(v === undefined || v === null || v === false || v === 0 || v === "" || (Array.isArray(v) && v.length === 0));
+const describe = (a: Arg) => (a.kind === "field" ? "." + a.path.join(".") : a.kind === "var" ? [a.name, ...a.path].join(".") : a.kind === "lit" ? JSON.stringify(a.value) : "(…)");
 
-function exec(nodes: Node[], dot: unknown, outer: Vars): string {
+/** Go's truth: the zero value of its type, an empty slice, map or string is false. */
+function truthy(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (v instanceof HeaderRow || v instanceof Date) return true;
+  if (typeof v === "object") return Object.keys(v).length > 0;
+  return true;
+}
+
+const headerBelow = (row: unknown, v: unknown) => new HeaderRow((row as HeaderRow).headerOf, goString(v));
+
+type Signal = "break" | "continue" | undefined;
+
+function exec(nodes: Node[], dot: unknown, outer: Vars): [string, Signal] {
   // a variable lives to the end of the block it is declared in, as in Go
   const vars = new Map(outer);
+  const header = vars.get("$") instanceof HeaderRow;
   let s = "";
   for (const n of nodes) {
     if (n.kind === "text") s += n.text;
+    else if (n.kind === "break" || n.kind === "continue") return [s, n.kind];
     else if (n.kind === "action") {
       const v = evalPipe(n.pipe, dot, vars);
       if (n.decl.length) vars.set(n.decl[0]!, v);
       else s += goString(v);
-    } else if (n.kind === "if") s += exec(truthy(evalPipe(n.pipe, dot, vars)) ? n.body : n.elseBody, dot, vars);
-    else {
+    } else if (n.kind === "if" || n.kind === "with") {
+      // a header row takes the first branch: podman's headers are non-empty strings, so a field test is true there
+      const v = header ? headerBelow(dot, evalPipe(n.pipe, dot, vars)).self || true : evalPipe(n.pipe, dot, vars);
+      const inner = new Map(vars);
+      if (n.decl.length) inner.set(n.decl[0]!, v);
+      // in a header row, `with .Field` keeps the headers as its dot, so the fields inside it still name columns
+      const [text, signal] = truthy(v) ? exec(n.body, n.kind === "if" ? dot : header ? headerBelow(dot, v) : v, inner) : exec(n.elseBody, dot, vars);
+      s += text;
+      if (signal) return [s, signal];
+    } else {
       const v = evalPipe(n.pipe, dot, vars);
-      // Go ranges over a map in key order
-      const entries: [unknown, unknown][] = Array.isArray(v)
-        ? v.map((x, i) => [i, x])
-        : v && typeof v === "object"
-          ? Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])
-          : [];
-      const each = ([k, x]: [unknown, unknown]) => {
+      // Go ranges over a map in key order; a header row names its columns once
+      const entries: [unknown, unknown][] = header
+        ? [[0, headerBelow(dot, v)]]
+        : Array.isArray(v)
+          ? v.map((x, i) => [i, x])
+          : typeof v === "number" && Number.isInteger(v)
+            ? Array.from({ length: Math.max(v, 0) }, (_, i) => [i, i])
+            : v && typeof v === "object"
+              ? Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])
+              : v === undefined || v === null
+                ? []
+                : (() => {
+                    throw new PodError(`template: range can't iterate over ${goString(v)}`, { hint: "range over a list or a map field" });
+                  })();
+      if (!entries.length) {
+        s += exec(n.elseBody, dot, vars)[0];
+        continue;
+      }
+      for (const [k, x] of entries) {
         const inner = new Map(vars);
-        if (n.decl.length === 2) (inner.set(n.decl[0]!, k), inner.set(n.decl[1]!, x));
+        if (n.decl.length === 2) (inner.set(n.decl[0]!, header ? x : k), inner.set(n.decl[1]!, x));
         else if (n.decl.length === 1) inner.set(n.decl[0]!, x);
-        return exec(n.body, x, inner);
-      };
-      s += entries.length ? entries.map(each).join("") : exec(n.elseBody, dot, vars);
+        const [text, signal] = exec(n.body, x, inner);
+        s += text;
+        if (signal === "break") break;
+      }
     }
   }
-  return s;
+  return [s, undefined];
 }
 
 export function renderTemplate(t: Template, value: unknown): string {
-  return exec(t.nodes, value, new Map([["$", value]]));
+  return exec(t.nodes, value, new Map([["$", value]]))[0];
+}
+
+/** The template rendered against headers instead of an item: `{{.Names}}` prints headerOf("Names"). */
+export function renderHeader(t: Template, headerOf: (field: string) => string): string {
+  const row = new HeaderRow(headerOf);
+  return exec(t.nodes, row, new Map([["$", row]]))[0];
 }
