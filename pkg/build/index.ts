@@ -6,3 +6,6 @@
 
 export * from "./containerfile.ts";
 export * from "./expand.ts";
+export * from "./ignore.ts";
+export * from "./stages.ts";
+export * from "./context-hash.ts";
