@@ -141,11 +141,11 @@ export function parseContainerfile(text: string, file: string): Containerfile {
       continue;
     }
     const start = i + 1;
-    let joined = first.replace(/^[ \t]+/, "");
-    let cont = stripContinuation(joined, escape);
+    const firstLine = first.replace(/^[ \t]+/, "");
+    let cont = stripContinuation(firstLine, escape);
+    let joined = cont ?? firstLine;
     i++;
     while (cont !== undefined) {
-      joined = cont;
       // Comment lines and empty lines inside a continued instruction are skipped, as BuildKit does.
       while (i < lines.length && (isBlank(lines[i]!) || isCommentLine(lines[i]!))) i++;
       if (i >= lines.length) {
