@@ -91,6 +91,12 @@ export function parseError(file: string, line: number, message: string, hint?: s
   return new PodError(`${file}:${line}: ${message}`, { exit: 125, hint: hint ?? `fix line ${line} of ${file}` });
 }
 
+/** An error met while handling an instruction (an expansion, a flag value) with the file, line and keyword in front. */
+export function instructionError(file: string, instr: Instruction, e: unknown): PodError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return parseError(file, instr.line, `${instr.keyword}: ${msg}`, e instanceof PodError ? e.hint : undefined);
+}
+
 function isSpace(c: string | undefined): boolean {
   return c === " " || c === "\t";
 }

@@ -9,7 +9,7 @@
 
 import { PodError } from "../errors.ts";
 import type { Containerfile, Instruction, Stage } from "./containerfile.ts";
-import { parseError } from "./containerfile.ts";
+import { instructionError, parseError } from "./containerfile.ts";
 import { expand, parseKeyValues } from "./expand.ts";
 
 export interface Platform {
@@ -66,8 +66,7 @@ export function platformArgs(target: Platform, build: Platform = hostPlatform())
 
 /** An expansion failure turned into a parse-style error at the instruction. */
 function at(cf: Containerfile, instr: Instruction, e: unknown): PodError {
-  const msg = e instanceof Error ? e.message : String(e);
-  return parseError(cf.file, instr.line, `${instr.keyword}: ${msg}`, e instanceof PodError ? e.hint : undefined);
+  return instructionError(cf.file, instr, e);
 }
 
 export interface GlobalArgs {

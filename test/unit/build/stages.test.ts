@@ -62,6 +62,7 @@ describe("stages", () => {
     expect(ga.scope.has("B")).toBe(false);
     expect([...ga.declared]).toEqual(["A", "B"]);
     expect(planStages(g, { predefined: pa }).bases.get(0)).toEqual({ kind: "image", ref: "img:x-arm64" });
+    expect(() => planStages(parseContainerfile("FROM ${X:?needed}\n", "Containerfile"))).toThrow("Containerfile:1: FROM: X: needed");
     expect(() => planStages(parseContainerfile("FROM $NOPE\n", "Containerfile"))).toThrow("Containerfile:1: FROM: base name ($NOPE) should not be blank");
   });
 
