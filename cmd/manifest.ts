@@ -11,7 +11,10 @@ import { PodError, UsageError } from "../pkg/errors.ts";
 import { err, out } from "../pkg/output/index.ts";
 
 const strings = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : strings(v).flatMap((s) => s.split(",")).filter(Boolean));
+const list = (v: unknown): string[] | undefined => {
+  const all = strings(v).flatMap((s) => s.split(",")).filter(Boolean);
+  return all.length ? all : undefined;
+};
 
 const remoteArgs = {
   authfile: { type: "string", description: "Path of the authentication file", valueHint: "file" },

@@ -128,7 +128,7 @@ export async function createList(store: Store, name: string, images: string[], o
   return id;
 }
 
-type Candidate = { desc: Instance; source?: string };
+type Candidate = { desc: Instance; source?: string; imageId?: string };
 
 function platformOf(p: Platform | IndexPlatform | undefined, o: PlatformOverrides): IndexPlatform | undefined {
   const base: IndexPlatform | undefined = p ? { ...(p as IndexPlatform) } : undefined;
@@ -155,11 +155,11 @@ function localCandidates(store: Store, img: ImageRecord, o: AddOptions): Candida
   if (isManifestList(img)) {
     const doc = readList(store, img);
     const picked = o.all ? doc.manifests : [selectPlatform({ kind: "index", mediaType: doc.mediaType, manifests: doc.manifests as Descriptor[] }, wantedPlatform(o)) as Instance];
-    return picked.map((d) => ({ desc: { ...d }, source: img.instanceSources?.[d.digest] }));
+    return picked.map((d) => ({ desc: { ...d }, source: img.instanceSources?.[d.digest], imageId: img.instanceImages?.[d.digest] }));
   }
   const size = store.readBlob(img.manifestDigest).length;
   const platform: Platform = { os: img.os || "linux", architecture: img.architecture, ...(img.variant ? { variant: img.variant } : {}) };
-  return [{ desc: { mediaType: img.manifestMediaType, digest: img.manifestDigest, size, platform } }];
+  return [{ desc: { mediaType: img.manifestMediaType, digest: img.manifestDigest, size, platform }, imageId: img.id }];
 }
 
 /** The instances a registry's manifest gives, with the repository to copy them from. */
@@ -203,6 +203,7 @@ export async function addToList(store: Store, listInput: string, image: string, 
   else candidates = await remoteCandidates(store, parseReference(image.replace(/^docker:\/\//, "")), o);
   return updateList(store, list.id, (doc, rec) => {
     const sources = { ...(rec.instanceSources ?? {}) };
+    const ids = { ...(rec.instanceImages ?? {}) };
     let manifests = doc.manifests;
     for (const c of candidates) {
       const platform = platformOf(c.desc.platform, o);
@@ -211,8 +212,10 @@ export async function addToList(store: Store, listInput: string, image: string, 
       manifests = [...manifests.filter((d) => d.digest !== entry.digest), entry];
       if (c.source) sources[entry.digest] = c.source;
       else delete sources[entry.digest];
+      if (c.imageId) ids[entry.digest] = c.imageId;
+      else delete ids[entry.digest];
     }
-    return { doc: { ...doc, manifests }, rec: { instanceSources: Object.keys(sources).length ? sources : undefined } };
+    return { doc: { ...doc, manifests }, rec: { instanceSources: Object.keys(sources).length ? sources : undefined, instanceImages: Object.keys(ids).length ? ids : undefined } };
   });
 }
 
@@ -231,7 +234,7 @@ export async function annotateList(store: Store, listInput: string, target: stri
   store.init();
   const list = lookupList(store, listInput);
   if (o.index) {
-    if (o.arch || o.os || o.variant || o.osVersion || o.osFeatures || o.features)
+    if (o.arch || o.os || o.variant || o.osVersion || o.osFeatures?.length || o.features?.length)
       throw new UsageError("--index sets only annotations: platform fields belong to instances", { hint: "pod manifest annotate --index --annotation KEY=VALUE LIST" });
     return updateList(store, list.id, (doc) => ({ doc: { ...doc, annotations: { ...(doc.annotations ?? {}), ...(o.annotations ?? {}) } } }));
   }
@@ -257,8 +260,10 @@ export async function removeFromList(store: Store, listInput: string, digest: st
     if (!doc.manifests.some((d) => d.digest === digest))
       throw new PodError(`removing from manifest list ${listInput}: no instance matching digest ${digest} found in manifest list`, { hint: `pod manifest inspect ${listInput} lists the instances' digests` });
     const sources = { ...(rec.instanceSources ?? {}) };
+    const ids = { ...(rec.instanceImages ?? {}) };
     delete sources[digest];
-    return { doc: { ...doc, manifests: doc.manifests.filter((d) => d.digest !== digest) }, rec: { instanceSources: Object.keys(sources).length ? sources : undefined } };
+    delete ids[digest];
+    return { doc: { ...doc, manifests: doc.manifests.filter((d) => d.digest !== digest) }, rec: { instanceSources: Object.keys(sources).length ? sources : undefined, instanceImages: Object.keys(ids).length ? ids : undefined } };
   });
 }
 
@@ -309,7 +314,8 @@ export async function pushList(store: Store, listInput: string, destination: str
       continue;
     }
     if (!o.quiet) err(`Copying image ${inst.digest} (${n + 1}/${doc.manifests.length})\n`);
-    const img = images.find((i) => i.manifestDigest === inst.digest && !isManifestList(i));
+    const byId = list.instanceImages?.[inst.digest];
+    const img = images.find((i) => !isManifestList(i) && (byId ? i.id === byId : i.manifestDigest === inst.digest));
     if (img) {
       const pushed = await pushImageManifest(store, img, dest, { ...o, format: docker ? "v2s2" : o.format }, true);
       manifests.push({ ...inst, mediaType: pushed.mediaType, digest: pushed.digest, size: pushed.size });
