@@ -5,8 +5,8 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { globalArgs } from "./_args.ts";
 import { runArgs } from "./run.ts";
 import { openContext } from "./_context.ts";
-import { findContainer } from "../pkg/container/records.ts";
-import { systemdUnit } from "../pkg/container/systemd.ts";
+import { findContainer } from "../pkg/container/record/records.ts";
+import { systemdUnit } from "../pkg/container/engine/systemd.ts";
 import { UsageError } from "../pkg/errors.ts";
 import { out } from "../pkg/output/index.ts";
 

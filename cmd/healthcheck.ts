@@ -1,8 +1,8 @@
 // `pod healthcheck run CTR`: one check now (the container's monitor runs the same on its timer).
 import type { PodCommand } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { findContainer } from "../pkg/container/records.ts";
-import { runHealthcheck } from "../pkg/container/health.ts";
+import { findContainer } from "../pkg/container/record/records.ts";
+import { runHealthcheck } from "../pkg/container/engine/health.ts";
 import { UsageError } from "../pkg/errors.ts";
 import { out } from "../pkg/output/index.ts";
 

@@ -88,7 +88,7 @@ export const images: PodCommand = {
     if ((args._ as string[]).length > 1) throw new UsageError("`pod images` takes at most one IMAGE", { hint: "pod images --filter reference=NAME" });
     const sortBy = checkImageSort(String(args.sort));
     const usesContainers = filters.some((f) => f.startsWith("containers"));
-    const users = usesContainers ? (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths) : undefined;
+    const users = usesContainers ? (await import("../pkg/container/record/image-users.ts")).imageUsers(ctx.paths) : undefined;
     const list = listImages(store, { all: Boolean(args.all), filters: name ? [`reference=${name}`] : filters, users });
     const now = Date.now();
     const summaries = sortImageRows(list.flatMap((i) => imageSummary(i, now)), sortBy);
@@ -161,7 +161,7 @@ export const rmi: PodCommand = {
     if (args.all && inputs.length) throw new UsageError("when using the --all switch, you may not pass any image names or IDs", { hint: "pod rmi -a" });
     const ctx = openContext(args);
     const store = new Store(ctx.paths);
-    const users = (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths);
+    const users = (await import("../pkg/container/record/image-users.ts")).imageUsers(ctx.paths);
     const r = await removeImages(store, inputs, {
       force: Boolean(args.force),
       all: Boolean(args.all),
@@ -205,7 +205,7 @@ export const imagePrune: PodCommand = {
       if (!f.includes("=")) throw new PodError(`filter input must be in the form of filter=value: ${f} is invalid`, { hint: "pod image prune -f --filter until=24h" });
       return f;
     });
-    const users = (await import("../pkg/container/image-users.ts")).imageUsers(ctx.paths);
+    const users = (await import("../pkg/container/record/image-users.ts")).imageUsers(ctx.paths);
     const removed = await pruneImages(new Store(ctx.paths), { all: Boolean(args.all), filters, users });
     out(removed.map((id) => `${id}\n`).join(""));
   },

@@ -2,7 +2,7 @@
 // idles for the container's lifetime, so it loads no more than it needs.
 import type { PodCommand } from "./_args.ts";
 import { openContext } from "./_context.ts";
-import { parseMonitoredChild, runMonitor } from "../pkg/container/monitor.ts";
+import { parseMonitoredChild, runMonitor } from "../pkg/container/engine/monitor.ts";
 import { PodError } from "../pkg/errors.ts";
 
 export const monitor: PodCommand = {

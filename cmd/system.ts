@@ -4,7 +4,7 @@ import type { PodCommand } from "./_args.ts";
 import { formatArg } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { executeStorageJob } from "../pkg/store/index.ts";
-import { registerContainerJobs } from "../pkg/container/jobs.ts";
+import { registerContainerJobs } from "../pkg/container/fs/jobs.ts";
 import { err, formatItems, formatValue, out } from "../pkg/output/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
 import { events } from "./events.ts";

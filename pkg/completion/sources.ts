@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 // records.ts and state.ts, not the folder's index: the index pulls in `run` and the native core, which a TAB must not pay for
-import { listRecords } from "../container/records.ts";
-import { statusOf } from "../container/state.ts";
+import { listRecords } from "../container/record/records.ts";
+import { statusOf } from "../container/record/state.ts";
 import { authFilePaths, loadRegistriesConfig } from "../image/index.ts";
 // records.ts, not the folder's index, for the same reason
 import { listVolumes } from "../volume/records.ts";

@@ -33,8 +33,8 @@ import {
   type LayerInfo,
 } from "../store/index.ts";
 // records.ts, logs.ts and state.ts, not the folder's index: the index pulls in `run` and the native core
-import { containerDir, containersDir, readRecord, type ContainerRecord } from "../container/records.ts";
-import { parseGoDuration } from "../container/logs.ts";
+import { containerDir, containersDir, readRecord, type ContainerRecord } from "../container/record/records.ts";
+import { parseGoDuration } from "../container/io/logs.ts";
 import { isRunning } from "./containers.ts";
 
 export type ProblemKind = "layer" | "unused-layer" | "image" | "container" | "unused-blob" | "temp" | "job" | "lock" | "index";

@@ -3,10 +3,10 @@
 import { volumesPath, type Paths } from "../config/index.ts";
 import { Store, type ImageRecord } from "../store/index.ts";
 // records.ts, not the folder's index: the index pulls in `run` and the native core
-import { listRecords } from "../container/records.ts";
+import { listRecords } from "../container/record/records.ts";
 import { listVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
 import { containerSize, dirSize, isRunning } from "./containers.ts";
-import { statusOf } from "../container/state.ts";
+import { statusOf } from "../container/record/state.ts";
 import { humanDuration } from "../output/index.ts";
 
 export type DfRow = { Type: string; Total: number; Active: number; RawSize: number; RawReclaimable: number; Size: string; Reclaimable: string };

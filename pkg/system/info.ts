@@ -10,8 +10,8 @@ import { preferredDriver } from "../rootfs/index.ts";
 import { Store } from "../store/index.ts";
 import { storageMaps, type IdMap } from "../userns/index.ts";
 // records.ts, not the folder's index: the index pulls in `run` and the native core
-import { listRecords } from "../container/records.ts";
-import { statusOf } from "../container/state.ts";
+import { listRecords } from "../container/record/records.ts";
+import { statusOf } from "../container/record/state.ts";
 import { isRunning } from "./containers.ts";
 
 const GOARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" };

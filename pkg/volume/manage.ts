@@ -6,7 +6,7 @@ import { NoSuchVolume, PodError, UsageError } from "../errors.ts";
 import { Store } from "../store/index.ts";
 import { volumesPath, type Paths } from "../config/index.ts";
 // records.ts, not the folder's index: the index reaches back into this folder (run.ts attaches volumes)
-import { listRecords, type ContainerRecord } from "../container/records.ts";
+import { listRecords, type ContainerRecord } from "../container/record/records.ts";
 import { checkVolumeName, newVolumeName } from "./names.ts";
 import { createVolume, listVolumes, ownVolumeData, readVolume, removeVolumeDirs, volumeDataDir, type VolumeRecord } from "./records.ts";
 import { volumeEvent } from "../events/index.ts";

@@ -19,7 +19,7 @@ const tiers: string[][] = [
 ];
 
 /** AGENTS.md's exceptions: `volume rm -f` removes the containers that use a volume. */
-const exceptions = new Set(["pkg/volume/manage.ts -> pkg/container/records.ts", "pkg/volume/manage.ts -> pkg/container/index.ts"]);
+const exceptions = new Set(["pkg/volume/manage.ts -> pkg/container/record/records.ts", "pkg/volume/manage.ts -> pkg/container/index.ts"]);
 
 function sources(dir: string): string[] {
   return readdirSync(join(repo, dir), { withFileTypes: true, recursive: true })

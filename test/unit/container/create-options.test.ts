@@ -1,6 +1,6 @@
 // What run/create settle at create time from their raw flags and the image's config.
 import { describe, expect, test } from "bun:test";
-import { createOptions, hostPasswdLines, wholeSeconds } from "../../../pkg/container/create-options.ts";
+import { createOptions, hostPasswdLines, wholeSeconds } from "../../../pkg/container/record/create-options.ts";
 import { PodError, UsageError } from "../../../pkg/errors.ts";
 import { thrown } from "../runtime/_layers.ts";
 

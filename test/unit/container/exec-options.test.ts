@@ -2,7 +2,7 @@
 // descriptor passed (podman's message), --detach-keys must parse, and a
 // session with a terminal and stdin accepts only "" (pod cannot detach it).
 import { describe, expect, test } from "bun:test";
-import { checkExecOptions } from "../../../pkg/container/session.ts";
+import { checkExecOptions } from "../../../pkg/container/io/session.ts";
 
 const base = { interactive: false, tty: false, detach: false };
 

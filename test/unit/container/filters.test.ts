@@ -1,9 +1,9 @@
 // Container filters shared by ps, start, stop, restart and rm: podman's keys,
 // values of one key OR-ed, different keys AND-ed, bad input a usage error.
 import { describe, expect, test } from "bun:test";
-import { compileFilters, filtersOnStatus, groupFilters, type Candidate } from "../../../pkg/container/filters.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
-import type { Status } from "../../../pkg/container/state.ts";
+import { compileFilters, filtersOnStatus, groupFilters, type Candidate } from "../../../pkg/container/record/filters.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
+import type { Status } from "../../../pkg/container/record/state.ts";
 import { UsageError } from "../../../pkg/errors.ts";
 import { thrown } from "../runtime/_layers.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { changesJson, changesText, containerChanges } from "../../../pkg/container/fs-changes.ts";
+import { changesJson, changesText, containerChanges } from "../../../pkg/container/fs/changes.ts";
 import { makeLayers, removeScratch, userXattrSupport, whiteoutSupport, type LayerSpec } from "../runtime/_layers.ts";
 
 afterAll(removeScratch);

@@ -5,9 +5,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { copyIn, copyOut, type CopyRequest } from "../../../pkg/container/fs-copy.ts";
-import { FsView } from "../../../pkg/container/fs-view.ts";
-import { TreeWriter, type SrcNode } from "../../../pkg/container/fs-write.ts";
+import { copyIn, copyOut, type CopyRequest } from "../../../pkg/container/fs/copy.ts";
+import { FsView } from "../../../pkg/container/fs/view.ts";
+import { TreeWriter, type SrcNode } from "../../../pkg/container/fs/write.ts";
 import { PodError } from "../../../pkg/errors.ts";
 import { lgetxattr } from "../../../pkg/native/libc.ts";
 import { makeLayers, removeScratch, scratchDir, thrown, userXattrSupport, whiteoutSupport, type LayerSpec } from "../runtime/_layers.ts";

@@ -4,8 +4,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, closeSync, linkSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FsView } from "../../../pkg/container/fs-view.ts";
-import { FdSink, TarWriter, writeTree, type Owners } from "../../../pkg/container/fs-tar.ts";
+import { FsView } from "../../../pkg/container/fs/view.ts";
+import { FdSink, TarWriter, writeTree, type Owners } from "../../../pkg/container/fs/tar.ts";
 import { TarReader, type TarEntry } from "../../../pkg/layer/_tar-reader.ts";
 import { makeLayers, removeScratch, scratchDir } from "../runtime/_layers.ts";
 

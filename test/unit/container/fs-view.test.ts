@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FsView } from "../../../pkg/container/fs-view.ts";
+import { FsView } from "../../../pkg/container/fs/view.ts";
 import { makeLayers, removeScratch, scratchDir, thrown, userXattrSupport, whiteoutSupport } from "../runtime/_layers.ts";
 
 afterAll(removeScratch);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { healthConfig, healthcheckView, nextHealth, type HealthResult } from "../../../pkg/container/health.ts";
+import { healthConfig, healthcheckView, nextHealth, type HealthResult } from "../../../pkg/container/engine/health.ts";
 
 const result = (code: number): HealthResult => ({ Start: "", End: "", ExitCode: code, Output: "" });
 

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkLogConfig, parseLogConfig } from "../../../pkg/container/log-driver.ts";
-import { LogWriter } from "../../../pkg/container/logs.ts";
+import { checkLogConfig, parseLogConfig } from "../../../pkg/container/io/log-driver.ts";
+import { LogWriter } from "../../../pkg/container/io/logs.ts";
 
 describe("parseLogConfig", () => {
   test("nothing given: undefined (k8s-file at ctr.log)", () => {

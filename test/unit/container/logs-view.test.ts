@@ -2,9 +2,9 @@
 // with --names, only when several containers are shown), --color's colors by
 // place in the list, and the checks on names and --latest.
 import { describe, expect, test } from "bun:test";
-import { logSources, logTargets, renderSourceLine } from "../../../pkg/container/logs-view.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
-import type { LogLine } from "../../../pkg/container/logs.ts";
+import { logSources, logTargets, renderSourceLine } from "../../../pkg/container/io/logs-view.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
+import type { LogLine } from "../../../pkg/container/io/logs.ts";
 import type { Paths } from "../../../pkg/config/index.ts";
 
 const rec = (id: string, name: string) => ({ id, name }) as ContainerRecord;

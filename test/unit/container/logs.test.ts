@@ -1,7 +1,7 @@
 // `logs --since/--until` times (podman's util.ParseInputTime) and which lines
 // --tail, --since and --until keep.
 import { describe, expect, test } from "bun:test";
-import { parseGoDuration, parseSince, parseTime, parseUntil, selectLines, type LogLine } from "../../../pkg/container/logs.ts";
+import { parseGoDuration, parseSince, parseTime, parseUntil, selectLines, type LogLine } from "../../../pkg/container/io/logs.ts";
 
 const NOW = Date.parse("2026-11-23T12:00:00Z");
 

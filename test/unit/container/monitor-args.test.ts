@@ -1,6 +1,6 @@
 // The monitor learns its container from the native core through two arguments.
 import { expect, test } from "bun:test";
-import { parseMonitoredChild } from "../../../pkg/container/monitor.ts";
+import { parseMonitoredChild } from "../../../pkg/container/engine/monitor.ts";
 
 test("--child PID,MASTER and --fds OUT,ERR,IN", () => {
   expect(parseMonitoredChild("4242,-1", "5,7,-1")).toEqual({ pid: 4242, ttyMaster: -1, stdout: 5, stderr: 7, stdin: -1 });

@@ -1,8 +1,8 @@
 // `pod top`: descriptor parsing like podman's (psgo), the formats its columns
 // use, and reading a process from /proc.
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_DESCRIPTORS, DESCRIPTORS, goDuration, parseDescriptors, readProc, ttyName } from "../../../pkg/container/procs.ts";
-import { idNames, parseIdMap } from "../../../pkg/container/fs-view.ts";
+import { DEFAULT_DESCRIPTORS, DESCRIPTORS, goDuration, parseDescriptors, readProc, ttyName } from "../../../pkg/container/engine/procs.ts";
+import { idNames, parseIdMap } from "../../../pkg/container/fs/view.ts";
 import { UsageError } from "../../../pkg/errors.ts";
 import { thrown } from "../runtime/_layers.ts";
 

@@ -4,11 +4,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PS_SORT_KEYS, checkPsQuery, containerNamespaces, namespaceInode, sortEntries } from "../../../pkg/container/ps.ts";
-import { goSize, psJsonRow, psRow, psTemplateRow, sizeText } from "../../../pkg/container/views.ts";
-import { checkCidFile, removeCidFileOf, writeCidFile } from "../../../pkg/container/cidfile.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
-import type { Status } from "../../../pkg/container/state.ts";
+import { PS_SORT_KEYS, checkPsQuery, containerNamespaces, namespaceInode, sortEntries } from "../../../pkg/container/record/ps.ts";
+import { goSize, psJsonRow, psRow, psTemplateRow, sizeText } from "../../../pkg/container/record/views.ts";
+import { checkCidFile, removeCidFileOf, writeCidFile } from "../../../pkg/container/engine/cidfile.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
+import type { Status } from "../../../pkg/container/record/state.ts";
 import { thrown } from "../runtime/_layers.ts";
 
 const rec = (name: string, id: string, o: Partial<ContainerRecord>): ContainerRecord => ({

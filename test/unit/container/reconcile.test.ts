@@ -5,9 +5,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exitFile, liveFile, readLivePids, reconcile } from "../../../pkg/container/reconcile.ts";
-import { processStartTime } from "../../../pkg/container/state.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
+import { exitFile, liveFile, readLivePids, reconcile } from "../../../pkg/container/record/reconcile.ts";
+import { processStartTime } from "../../../pkg/container/record/state.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pod-reconcile-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { nextDelay, parseRestartPolicy, restartPolicyView, shouldRestart } from "../../../pkg/container/restart-policy.ts";
+import { nextDelay, parseRestartPolicy, restartPolicyView, shouldRestart } from "../../../pkg/container/engine/restart-policy.ts";
 
 describe("--restart", () => {
   test("podman's spellings: no/never, on-failure[:N], always, unless-stopped", () => {

@@ -5,9 +5,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canPause, canRemove, canSignal, canStart, canUnpause, processStartTime, statusOf, statusText, type Status } from "../../../pkg/container/state.ts";
-import { containerInspect, psRow } from "../../../pkg/container/views.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
+import { canPause, canRemove, canSignal, canStart, canUnpause, processStartTime, statusOf, statusText, type Status } from "../../../pkg/container/record/state.ts";
+import { containerInspect, psRow } from "../../../pkg/container/record/views.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pod-state-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

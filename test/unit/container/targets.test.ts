@@ -4,10 +4,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkTargetFlags, readCidFiles, selectTargets, startRules, type TargetFlags } from "../../../pkg/container/targets.ts";
-import { compileFilters } from "../../../pkg/container/filters.ts";
-import type { ContainerRecord } from "../../../pkg/container/records.ts";
-import type { Status } from "../../../pkg/container/state.ts";
+import { checkTargetFlags, readCidFiles, selectTargets, startRules, type TargetFlags } from "../../../pkg/container/record/targets.ts";
+import { compileFilters } from "../../../pkg/container/record/filters.ts";
+import type { ContainerRecord } from "../../../pkg/container/record/records.ts";
+import type { Status } from "../../../pkg/container/record/state.ts";
 import { PodError, UsageError } from "../../../pkg/errors.ts";
 import { thrown } from "../runtime/_layers.ts";
 
