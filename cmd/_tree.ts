@@ -63,6 +63,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   import: from(archive, (m) => m.importCmd),
   commit: from(() => import("./commit.ts"), (m) => m.commit),
   push: from(() => import("./push.ts"), (m) => m.push),
+  manifest: from(() => import("./manifest.ts"), (m) => m.manifest),
   image: from(image, (m) => m.image),
   inspect: from(session, (m) => m.inspect),
   login: from(auth, (m) => m.login),

@@ -77,6 +77,7 @@ const hintKinds: Record<string, ValueKind> = {
   registry: dynamic("registries"),
   secret: dynamic("secrets"),
   port: NONE,
+  digest: NONE,
   "cgroup-manager": values(["cgroupfs"]),
 };
 
@@ -85,6 +86,7 @@ const positionalKinds: Record<string, ValueKind> = {
   name: NONE,
   image: dynamic("images"),
   target: dynamic("images"),
+  manifest: dynamic("images"),
   container: dynamic("containers"),
   registry: dynamic("registries"),
   volume: dynamic("volumes"),

@@ -101,7 +101,7 @@ async function pushToLayout(store: Store, src: { image: ImageRecord; name?: stri
   return undefined;
 }
 
-async function withRetry<T>(what: string, tries: number, fn: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(what: string, tries: number, fn: () => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await fn();
@@ -116,7 +116,8 @@ async function withRetry<T>(what: string, tries: number, fn: () => Promise<T>): 
 
 type Upload = { diffID: string; desc?: Descriptor; bar: number };
 
-async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReference, o: PushOptions): Promise<string> {
+/** A client for the registry `ref` lives in, as registries.conf, auth.json and certs.d say (the last of its pull sources: the one pushes go to). */
+export function registryFor(ref: ImageReference, o: Pick<PushOptions, "tlsVerify" | "credentials" | "certDir" | "env">): { client: RegistryClient; host: string; repo: string } {
   const env = o.env ?? process.env;
   const cfg = loadRegistriesConfig(env);
   const target = pullSources(cfg, ref).at(-1)!;
@@ -129,8 +130,25 @@ async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReferenc
     credentials: o.credentials ?? lookupCredentials(target.host, target.repository, env) ?? lookupCredentials(ref.registry, ref.repository, env),
     log: (m: string) => log.debug(m),
   });
-  const repo = target.repository;
-  const here = `${target.host}/${repo}`;
+  return { client, host: target.host, repo: target.repository };
+}
+
+/** What a registry now holds for a pushed image: its manifest's digest, size and type. */
+export type PushedManifest = { digest: string; size: number; mediaType: string };
+
+async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReference, o: PushOptions): Promise<string> {
+  const pushed = await pushImageManifest(store, img, ref, o);
+  if (o.digestFile) writeFileAtomic(o.digestFile, pushed.digest);
+  return pushed.digest;
+}
+
+/**
+ * Pushes one local image's blobs and then its manifest, under `ref`'s tag or,
+ * with `byDigest` (an instance of a manifest list), under the manifest's own digest.
+ */
+export async function pushImageManifest(store: Store, img: ImageRecord, ref: ImageReference, o: PushOptions, byDigest = false): Promise<PushedManifest> {
+  const { client, host, repo } = registryFor(ref, o);
+  const here = `${host}/${repo}`;
   const kind: "oci" | "docker" = o.format === "oci" ? "oci" : o.format === "v2s2" ? "docker" : o.compression === "zstd" || img.manifestMediaType.includes("oci") ? "oci" : "docker";
   if (kind === "docker" && o.compression === "zstd") throw new UsageError("zstd compression is not supported with the docker v2s2 manifest format", { hint: "use --format oci with --compression-format zstd" });
   const progress = new ProgressBoard(o.quiet);
@@ -140,7 +158,7 @@ async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReferenc
     const uploads: Upload[] = img.layers.map((diffID) => ({ diffID, bar: progress.add(`Copying blob ${diffID.slice(7, 19)}`, store.layerInfo(diffID)?.size ?? 0) }));
     // what the registry has already, or can mount from a repository of its own
     await Promise.all(uploads.map(async (u) => {
-      u.desc = await withRetry(`checking blob ${u.diffID}`, o.retry, () => reuse(client, store, u.diffID, o.compression, kind, target.host, repo));
+      u.desc = await withRetry(`checking blob ${u.diffID}`, o.retry, () => reuse(client, store, u.diffID, o.compression, kind, host, repo));
       if (u.desc) progress.finish(u.bar, "skip");
     }));
     const missing = uploads.filter((u) => !u.desc);
@@ -174,9 +192,9 @@ async function pushToRegistry(store: Store, img: ImageRecord, ref: ImageReferenc
     progress.line("Writing manifest to image destination");
     const manifest = new TextEncoder().encode(imageManifest(kind, { mediaType: "", digest: configDigest, size: config.length }, uploads.map((u) => u.desc!)));
     const mediaType = kind === "oci" ? MT.ociManifest : MT.dockerManifest;
-    const digest = await withRetry("writing the manifest", o.retry, () => client.putManifest(repo, ref.digest ?? ref.tag ?? "latest", mediaType, manifest));
-    if (o.digestFile) writeFileAtomic(o.digestFile, digest);
-    return digest;
+    const own = `sha256:${new Bun.CryptoHasher("sha256").update(manifest).digest("hex")}`;
+    const digest = await withRetry("writing the manifest", o.retry, () => client.putManifest(repo, byDigest ? own : ref.digest ?? ref.tag ?? "latest", mediaType, manifest));
+    return { digest, size: manifest.length, mediaType };
   } catch (e) {
     throw e instanceof PodError ? e : wrap(`pushing ${formatReference(ref)}`, e);
   } finally {

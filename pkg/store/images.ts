@@ -25,6 +25,10 @@ export type ImageRecord = {
   labels?: Record<string, string>;
   /** every name the image has had, the latest first (c/storage's NamesHistory); absent in records older than it */
   namesHistory?: string[];
+  /** a manifest list's instances not stored here (`manifest add docker://…`): digest → the repository ("host/repository") to copy it from at push */
+  instanceSources?: Record<string, string>;
+  /** a manifest list's local instances: digest → image ID (an image's manifest digest changes when it is pulled again) */
+  instanceImages?: Record<string, string>;
 };
 
 /** The record with `added` among its names, remembered in its names history (latest first), as c/storage does. */

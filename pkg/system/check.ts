@@ -209,7 +209,10 @@ async function checkLayersAndImages(store: Store, o: CheckOptions, inv: Inventor
   }
   for (const img of images) {
     const whys: string[] = [];
-    for (const [what, digest] of [["config", `sha256:${img.id}`], ["manifest", img.manifestDigest]] as const) {
+    // a manifest list (pkg/manifest) has no config: its ID is random
+    const isList = /manifest\.list\.v2\+json$|image\.index\.v1\+json$/.test(img.manifestMediaType);
+    const blobs = isList ? ([["manifest", img.manifestDigest]] as const) : ([["config", `sha256:${img.id}`], ["manifest", img.manifestDigest]] as const);
+    for (const [what, digest] of blobs) {
       if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
         whys.push(`its ${what} digest ${digest} is not a sha256 digest`);
         continue;

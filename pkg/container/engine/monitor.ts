@@ -145,7 +145,11 @@ export async function runMonitor(paths: Paths, id: string, child: MonitoredChild
   if (rec) await containerEvent(paths, eventOf(rec), "died", code);
   // What is still in the pipes reaches the log before the exit is on record, so `wait` then `logs` shows all of
   // it; a process the command left behind holding the pipes open delays the record a moment only.
-  if (await Promise.race([Promise.all(pumps).then(() => true), Bun.sleep(250).then(() => false)])) log?.flush();
+  // (the timer is cleared: a pending one would keep this process alive after its work is done)
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([Promise.all(pumps).then(() => true), new Promise<false>((r) => (grace = setTimeout(() => r(false), 250)))]);
+  clearTimeout(grace);
+  if (drained) log?.flush();
   // Before anything else that may be cut short: the end is known even if this monitor is killed now.
   writeFileAtomic(exitFile(containerDir(paths.root, id)), `${code}\n`, 0o600);
   await Promise.all(pumps);

@@ -15,7 +15,7 @@ const tiers: string[][] = [
   ["store", "events"],
   ["runtime", "rootfs", "network"],
   ["volume", "secret"],
-  ["pull", "catalog", "auth", "system", "container", "doctor", "completion", "archive", "push", "build"],
+  ["pull", "catalog", "auth", "system", "container", "doctor", "completion", "archive", "push", "build", "manifest"],
 ];
 
 /** AGENTS.md's exceptions: `volume rm -f` removes the containers that use a volume. */
