@@ -4,7 +4,7 @@ import { openContext } from "./_context.ts";
 import { credentialsFlag } from "./_auth-flags.ts";
 import { existsCommand } from "./_exists.ts";
 import { Store } from "../pkg/store/index.ts";
-import { parseCompression } from "../pkg/push/index.ts";
+import { uploadOptions } from "./push.ts";
 import { addToList, annotateList, createList, inspectList, listExists, parseAnnotations, pushList, removeFromList, removeLists, type PlatformOverrides, type RemoteOptions } from "../pkg/manifest/index.ts";
 import { rmiExitCode } from "../pkg/catalog/index.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
@@ -131,13 +131,6 @@ export const inspect: PodCommand = {
   },
 };
 
-function count(flag: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`invalid ${flag} "${String(v)}"`, { hint: `${flag} takes a whole number of at least ${min}` });
-  return n;
-}
-
 const pushArgs = {
   all: { type: "boolean", description: "Push the images the list names, not only the list", default: true },
   ...remoteArgs,
@@ -160,18 +153,11 @@ export const push: PodCommand = {
   async run({ args }) {
     const pos = args._ as string[];
     if (pos.length < 1 || pos.length > 2) throw new UsageError("`pod manifest push` takes a LIST and an optional DESTINATION", { hint: "pod manifest push LIST [DESTINATION]" });
-    const format = args.format as string | undefined;
-    if (format !== undefined && format !== "oci" && format !== "v2s2") throw new UsageError(`unsupported manifest type "${format}"`, { hint: "--format takes oci or v2s2" });
     await pushList(storeOf(args), pos[0]!, pos[1], {
       ...remote(args),
       all: args.all !== false,
       removeList: Boolean(args.rm),
-      format: format as "oci" | "v2s2" | undefined,
-      compression: parseCompression(String(args["compression-format"])),
-      compressionLevel: count("--compression-level", args["compression-level"], 0),
-      digestFile: args.digestfile as string | undefined,
-      quiet: Boolean(args.quiet),
-      retry: (count("--retry", args.retry, 0) ?? 3) + 1,
+      ...uploadOptions(args),
     });
   },
 };

@@ -29,6 +29,20 @@ function count(flag: string, v: unknown, min: number): number | undefined {
   return n;
 }
 
+/** What `push` and `manifest push` share: the manifest format, compression, digest file, quiet and retries. */
+export function uploadOptions(args: Record<string, unknown>) {
+  const format = args.format as string | undefined;
+  if (format !== undefined && format !== "oci" && format !== "v2s2") throw new UsageError(`unsupported manifest type "${format}"`, { hint: "--format takes oci or v2s2 (v2s1 is not supported)" });
+  return {
+    format: format as "oci" | "v2s2" | undefined,
+    compression: parseCompression(String(args["compression-format"])),
+    compressionLevel: count("--compression-level", args["compression-level"], 0),
+    digestFile: args.digestfile as string | undefined,
+    quiet: Boolean(args.quiet),
+    retry: (count("--retry", args.retry, 0) ?? 3) + 1,
+  };
+}
+
 export const push: PodCommand = {
   meta: { name: "push", description: "Push an image to a specified destination" },
   examples: ["pod push localhost:5000/web:1", "pod push web docker://registry.example.com/team/web:1", "pod push --compression-format zstd --format oci web quay.io/me/web", "pod push web oci-archive:/tmp/web.tar"],
@@ -36,20 +50,14 @@ export const push: PodCommand = {
   async run({ args }) {
     const [image, destination, ...extra] = args._ as string[];
     if (!image || extra.length) throw new UsageError("`pod push` takes an IMAGE and an optional DESTINATION", { hint: "pod push IMAGE [DESTINATION]" });
-    const format = args.format as string | undefined;
-    if (format !== undefined && format !== "oci" && format !== "v2s2") throw new UsageError(`unsupported manifest type "${format}"`, { hint: "--format takes oci or v2s2 (v2s1 is not supported)" });
+    const upload = uploadOptions(args);
     const env = args.authfile ? { ...process.env, REGISTRY_AUTH_FILE: String(args.authfile) } : process.env;
     const store = new Store(openContext(args).paths);
     await pushImage(store, image, destination, {
       tlsVerify: args["tls-verify"] !== false,
       credentials: credentialsFlag(args.creds as string | undefined),
       certDir: args["cert-dir"] as string | undefined,
-      format: format as "oci" | "v2s2" | undefined,
-      compression: parseCompression(String(args["compression-format"])),
-      compressionLevel: count("--compression-level", args["compression-level"], 0),
-      digestFile: args.digestfile as string | undefined,
-      quiet: Boolean(args.quiet),
-      retry: (count("--retry", args.retry, 0) ?? 3) + 1,
+      ...upload,
       env,
     });
   },
