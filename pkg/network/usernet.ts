@@ -469,10 +469,11 @@ async function liveKeeper(dir: string, runroot: string, hostResolv: string): Pro
     writeFileAtomic(batch, containerBatch(mine, 0, true).replace("link set lo up\n", ""), 0o600);
     // The container's old interfaces go only when the kernel has torn the dead namespace down (asynchronously,
     // after its pasta ended): until then their names are taken ("File exists"), so the join is tried again.
-    let r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const attach = () => Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    let r = attach();
     for (let tries = 0; r.exitCode !== 0 && r.stderr.toString().includes("File exists") && tries < 60; tries++) {
       await Bun.sleep(50);
-      r = Bun.spawnSync(attachArgv(fresh.pid, batch, 0, mine, String(mine[0]!.pid)), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      r = attach();
     }
     rmSync(batch, { force: true });
     if (r.exitCode !== 0) {
