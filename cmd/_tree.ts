@@ -62,6 +62,7 @@ export const commands: Record<string, Loader> = Object.assign(Object.create(null
   load: from(archive, (m) => m.load),
   import: from(archive, (m) => m.importCmd),
   commit: from(() => import("./commit.ts"), (m) => m.commit),
+  build: from(() => import("./build.ts"), (m) => m.build),
   push: from(() => import("./push.ts"), (m) => m.push),
   manifest: from(() => import("./manifest.ts"), (m) => m.manifest),
   image: from(image, (m) => m.image),

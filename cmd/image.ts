@@ -330,5 +330,6 @@ export const image: PodCommand = {
     load: () => import("./archive.ts").then((m) => m.load),
     import: () => import("./archive.ts").then((m) => m.importCmd),
     push: () => import("./push.ts").then((m) => m.push),
+    build: () => import("./build.ts").then((m) => m.build),
   } as never,
 };

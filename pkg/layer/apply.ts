@@ -5,7 +5,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from
 import { basename } from "node:path";
 import { PodError, wrap } from "../errors.ts";
 import { openSource, type Compression, type Range } from "./_source.ts";
-import { TarReader } from "./_tar-reader.ts";
+import { TarReader, type TarSink } from "./_tar-reader.ts";
 import { LayerWriter } from "./_writer.ts";
 import { TarSplitWriter } from "./tar-split.ts";
 
@@ -123,4 +123,21 @@ function checkEmptyDir(label: string, dest: string): void {
       hint: "each layer is extracted into a fresh directory of its own",
     });
   }
+}
+
+/**
+ * Reads a tar (plain, gzip or zstd) into `sink` without writing anything to
+ * disk: the builder re-emits archives (ADD, COPY --from) under a new path.
+ */
+export async function readTar(path: string, sink: TarSink): Promise<number> {
+  const blob = probeBlob(path);
+  const reader = new TarReader(sink);
+  const source = openSource(path, blob.compression, blob.size);
+  try {
+    for await (const chunk of source.chunks()) reader.push(chunk);
+    reader.finish();
+  } finally {
+    source.close();
+  }
+  return reader.entries;
 }

@@ -2,7 +2,8 @@
 // safe no-escape extraction, and the whiteout forms (OCI tar markers and their
 // overlay equivalents). It downloads nothing and knows no storage layout: the
 // caller (pkg/store) hands it a blob path and an empty directory.
-export { extractLayer, detectCompression, type Compression, type ExtractOptions, type ExtractResult } from "./apply.ts";
+export { extractLayer, detectCompression, readTar, type Compression, type ExtractOptions, type ExtractResult } from "./apply.ts";
+export type { TarEntry, TarSink } from "./_tar-reader.ts";
 export { cleanEntryPath, MAX_NAME_BYTES, MAX_PATH_BYTES } from "./safepath.ts";
 export {
   classifyWhiteout,

@@ -242,10 +242,12 @@ async function runAttached(paths: Paths, rec: ContainerRecord, detachKeys: numbe
   return r.detached ? 0 : r.code;
 }
 
-export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean, preserveFds = 0): Promise<number> {
+/** quiet: the command's output goes to /dev/null (`pod build -q`'s RUN steps) */
+export async function runForeground(store: Store, paths: Paths, rec: ContainerRecord, interactive: boolean, preserveFds = 0, quiet = false): Promise<number> {
   const tty = rec.config?.opts.tty ?? false;
-  const devNull = interactive || tty ? -1 : openSync("/dev/null", "r");
-  const stdio = tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: -1, stderr: -1 };
+  const devNull = interactive || tty ? -1 : openSync("/dev/null", quiet ? "r+" : "r");
+  const out = quiet && devNull >= 0 ? devNull : -1;
+  const stdio = tty ? { stdin: -1, stdout: -1, stderr: -1, tty: hostWindowSize() } : { stdin: devNull, stdout: out, stderr: out };
   // Forwarding is in place before the container starts: a signal that arrives while it starts is
   // held and delivered once its pid is known, instead of killing pod (and so the container).
   let pid1: number | undefined;

@@ -84,6 +84,17 @@ function copySite(paths: Paths, rec: ContainerRecord): { layout: FsLayout; swap?
   return { layout: containerLayout(paths, rec), swap: keepIdSwap(rec) };
 }
 
+/**
+ * A path of an image's merged layers as a tar in the file `output` (a
+ * directory with its contents, named by the path's last name), read in the
+ * storage namespace: the builder's COPY --from.
+ */
+export async function imagePathTar(paths: Paths, layerDirs: string[], ctrPath: string, output: string, label: string): Promise<void> {
+  if (layerDirs.length === 0) throw new PodError(`${label}: ${ctrPath}: no such file or directory`, { exit: 125, hint: "the image has no layers" });
+  const layout = { lowers: layerDirs.slice(0, -1), upper: layerDirs[layerDirs.length - 1]! };
+  await runFilesJob(paths, { op: "cp-tar", layout, container: label, ctrPath, output });
+}
+
 export async function diffContainer(paths: Paths, rec: ContainerRecord): Promise<Change[]> {
   const r = await runFilesJob(paths, { op: "diff", layout: containerLayout(paths, rec), container: rec.name });
   return r.changes ?? [];

@@ -33,8 +33,8 @@ export type FilesJob = { layout: FsLayout; container: string; swap?: KeepIdSwap;
   /** the changes as one layer tar (commit), into the file `output` */
   | { op: "layer"; output: string }
   | { op: "cp-out"; copy: CopyRequest }
-  /** CTR:PATH to a tar on stdout */
-  | { op: "cp-tar"; ctrPath: string }
+  /** CTR:PATH to a tar on stdout, or into the file `output` (the builder's COPY --from) */
+  | { op: "cp-tar"; ctrPath: string; output?: string }
   /** user: the container's user spec, whose ids copied files get (--archive); undefined keeps the source's */
   | { op: "cp-in"; copy: CopyRequest; user?: string }
   /** a tar on stdin (or in the file `source`) into the directory copy.ctrPath; staging: an empty private dir to unpack it in first */
@@ -95,7 +95,12 @@ async function run(job: FilesJob): Promise<FilesResult> {
     }
     case "cp-tar": {
       const { view, entry, name } = copySource({ layout: job.layout, ctrPath: job.ctrPath, container: job.container });
-      writeTar(1, (tar) => writeTree(view, entry, name, tar, containerOwners(view, job.swap), { skip: leftOut, container: job.container }));
+      const fd = job.output === undefined ? 1 : openSync(job.output, "w", 0o666);
+      try {
+        writeTar(fd, (tar) => writeTree(view, entry, name, tar, containerOwners(view, job.swap), { skip: leftOut, container: job.container }));
+      } finally {
+        if (fd !== 1) closeSync(fd);
+      }
       return {};
     }
     case "cp-out": {

@@ -1,0 +1,129 @@
+// `pod build` (and `pod image build`): a Containerfile and its context into an image.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import type { PodArgs, PodCommand } from "./_args.ts";
+import { openContext } from "./_context.ts";
+import { platformFrom } from "./image.ts";
+import { PodError, UsageError } from "../pkg/errors.ts";
+import { out } from "../pkg/output/index.ts";
+import { writeFileAtomic } from "../pkg/store/index.ts";
+import { parseContainerfile } from "../pkg/build/index.ts";
+import { buildImage } from "../pkg/build/executor/build.ts";
+import type { PullPolicy } from "../pkg/container/index.ts";
+
+const buildArgs = {
+  file: { type: "string", alias: "f", multiple: true, description: "Pathname or URL of a Dockerfile", valueHint: "file" },
+  tag: { type: "string", alias: "t", multiple: true, description: "tagged name to apply to the built image", valueHint: "name" },
+  "build-arg": { type: "string", multiple: true, description: "argument=value to supply to the builder", valueHint: "argument=value" },
+  "build-arg-file": { type: "string", multiple: true, description: "argfile.conf containing lines of argument=value to supply to the builder", valueHint: "argfile.conf" },
+  target: { type: "string", description: "set the target build stage to build", valueHint: "stage" },
+  "no-cache": { type: "boolean", description: "Do not use existing cached images for the container build. Build from the start with a new set of cached layers." },
+  pull: { type: "enum", options: ["always", "missing", "never", "newer", "true", "false"], default: "missing", description: "Pull image policy", valueHint: "policy" },
+  layers: { type: "boolean", default: true, description: "Use intermediate layers during build (cache)" },
+  format: { type: "string", default: "oci", description: "format of the built image's manifest and metadata", valueHint: "oci|docker" },
+  quiet: { type: "boolean", alias: "q", description: "refrain from announcing build instructions and image read/write progress" },
+  iidfile: { type: "string", description: "Write the image ID to the file", valueHint: "file" },
+  label: { type: "string", multiple: true, description: "Set metadata for an image", valueHint: "label=value" },
+  network: { type: "string", description: "Network for RUN instructions: the default network, none, host, pasta, slirp4netns", valueHint: "mode" },
+  ignorefile: { type: "string", description: "Path to an alternate .containerignore file", valueHint: "file" },
+  platform: { type: "string", description: "Set the OS/ARCH[/VARIANT] of the image to the provided value instead of the current operating system and architecture of the host", valueHint: "os/arch" },
+  jobs: { type: "string", default: "1", description: "How many stages to run in parallel", valueHint: "n" },
+  rm: { type: "boolean", default: true, description: "Remove intermediate containers after a successful build" },
+  "force-rm": { type: "boolean", description: "Always remove intermediate containers after a build, even if the build is unsuccessful" },
+  context: { type: "positional", required: false, description: "Build context directory (default: .)" },
+} satisfies PodArgs;
+
+/** -f FILE relative to the working directory, else to the context; without it Containerfile, then Dockerfile in the context. */
+function findContainerfile(contextDir: string, given: string | undefined): { path: string; text: string } {
+  if (given === "-") return { path: "stdin", text: readFileSync(0, "utf8") };
+  if (given !== undefined) {
+    const candidates = isAbsolute(given) ? [given] : [resolve(given), join(contextDir, given)];
+    const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+    if (!found) throw new PodError(`the specified Containerfile or Dockerfile does not exist, ${given}: no such file or directory`, { exit: 125, hint: "check the -f path (relative to the working directory or the context)" });
+    return { path: found, text: readFileSync(found, "utf8") };
+  }
+  for (const name of ["Containerfile", "Dockerfile"]) {
+    const p = join(contextDir, name);
+    if (existsSync(p)) return { path: p, text: readFileSync(p, "utf8") };
+  }
+  throw new PodError(`no Containerfile or Dockerfile specified or found in context directory, ${contextDir}: no such file or directory`, { exit: 125, hint: "write a Containerfile there, or name one with -f" });
+}
+
+/** --build-arg KEY=VALUE, or KEY alone (its value from pod's environment, or left out); --build-arg-file lines first. */
+function buildArgMap(args: Record<string, unknown>): Map<string, string> {
+  const m = new Map<string, string>();
+  const add = (kv: string) => {
+    const eq = kv.indexOf("=");
+    if (eq === 0) throw new UsageError(`invalid build arg "${kv}": the name is empty`, { hint: "--build-arg NAME=VALUE" });
+    if (eq > 0) m.set(kv.slice(0, eq), kv.slice(eq + 1));
+    else if (process.env[kv] !== undefined) m.set(kv, process.env[kv]!);
+  };
+  for (const f of (args["build-arg-file"] as string[] | undefined) ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      throw new PodError(`reading build arg file ${f}: ${(e as Error).message}`, { exit: 125, hint: "check the --build-arg-file path" });
+    }
+    for (const line of text.split("\n").map((l) => l.trim())) if (line && !line.startsWith("#")) add(line);
+  }
+  for (const kv of (args["build-arg"] as string[] | undefined) ?? []) add(kv);
+  return m;
+}
+
+function labelMap(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const eq = l.indexOf("=");
+    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
+  }
+  return out;
+}
+
+function pullPolicy(v: string): PullPolicy {
+  return v === "true" ? "always" : v === "false" ? "missing" : (v as PullPolicy);
+}
+
+export const build: PodCommand = {
+  meta: { name: "build", description: "Build an image using instructions from Containerfiles" },
+  examples: ["pod build -t web .", "pod build -f Containerfile.dev --build-arg VERSION=2 -t web:dev .", "pod build --no-cache -q ."],
+  args: buildArgs,
+  async run({ args }) {
+    const ctx = openContext(args);
+    const positional = args._ as string[];
+    if (positional.length > 1) throw new UsageError("`pod build` takes at most one CONTEXT", { hint: "pod build -t NAME DIR" });
+    const contextArg = positional[0] ?? ".";
+    if (contextArg === "-" || /^(https?|git):\/\//.test(contextArg) || contextArg.startsWith("git@"))
+      throw new PodError(`the build context ${contextArg} is not supported by pod build yet: only a local directory is`, { exit: 125, hint: "clone or unpack the context into a directory and pass that directory" });
+    const contextDir = resolve(contextArg);
+    if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new PodError(`the build context ${contextArg} is not a directory`, { exit: 125, hint: "pass the directory that holds the Containerfile and the files it copies" });
+    const files = (args.file as string[] | undefined) ?? [];
+    if (files.length > 1) throw new UsageError("more than one -f is not supported by pod build yet", { hint: "join the Containerfiles into one" });
+    const format = String(args.format);
+    if (format !== "oci" && format !== "docker") throw new UsageError(`unrecognized image type "${format}"`, { hint: "--format takes oci or docker" });
+    if (args.rm === false) throw new UsageError("--rm=false is not supported: pod build always removes its step containers", { hint: "drop --rm=false" });
+    const jobs = Number(args.jobs);
+    if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`invalid argument "${args.jobs}" for "--jobs" flag`, { hint: "--jobs takes a number of stages; 0 means all at once" });
+    const cfFile = findContainerfile(contextDir, files[0]);
+    const containerfile = parseContainerfile(cfFile.text, cfFile.path);
+    const res = await buildImage(ctx.paths, {
+      contextDir,
+      containerfile,
+      tags: (args.tag as string[] | undefined) ?? [],
+      buildArgs: buildArgMap(args),
+      target: args.target as string | undefined,
+      noCache: Boolean(args["no-cache"]),
+      pull: pullPolicy(String(args.pull)),
+      layers: args.layers !== false,
+      format,
+      quiet: Boolean(args.quiet),
+      labels: labelMap((args.label as string[] | undefined) ?? []),
+      network: (args.network as string | undefined) ?? "",
+      ignoreFile: args.ignorefile ? resolve(String(args.ignorefile)) : undefined,
+      platform: args.platform ? platformFrom(args) : undefined,
+      jobs: jobs === 0 ? Number.MAX_SAFE_INTEGER : jobs,
+    });
+    if (args.iidfile) writeFileAtomic(String(args.iidfile), `sha256:${res.id}`);
+    out(`${res.id}\n`);
+  },
+};
