@@ -254,7 +254,7 @@ export async function buildImage(paths: Paths, req: BuildRequest): Promise<Build
     }
     let st = await finalLabels(ctx, ctx.results.get(plan.target.index)!);
     const names = req.tags.map(localName);
-    ctx.say(`COMMIT${names[0] ? ` ${names[0]}` : ""}\n`);
+    ctx.say(`COMMIT${req.tags[0] ? ` ${req.tags[0]}` : ""}\n`);
     st = await materialize(ctx, st);
     const id = st.imageId!;
     if (names.length) await tagImage(store, id, names);
