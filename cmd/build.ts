@@ -30,7 +30,7 @@ const buildArgs = {
   jobs: { type: "string", default: "1", description: "How many stages to run in parallel", valueHint: "n" },
   rm: { type: "boolean", default: true, description: "Remove intermediate containers after a successful build" },
   "force-rm": { type: "boolean", description: "Always remove intermediate containers after a build, even if the build is unsuccessful" },
-  context: { type: "positional", required: false, description: "Build context directory (default: .)" },
+  context: { type: "positional", required: false, description: "Build context directory (default: .)", valueHint: "dir" },
 } satisfies PodArgs;
 
 /** -f FILE relative to the working directory, else to the context; without it Containerfile, then Dockerfile in the context. */
