@@ -10,7 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-ALL=(startup pull run-container lifecycle network usernet images-out)
+ALL=(startup pull run-container lifecycle network usernet images-out build)
 benches=("$@")
 [ "${#benches[@]}" -gt 0 ] || benches=("${ALL[@]}")
 for b in "${benches[@]}"; do

@@ -28,6 +28,13 @@ const buildArgs = {
   ignorefile: { type: "string", description: "Path to an alternate .containerignore file", valueHint: "file" },
   platform: { type: "string", description: "Set the OS/ARCH[/VARIANT] of the image to the provided value instead of the current operating system and architecture of the host", valueHint: "os/arch" },
   jobs: { type: "string", default: "1", description: "How many stages to run in parallel", valueHint: "n" },
+  volume: { type: "string", alias: "v", multiple: true, description: "Bind mount a volume into the containers of RUN steps", valueHint: "volume" },
+  "cap-add": { type: "string", multiple: true, description: "Add the specified capability when running", valueHint: "capability" },
+  "cap-drop": { type: "string", multiple: true, description: "Drop the specified capability when running", valueHint: "capability" },
+  ulimit: { type: "string", multiple: true, description: "ulimit options for RUN steps", valueHint: "type=soft:hard" },
+  secret: { type: "string", multiple: true, description: "Secret file to expose to the build: id=ID,src=PATH or id=ID,env=VAR", valueHint: "id=ID,src=PATH" },
+  squash: { type: "boolean", description: "Squash all of the image's new layers into a single new layer; any preexisting layers are not squashed" },
+  "squash-all": { type: "boolean", description: "Squash all of the new image's layers (including those inherited from a base image) into a single new layer" },
   rm: { type: "boolean", default: true, description: "Remove intermediate containers after a successful build" },
   "force-rm": { type: "boolean", description: "Always remove intermediate containers after a build, even if the build is unsuccessful" },
   context: { type: "positional", required: false, description: "Build context directory (default: .)", valueHint: "dir" },
@@ -80,6 +87,24 @@ function labelMap(list: string[]): Record<string, string> {
   return out;
 }
 
+/** --secret id=ID,src=PATH (or type=file,…) and id=ID,env=VAR, as podman reads them. */
+function secretMap(list: string[]): Map<string, { src?: string; env?: string }> {
+  const m = new Map<string, { src?: string; env?: string }>();
+  for (const spec of list) {
+    const o = Object.fromEntries(spec.split(",").map((kv) => [kv.slice(0, kv.indexOf("=") < 0 ? kv.length : kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    const id = o.id;
+    if (!id) throw new UsageError(`invalid secret "${spec}": no id`, { hint: "--secret id=ID,src=PATH" });
+    const src = o.src ?? o.source;
+    if (o.type === "env" || (o.env !== undefined && src === undefined)) m.set(id, { env: o.env ?? id });
+    else {
+      if (!src) throw new UsageError(`invalid secret "${spec}": no src`, { hint: "--secret id=ID,src=PATH" });
+      if (!existsSync(src)) throw new PodError(`secret ${id}: ${src}: no such file or directory`, { exit: 125, hint: "--secret src= names a file to expose to RUN --mount=type=secret" });
+      m.set(id, { src: resolve(src) });
+    }
+  }
+  return m;
+}
+
 function pullPolicy(v: string): PullPolicy {
   return v === "true" ? "always" : v === "false" ? "missing" : (v as PullPolicy);
 }
@@ -104,6 +129,8 @@ export const build: PodCommand = {
     if (args.rm === false) throw new UsageError("--rm=false is not supported: pod build always removes its step containers", { hint: "drop --rm=false" });
     const jobs = Number(args.jobs);
     if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`invalid argument "${args.jobs}" for "--jobs" flag`, { hint: "--jobs takes a number of stages; 0 means all at once" });
+    if (args.squash) throw new UsageError("--squash is not supported by pod build yet", { hint: "--squash-all makes the whole image one layer" });
+    const list = (k: string) => (args[k] as string[] | undefined) ?? [];
     const cfFile = findContainerfile(contextDir, files[0]);
     const containerfile = parseContainerfile(cfFile.text, cfFile.path);
     const res = await buildImage(ctx.paths, {
@@ -122,6 +149,9 @@ export const build: PodCommand = {
       ignoreFile: args.ignorefile ? resolve(String(args.ignorefile)) : undefined,
       platform: args.platform ? platformFrom(args) : undefined,
       jobs: jobs === 0 ? Number.MAX_SAFE_INTEGER : jobs,
+      run: { volumes: list("volume"), capAdd: list("cap-add"), capDrop: list("cap-drop"), ulimits: list("ulimit") },
+      secrets: secretMap(list("secret")),
+      squash: args["squash-all"] ? "all" : "none",
     });
     if (args.iidfile) writeFileAtomic(String(args.iidfile), `sha256:${res.id}`);
     out(`${res.id}\n`);

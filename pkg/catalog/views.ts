@@ -111,5 +111,6 @@ export function imageInspect(store: Store, img: ImageRecord): Record<string, unk
     User: c.User ?? "",
     History: config.history ?? [],
     NamesHistory: img.namesHistory ?? img.names,
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
   };
 }

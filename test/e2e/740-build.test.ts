@@ -3,7 +3,8 @@
 // (mtime-only changes hit, changed bytes rebuild from that step on, a
 // --build-arg from the first step that reads it), the ignore file, whiteouts,
 // a failing RUN that tags nothing and leaves no container, RUN --mount cache,
-// ADD of a local tar, and a malformed Containerfile.
+// ADD of a local tar, a malformed Containerfile, -v and --secret for RUN
+// (nothing of them left in the layers), --squash-all and --format docker.
 import { describe } from "bun:test";
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,6 +30,16 @@ function context(files: Record<string, string>): string {
 
 async function build(dir: string, ...args: string[]) {
   return runPod(["build", ...args, dir], { timeoutMs: 300_000 });
+}
+
+/** The saved image's layers, each as the list of its tar's entries. */
+async function savedLayers(ref: string): Promise<string[][]> {
+  const save = join(pod().tmp, `save-${++n}`);
+  mkdirSync(save);
+  expectExit(await runPod(["save", "--format", "docker-archive", "-o", join(save, "img.tar"), ref]), 0);
+  expect((await sh(["tar", "-xf", join(save, "img.tar"), "-C", save])).code).toBe(0);
+  const manifest = JSON.parse(readFileSync(join(save, "manifest.json"), "utf8"));
+  return Promise.all(manifest[0].Layers.map(async (l: string) => lines((await sh(["tar", "-tf", join(save, l)])).stdout)));
 }
 
 /** The STEP lines that were taken from the cache: the text of the step before each "Using cache". */
@@ -242,5 +253,51 @@ describe("pod build", () => {
     expect(r.stdout.trim()).toMatch(HEX64);
     expect(lines(r.stdout)).toHaveLength(1);
     expect(readFileSync(iid, "utf8")).toBe(`sha256:${r.stdout.trim()}`);
+  });
+
+  A("RUN sees -v binds and --secret files (src= and env=); neither they nor their mount points stay in the layers", async () => {
+    const dir = context({ Containerfile: "FROM alpine\nRUN --mount=type=secret,id=tok cat /run/secrets/tok /hostdir/f > /got\nRUN --mount=type=secret,id=fromenv,target=/s cat /s >> /got\n" });
+    const hostdir = join(pod().tmp, "hostdir");
+    mkdirSync(hostdir);
+    writeFileSync(join(hostdir, "f"), "bound\n");
+    writeFileSync(join(pod().tmp, "tok"), "s3cret\n");
+    const r = await runPod(["build", "-v", `${hostdir}:/hostdir:ro`, "--secret", `id=tok,src=${join(pod().tmp, "tok")}`, "--secret", "id=fromenv,env=BUILD_TOKEN", "-t", "secrets", dir], {
+      env: { BUILD_TOKEN: "from-env" },
+      timeoutMs: 300_000,
+    });
+    expectExit(r, 0);
+    const run = await runPod(["run", "--rm", "secrets", "sh", "-c", "cat /got; echo; ls -d /hostdir /s /run/secrets 2>&1 | wc -l; ls /hostdir /s /run/secrets 2>/dev/null | wc -l"]);
+    expect(lines(run.stdout)).toEqual(["s3cret", "bound", "from-env", "3", "0"]);
+    const layers = await savedLayers("secrets");
+    for (const l of layers.slice(1)) expect(l.filter((e) => /^(hostdir|s$|run\/secrets)/.test(e))).toEqual([]);
+    const missing = await build(context({ Containerfile: "FROM alpine\nRUN --mount=type=secret,id=nope,required cat /run/secrets/nope\n" }));
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toContain("no secret nope was given");
+  });
+
+  A("--squash-all gives one layer with the whole file system; --format docker keeps HEALTHCHECK, oci warns and drops it", async () => {
+    const dir = context({ Containerfile: "FROM alpine\nRUN echo one > /one\nRUN rm /etc/motd && echo two > /two\nHEALTHCHECK --interval=5s CMD true\n" });
+    const sq = await build(dir, "--squash-all", "--format", "docker", "-t", "squashed");
+    expectExit(sq, 0);
+    const inspect = JSON.parse((await runPod(["image", "inspect", "squashed"])).stdout)[0];
+    expect(inspect.RootFS.Layers).toHaveLength(1);
+    expect(inspect.Healthcheck).toEqual({ Test: ["CMD-SHELL", "true"], Interval: 5_000_000_000 });
+    expect(inspect.ManifestType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    const [only] = await savedLayers("squashed");
+    expect(only).toContain("one");
+    expect(only).toContain("bin/busybox");
+    expect(only!.some((e) => e.includes(".wh."))).toBe(false);
+    expect(only).not.toContain("etc/motd");
+    const run = await runPod(["run", "--rm", "squashed", "sh", "-c", "cat /one /two; ls /etc/motd 2>&1 >/dev/null | wc -l"]);
+    expect(lines(run.stdout)).toEqual(["one", "two", "1"]);
+    const oci = await build(dir, "-t", "unsquashed");
+    expectExit(oci, 0);
+    expect(oci.stderr).toContain("HEALTHCHECK is not supported for OCI image format");
+    const plain = JSON.parse((await runPod(["image", "inspect", "unsquashed"])).stdout)[0];
+    expect(plain.Healthcheck).toBeUndefined();
+    expect(plain.RootFS.Layers.length).toBe(3);
+    const refused = await build(dir, "--squash");
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toContain("--squash is not supported");
   });
 });

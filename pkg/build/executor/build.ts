@@ -7,6 +7,7 @@
 // the cache under its key, so an unchanged step is taken, not run; the final
 // image gets the tags.
 import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { PodError } from "../../errors.ts";
 import { log, outWhileRead } from "../../output/index.ts";
 import type { Paths } from "../../config/index.ts";
@@ -18,6 +19,7 @@ import { storeNewImage } from "../../archive/new-image.ts";
 import { ensureImage, type PullPolicy } from "../../container/index.ts";
 import { layerDirsOf } from "../../container/engine/launch.ts";
 import { FsView } from "../../container/fs/view.ts";
+import { imageExportTar } from "../../container/fs/files.ts";
 import { parseInstructionLine, type Containerfile, type Instruction } from "../containerfile.ts";
 import { planStages, stageWaves, unusedBuildArgs, platformArgs, hostPlatform as buildHostPlatform, type StagePlan } from "../stages.ts";
 import { loadIgnore, type Matcher } from "../ignore.ts";
@@ -46,6 +48,12 @@ export type BuildRequest = {
   platform?: Platform;
   /** --jobs: independent stages at the same time */
   jobs: number;
+  /** what RUN containers get besides the step's own mounts: -v, --cap-add, --cap-drop, --ulimit */
+  run: { volumes: string[]; capAdd: string[]; capDrop: string[]; ulimits: string[] };
+  /** --secret id=ID,src=PATH|env=VAR: what RUN --mount=type=secret,id=ID reads */
+  secrets: Map<string, { src?: string; env?: string }>;
+  /** --squash: the final stage's new layers as one; --squash-all: the whole file system as one */
+  squash: "none" | "new" | "all";
 };
 
 /** What a stage has built so far. */
@@ -220,6 +228,20 @@ async function finalLabels(ctx: BuildContext, st: StageState): Promise<StageStat
   return metadataStep(ctx, st, key, createdBy, config, true);
 }
 
+/** --squash-all: the final file system as the image's one layer, with one history entry. */
+async function squashAll(ctx: BuildContext, st: StageState): Promise<StageState> {
+  const tar = join(ctx.work, "squashed.tar");
+  await imageExportTar(ctx.paths, stateLayers(ctx, st), tar, "the built image");
+  let doc: ImageConfigDoc | undefined;
+  const img = await storeNewImage(ctx.store, {
+    layerTar: tar,
+    format: ctx.req.format,
+    names: [],
+    config: (diffID) => (doc = childConfig(st.doc, { diffID, created: new Date().toISOString(), createdBy: "/bin/sh -c #(nop) squashed", config: st.doc.config ?? {}, author: st.doc.author, squash: true })),
+  });
+  return { ...st, doc: doc!, imageId: img.id };
+}
+
 export type BuildResult = { id: string; names: string[] };
 
 export async function buildImage(paths: Paths, req: BuildRequest): Promise<BuildResult> {
@@ -255,7 +277,7 @@ export async function buildImage(paths: Paths, req: BuildRequest): Promise<Build
     let st = await finalLabels(ctx, ctx.results.get(plan.target.index)!);
     const names = req.tags.map(localName);
     ctx.say(`COMMIT${req.tags[0] ? ` ${req.tags[0]}` : ""}\n`);
-    st = await materialize(ctx, st);
+    st = req.squash === "all" ? await squashAll(ctx, st) : await materialize(ctx, st);
     const id = st.imageId!;
     if (names.length) await tagImage(store, id, names);
     ctx.say(`--> ${id.slice(0, 12)}\n`);

@@ -4,7 +4,7 @@
 // upper dir becomes the step's layer and the container is removed. The cache
 // key holds the command and the values of every ARG declared so far (docker's
 // rule: RUN sees them all), not the ARG lines themselves.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PodError } from "../../errors.ts";
 import { Store } from "../../store/index.ts";
@@ -43,9 +43,9 @@ function runMounts(ctx: BuildContext, instr: Instruction, x: (s: string) => stri
   for (const f of instr.flags.filter((f) => f.name === "mount")) {
     const o = mountOptions(x(f.value));
     const type = o.get("type") ?? "bind";
-    const target = o.get("target") ?? o.get("dst") ?? o.get("destination");
-    if (!target) throw new PodError(`RUN --mount=${f.value}: no target`, { exit: 125, hint: "give it target=/path" });
-    const known = new Set(["type", "target", "dst", "destination", "id", "sharing", "source", "src", "ro", "readonly", "rw", "readwrite", "size"]);
+    const target = o.get("target") ?? o.get("dst") ?? o.get("destination") ?? (type === "secret" ? `/run/secrets/${o.get("id") ?? ""}` : undefined);
+    if (!target || target === "/run/secrets/") throw new PodError(`RUN --mount=${f.value}: no target`, { exit: 125, hint: "give it target=/path" });
+    const known = new Set(["type", "target", "dst", "destination", "id", "sharing", "source", "src", "ro", "readonly", "rw", "readwrite", "size", "required"]);
     for (const k of o.keys()) if (!known.has(k)) throw new PodError(`RUN --mount option ${k} is not supported by pod build yet`, { exit: 125, hint: "see docs/compat.md" });
     if (type === "cache") {
       const id = o.get("id") || target;
@@ -59,11 +59,27 @@ function runMounts(ctx: BuildContext, instr: Instruction, x: (s: string) => stri
       if (source.split("/").includes("..")) throw new PodError(`RUN --mount source ${source} leaves the build context`, { exit: 125, hint: "bind only paths inside the context" });
       const rw = o.has("rw") || o.has("readwrite");
       m.volumes.push(`${join(ctx.req.contextDir, source)}:${target}${rw ? "" : ":ro"}`);
+    } else if (type === "secret") {
+      const id = o.get("id") ?? (target ? target.split("/").pop() : undefined);
+      const given = id ? ctx.req.secrets.get(id) : undefined;
+      if (!given) {
+        if (o.has("required") && o.get("required") !== "false") throw new PodError(`RUN --mount=type=secret: no secret ${id} was given`, { exit: 125, hint: `pod build --secret id=${id},src=FILE …` });
+        continue;
+      }
+      m.volumes.push(`${secretFile(ctx, id!, given)}:${target}:ro`);
     } else if (type === "tmpfs") {
       m.tmpfs.push(o.has("size") ? `${target}:size=${o.get("size")}` : target);
     } else throw new PodError(`RUN --mount=type=${type} is not supported by pod build yet`, { exit: 125, hint: "pod build supports type=cache, bind and tmpfs mounts" });
   }
   return m;
+}
+
+/** A --secret's data as a private file of the build (an env= secret is written out; a src= file is bound as it is). */
+function secretFile(ctx: BuildContext, id: string, s: { src?: string; env?: string }): string {
+  if (s.src) return s.src;
+  const file = join(ctx.work, `secret-${new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16)}`);
+  writeFileSync(file, process.env[s.env!] ?? "", { mode: 0o600 });
+  return file;
 }
 
 function networkOf(ctx: BuildContext, instr: Instruction): string {
@@ -73,7 +89,7 @@ function networkOf(ctx: BuildContext, instr: Instruction): string {
   throw new PodError(`RUN --network=${f.value}: unknown network mode`, { exit: 125, hint: "RUN --network takes default, none or host" });
 }
 
-function runOptions(st: StageState, argv: string[], env: string[], mounts: Mounts, network: string): RunOptions {
+function runOptions(ctx: BuildContext, st: StageState, argv: string[], env: string[], mounts: Mounts, network: string): RunOptions {
   const config = st.doc.config ?? {};
   return {
     command: argv,
@@ -86,9 +102,9 @@ function runOptions(st: StageState, argv: string[], env: string[], mounts: Mount
     readOnly: false,
     readOnlyTmpfs: true,
     tmpfs: mounts.tmpfs,
-    volumes: mounts.volumes,
-    capAdd: [],
-    capDrop: [],
+    volumes: [...ctx.req.run.volumes, ...mounts.volumes],
+    capAdd: ctx.req.run.capAdd,
+    capDrop: ctx.req.run.capDrop,
     securityOpt: [],
     privileged: false,
     network,
@@ -121,7 +137,14 @@ export async function runStep(ctx: BuildContext, st: StageState, instr: Instruct
   let rec: ContainerRecord | undefined;
   const tar = join(ctx.work, `layer-${stageIndex}-${instr.line}.tar`);
   try {
-    rec = await createContainer(ctx.paths, { image: base.imageId, pull: "never", rm: false, interactive: false, opts: runOptions(st, argv, env, mounts, network) });
+    rec = await createContainer(ctx.paths, {
+      image: base.imageId,
+      pull: "never",
+      rm: false,
+      interactive: false,
+      opts: runOptions(ctx, st, argv, env, mounts, network),
+      ...(ctx.req.run.ulimits.length ? { flags: { ulimits: ctx.req.run.ulimits } } : {}),
+    });
     const code = await runForeground(new Store(ctx.paths), ctx.paths, rec, false, 0, ctx.req.quiet);
     if (code !== 0) {
       throw new PodError(`building at STEP "${instr.original}": while running runtime: exit status ${code}`, {
@@ -129,7 +152,8 @@ export async function runStep(ctx: BuildContext, st: StageState, instr: Instruct
         hint: `${cf.file}:${instr.line}: the command failed; the steps before it stay cached, so the next build starts here`,
       });
     }
-    await runFilesJob(ctx.paths, { op: "layer", output: tar, layout: containerLayout(ctx.paths, rec), container: rec.name });
+    const prune = [...[...ctx.req.run.volumes, ...mounts.volumes].map((v) => v.split(":")[1] ?? v), ...mounts.tmpfs.map((t) => t.split(":")[0]!)];
+    await runFilesJob(ctx.paths, { op: "layer", output: tar, layout: containerLayout(ctx.paths, rec), container: rec.name, prune });
   } finally {
     if (rec) await removeContainer(ctx.paths, readRecord(ctx.paths.root, rec.id) ?? rec, true);
   }

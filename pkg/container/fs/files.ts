@@ -91,9 +91,16 @@ function copySite(paths: Paths, rec: ContainerRecord): { layout: FsLayout; swap?
  */
 export async function imagePathTar(paths: Paths, layerDirs: string[], ctrPath: string, output: string, label: string): Promise<void> {
   if (layerDirs.length === 0) throw new PodError(`${label}: ${ctrPath}: no such file or directory`, { exit: 125, hint: "the image has no layers" });
-  const layout = { lowers: layerDirs.slice(0, -1), upper: layerDirs[layerDirs.length - 1]! };
-  await runFilesJob(paths, { op: "cp-tar", layout, container: label, ctrPath, output });
+  await runFilesJob(paths, { op: "cp-tar", layout: imageLayout(layerDirs), container: label, ctrPath, output });
 }
+
+/** An image's whole merged file system as one tar in the file `output` (`pod build --squash-all`). */
+export async function imageExportTar(paths: Paths, layerDirs: string[], output: string, label: string): Promise<void> {
+  if (layerDirs.length === 0) throw new PodError(`${label}: the image has no layers to squash`, { exit: 125, hint: "build without --squash-all" });
+  await runFilesJob(paths, { op: "export", layout: imageLayout(layerDirs), container: label, output });
+}
+
+const imageLayout = (layerDirs: string[]): FsLayout => ({ lowers: layerDirs.slice(0, -1), upper: layerDirs[layerDirs.length - 1]! });
 
 export async function diffContainer(paths: Paths, rec: ContainerRecord): Promise<Change[]> {
   const r = await runFilesJob(paths, { op: "diff", layout: containerLayout(paths, rec), container: rec.name });

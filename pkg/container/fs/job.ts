@@ -4,14 +4,14 @@
 // container, as root of that container's own user namespace
 // (pkg/store/worker.ts re-executes pod there and calls runFilesJob).
 // Failures come back as data, never thrown.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PodError, wrap } from "../../errors.ts";
 import { log } from "../../output/index.ts";
 import { resolveUser } from "../../runtime/index.ts";
 import { containerChanges, type Change } from "./changes.ts";
 import { copyIn, copyOut, copySource, leftOut, type CopyRequest } from "./copy.ts";
-import { FsView, idNames, parseIdMap, type FsLayout } from "./view.ts";
+import { FsView, idNames, parseIdMap, splitContainerPath, type FsLayout } from "./view.ts";
 import { FdSink, TarWriter, writeTree, type Owners } from "./tar.ts";
 import { writeChangesLayer } from "./layer.ts";
 
@@ -30,8 +30,8 @@ export type FilesJob = { layout: FsLayout; container: string; swap?: KeepIdSwap;
   | { op: "diff" }
   /** output: a file to create, or undefined for pod's stdout */
   | { op: "export"; output?: string }
-  /** the changes as one layer tar (commit), into the file `output` */
-  | { op: "layer"; output: string }
+  /** the changes as one layer tar (commit), into the file `output`; prune: mount points the run created, left out when still empty */
+  | { op: "layer"; output: string; prune?: string[] }
   | { op: "cp-out"; copy: CopyRequest }
   /** CTR:PATH to a tar on stdout, or into the file `output` (the builder's COPY --from) */
   | { op: "cp-tar"; ctrPath: string; output?: string }
@@ -84,6 +84,7 @@ async function run(job: FilesJob): Promise<FilesResult> {
       return {};
     }
     case "layer": {
+      if (job.prune) pruneMountPoints(job.layout, job.prune);
       const view = FsView.of(job.layout);
       const fd = openSync(job.output, "wx", 0o600);
       try {
@@ -118,6 +119,39 @@ async function run(job: FilesJob): Promise<FilesResult> {
         rmSync(job.staging, { recursive: true, force: true });
       }
       return {};
+  }
+}
+
+/**
+ * A bind or tmpfs target that the image did not have is created in the upper
+ * dir as an empty file or directory (and its missing parents with it); the
+ * mount is gone after the run, so those are removed, deepest first, while
+ * they are empty and absent from the image, as buildah does.
+ */
+function pruneMountPoints(layout: FsLayout, targets: string[]): void {
+  const image = new FsView(layout.lowers);
+  const gone = (rel: string) => {
+    const host = join(layout.upper, rel);
+    let st;
+    try {
+      st = lstatSync(host);
+    } catch {
+      return true;
+    }
+    if (image.lookup(rel)) return false;
+    if (st.isDirectory() ? readdirSync(host).length > 0 : !st.isFile() || st.size > 0) return false;
+    if (st.isDirectory()) rmdirSync(host);
+    else unlinkSync(host);
+    return true;
+  };
+  for (const t of [...new Set(targets)].sort((a, b) => b.length - a.length)) {
+    let parts: string[];
+    try {
+      parts = splitContainerPath(image.resolve(t, false).rel);
+    } catch {
+      parts = splitContainerPath(t);
+    }
+    for (let n = parts.length; n > 0 && gone(parts.slice(0, n).join("/")); n--);
   }
 }
 
