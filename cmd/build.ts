@@ -129,7 +129,7 @@ export const build: PodCommand = {
     if (args.rm === false) throw new UsageError("--rm=false is not supported: pod build always removes its step containers", { hint: "drop --rm=false" });
     const jobs = Number(args.jobs);
     if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`invalid argument "${args.jobs}" for "--jobs" flag`, { hint: "--jobs takes a number of stages; 0 means all at once" });
-    if (args.squash) throw new UsageError("--squash is not supported by pod build yet", { hint: "--squash-all makes the whole image one layer" });
+    if (args.squash && args["squash-all"]) throw new UsageError("--squash and --squash-all cannot be used together", { hint: "pick one: --squash keeps the base image's layers" });
     const list = (k: string) => (args[k] as string[] | undefined) ?? [];
     const cfFile = findContainerfile(contextDir, files[0]);
     const containerfile = parseContainerfile(cfFile.text, cfFile.path);
@@ -151,7 +151,7 @@ export const build: PodCommand = {
       jobs: jobs === 0 ? Number.MAX_SAFE_INTEGER : jobs,
       run: { volumes: list("volume"), capAdd: list("cap-add"), capDrop: list("cap-drop"), ulimits: list("ulimit") },
       secrets: secretMap(list("secret")),
-      squash: args["squash-all"] ? "all" : "none",
+      squash: args["squash-all"] ? "all" : args.squash ? "new" : "none",
     });
     if (args.iidfile) writeFileAtomic(String(args.iidfile), `sha256:${res.id}`);
     out(`${res.id}\n`);

@@ -296,8 +296,27 @@ describe("pod build", () => {
     const plain = JSON.parse((await runPod(["image", "inspect", "unsquashed"])).stdout)[0];
     expect(plain.Healthcheck).toBeUndefined();
     expect(plain.RootFS.Layers.length).toBe(3);
-    const refused = await build(dir, "--squash");
-    expect(refused.code).toBe(125);
-    expect(refused.stderr).toContain("--squash is not supported");
+    const both = await build(dir, "--squash", "--squash-all");
+    expect(both.code).toBe(125);
+    expect(both.stderr).toContain("--squash and --squash-all cannot be used together");
+  });
+
+  A("--squash and --layers=false: the base's layers, then one layer with what the steps changed (whiteouts included); --layers=false keeps no step image", async () => {
+    const dir = context({ Containerfile: "FROM alpine\nRUN echo one > /one\nENV X=1\nRUN rm /etc/motd && mkdir -p /d/e && echo f > /d/e/f\nRUN rm -rf /d/e && echo g > /d/g\n" });
+    const base = JSON.parse((await runPod(["image", "inspect", "alpine"])).stdout)[0].RootFS.Layers;
+    for (const [flag, tag] of [["--squash", "sq-new"], ["--layers=false", "no-layers"]] as const) {
+      const before = lines((await runPod(["images", "-a", "-q", "--no-trunc"])).stdout);
+      expectExit(await build(dir, flag, "-t", tag), 0);
+      const inspect = JSON.parse((await runPod(["image", "inspect", tag])).stdout)[0];
+      expect(inspect.RootFS.Layers).toHaveLength(base.length + 1);
+      expect(inspect.RootFS.Layers.slice(0, base.length)).toEqual(base);
+      expect(inspect.History.filter((h: { empty_layer?: boolean }) => !h.empty_layer)).toHaveLength(base.length + 1);
+      const top = (await savedLayers(tag)).at(-1)!;
+      expect(top.filter((e) => !e.endsWith("/")).sort()).toEqual(["d/g", "etc/.wh.motd", "one"]);
+      const run = await runPod(["run", "--rm", tag, "sh", "-c", "cat /one /d/g; ls /d; test -e /etc/motd || echo no-motd; echo $X"]);
+      expect(lines(run.stdout)).toEqual(["one", "g", "g", "no-motd", "1"]);
+      const after = lines((await runPod(["images", "-a", "-q", "--no-trunc"])).stdout);
+      if (flag === "--layers=false") expect(after.filter((id) => !before.includes(id))).toEqual([`sha256:${inspect.Id}`]);
+    }
   });
 });

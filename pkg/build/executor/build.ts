@@ -12,14 +12,14 @@ import { PodError } from "../../errors.ts";
 import { log, outWhileRead } from "../../output/index.ts";
 import type { Paths } from "../../config/index.ts";
 import { Store, type ImageRecord } from "../../store/index.ts";
-import { localName, lookupImage, tagImage } from "../../catalog/index.ts";
+import { localName, lookupImage, removeImages, tagImage } from "../../catalog/index.ts";
 import { hostPlatform, type Platform } from "../../registry/index.ts";
 import { childConfig, type ContainerConfig, type ImageConfigDoc } from "../../archive/image-config.ts";
 import { storeNewImage } from "../../archive/new-image.ts";
-import { ensureImage, type PullPolicy } from "../../container/index.ts";
+import { ensureImage, imageUsers, type PullPolicy } from "../../container/index.ts";
 import { layerDirsOf } from "../../container/engine/launch.ts";
 import { FsView } from "../../container/fs/view.ts";
-import { imageExportTar } from "../../container/fs/files.ts";
+import { imageExportTar, imageLayersDiffTar } from "../../container/fs/files.ts";
 import { parseInstructionLine, type Containerfile, type Instruction } from "../containerfile.ts";
 import { planStages, stageWaves, unusedBuildArgs, platformArgs, hostPlatform as buildHostPlatform, type StagePlan } from "../stages.ts";
 import { loadIgnore, type Matcher } from "../ignore.ts";
@@ -67,6 +67,8 @@ export type StageState = {
   shell: string[];
   /** CMD set in this stage: a later ENTRYPOINT keeps it */
   cmdSet: boolean;
+  /** how many of doc's layers the stage's FROM gave it (--squash keeps those) */
+  baseLayers: number;
 };
 
 export type BuildContext = {
@@ -81,6 +83,8 @@ export type BuildContext = {
   work: string;
   /** every stage's final state, by index */
   results: Map<number, StageState>;
+  /** the images this build stored, so that --layers=false can remove the ones the result does not need */
+  created: string[];
   say(text: string): void;
 };
 
@@ -112,6 +116,7 @@ export async function commitStep(ctx: BuildContext, st: StageState, step: { key:
     names: step.names ?? [],
     config: (diffID) => (next = childConfig(st.doc, { diffID, created: new Date().toISOString(), createdBy: step.createdBy, config: step.config, author: st.doc.author })),
   });
+  ctx.created.push(img.id);
   if (step.remember !== false && ctx.req.layers) await ctx.cache.remember(step.key, img.id);
   return { ...st, doc: next!, imageId: img.id, key: step.key };
 }
@@ -120,6 +125,7 @@ export async function commitStep(ctx: BuildContext, st: StageState, step: { key:
 export async function materialize(ctx: BuildContext, st: StageState): Promise<StageState & { imageId: string }> {
   if (st.imageId) return st as StageState & { imageId: string };
   const img = await storeNewImage(ctx.store, { format: ctx.req.format, names: [], config: () => st.doc });
+  ctx.created.push(img.id);
   return { ...st, imageId: img.id };
 }
 
@@ -133,13 +139,14 @@ async function baseState(ctx: BuildContext, index: number): Promise<StageState> 
   const base = ctx.plan.bases.get(index)!;
   const platform = ctx.req.platform ?? hostPlatform();
   const common = { vars: { args: new Map<string, string>(), declared: new Set<string>() }, shell: DEFAULT_SHELL, cmdSet: false };
-  if (base.kind === "scratch") return { ...common, doc: scratchDoc(platform), key: "scratch" };
+  if (base.kind === "scratch") return { ...common, doc: scratchDoc(platform), key: "scratch", baseLayers: 0 };
   if (base.kind === "stage") {
     const prev = ctx.results.get(base.index)!;
-    return { ...common, doc: prev.doc, imageId: prev.imageId, key: prev.key, shell: prev.shell };
+    return { ...common, doc: prev.doc, imageId: prev.imageId, key: prev.key, shell: prev.shell, baseLayers: prev.doc.rootfs?.diff_ids.length ?? 0 };
   }
   const img = await ensureImage(ctx.store, base.ref, ctx.req.pull, ctx.req.platform);
-  return { ...common, doc: readDoc(ctx.store, img), imageId: img.id, key: `image:${img.id}` };
+  const doc = readDoc(ctx.store, img);
+  return { ...common, doc, imageId: img.id, key: `image:${img.id}`, baseLayers: doc.rootfs?.diff_ids.length ?? 0 };
 }
 
 /** An image from COPY --from or RUN --mount from= that is not a stage. */
@@ -242,6 +249,45 @@ async function squashAll(ctx: BuildContext, st: StageState): Promise<StageState>
   return { ...st, doc: doc!, imageId: img.id };
 }
 
+/**
+ * --squash and --layers=false: the final stage's layers above its FROM as one
+ * new layer; the history keeps every step, the ones before the last marked
+ * as adding no layer, so that history and layers still pair up.
+ */
+async function squashNew(ctx: BuildContext, st: StageState): Promise<StageState> {
+  const diffIDs = st.doc.rootfs?.diff_ids ?? [];
+  if (diffIDs.length <= st.baseLayers + 1) return materialize(ctx, st);
+  const tar = join(ctx.work, "squashed-new.tar");
+  await imageLayersDiffTar(ctx.paths, stateLayers(ctx, st), st.baseLayers, tar, "the built image");
+  const history = [...(st.doc.history ?? [])];
+  const own = history.filter((h) => !h.empty_layer).length - st.baseLayers;
+  // the stage's own entries with a layer, from the newest back: all but the newest lose theirs
+  for (let i = history.length - 1, seen = 0; i >= 0 && seen < own; i--) {
+    if (history[i]!.empty_layer) continue;
+    if (seen++ > 0) history[i] = { ...history[i]!, empty_layer: true };
+  }
+  let doc: ImageConfigDoc | undefined;
+  const img = await storeNewImage(ctx.store, {
+    layerTar: tar,
+    format: ctx.req.format,
+    names: [],
+    config: (diffID) => (doc = { ...st.doc, rootfs: { type: "layers", diff_ids: [...diffIDs.slice(0, st.baseLayers), diffID!] }, history }),
+  });
+  return { ...st, doc: doc!, imageId: img.id };
+}
+
+/** --layers=false: the images of the steps go once the result is stored (podman keeps none of them). */
+async function removeIntermediates(ctx: BuildContext, keep: string | undefined): Promise<void> {
+  const ids = [...new Set(ctx.created)].filter((id) => id !== keep);
+  if (ids.length === 0) return;
+  try {
+    const r = await removeImages(ctx.store, ids, { force: false, all: false, users: imageUsers(ctx.paths), noPrune: true });
+    for (const e of r.errors) log.warn(`removing an intermediate image of the build: ${e.message}`);
+  } catch (e) {
+    log.warn(`removing the intermediate images of the build: ${(e as Error).message}`);
+  }
+}
+
 export type BuildResult = { id: string; names: string[] };
 
 export async function buildImage(paths: Paths, req: BuildRequest): Promise<BuildResult> {
@@ -262,10 +308,12 @@ export async function buildImage(paths: Paths, req: BuildRequest): Promise<Build
     hashes: new Map(),
     work,
     results: new Map(),
+    created: [],
     say: (text) => {
       if (!req.quiet) outWhileRead(text);
     },
   };
+  let result: string | undefined;
   try {
     for (const wave of stageWaves(plan)) {
       for (let i = 0; i < wave.length; i += Math.max(1, req.jobs)) {
@@ -277,13 +325,14 @@ export async function buildImage(paths: Paths, req: BuildRequest): Promise<Build
     let st = await finalLabels(ctx, ctx.results.get(plan.target.index)!);
     const names = req.tags.map(localName);
     ctx.say(`COMMIT${req.tags[0] ? ` ${req.tags[0]}` : ""}\n`);
-    st = req.squash === "all" ? await squashAll(ctx, st) : await materialize(ctx, st);
-    const id = st.imageId!;
+    st = req.squash === "all" ? await squashAll(ctx, st) : req.squash === "new" || !req.layers ? await squashNew(ctx, st) : await materialize(ctx, st);
+    const id = (result = st.imageId!);
     if (names.length) await tagImage(store, id, names);
     ctx.say(`--> ${id.slice(0, 12)}\n`);
     for (const n of names) ctx.say(`Successfully tagged ${n}\n`);
     return { id, names };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    if (!req.layers) await removeIntermediates(ctx, result);
   }
 }

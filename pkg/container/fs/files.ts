@@ -100,6 +100,12 @@ export async function imageExportTar(paths: Paths, layerDirs: string[], output: 
   await runFilesJob(paths, { op: "export", layout: imageLayout(layerDirs), container: label, output });
 }
 
+/** An image's layers above its first `baseCount` as one layer tar in the file `output` (`pod build --squash`). */
+export async function imageLayersDiffTar(paths: Paths, layerDirs: string[], baseCount: number, output: string, label: string): Promise<void> {
+  if (layerDirs.length === 0) throw new PodError(`${label}: the image has no layers to squash`, { exit: 125, hint: "build without --squash" });
+  await runFilesJob(paths, { op: "layers-diff", layout: imageLayout(layerDirs), base: layerDirs.slice(0, baseCount), container: label, output });
+}
+
 const imageLayout = (layerDirs: string[]): FsLayout => ({ lowers: layerDirs.slice(0, -1), upper: layerDirs[layerDirs.length - 1]! });
 
 export async function diffContainer(paths: Paths, rec: ContainerRecord): Promise<Change[]> {

@@ -13,7 +13,7 @@ import { containerChanges, type Change } from "./changes.ts";
 import { copyIn, copyOut, copySource, leftOut, type CopyRequest } from "./copy.ts";
 import { FsView, idNames, parseIdMap, splitContainerPath, type FsLayout } from "./view.ts";
 import { FdSink, TarWriter, writeTree, type Owners } from "./tar.ts";
-import { writeChangesLayer } from "./layer.ts";
+import { writeChangesLayer, writeLayersDiff } from "./layer.ts";
 
 /**
  * With --userns=keep-id, container id U is storage id 0 (the user) and the
@@ -32,6 +32,8 @@ export type FilesJob = { layout: FsLayout; container: string; swap?: KeepIdSwap;
   | { op: "export"; output?: string }
   /** the changes as one layer tar (commit), into the file `output`; prune: mount points the run created, left out when still empty */
   | { op: "layer"; output: string; prune?: string[] }
+  /** the layout's top layers over the layer dirs `base` (its bottom ones) as one layer tar, into the file `output` */
+  | { op: "layers-diff"; base: string[]; output: string }
   | { op: "cp-out"; copy: CopyRequest }
   /** CTR:PATH to a tar on stdout, or into the file `output` (the builder's COPY --from) */
   | { op: "cp-tar"; ctrPath: string; output?: string }
@@ -89,6 +91,16 @@ async function run(job: FilesJob): Promise<FilesResult> {
       const fd = openSync(job.output, "wx", 0o600);
       try {
         writeTar(fd, (tar) => writeChangesLayer(job.layout, tar, containerOwners(view, job.swap)));
+      } finally {
+        closeSync(fd);
+      }
+      return {};
+    }
+    case "layers-diff": {
+      const full = FsView.of(job.layout);
+      const fd = openSync(job.output, "wx", 0o600);
+      try {
+        writeTar(fd, (tar) => writeLayersDiff(new FsView(job.base), full, tar, containerOwners(full, job.swap)));
       } finally {
         closeSync(fd);
       }

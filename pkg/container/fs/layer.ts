@@ -5,7 +5,7 @@
 // are written instead, deletions as whiteouts. What the runtime itself put
 // there (INIT_INODES: /etc/hosts, /run/.containerenv …) is left out, as
 // podman leaves it out.
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { isOverlayWhiteout, OPAQUE_MARKER, WHITEOUT_PREFIX, type TarWriter } from "../../layer/index.ts";
 import { containerChanges, INIT_INODES } from "./changes.ts";
@@ -67,4 +67,41 @@ export function writeChangesLayer(layout: FsLayout, tar: TarWriter, owners: Owne
     if (st.isDirectory()) dirHeader(tar, e, rel, owners);
     else writeTree(view, e, rel, tar, owners, { links });
   }
+}
+
+const dirMetaDiffers = (a: Stats, b: Stats) => a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.mtimeMs !== b.mtimeMs;
+
+/**
+ * An image's top layers as one layer over its base (`pod build --squash`,
+ * `--layers=false`): what the full view holds that the base lacks or holds
+ * in another file, and a whiteout for what it no longer has. A file whose
+ * topmost copy is still the base's is untouched, and a directory no top
+ * layer has is skipped whole, so the walk only visits what the top layers
+ * contain. A replaced directory comes out as deletions of what it lost.
+ */
+export function writeLayersDiff(base: FsView, full: FsView, tar: TarWriter, owners: Owners): void {
+  const links = new Map<string, string>();
+  const nameOf = (e: FsEntry) => e.rel.slice(e.rel.lastIndexOf("/") + 1);
+  const walk = (b: FsEntry | undefined, f: FsEntry): void => {
+    const before = new Map((b ? base.list(b) : []).map((e) => [nameOf(e), e] as const));
+    const after = new Map(full.list(f).map((e) => [nameOf(e), e] as const));
+    for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+      const rel = f.rel ? `${f.rel}/${name}` : name;
+      const was = before.get(name);
+      const now = after.get(name);
+      if (!now) {
+        whiteout(tar, f.rel ? `${f.rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`);
+        continue;
+      }
+      if (!now.st.isDirectory()) {
+        if (!was || was.hostPath !== now.hostPath) writeTree(full, now, rel, tar, owners, { links });
+        continue;
+      }
+      const wasDir = was?.st.isDirectory() ? was : undefined;
+      if (wasDir && now.dirs[0] === wasDir.dirs[0]) continue;
+      if (!wasDir || dirMetaDiffers(now.st, wasDir.st)) dirHeader(tar, now, rel, owners);
+      walk(wasDir, now);
+    }
+  };
+  walk(base.layers.length ? base.root() : undefined, full.root());
 }
