@@ -24,6 +24,8 @@ const buildArgs = {
   quiet: { type: "boolean", alias: "q", description: "refrain from announcing build instructions and image read/write progress" },
   iidfile: { type: "string", description: "Write the image ID to the file", valueHint: "file" },
   label: { type: "string", multiple: true, description: "Set metadata for an image", valueHint: "label=value" },
+  timestamp: { type: "string", description: "Set created timestamp to the specified epoch seconds to allow for deterministic builds, defaults to current time", valueHint: "seconds" },
+  annotation: { type: "string", multiple: true, description: "Set metadata for an image (default [])", valueHint: "annotation=value" },
   network: { type: "string", description: "Network for RUN instructions: the default network, none, host, pasta, slirp4netns", valueHint: "mode" },
   ignorefile: { type: "string", description: "Path to an alternate .containerignore file", valueHint: "file" },
   platform: { type: "string", description: "Set the OS/ARCH[/VARIANT] of the image to the provided value instead of the current operating system and architecture of the host", valueHint: "os/arch" },
@@ -105,6 +107,12 @@ function secretMap(list: string[]): Map<string, { src?: string; env?: string }> 
   return m;
 }
 
+function timestampOf(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`invalid argument "${v}" for "--timestamp" flag: strconv.ParseInt: parsing "${v}": invalid syntax`, { hint: "--timestamp takes seconds since the epoch, e.g. $(date +%s) or 0" });
+  return Number(v);
+}
+
 function pullPolicy(v: string): PullPolicy {
   return v === "true" ? "always" : v === "false" ? "missing" : (v as PullPolicy);
 }
@@ -145,6 +153,8 @@ export const build: PodCommand = {
       format,
       quiet: Boolean(args.quiet),
       labels: labelMap((args.label as string[] | undefined) ?? []),
+      timestamp: timestampOf(args.timestamp as string | undefined),
+      annotations: labelMap((args.annotation as string[] | undefined) ?? []),
       network: (args.network as string | undefined) ?? "",
       ignoreFile: args.ignorefile ? resolve(String(args.ignorefile)) : undefined,
       platform: args.platform ? platformFrom(args) : undefined,

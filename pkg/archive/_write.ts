@@ -28,7 +28,7 @@ import {
 } from "./layout.ts";
 
 export type JobLayer = { diffID: string; dir: string; size: number };
-export type JobImage = { configPath: string; configDigest: string; names: string[]; layers: JobLayer[] };
+export type JobImage = { configPath: string; configDigest: string; names: string[]; layers: JobLayer[]; annotations?: Record<string, string> };
 export type WriteJob = {
   format: SaveFormat;
   /** a file (archives) or directory (layouts); undefined: pod's stdout */
@@ -118,7 +118,7 @@ function writeDockerArchive(tar: OuterTar, job: WriteJob): void {
 /** One image's manifest (uncompressed layers) and index entries, one per name. */
 function ociDocs(i: JobImage, cfgSize: number, layerDescs?: Descriptor[]): { manifest: string; entries: Descriptor[] } {
   const layers = layerDescs ?? i.layers.map((l) => ({ mediaType: layerMediaType("oci", "none"), digest: l.diffID, size: l.size }));
-  const manifest = imageManifest("oci", { mediaType: "", digest: i.configDigest, size: cfgSize }, layers);
+  const manifest = imageManifest("oci", { mediaType: "", digest: i.configDigest, size: cfgSize }, layers, i.annotations);
   const desc: Descriptor = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha(manifest), size: Buffer.byteLength(manifest) };
   const entries = i.names.length ? i.names.map((n) => ({ ...desc, annotations: { [REF_NAME]: n } })) : [desc];
   return { manifest, entries };

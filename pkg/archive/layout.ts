@@ -39,12 +39,14 @@ export function layerMediaType(kind: "oci" | "docker", c: LayerCompression): str
 }
 
 /** An image manifest as bytes; the caller digests them. */
-export function imageManifest(kind: "oci" | "docker", config: Descriptor, layers: Descriptor[]): string {
+/** annotations: OCI manifests only (docker's schema2 has none) */
+export function imageManifest(kind: "oci" | "docker", config: Descriptor, layers: Descriptor[], annotations?: Record<string, string>): string {
   const m = {
     schemaVersion: 2,
     mediaType: kind === "oci" ? MT.ociManifest : MT.dockerManifest,
     config: { ...config, mediaType: kind === "oci" ? MT.ociConfig : MT.dockerConfig },
     layers,
+    ...(kind === "oci" && annotations && Object.keys(annotations).length ? { annotations } : {}),
   };
   return JSON.stringify(m);
 }

@@ -18,6 +18,8 @@ export type NewImage = {
   /** full names (localName'd) */
   names: string[];
   progress?: ProgressBoard;
+  /** the manifest's annotations (OCI format) */
+  annotations?: Record<string, string>;
 };
 
 const sha = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
@@ -40,7 +42,7 @@ export async function storeNewImage(store: Store, n: NewImage): Promise<ImageRec
   const configDigest = sha(configBytes);
   n.progress?.finish(n.progress.add(`Copying config ${configDigest.slice(7, 19)}`, 0));
   const layers: Descriptor[] = diffIDs.map((d) => ({ mediaType: layerMediaType(n.format, "none"), digest: d, size: store.layerInfo(d)?.size ?? 0 }));
-  const manifest = imageManifest(n.format, { mediaType: "", digest: configDigest, size: configBytes.length }, layers);
+  const manifest = imageManifest(n.format, { mediaType: "", digest: configDigest, size: configBytes.length }, layers, n.annotations);
   const manifestDigest = sha(manifest);
   const rec: ImageRecord = {
     id: configDigest.slice(7),

@@ -68,7 +68,7 @@ export function jobImage(store: Store, p: Picked): JobImage {
       });
     return { diffID, dir, size: store.layerInfo(diffID)?.size ?? 0 };
   });
-  return { configPath: store.blobPath(configDigest), configDigest, names: p.names, layers };
+  return { configPath: store.blobPath(configDigest), configDigest, names: p.names, layers, annotations: store.imageAnnotations(p.image) };
 }
 
 export async function saveImages(store: Store, inputs: string[], o: SaveOptions): Promise<Descriptor[] | undefined> {

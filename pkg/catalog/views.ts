@@ -106,7 +106,7 @@ export function imageInspect(store: Store, img: ImageRecord): Record<string, unk
     GraphDriver: { Name: "overlay", Data: { LowerDir: img.layers.map((l) => store.layerDir(l) + "/diff").reverse().join(":") } },
     RootFS: { Type: "layers", Layers: img.layers },
     Labels: c.Labels ?? null,
-    Annotations: {},
+    Annotations: store.imageAnnotations(img) ?? {},
     ManifestType: img.manifestMediaType,
     User: c.User ?? "",
     History: config.history ?? [],

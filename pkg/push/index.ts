@@ -190,7 +190,7 @@ export async function pushImageManifest(store: Store, img: ImageRecord, ref: Ima
       progress.finish(cbar);
     });
     progress.line("Writing manifest to image destination");
-    const manifest = new TextEncoder().encode(imageManifest(kind, { mediaType: "", digest: configDigest, size: config.length }, uploads.map((u) => u.desc!)));
+    const manifest = new TextEncoder().encode(imageManifest(kind, { mediaType: "", digest: configDigest, size: config.length }, uploads.map((u) => u.desc!), store.imageAnnotations(img)));
     const mediaType = kind === "oci" ? MT.ociManifest : MT.dockerManifest;
     const own = `sha256:${new Bun.CryptoHasher("sha256").update(manifest).digest("hex")}`;
     const digest = await withRetry("writing the manifest", o.retry, () => client.putManifest(repo, byDigest ? own : ref.digest ?? ref.tag ?? "latest", mediaType, manifest));

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { DigestMismatch, PodError } from "../errors.ts";
 import { ensurePrivateDir, volumesPath, type Paths } from "../config/index.ts";
 import { log } from "../output/index.ts";
+import { parseManifest } from "../registry/index.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { withLock } from "./lock.ts";
 import { readIndex, writeIndex, type ImageRecord } from "./images.ts";
@@ -81,6 +82,17 @@ export class Store {
 
   readBlob(digest: string): Uint8Array {
     return readFileSync(this.blobPath(digest));
+  }
+
+  /** The annotations of an image's stored manifest (podman's inspect Annotations; kept by save and push). */
+  imageAnnotations(img: ImageRecord): Record<string, string> | undefined {
+    try {
+      const m = parseManifest(this.readBlob(img.manifestDigest), img.manifestMediaType);
+      return m.annotations && Object.keys(m.annotations).length ? m.annotations : undefined;
+    } catch (e) {
+      log.debug(`reading the manifest of ${img.id.slice(0, 12)}: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Stores bytes under their digest after checking them. */

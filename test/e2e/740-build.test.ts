@@ -319,4 +319,23 @@ describe("pod build", () => {
       if (flag === "--layers=false") expect(after.filter((id) => !before.includes(id))).toEqual([`sha256:${inspect.Id}`]);
     }
   });
+
+  A("--timestamp makes the build reproducible (same image ID, every time and file time set); --annotation lands in the manifest", async () => {
+    const dir = context({ "f.txt": "x\n", Containerfile: "FROM alpine\nCOPY f.txt /f.txt\nRUN echo one > /one\nENV X=1\n" });
+    const first = await build(dir, "-q", "--no-cache", "--timestamp", "1000000000", "--annotation", "org.example.a=1", "-t", "stamped");
+    expectExit(first, 0);
+    await Bun.sleep(1100);
+    const second = await build(dir, "-q", "--no-cache", "--timestamp", "1000000000", "--annotation", "org.example.a=1");
+    expectExit(second, 0);
+    expect(second.stdout).toBe(first.stdout);
+    const inspect = JSON.parse((await runPod(["image", "inspect", "stamped"])).stdout)[0];
+    expect(inspect.Annotations).toEqual({ "org.example.a": "1" });
+    const times = new Set(inspect.History.slice(-3).map((h: { created: string }) => h.created));
+    expect([...times]).toEqual(["2001-09-09T01:46:40Z"]);
+    const run = await runPod(["run", "--rm", "stamped", "stat", "-c", "%Y", "/f.txt", "/one"]);
+    expect(lines(run.stdout)).toEqual(["1000000000", "1000000000"]);
+    const bad = await build(dir, "--timestamp", "yesterday");
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('invalid argument "yesterday" for "--timestamp" flag');
+  });
 });

@@ -20,6 +20,7 @@ import { ensureImage, imageUsers, type PullPolicy } from "../../container/index.
 import { layerDirsOf } from "../../container/engine/launch.ts";
 import { FsView } from "../../container/fs/view.ts";
 import { imageExportTar, imageLayersDiffTar } from "../../container/fs/files.ts";
+import { openLayer, reemitArchive } from "./copy-layer.ts";
 import { parseInstructionLine, type Containerfile, type Instruction } from "../containerfile.ts";
 import { planStages, stageWaves, unusedBuildArgs, platformArgs, hostPlatform as buildHostPlatform, type StagePlan } from "../stages.ts";
 import { loadIgnore, type Matcher } from "../ignore.ts";
@@ -42,6 +43,10 @@ export type BuildRequest = {
   quiet: boolean;
   /** --label KEY=VALUE: on the final image */
   labels: Record<string, string>;
+  /** --timestamp: seconds since the epoch for every created time and every file of the new layers */
+  timestamp?: number;
+  /** --annotation KEY=VALUE: on the final image's manifest (OCI format only) */
+  annotations: Record<string, string>;
   /** --network for RUN steps ("" the default network) */
   network: string;
   ignoreFile?: string;
@@ -107,14 +112,28 @@ export function stateView(ctx: BuildContext, st: StageState): FsView {
   return new FsView(stateLayers(ctx, st));
 }
 
+const createdAt = (ctx: BuildContext) => (ctx.req.timestamp === undefined ? new Date().toISOString() : new Date(ctx.req.timestamp * 1000).toISOString().replace(".000Z", "Z"));
+
+/** --timestamp: the layer tar written again with every file's time set to it (a reproducible layer). */
+async function stampLayer(ctx: BuildContext, tar: string | undefined): Promise<string | undefined> {
+  if (tar === undefined || ctx.req.timestamp === undefined) return tar;
+  const out = openLayer(`${tar}.stamped`);
+  try {
+    await reemitArchive(out, tar, { dest: "/", mtime: ctx.req.timestamp });
+  } finally {
+    out.close();
+  }
+  return `${tar}.stamped`;
+}
+
 /** Stores `doc` (with a new layer or none) as an image; the cache remembers it under `key` unless told not to. */
 export async function commitStep(ctx: BuildContext, st: StageState, step: { key: string; createdBy: string; config: ContainerConfig; layerTar?: string; names?: string[]; remember?: boolean }): Promise<StageState> {
   let next: ImageConfigDoc | undefined;
   const img = await storeNewImage(ctx.store, {
-    layerTar: step.layerTar,
+    layerTar: await stampLayer(ctx, step.layerTar),
     format: ctx.req.format,
     names: step.names ?? [],
-    config: (diffID) => (next = childConfig(st.doc, { diffID, created: new Date().toISOString(), createdBy: step.createdBy, config: step.config, author: st.doc.author })),
+    config: (diffID) => (next = childConfig(st.doc, { diffID, created: createdAt(ctx), createdBy: step.createdBy, config: step.config, author: st.doc.author })),
   });
   ctx.created.push(img.id);
   if (step.remember !== false && ctx.req.layers) await ctx.cache.remember(step.key, img.id);
@@ -205,7 +224,7 @@ async function metadataStep(ctx: BuildContext, st: StageState, key: string, crea
   const hit = cached(ctx, key, last);
   if (hit) return fromCache(ctx, st, hit, key);
   if (!ctx.req.layers) {
-    const doc = childConfig(st.doc, { created: new Date().toISOString(), createdBy, config, author: st.doc.author });
+    const doc = childConfig(st.doc, { created: createdAt(ctx), createdBy, config, author: st.doc.author });
     return { ...st, doc, imageId: undefined, key };
   }
   const next = await commitStep(ctx, st, { key, createdBy, config });
@@ -241,10 +260,10 @@ async function squashAll(ctx: BuildContext, st: StageState): Promise<StageState>
   await imageExportTar(ctx.paths, stateLayers(ctx, st), tar, "the built image");
   let doc: ImageConfigDoc | undefined;
   const img = await storeNewImage(ctx.store, {
-    layerTar: tar,
+    layerTar: await stampLayer(ctx, tar),
     format: ctx.req.format,
     names: [],
-    config: (diffID) => (doc = childConfig(st.doc, { diffID, created: new Date().toISOString(), createdBy: "/bin/sh -c #(nop) squashed", config: st.doc.config ?? {}, author: st.doc.author, squash: true })),
+    config: (diffID) => (doc = childConfig(st.doc, { diffID, created: createdAt(ctx), createdBy: "/bin/sh -c #(nop) squashed", config: st.doc.config ?? {}, author: st.doc.author, squash: true })),
   });
   return { ...st, doc: doc!, imageId: img.id };
 }
@@ -268,7 +287,7 @@ async function squashNew(ctx: BuildContext, st: StageState): Promise<StageState>
   }
   let doc: ImageConfigDoc | undefined;
   const img = await storeNewImage(ctx.store, {
-    layerTar: tar,
+    layerTar: await stampLayer(ctx, tar),
     format: ctx.req.format,
     names: [],
     config: (diffID) => (doc = { ...st.doc, rootfs: { type: "layers", diff_ids: [...diffIDs.slice(0, st.baseLayers), diffID!] }, history }),
@@ -286,6 +305,14 @@ async function removeIntermediates(ctx: BuildContext, keep: string | undefined):
   } catch (e) {
     log.warn(`removing the intermediate images of the build: ${(e as Error).message}`);
   }
+}
+
+/** --annotation: the final image's manifest written again with them (the config, and so the ID, stay the same). */
+async function annotate(ctx: BuildContext, st: StageState): Promise<void> {
+  const annotations = ctx.req.annotations;
+  if (Object.keys(annotations).length === 0) return;
+  if (ctx.req.format === "docker") return log.warn("annotations are not supported for docker image format, they will be ignored: use --format oci");
+  await storeNewImage(ctx.store, { format: ctx.req.format, names: [], config: () => st.doc, annotations });
 }
 
 export type BuildResult = { id: string; names: string[] };
@@ -327,6 +354,7 @@ export async function buildImage(paths: Paths, req: BuildRequest): Promise<Build
     ctx.say(`COMMIT${req.tags[0] ? ` ${req.tags[0]}` : ""}\n`);
     st = req.squash === "all" ? await squashAll(ctx, st) : req.squash === "new" || !req.layers ? await squashNew(ctx, st) : await materialize(ctx, st);
     const id = (result = st.imageId!);
+    await annotate(ctx, st);
     if (names.length) await tagImage(store, id, names);
     ctx.say(`--> ${id.slice(0, 12)}\n`);
     for (const n of names) ctx.say(`Successfully tagged ${n}\n`);

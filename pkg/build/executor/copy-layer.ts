@@ -111,6 +111,8 @@ export type Reemit = {
   single?: { destIsDir: boolean };
   owner?: Owner;
   chmod?: number;
+  /** every entry's time (--timestamp); else the archive's own */
+  mtime?: number;
 };
 
 /** An archive's entries into the layer under `dest` (ADD of a local tar, COPY --from). */
@@ -155,7 +157,7 @@ export async function reemitArchive(out: LayerOut, archive: string, o: Reemit): 
         uid: o.owner?.uid ?? e.uid,
         gid: o.owner?.gid ?? e.gid,
         size,
-        mtime: Math.floor((e.mtime?.getTime() ?? Date.now()) / 1000),
+        mtime: o.mtime ?? Math.floor((e.mtime?.getTime() ?? Date.now()) / 1000),
         linkname: e.type === "1" ? place(e.linkpath) : e.linkpath || undefined,
         devmajor: e.devmajor,
         devminor: e.devminor,
