@@ -5,9 +5,10 @@ import type { PodArgs, PodCommand } from "./_args.ts";
 import { openContext } from "./_context.ts";
 import { platformFrom } from "./image.ts";
 import { PodError, UsageError } from "../pkg/errors.ts";
-import { out } from "../pkg/output/index.ts";
+import { log, out } from "../pkg/output/index.ts";
 import { writeFileAtomic } from "../pkg/store/index.ts";
 import { parseContainerfile } from "../pkg/build/index.ts";
+import { openBuildContext } from "../pkg/build/context-source.ts";
 import { buildImage } from "../pkg/build/executor/build.ts";
 import type { PullPolicy } from "../pkg/container/index.ts";
 
@@ -39,7 +40,7 @@ const buildArgs = {
   "squash-all": { type: "boolean", description: "Squash all of the new image's layers (including those inherited from a base image) into a single new layer" },
   rm: { type: "boolean", default: true, description: "Remove intermediate containers after a successful build" },
   "force-rm": { type: "boolean", description: "Always remove intermediate containers after a build, even if the build is unsuccessful" },
-  context: { type: "positional", required: false, description: "Build context directory (default: .)", valueHint: "dir" },
+  context: { type: "positional", required: false, description: "Build context: a directory (default: .), - (a tar or a Containerfile on stdin), a URL of either, or a git repository (git://…, git@…, https://….git, #ref:subdir)", valueHint: "dir" },
 } satisfies PodArgs;
 
 /** -f FILE relative to the working directory, else to the context; without it Containerfile, then Dockerfile in the context. */
@@ -126,12 +127,9 @@ export const build: PodCommand = {
     const positional = args._ as string[];
     if (positional.length > 1) throw new UsageError("`pod build` takes at most one CONTEXT", { hint: "pod build -t NAME DIR" });
     const contextArg = positional[0] ?? ".";
-    if (contextArg === "-" || /^(https?|git):\/\//.test(contextArg) || contextArg.startsWith("git@"))
-      throw new PodError(`the build context ${contextArg} is not supported by pod build yet: only a local directory is`, { exit: 125, hint: "clone or unpack the context into a directory and pass that directory" });
-    const contextDir = resolve(contextArg);
-    if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) throw new PodError(`the build context ${contextArg} is not a directory`, { exit: 125, hint: "pass the directory that holds the Containerfile and the files it copies" });
     const files = (args.file as string[] | undefined) ?? [];
     if (files.length > 1) throw new UsageError("more than one -f is not supported by pod build yet", { hint: "join the Containerfiles into one" });
+    if (contextArg === "-" && files[0] === "-") throw new UsageError("-f - and the context - cannot both read stdin", { hint: "pipe the context's tar on stdin and name the Containerfile inside it with -f" });
     const format = String(args.format);
     if (format !== "oci" && format !== "docker") throw new UsageError(`unrecognized image type "${format}"`, { hint: "--format takes oci or docker" });
     if (args.rm === false) throw new UsageError("--rm=false is not supported: pod build always removes its step containers", { hint: "drop --rm=false" });
@@ -139,18 +137,14 @@ export const build: PodCommand = {
     if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`invalid argument "${args.jobs}" for "--jobs" flag`, { hint: "--jobs takes a number of stages; 0 means all at once" });
     if (args.squash && args["squash-all"]) throw new UsageError("--squash and --squash-all cannot be used together", { hint: "pick one: --squash keeps the base image's layers" });
     const list = (k: string) => (args[k] as string[] | undefined) ?? [];
-    const cfFile = findContainerfile(contextDir, files[0]);
-    const containerfile = parseContainerfile(cfFile.text, cfFile.path);
-    const res = await buildImage(ctx.paths, {
-      contextDir,
-      containerfile,
+    const request = {
       tags: (args.tag as string[] | undefined) ?? [],
       buildArgs: buildArgMap(args),
       target: args.target as string | undefined,
       noCache: Boolean(args["no-cache"]),
       pull: pullPolicy(String(args.pull)),
       layers: args.layers !== false,
-      format,
+      format: format as "oci" | "docker",
       quiet: Boolean(args.quiet),
       labels: labelMap((args.label as string[] | undefined) ?? []),
       timestamp: timestampOf(args.timestamp as string | undefined),
@@ -161,8 +155,17 @@ export const build: PodCommand = {
       jobs: jobs === 0 ? Number.MAX_SAFE_INTEGER : jobs,
       run: { volumes: list("volume"), capAdd: list("cap-add"), capDrop: list("cap-drop"), ulimits: list("ulimit") },
       secrets: secretMap(list("secret")),
-      squash: args["squash-all"] ? "all" : args.squash ? "new" : "none",
-    });
+      squash: args["squash-all"] ? ("all" as const) : args.squash ? ("new" as const) : ("none" as const),
+    };
+    // a context that is not a local directory is unpacked or cloned into a temp dir, removed however the build ends
+    const source = await openBuildContext(contextArg, { onWarning: (m) => log.warn(m) });
+    let res: { id: string };
+    try {
+      const cfFile = source.containerfileText !== undefined && files[0] === undefined ? { path: "Containerfile", text: source.containerfileText } : findContainerfile(source.dir, files[0]);
+      res = await buildImage(ctx.paths, { ...request, contextDir: source.dir, containerfile: parseContainerfile(cfFile.text, cfFile.path) });
+    } finally {
+      source.cleanup();
+    }
     if (args.iidfile) writeFileAtomic(String(args.iidfile), `sha256:${res.id}`);
     out(`${res.id}\n`);
   },

@@ -19,7 +19,8 @@ const TEST_TIMEOUT = 120_000;
 export const SETUP_TIMEOUT = 180_000;
 
 export type PodResult = { code: number; stdout: string; stderr: string; ms: number; args: string[] };
-export type RunOpts = { env?: Record<string, string>; unset?: string[]; input?: string; timeoutMs?: number; pod?: PodEnv };
+/** input: pod's stdin (text, or bytes such as a tar); without it stdin is /dev/null. */
+export type RunOpts = { env?: Record<string, string>; unset?: string[]; input?: string | Uint8Array; timeoutMs?: number; pod?: PodEnv };
 
 // ---- the log of pod calls made by the running test ---------------------------
 
@@ -112,7 +113,7 @@ export class PodEnv {
     const proc = Bun.spawn([POD, ...args], {
       env,
       cwd: this.home,
-      stdin: opts.input !== undefined ? new TextEncoder().encode(opts.input) : "ignore",
+      stdin: opts.input === undefined ? "ignore" : typeof opts.input === "string" ? new TextEncoder().encode(opts.input) : opts.input,
       stdout: "pipe",
       stderr: "pipe",
     });
