@@ -11,6 +11,7 @@ import { parseContainerfile } from "../pkg/build/index.ts";
 import { openBuildContext } from "../pkg/build/context-source.ts";
 import { buildImage } from "../pkg/build/executor/build.ts";
 import type { PullPolicy } from "../pkg/container/index.ts";
+import { parseUserns } from "../pkg/runtime/index.ts";
 
 const buildArgs = {
   file: { type: "string", alias: "f", multiple: true, description: "Pathname or URL of a Dockerfile", valueHint: "file" },
@@ -38,6 +39,7 @@ const buildArgs = {
   secret: { type: "string", multiple: true, description: "Secret file to expose to the build: id=ID,src=PATH or id=ID,env=VAR", valueHint: "id=ID,src=PATH" },
   squash: { type: "boolean", description: "Squash all of the image's new layers into a single new layer; any preexisting layers are not squashed" },
   "squash-all": { type: "boolean", description: "Squash all of the new image's layers (including those inherited from a base image) into a single new layer" },
+  userns: { type: "string", description: "'host' or 'keep-id[:uid=N,gid=N]': the user namespace mode of the RUN containers", valueHint: "mode" },
   rm: { type: "boolean", default: true, description: "Remove intermediate containers after a successful build" },
   "force-rm": { type: "boolean", description: "Always remove intermediate containers after a build, even if the build is unsuccessful" },
   context: { type: "positional", required: false, description: "Build context: a directory (default: .), - (a tar or a Containerfile on stdin), a URL of either, or a git repository (git://…, git@…, https://….git, #ref:subdir)", valueHint: "dir" },
@@ -136,6 +138,7 @@ export const build: PodCommand = {
     const jobs = Number(args.jobs);
     if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`invalid argument "${args.jobs}" for "--jobs" flag`, { hint: "--jobs takes a number of stages; 0 means all at once" });
     if (args.squash && args["squash-all"]) throw new UsageError("--squash and --squash-all cannot be used together", { hint: "pick one: --squash keeps the base image's layers" });
+    if (args.userns) parseUserns(String(args.userns));
     const list = (k: string) => (args[k] as string[] | undefined) ?? [];
     const request = {
       tags: (args.tag as string[] | undefined) ?? [],
@@ -153,7 +156,7 @@ export const build: PodCommand = {
       ignoreFile: args.ignorefile ? resolve(String(args.ignorefile)) : undefined,
       platform: args.platform ? platformFrom(args) : undefined,
       jobs: jobs === 0 ? Number.MAX_SAFE_INTEGER : jobs,
-      run: { volumes: list("volume"), capAdd: list("cap-add"), capDrop: list("cap-drop"), ulimits: list("ulimit") },
+      run: { volumes: list("volume"), capAdd: list("cap-add"), capDrop: list("cap-drop"), ulimits: list("ulimit"), userns: (args.userns as string | undefined) ?? "" },
       secrets: secretMap(list("secret")),
       squash: args["squash-all"] ? ("all" as const) : args.squash ? ("new" as const) : ("none" as const),
     };

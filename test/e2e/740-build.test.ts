@@ -338,4 +338,15 @@ describe("pod build", () => {
     expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('invalid argument "yesterday" for "--timestamp" flag');
   });
+
+  A("--userns keep-id: RUN steps run as the invoking user's uid, and the files they make keep that owner in the image", async () => {
+    const dir = context({ Containerfile: "FROM alpine\nRUN id -u > /uid && touch /made\n" });
+    expectExit(await build(dir, "--userns", "keep-id", "-t", "keepid"), 0);
+    const uid = String(process.getuid!());
+    const r = await runPod(["run", "--rm", "keepid", "sh", "-c", "cat /uid; stat -c %u /made"]);
+    expect(lines(r.stdout)).toEqual([uid, uid]);
+    const bad = await build(dir, "--userns", "bogus");
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain("unrecognized namespace mode bogus passed");
+  });
 });

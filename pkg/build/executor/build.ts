@@ -53,8 +53,8 @@ export type BuildRequest = {
   platform?: Platform;
   /** --jobs: independent stages at the same time */
   jobs: number;
-  /** what RUN containers get besides the step's own mounts: -v, --cap-add, --cap-drop, --ulimit */
-  run: { volumes: string[]; capAdd: string[]; capDrop: string[]; ulimits: string[] };
+  /** what RUN containers get besides the step's own mounts: -v, --cap-add, --cap-drop, --ulimit, --userns */
+  run: { volumes: string[]; capAdd: string[]; capDrop: string[]; ulimits: string[]; userns: string };
   /** --secret id=ID,src=PATH|env=VAR: what RUN --mount=type=secret,id=ID reads */
   secrets: Map<string, { src?: string; env?: string }>;
   /** --squash: the final stage's new layers as one; --squash-all: the whole file system as one */

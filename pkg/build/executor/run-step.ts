@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { PodError } from "../../errors.ts";
 import { Store } from "../../store/index.ts";
 import { createContainer, readRecord, removeContainer, runForeground, type ContainerRecord } from "../../container/index.ts";
-import { containerLayout, runFilesJob } from "../../container/fs/files.ts";
+import { containerLayout, keepIdSwap, runFilesJob } from "../../container/fs/files.ts";
 import type { RunOptions } from "../../runtime/index.ts";
 import { instructionError, type Instruction } from "../containerfile.ts";
 import { expand } from "../expand.ts";
@@ -108,7 +108,7 @@ function runOptions(ctx: BuildContext, st: StageState, argv: string[], env: stri
     securityOpt: [],
     privileged: false,
     network,
-    userns: "",
+    userns: ctx.req.run.userns,
     tty: false,
   };
 }
@@ -128,7 +128,7 @@ export async function runStep(ctx: BuildContext, st: StageState, instr: Instruct
     throw instructionError(cf.file, instr, e);
   }
   const args = argEnv(ctx, st);
-  const key = stepKey(st.key, ["RUN", JSON.stringify(argv), JSON.stringify(instr.flags.map((f) => [f.name, f.value])), JSON.stringify(args)]);
+  const key = stepKey(st.key, ["RUN", JSON.stringify(argv), JSON.stringify(instr.flags.map((f) => [f.name, f.value])), JSON.stringify(args), ...(ctx.req.run.userns ? [`--userns=${ctx.req.run.userns}`] : [])]);
   const hit = cached(ctx, key, last);
   if (hit) return fromCache(ctx, st, hit, key);
   const base = await materialize(ctx, st);
@@ -153,7 +153,7 @@ export async function runStep(ctx: BuildContext, st: StageState, instr: Instruct
       });
     }
     const prune = [...[...ctx.req.run.volumes, ...mounts.volumes].map((v) => v.split(":")[1] ?? v), ...mounts.tmpfs.map((t) => t.split(":")[0]!)];
-    await runFilesJob(ctx.paths, { op: "layer", output: tar, layout: containerLayout(ctx.paths, rec), container: rec.name, prune });
+    await runFilesJob(ctx.paths, { op: "layer", output: tar, layout: containerLayout(ctx.paths, rec), container: rec.name, swap: keepIdSwap(rec), prune });
   } finally {
     if (rec) await removeContainer(ctx.paths, readRecord(ctx.paths.root, rec.id) ?? rec, true);
   }
