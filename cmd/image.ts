@@ -10,6 +10,7 @@ import { checkImageSort, historyOf, IMAGE_SORT_FIELDS, imageInspect, imageSummar
 import { formatItems, formatValue, humanSize, timeAgo, out, err } from "../pkg/output/index.ts";
 import { ImageUnknown, PodError, UsageError } from "../pkg/errors.ts";
 import { credentialsFlag } from "./_auth-flags.ts";
+import { sweepBuildCache } from "../pkg/build/executor/cache.ts";
 
 const pullArgs = {
   quiet: { type: "boolean", alias: "q", description: "Suppress output information when pulling images" },
@@ -206,7 +207,9 @@ export const imagePrune: PodCommand = {
       return f;
     });
     const users = (await import("../pkg/container/record/image-users.ts")).imageUsers(ctx.paths);
-    const removed = await pruneImages(new Store(ctx.paths), { all: Boolean(args.all), filters, users });
+    const store = new Store(ctx.paths);
+    const removed = await pruneImages(store, { all: Boolean(args.all), filters, users });
+    await sweepBuildCache(store, { mounts: false });
     out(removed.map((id) => `${id}\n`).join(""));
   },
 };

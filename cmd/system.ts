@@ -99,19 +99,21 @@ export const df: PodCommand = {
 
 export const prune: PodCommand = {
   meta: { name: "prune", description: "Remove unused containers and images" },
-  examples: ["pod system prune -f", "pod system prune -a -f"],
+  examples: ["pod system prune -f", "pod system prune -a -f", "pod system prune -a -f --build"],
   args: {
     all: { type: "boolean", alias: "a", description: "Remove all images no container uses, not only those without a name" },
     force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
     volumes: { type: "boolean", description: "Prune volumes no container uses too" },
+    build: { type: "boolean", description: "Remove the build cache's RUN --mount=type=cache directories too" },
   },
   async run({ args }) {
     const ctx = openContext(args);
     const what = ["all stopped containers", args.all ? "all images without at least one container associated with them" : "all dangling images"];
     if (args.volumes) what.push("all volumes not used by at least one container");
+    if (args.build) what.push("all build cache mounts");
     if (!args.force && !(await confirm(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}\n`).join("")}`))) return 0;
     const { pruneSystem, compactSize } = await sys();
-    const r = await pruneSystem(ctx.paths, { all: Boolean(args.all), volumes: Boolean(args.volumes) });
+    const r = await pruneSystem(ctx.paths, { all: Boolean(args.all), volumes: Boolean(args.volumes), build: Boolean(args.build) });
     const section = (title: string, ids: string[]) => (ids.length ? `${title}\n${ids.map((i) => `${i}\n`).join("")}` : "");
     out(`${section("Deleted Containers", r.containers)}${section("Deleted Volumes", r.volumes)}${section("Deleted Images", r.images)}Total reclaimed space: ${compactSize(r.reclaimed)}\n`);
   },

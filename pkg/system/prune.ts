@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { volumesPath, type Paths } from "../config/index.ts";
 import { Store } from "../store/index.ts";
 import { pruneImages } from "../catalog/index.ts";
+import { cacheMountsDir, sweepBuildCache } from "../build/executor/cache.ts";
 import { imageUsers, listRecords, pruneContainers } from "../container/index.ts";
 import { pruneVolumes, unusedVolumes, volumeDataDir } from "../volume/index.ts";
 import { containerSize, dirSize, isRunning } from "./containers.ts";
@@ -38,13 +39,21 @@ async function removeVolumes(paths: Paths, report: PruneReport): Promise<void> {
   }
 }
 
-export async function pruneSystem(paths: Paths, o: { all: boolean; volumes?: boolean }): Promise<PruneReport> {
+/** The build cache's entries for images that went; with `build` the RUN cache mounts too (their size counted). */
+async function removeBuildCache(store: Store, build: boolean, report: PruneReport): Promise<void> {
+  const mountsSize = build ? dirSize(cacheMountsDir(store.paths.root)) : 0;
+  const { mounts } = await sweepBuildCache(store, { mounts: build });
+  if (mounts.length) report.reclaimed += mountsSize;
+}
+
+export async function pruneSystem(paths: Paths, o: { all: boolean; volumes?: boolean; build?: boolean }): Promise<PruneReport> {
   const report: PruneReport = { containers: [], volumes: [], images: [], reclaimed: 0 };
   if (!existsSync(paths.root)) return report;
   const store = new Store(paths).init();
   await removeContainers(paths, report);
   if (o.volumes) await removeVolumes(paths, report);
   await removeImages(paths, store, o.all, report);
+  await removeBuildCache(store, Boolean(o.build), report);
   await store.sweepTemp();
   return report;
 }

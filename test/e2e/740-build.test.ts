@@ -6,7 +6,7 @@
 // ADD of a local tar, a malformed Containerfile, -v and --secret for RUN
 // (nothing of them left in the layers), --squash-all and --format docker.
 import { describe } from "bun:test";
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { useSuite, requires, runPod, pod, expect, expectExit, lines, sh, HEX64 } from "./helpers.ts";
 import { useLifecycle } from "./lifecycle-helpers.ts";
@@ -219,6 +219,28 @@ describe("pod build", () => {
     expectExit(await build(dir, "--build-arg", "N=2", "-t", "cm"), 0);
     const r = await runPod(["run", "--rm", "cm", "sh", "-c", "cat /seen; ls /cache 2>/dev/null | wc -l"]);
     expect(lines(r.stdout)).toEqual(["1", "2", "0"]);
+  });
+
+  A("image prune drops the cache entries of the images it removed; system prune --build removes the RUN cache mounts, whoever owns their files", async () => {
+    const dir = context({ Containerfile: "FROM alpine\nRUN --mount=type=cache,target=/cache touch /cache/f && chown 123:123 /cache/f && mkdir -p /cache/d && chown 5:5 /cache/d && echo built > /built\n" });
+    expectExit(await build(dir, "-t", "pruned"), 0);
+    const index = join(pod().storage, "build-cache.json");
+    const mounts = join(pod().storage, "build-cache", "mounts");
+    expect(Object.keys(JSON.parse(readFileSync(index, "utf8"))).length).toBeGreaterThan(0);
+    expectExit(await runPod(["rmi", "pruned"]), 0);
+    expectExit(await runPod(["image", "prune", "-a", "-f"]), 0);
+    const left = Object.values(JSON.parse(readFileSync(index, "utf8"))) as { image: string }[];
+    const images = lines((await runPod(["images", "-a", "-q", "--no-trunc"])).stdout).map((i) => i.replace(/^sha256:/, ""));
+    for (const e of left) expect(images).toContain(e.image);
+    expect(readdirSync(mounts).length).toBe(1);
+    const r = await runPod(["system", "prune", "-a", "-f", "--build"]);
+    expectExit(r, 0);
+    expect(r.stdout).toContain("Total reclaimed space:");
+    expect(readdirSync(mounts)).toEqual([]);
+    // the next build runs the step again (its image went) and starts with an empty cache mount
+    const again = await build(dir, "-t", "pruned");
+    expectExit(again, 0);
+    expect(cachedSteps(again.stdout)).toEqual([]);
   });
 
   A("ADD unpacks a local tar archive; COPY does not", async () => {

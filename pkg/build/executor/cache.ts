@@ -4,9 +4,9 @@
 // a step's image is stored, so a failed build keeps the steps before its
 // failure; an entry whose image is gone (pruned, removed) is a miss. The index
 // is one JSON file changed under a lock, so concurrent builds share it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { withLock, writeFileAtomic } from "../../store/index.ts";
+import { withLock, writeFileAtomic, type Store } from "../../store/index.ts";
 
 type Entries = Record<string, { image: string; at: string }>;
 
@@ -60,4 +60,25 @@ export class BuildCache {
       return dropped;
     });
   }
+}
+
+/** Where RUN --mount=type=cache directories live, one per id. */
+export function cacheMountsDir(root: string): string {
+  return join(root, "build-cache", "mounts");
+}
+
+/**
+ * What `image prune` and `system prune` do to the build cache: entries whose
+ * images went are dropped; with `mounts` (`system prune --build`) the RUN cache
+ * mounts go too, through the storage worker since RUN steps wrote them as the
+ * namespace's users. Returns the number of entries dropped and the mount dirs removed.
+ */
+export async function sweepBuildCache(store: Store, o: { mounts: boolean }): Promise<{ entries: number; mounts: string[] }> {
+  const root = store.paths.root;
+  const ids = new Set(store.images().map((i) => i.id));
+  const entries = existsSync(join(root, "build-cache.json")) ? await new BuildCache(root).sweep((id) => ids.has(id)) : 0;
+  const dir = cacheMountsDir(root);
+  const mounts = o.mounts && existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
+  if (mounts.length) await store.removeTrees(mounts);
+  return { entries, mounts };
 }

@@ -14,7 +14,7 @@ import type { RunOptions } from "../../runtime/index.ts";
 import { instructionError, type Instruction } from "../containerfile.ts";
 import { expand } from "../expand.ts";
 import { mountOptions, PROXY_ARGS } from "../stages.ts";
-import { stepKey } from "./cache.ts";
+import { cacheMountsDir, stepKey } from "./cache.ts";
 import { cached, commitStep, fromCache, materialize, type BuildContext, type StageState } from "./build.ts";
 
 /** The argv: exec form as written; shell form through SHELL; a bare heredoc is the script itself. */
@@ -49,7 +49,7 @@ function runMounts(ctx: BuildContext, instr: Instruction, x: (s: string) => stri
     for (const k of o.keys()) if (!known.has(k)) throw new PodError(`RUN --mount option ${k} is not supported by pod build yet`, { exit: 125, hint: "see docs/compat.md" });
     if (type === "cache") {
       const id = o.get("id") || target;
-      const dir = join(ctx.paths.root, "build-cache", "mounts", new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 32));
+      const dir = join(cacheMountsDir(ctx.paths.root), new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 32));
       mkdirSync(dir, { recursive: true });
       const ro = o.has("ro") || o.has("readonly");
       m.volumes.push(`${dir}:${target}${ro ? ":ro" : ""}`);
